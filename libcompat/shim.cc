@@ -1,3 +1,149 @@
-// Placeholder translation unit so the library target exists; the fork-mode
-// shim replaces it.
-namespace fcgi_compat {}
+// libfcgi-run-compat.so: the entry point preloaded into a CGI program.
+//
+// The library exports one symbol, __libc_start_main. The program's _start calls
+// it with the program's main(); we forward to glibc's real one (dlsym
+// RTLD_NEXT: glibc 2.36 exports it as GLIBC_2.34 and GLIBC_2.2.5 at the same
+// address, so one unversioned definition serves old and new binaries) but hand
+// it ParkingMain instead. glibc then runs the program's constructors and calls
+// ParkingMain, which is the park point:
+//   - FCGI_RUN_COMPAT_FD unset: not started by fcgi-run; call main() untouched.
+//   - otherwise remove LD_PRELOAD, LD_BIND_NOW and every FCGI_RUN_* variable
+//     from environ, check the control fd and that the process has exactly one
+//     thread, flush stdio and enter the fork server (fork_server.h), which
+//     never returns. When parking is refused, main() never runs (a run with
+//     /dev/null stdin and a neutral environment would be a spurious request).
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "libcompat/control_protocol.h"
+#include "libcompat/fork_server.h"
+
+extern char** environ;
+
+namespace fcgi_compat {
+namespace {
+
+namespace proto = fcgi::compat;
+
+using InitFunction = void (*)(void);
+using StartMainFunction = int (*)(MainFunction, int, char**, InitFunction, InitFunction,
+                                  InitFunction, void*);
+
+MainFunction g_program_main = nullptr;
+
+void WriteStderr(const char* text) {
+  ssize_t ignored = write(STDERR_FILENO, text, strlen(text));
+  (void)ignored;
+}
+
+bool StartsWith(const char* s, const char* prefix) {
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+// True for the variables the launcher set for the shim only.
+bool IsLaunchVariable(const char* entry) {
+  return StartsWith(entry, "LD_PRELOAD=") || StartsWith(entry, "LD_BIND_NOW=") ||
+         StartsWith(entry, proto::kLaunchVarPrefix);
+}
+
+// Compacts environ in place (what unsetenv does, without a name buffer).
+void ScrubEnvironment() {
+  if (environ == nullptr) return;
+  char** out = environ;
+  for (char** in = environ; *in != nullptr; ++in) {
+    if (!IsLaunchVariable(*in)) *out++ = *in;
+  }
+  *out = nullptr;
+}
+
+// Decimal fd number; -1 when malformed.
+int ParseFd(const char* text) {
+  if (text == nullptr || *text == '\0') return -1;
+  long value = 0;
+  for (const char* p = text; *p != '\0'; ++p) {
+    if (*p < '0' || *p > '9' || value > 1000000) return -1;
+    value = value * 10 + (*p - '0');
+  }
+  return static_cast<int>(value);
+}
+
+bool IsSeqPacketSocket(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET;
+}
+
+struct LinuxDirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[1];
+};
+
+// Entries of /proc/self/task (one per thread), counted with getdents64 so that
+// nothing is allocated. Returns -errno on failure.
+int CountThreads() {
+  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  alignas(8) char buffer[4096];
+  int threads = 0;
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    if (n < 0) {
+      int error = errno;
+      close(fd);
+      return -error;
+    }
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      const auto* d = reinterpret_cast<const LinuxDirent64*>(buffer + off);
+      if (d->d_name[0] != '.') ++threads;
+      off += d->d_reclen;
+    }
+  }
+  close(fd);
+  return threads;
+}
+
+int ParkingMain(int argc, char** argv, char** envp) {
+  const char* fd_text = getenv(proto::kControlFdEnv);
+  if (fd_text == nullptr) return g_program_main(argc, argv, envp);
+  int control_fd = ParseFd(fd_text);
+  const char* bind_now = getenv("LD_BIND_NOW");
+  ParkedProgram program{g_program_main, argc, argv, bind_now != nullptr && *bind_now != '\0'};
+  ScrubEnvironment();
+  if (control_fd < 0 || !IsSeqPacketSocket(control_fd)) {
+    WriteStderr("fcgi-run-compat: FCGI_RUN_COMPAT_FD is not a SOCK_SEQPACKET socket; not parking\n");
+    _exit(proto::kRefusedExitStatus);
+  }
+  fcntl(control_fd, F_SETFD, FD_CLOEXEC);
+  int threads = CountThreads();
+  if (threads < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, static_cast<unsigned>(-threads));
+  if (threads != 1) RefuseAndExit(control_fd, proto::kRefuseThreads, static_cast<unsigned>(threads));
+  fflush(nullptr);  // nothing a constructor buffered may reach a request's stdout
+  RunForkServer(control_fd, program);
+}
+
+}  // namespace
+}  // namespace fcgi_compat
+
+extern "C" __attribute__((visibility("default"))) int __libc_start_main(
+    fcgi_compat::MainFunction main, int argc, char** argv, fcgi_compat::InitFunction init,
+    fcgi_compat::InitFunction fini, fcgi_compat::InitFunction rtld_fini, void* stack_end) {
+  auto real = reinterpret_cast<fcgi_compat::StartMainFunction>(
+      dlsym(RTLD_NEXT, "__libc_start_main"));
+  if (real == nullptr) {
+    fcgi_compat::WriteStderr("fcgi-run-compat: cannot find the real __libc_start_main\n");
+    _exit(127);
+  }
+  fcgi_compat::g_program_main = main;
+  return real(fcgi_compat::ParkingMain, argc, argv, init, fini, rtld_fini, stack_end);
+}

@@ -1,0 +1,304 @@
+// The parked loop: see fork_server.h. State lives in one static Server.
+#include "libcompat/fork_server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "libcompat/child_start.h"
+#include "libcompat/control_protocol.h"
+
+namespace fcgi_compat {
+namespace {
+
+namespace proto = fcgi::compat;
+
+struct Child {
+  pid_t pid;  // 0: free slot
+  uint64_t request_id;
+};
+
+// Every reply is small and fixed-size; a queue slot holds the largest.
+struct OutMessage {
+  uint32_t length;
+  alignas(8) unsigned char bytes[24];
+};
+constexpr uint32_t kQueueSlots = proto::kMaxChildren * 2 + 8;
+// Commands are read in batches of at most this many per poll() wake-up.
+constexpr int kCommandsPerWakeup = 32;
+// Room for SCM_RIGHTS carrying more fds than allowed, so excess is detected.
+constexpr int kMaxReceivedFds = 8;
+
+struct Server {
+  int control_fd;
+  int signal_fd;
+  ParkedProgram program;
+  ChildContext context;
+  Child children[proto::kMaxChildren];
+  uint32_t live;
+  OutMessage queue[kQueueSlots];
+  uint32_t head;
+  uint32_t count;
+  bool draining;
+  bool bye_queued;
+  alignas(8) unsigned char buffer[proto::kMaxMessageBytes];
+  char* envp[proto::kMaxEnvEntries + 1];
+  char cwd[4097];
+};
+
+Server g_server;
+
+[[noreturn]] void HardStop(Server& s);
+
+void Enqueue(Server& s, const void* message, uint32_t length) {
+  if (s.count == kQueueSlots) HardStop(s);  // cannot happen: reads are gated on room
+  OutMessage& slot = s.queue[(s.head + s.count) % kQueueSlots];
+  memcpy(slot.bytes, message, length);
+  slot.length = length;
+  ++s.count;
+}
+
+void Flush(Server& s) {
+  while (s.count > 0) {
+    const OutMessage& m = s.queue[s.head];
+    ssize_t n = send(s.control_fd, m.bytes, m.length, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) return;
+    if (n < 0) HardStop(s);  // EPIPE, ECONNRESET: the launcher is gone
+    s.head = (s.head + 1) % kQueueSlots;
+    --s.count;
+  }
+}
+
+void Fail(Server& s, uint64_t request_id, int error) {
+  proto::FailedMessage m{proto::kFailed, static_cast<uint32_t>(error), request_id};
+  Enqueue(s, &m, sizeof m);
+}
+
+void CloseAll(const int* fds, int n) {
+  for (int i = 0; i < n; ++i) close(fds[i]);
+}
+
+void Reap(Server& s) {
+  signalfd_siginfo info[8];
+  while (read(s.signal_fd, info, sizeof info) > 0) {
+  }
+  for (;;) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;  // 0: none ready; -1 ECHILD: no children
+    for (Child& c : s.children) {
+      if (c.pid != pid) continue;
+      proto::ExitedMessage m{proto::kExited, static_cast<uint32_t>(pid), c.request_id, status, 0};
+      Enqueue(s, &m, sizeof m);
+      c.pid = 0;
+      --s.live;
+      break;
+    }  // a pid we did not start (forked by a constructor) is reaped and ignored
+  }
+}
+
+// Splits the env block into s.envp. Returns 0 or an errno for FAILED.
+int ParseEnvBlock(Server& s, char* block, uint32_t size) {
+  uint32_t n = 0;
+  if (size > 0 && block[size - 1] != '\0') return EPROTO;
+  for (uint32_t i = 0; i < size;) {
+    uint32_t len = static_cast<uint32_t>(strlen(block + i));
+    if (len == 0) return EPROTO;
+    if (n == proto::kMaxEnvEntries) return E2BIG;
+    s.envp[n++] = block + i;
+    i += len + 1;
+  }
+  s.envp[n] = nullptr;
+  return 0;
+}
+
+void HandleRun(Server& s, size_t length, int* fds, int nfds, bool fds_truncated) {
+  proto::RunHeader h;
+  if (length < sizeof h) {
+    CloseAll(fds, nfds);
+    return Fail(s, 0, EPROTO);
+  }
+  memcpy(&h, s.buffer, sizeof h);
+  int error = 0;
+  if (static_cast<uint64_t>(h.env_bytes) + h.cwd_bytes + sizeof h != length) {
+    error = EPROTO;
+  } else if (nfds != proto::kRunFdCount || fds_truncated) {
+    error = EBADMSG;
+  } else if (s.draining) {
+    error = ESHUTDOWN;
+  } else if (s.live == proto::kMaxChildren) {
+    error = EAGAIN;
+  } else if (h.cwd_bytes >= sizeof s.cwd) {
+    error = ENAMETOOLONG;
+  } else {
+    error = ParseEnvBlock(s, reinterpret_cast<char*>(s.buffer + sizeof h), h.env_bytes);
+  }
+  const char* cwd = nullptr;
+  if (error == 0 && h.cwd_bytes > 0) {
+    memcpy(s.cwd, s.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
+    s.cwd[h.cwd_bytes] = '\0';
+    if (strlen(s.cwd) != h.cwd_bytes) error = EPROTO;
+    cwd = s.cwd;
+  }
+  int dir_fd = -1;
+  if (error == 0 && cwd != nullptr) {
+    dir_fd = OpenDirectory(cwd);
+    if (dir_fd < 0) error = errno;
+  }
+  if (error != 0) {
+    CloseAll(fds, nfds);
+    return Fail(s, h.request_id, error);
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    ChildRequest request{fds, dir_fd, s.envp, (h.flags & proto::kRunNoParentDeathSignal) == 0};
+    int keep_closed[2] = {s.control_fd, s.signal_fd};
+    StartChild(s.context, request, keep_closed, 2, s.program);
+  }
+  int fork_error = errno;
+  CloseAll(fds, nfds);
+  if (dir_fd >= 0) close(dir_fd);
+  if (pid < 0) return Fail(s, h.request_id, fork_error);
+  for (Child& c : s.children) {
+    if (c.pid != 0) continue;
+    c.pid = pid;
+    c.request_id = h.request_id;
+    break;
+  }
+  ++s.live;
+  proto::StartedMessage m{proto::kStarted, static_cast<uint32_t>(pid), h.request_id};
+  Enqueue(s, &m, sizeof m);
+}
+
+void HandleSignal(Server& s, size_t length) {
+  proto::SignalMessage m;
+  if (length != sizeof m) return;
+  memcpy(&m, s.buffer, sizeof m);
+  if (m.signo <= 0 || m.signo >= NSIG) return;
+  for (const Child& c : s.children) {
+    if (c.pid == 0 || c.request_id != m.request_id) continue;
+    if (killpg(c.pid, m.signo) != 0) kill(c.pid, m.signo);
+    return;
+  }
+}
+
+bool RoomToRead(const Server& s) {
+  return !s.bye_queued && kQueueSlots - s.count >= s.live + 2;
+}
+
+// Reads queued commands without blocking.
+void ReadCommands(Server& s) {
+  for (int i = 0; i < kCommandsPerWakeup && RoomToRead(s); ++i) {
+    iovec iov{s.buffer, sizeof s.buffer};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(s.control_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) HardStop(s);  // EOF or a broken socket
+    int fds[kMaxReceivedFds];
+    int nfds = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      int count = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int k = 0; k < count && nfds < kMaxReceivedFds; ++k) {
+        memcpy(&fds[nfds++], CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+      }
+    }
+    uint32_t type = 0;
+    size_t length = static_cast<size_t>(n);
+    if (length >= sizeof type) memcpy(&type, s.buffer, sizeof type);
+    bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+    if (type == proto::kRun && !truncated) {
+      HandleRun(s, length, fds, nfds, (msg.msg_flags & MSG_CTRUNC) != 0);
+      continue;
+    }
+    CloseAll(fds, nfds);  // only RUN carries fds
+    if (type == proto::kRun) {
+      uint64_t id = 0;  // too long: the header is still there
+      memcpy(&id, s.buffer + offsetof(proto::RunHeader, request_id), sizeof id);
+      Fail(s, id, EPROTO);
+    } else if (type == proto::kSignal) {
+      HandleSignal(s, length);
+    } else if (type == proto::kShutdown) {
+      s.draining = true;
+    }  // unknown types are ignored (no reply is expected for them)
+  }
+}
+
+[[noreturn]] void HardStop(Server& s) {
+  for (const Child& c : s.children) {
+    if (c.pid != 0 && killpg(c.pid, SIGKILL) != 0) kill(c.pid, SIGKILL);
+  }
+  for (Child& c : s.children) {
+    if (c.pid == 0) continue;
+    int status;
+    while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    c.pid = 0;
+  }
+  _exit(0);
+}
+
+}  // namespace
+
+[[noreturn]] void RefuseAndExit(int control_fd, unsigned reason, unsigned error) {
+  proto::RefusedMessage m{proto::kRefused, reason, error, static_cast<uint32_t>(getpid())};
+  pollfd p{control_fd, POLLOUT, 0};
+  if (poll(&p, 1, 1000) > 0) send(control_fd, &m, sizeof m, MSG_DONTWAIT | MSG_NOSIGNAL);
+  _exit(proto::kRefusedExitStatus);
+}
+
+[[noreturn]] void RunForkServer(int control_fd, const ParkedProgram& program) {
+  Server& s = g_server;
+  s.control_fd = control_fd;
+  s.program = program;
+  int error = SaveChildContext(&s.context);
+  if (error != 0) RefuseAndExit(control_fd, proto::kRefuseSetup, error);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  s.signal_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (s.signal_fd < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, errno);
+
+  proto::HelloMessage hello{proto::kHello, proto::kProtocolVersion, static_cast<uint32_t>(getpid()),
+                            program.bind_now ? proto::kHelloBindNow : 0u, proto::kMaxChildren,
+                            static_cast<uint32_t>(proto::kMaxMessageBytes)};
+  Enqueue(s, &hello, sizeof hello);
+  for (;;) {
+    if (s.draining && s.live == 0 && !s.bye_queued) {
+      proto::ByeMessage bye{proto::kBye, static_cast<uint32_t>(getpid())};
+      Enqueue(s, &bye, sizeof bye);
+      s.bye_queued = true;
+    }
+    Flush(s);
+    if (s.bye_queued && s.count == 0) _exit(0);
+    short events = static_cast<short>((RoomToRead(s) ? POLLIN : 0) | (s.count > 0 ? POLLOUT : 0));
+    pollfd p[2] = {{s.control_fd, events, 0}, {s.signal_fd, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      HardStop(s);
+    }
+    if (p[1].revents != 0) Reap(s);
+    if (p[0].revents & POLLIN) {
+      ReadCommands(s);
+    } else if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+      HardStop(s);
+    }
+  }
+}
+
+}  // namespace fcgi_compat
