@@ -1,0 +1,178 @@
+#include "tests/support/web_servers.h"
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "tests/support/net_util.h"
+
+namespace fcgi::test {
+namespace {
+
+constexpr int kStartAttempts = 3;  // a free port may be taken by a parallel test
+
+// Polls `read` until its result contains `needle` or `timeout` passes.
+template <typename ReadFn>
+bool PollFor(ReadFn read, const std::string& needle, Seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  while (true) {
+    if (read().find(needle) != std::string::npos) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Waits until 127.0.0.1:port accepts while `process` stays alive.
+bool WaitForServer(Process* process, int port, Seconds timeout) {
+  std::string address = "tcp:127.0.0.1:" + std::to_string(port);
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!process->IsRunning()) return false;
+    if (ConnectTo(address).valid()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+std::string NginxConfig(const NginxOptions& o, const TempDir& dir, int port) {
+  std::string d = dir.path();
+  std::string upstream = NginxFastcgiPass(o.fcgi_address);
+  std::string conf;
+  conf += "daemon off;\nmaster_process on;\nworker_processes 1;\nuser root;\n";
+  conf += "pid " + d + "/nginx.pid;\n";
+  conf += "error_log " + d + "/error.log info;\n";
+  conf += "events { worker_connections 512; }\n";
+  conf += "http {\n";
+  conf += "  access_log " + d + "/access.log;\n";
+  conf += "  client_body_temp_path " + d + "/client_body;\n";
+  conf += "  fastcgi_temp_path " + d + "/fastcgi_temp;\n";
+  conf += "  proxy_temp_path " + d + "/proxy_temp;\n";
+  conf += "  uwsgi_temp_path " + d + "/uwsgi_temp;\n";
+  conf += "  scgi_temp_path " + d + "/scgi_temp;\n";
+  conf += "  client_max_body_size 0;\n";
+  conf += "  fastcgi_read_timeout 60s;\n";
+  conf += "  fastcgi_send_timeout 60s;\n";
+  conf += "  upstream fcgi_backend {\n    server " + upstream + ";\n";
+  if (o.keep_conn) conf += "    keepalive 8;\n";
+  conf += "  }\n";
+  conf += o.extra_http;
+  conf += "  server {\n    listen 127.0.0.1:" + std::to_string(port) + ";\n";
+  conf += "    server_name localhost;\n";
+  conf += "    location / {\n";
+  conf += "      include /etc/nginx/fastcgi_params;\n";
+  conf += "      fastcgi_param SCRIPT_FILENAME " + o.script_filename + ";\n";
+  conf += "      fastcgi_pass fcgi_backend;\n";
+  conf += std::string("      fastcgi_keep_conn ") + (o.keep_conn ? "on" : "off") + ";\n";
+  conf += std::string("      fastcgi_buffering ") + (o.buffering ? "on" : "off") + ";\n";
+  conf += std::string("      fastcgi_request_buffering ") + (o.request_buffering ? "on" : "off") +
+          ";\n";
+  conf += o.extra_location;
+  conf += "    }\n  }\n}\n";
+  return conf;
+}
+
+std::string ApacheConfig(const ApacheOptions& o, const TempDir& dir, int port) {
+  std::string d = dir.path();
+  std::string m = "/usr/lib/apache2/modules/";
+  std::string conf;
+  conf += "ServerRoot \"" + d + "\"\n";
+  conf += "DefaultRuntimeDir \"" + d + "\"\n";
+  conf += "PidFile \"" + d + "/apache2.pid\"\n";
+  conf += "Mutex file:" + d + " default\n";
+  conf += "Listen 127.0.0.1:" + std::to_string(port) + "\n";
+  conf += "ServerName localhost\n";
+  conf += "LoadModule mpm_event_module " + m + "mod_mpm_event.so\n";
+  conf += "LoadModule authz_core_module " + m + "mod_authz_core.so\n";
+  conf += "LoadModule mime_module " + m + "mod_mime.so\n";
+  conf += "LoadModule proxy_module " + m + "mod_proxy.so\n";
+  conf += "LoadModule proxy_fcgi_module " + m + "mod_proxy_fcgi.so\n";
+  conf += "User www-data\nGroup www-data\n";
+  conf += "ErrorLog \"" + d + "/error.log\"\n";
+  conf += "LogLevel " + o.log_level + "\n";
+  conf += "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b\" common\n";
+  conf += "CustomLog \"" + d + "/access.log\" common\n";
+  conf += "TypesConfig /etc/mime.types\n";
+  conf += "StartServers 1\nServerLimit 2\nThreadsPerChild 16\nMaxRequestWorkers 32\n";
+  conf += "MinSpareThreads 4\nMaxSpareThreads 32\n";
+  conf += "Timeout 60\n";
+  conf += "<Directory />\n  Require all granted\n</Directory>\n";
+  if (!o.fcgi_address.empty()) {
+    conf += "ProxyPass \"" + o.path_prefix + "\" \"" + ApacheProxyTarget(o.fcgi_address) + "\"";
+    if (o.enable_reuse) conf += " enablereuse=on";
+    conf += "\n";
+    conf += "<Location \"" + o.path_prefix + "\">\n";
+    conf += "  ProxyFCGISetEnvIf \"true\" SCRIPT_FILENAME \"" + o.script_filename + "\"\n";
+    conf += "</Location>\n";
+  }
+  conf += o.extra_config;
+  conf += "\n";
+  return conf;
+}
+
+}  // namespace
+
+Nginx::Nginx(NginxOptions options) : options_(std::move(options)), dir_("fcgi-run-nginx") {
+  std::string last_log;
+  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+    port_ = FreeTcpPort();
+    config_ = NginxConfig(options_, dir_, port_);
+    std::string conf = dir_.WriteFile("nginx.conf", config_);
+    ProcessOptions p;
+    p.argv = {"/usr/sbin/nginx", "-c", conf, "-p", dir_.path() + "/", "-e",
+              dir_.File("error.log")};
+    p.env = MinimalEnv();
+    p.stderr_path = dir_.File("stderr.log");
+    process_ = std::make_unique<Process>(p);
+    if (WaitForServer(process_.get(), port_, Seconds(10))) return;
+    process_->Stop(Seconds(2));
+    last_log = ErrorLog() + ReadFile(dir_.File("stderr.log"));
+  }
+  throw std::runtime_error("nginx did not start:\n" + last_log + "\nconfig:\n" + config_);
+}
+
+Nginx::~Nginx() {
+  if (process_) process_->Stop(Seconds(5));
+}
+
+std::string Nginx::Url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+bool Nginx::WaitForErrorLog(const std::string& needle, Seconds timeout) const {
+  return PollFor([this] { return ErrorLog(); }, needle, timeout);
+}
+
+Apache::Apache(ApacheOptions options) : options_(std::move(options)), dir_("fcgi-run-apache") {
+  std::string last_log;
+  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+    port_ = FreeTcpPort();
+    config_ = ApacheConfig(options_, dir_, port_);
+    std::string conf = dir_.WriteFile("httpd.conf", config_);
+    ProcessOptions p;
+    p.argv = {"/usr/sbin/apache2", "-f", conf, "-k", "start", "-DFOREGROUND"};
+    p.env = MinimalEnv();
+    p.stderr_path = dir_.File("stderr.log");
+    process_ = std::make_unique<Process>(p);
+    if (WaitForServer(process_.get(), port_, Seconds(15))) return;
+    process_->Stop(Seconds(2));
+    last_log = ErrorLog() + ReadFile(dir_.File("stderr.log"));
+  }
+  throw std::runtime_error("apache2 did not start:\n" + last_log + "\nconfig:\n" + config_);
+}
+
+Apache::~Apache() {
+  if (process_) process_->Stop(Seconds(8));
+}
+
+std::string Apache::Url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+bool Apache::WaitForErrorLog(const std::string& needle, Seconds timeout) const {
+  return PollFor([this] { return ErrorLog(); }, needle, timeout);
+}
+
+}  // namespace fcgi::test

@@ -1,0 +1,92 @@
+// Real web servers in front of a FastCGI application, for the end-to-end tests:
+// nginx (fastcgi_pass) and Apache httpd (mod_proxy_fcgi; mod_fcgid via
+// extra_config). Each instance has its own temp dir (config, logs, pid file,
+// temp paths), listens on a free port of 127.0.0.1 and is stopped on
+// destruction.
+//
+// Both pass SCRIPT_FILENAME = options.script_filename, so the same setup works
+// with fcgi-run (one program per instance) and with fcgiwrap (which picks the
+// program from SCRIPT_FILENAME).
+#ifndef FCGI_RUN_TESTS_SUPPORT_WEB_SERVERS_H_
+#define FCGI_RUN_TESTS_SUPPORT_WEB_SERVERS_H_
+
+#include <memory>
+#include <string>
+
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace fcgi::test {
+
+struct NginxOptions {
+  std::string fcgi_address;        // "unix:/p" or "tcp:127.0.0.1:N" (fcgi-run's address)
+  std::string script_filename;     // value of the SCRIPT_FILENAME param
+  bool keep_conn = false;          // fastcgi_keep_conn on + upstream keepalive
+  bool buffering = true;           // fastcgi_buffering
+  bool request_buffering = true;   // fastcgi_request_buffering
+  std::string extra_location;      // more directives inside `location /`
+  std::string extra_http;          // more directives inside `http`
+};
+
+class Nginx {
+ public:
+  // Writes the config, starts `nginx -c conf -p dir`, waits (10 s) until the
+  // port accepts. Throws std::runtime_error with the error log if it cannot.
+  explicit Nginx(NginxOptions options);
+  ~Nginx();
+  Nginx(const Nginx&) = delete;
+  Nginx& operator=(const Nginx&) = delete;
+
+  int port() const { return port_; }
+  // "http://127.0.0.1:<port><path>"
+  std::string Url(const std::string& path) const;
+  std::string ErrorLog() const { return ReadFile(dir_.File("error.log")); }
+  // Polls the error log until it contains `needle` (nginx writes it
+  // asynchronously to the response). False after `timeout`.
+  bool WaitForErrorLog(const std::string& needle, Seconds timeout = Seconds(5)) const;
+  const std::string& config() const { return config_; }
+
+ private:
+  NginxOptions options_;
+  TempDir dir_;
+  int port_ = 0;
+  std::string config_;
+  std::unique_ptr<Process> process_;
+};
+
+struct ApacheOptions {
+  std::string fcgi_address;      // proxied to with mod_proxy_fcgi (empty: no ProxyPass)
+  std::string script_filename;   // SCRIPT_FILENAME sent (ProxyFCGISetEnvIf)
+  std::string path_prefix = "/app/";
+  bool enable_reuse = false;     // ProxyPass ... enablereuse=on
+  std::string extra_config;      // appended to httpd.conf (e.g. LoadModule fcgid_module ...)
+  std::string log_level = "info";
+};
+
+class Apache {
+ public:
+  // Writes httpd.conf, starts `apache2 -f conf -k start -DFOREGROUND` (children
+  // run as www-data), waits (15 s) until the port accepts.
+  explicit Apache(ApacheOptions options);
+  ~Apache();
+  Apache(const Apache&) = delete;
+  Apache& operator=(const Apache&) = delete;
+
+  int port() const { return port_; }
+  std::string Url(const std::string& path) const;
+  std::string ErrorLog() const { return ReadFile(dir_.File("error.log")); }
+  bool WaitForErrorLog(const std::string& needle, Seconds timeout = Seconds(5)) const;
+  const std::string& config() const { return config_; }
+  const TempDir& dir() const { return dir_; }
+
+ private:
+  ApacheOptions options_;
+  TempDir dir_;
+  int port_ = 0;
+  std::string config_;
+  std::unique_ptr<Process> process_;
+};
+
+}  // namespace fcgi::test
+
+#endif  // FCGI_RUN_TESTS_SUPPORT_WEB_SERVERS_H_
