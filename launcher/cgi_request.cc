@@ -1,0 +1,480 @@
+#include "launcher/cgi_request.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "launcher/connection.h"
+#include "launcher/core/cgi_environment.h"
+#include "launcher/log.h"
+
+namespace fcgi {
+
+namespace {
+
+// Bytes waiting in a pipe (FIONREAD); 0 on error.
+size_t PendingBytes(int fd) {
+  int n = 0;
+  if (fd < 0 || ioctl(fd, FIONREAD, &n) != 0) return 0;
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+std::chrono::steady_clock::duration Seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+}
+
+}  // namespace
+
+CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<Connection> connection, uint16_t id, Role role)
+    : ctx_(ctx),
+      connection_(std::move(connection)),
+      id_(id),
+      role_(role),
+      started_(std::chrono::steady_clock::now()),
+      stdin_(ctx.io),
+      stdout_(ctx.io),
+      stderr_(ctx.io),
+      parser_(ctx.config.max_header_bytes),
+      child_(ctx.io),
+      timeout_timer_(ctx.io),
+      kill_timer_(ctx.io) {
+  ++ctx_.counters.requests_total;
+  ++ctx_.counters.requests_active;
+}
+
+CgiRequest::~CgiRequest() {
+  --ctx_.counters.requests_active;
+  if (has_slot_) ctx_.slots.Release();
+}
+
+std::string CgiRequest::Describe() const {
+  return (method_.empty() ? std::string("?") : method_) + " " + (uri_.empty() ? std::string("?") : uri_) +
+         " (" + ctx_.program.display_name + ")";
+}
+
+void CgiRequest::Start(NameValuePairs params) {
+  auto self = shared_from_this();
+  if (const std::string* m = FindParam(params, "REQUEST_METHOD")) method_ = *m;
+  if (const std::string* u = FindParam(params, "REQUEST_URI")) uri_ = *u;
+  else if (const std::string* s = FindParam(params, "SCRIPT_NAME")) uri_ = *s;
+
+  std::optional<uint64_t> content_length;
+  Status s = ParseContentLength(params, &content_length);
+  if (!s.ok()) {
+    EndWithoutProgram(400, s.message(), "fcgi-run: invalid CONTENT_LENGTH", ProtocolStatus::kRequestComplete);
+    return;
+  }
+  if (ctx_.config.max_body > 0 && content_length && *content_length > ctx_.config.max_body) {
+    EndWithoutProgram(413, "request body of " + std::to_string(*content_length) + " bytes exceeds --max-body",
+                      "fcgi-run: request body too large", ProtocolStatus::kRequestComplete);
+    return;
+  }
+  if (role_ == Role::kAuthorizer) {
+    stdin_remaining_ = 0;  // authorizers get no body; mod_fcgid sends no STDIN at all
+  } else {
+    stdin_remaining_ = content_length;
+  }
+
+  std::vector<DroppedParam> dropped;
+  CgiEnvironment env = BuildCgiEnvironment(params, ctx_.base_env, &dropped);
+  for (const DroppedParam& d : dropped) {
+    LogDebug(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason);
+  }
+  if (role_ == Role::kAuthorizer && env.Find("FCGI_ROLE") == nullptr) env.entries.push_back("FCGI_ROLE=AUTHORIZER");
+  if (role_ == Role::kFilter && env.Find("FCGI_ROLE") == nullptr) env.entries.push_back("FCGI_ROLE=FILTER");
+  if (role_ == Role::kResponder && env.Find("FCGI_ROLE") == nullptr) env.entries.push_back("FCGI_ROLE=RESPONDER");
+  env_ = std::move(env.entries);
+
+  if (ctx_.slots.TryAcquire()) {
+    has_slot_ = true;
+    Launch();
+    return;
+  }
+  std::weak_ptr<CgiRequest> weak = self;
+  if (!ctx_.slots.Enqueue(
+          [weak]() {
+            auto request = weak.lock();
+            if (!request) return;
+            request->has_slot_ = true;
+            request->Launch();
+          },
+          &ticket_)) {
+    LogWarning(Describe() + ": refused: " + std::to_string(ctx_.slots.in_use()) + " programs running and " +
+               std::to_string(ctx_.slots.queued()) + " requests queued (--workers/--queue)");
+    EndWithoutProgram(503, "overloaded", "fcgi-run: server overloaded, try again later",
+                      ProtocolStatus::kOverloaded);
+    return;
+  }
+  phase_ = Phase::kQueued;
+  LogDebug(Describe() + ": queued for a worker");
+}
+
+void CgiRequest::Launch() {
+  auto self = shared_from_this();
+  phase_ = Phase::kRunning;
+  if (aborted_) {  // left while queued
+    Finish();
+    return;
+  }
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0) {
+    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stdin of " + ctx_.program.display_name, errno).message(),
+                      "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
+    return;
+  }
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(in[0]);
+    close(in[1]);
+    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stdout of " + ctx_.program.display_name, e).message(),
+                      "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
+    return;
+  }
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(in[0]);
+    close(in[1]);
+    close(out[0]);
+    close(out[1]);
+    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stderr of " + ctx_.program.display_name, e).message(),
+                      "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
+    return;
+  }
+  SpawnSpec spec;
+  spec.path = ctx_.program.path;
+  spec.args = ctx_.program.args;
+  spec.env = env_;
+  spec.cwd = ctx_.program.cwd;
+  spec.stdin_fd = in[0];
+  spec.stdout_fd = out[1];
+  spec.stderr_fd = err[1];
+  pid_t pid = -1;
+  Status s = ctx_.spawner.Spawn(spec, &pid);
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  stdin_.assign(in[1]);
+  stdout_.assign(out[0]);
+  stderr_.assign(err[0]);
+  if (!s.ok()) {
+    stdout_eof_ = stderr_eof_ = true;
+    EndWithoutProgram(502, s.message(), "fcgi-run: could not start " + ctx_.program.display_name,
+                      ProtocolStatus::kRequestComplete);
+    return;
+  }
+  s = child_.Watch(pid, [self](int raw_status) { self->OnExit(raw_status); });
+  if (!s.ok()) {
+    LogError(Describe() + ": " + s.message());
+    child_.SignalGroup(SIGKILL);
+  }
+  LogDebug(Describe() + ": started pid " + std::to_string(pid));
+  if (ctx_.config.timeout_seconds > 0) {
+    timeout_timer_.expires_after(Seconds(ctx_.config.timeout_seconds));
+    timeout_timer_.async_wait([self](const boost::system::error_code& ec) {
+      if (!ec) self->OnTimeout();
+    });
+  }
+  ReadStdout();
+  ReadStderr();
+  PumpStdin();
+}
+
+// ---- stdin ----
+
+void CgiRequest::OnStdin(std::string_view data) {
+  if (stdin_closed_ || role_ == Role::kAuthorizer || phase_ == Phase::kFinished) return;
+  if (stdin_remaining_) {
+    if (*stdin_remaining_ == 0) return;  // more than CONTENT_LENGTH: the excess is dropped
+    if (data.size() > *stdin_remaining_) data = data.substr(0, *stdin_remaining_);
+    *stdin_remaining_ -= data.size();
+  }
+  stdin_buf_.append(data);
+  PumpStdin();
+}
+
+void CgiRequest::OnStdinEnd() {
+  stdin_ended_ = true;
+  if (role_ == Role::kFilter && !data_buf_.empty() && !stdin_closed_) {
+    stdin_buf_.append(data_buf_);
+    data_buf_.clear();
+  }
+  PumpStdin();
+}
+
+void CgiRequest::OnData(std::string_view data) {
+  if (role_ != Role::kFilter || stdin_closed_ || phase_ == Phase::kFinished) return;
+  // FCGI_DATA is appended to the program's stdin after the FCGI_STDIN bytes.
+  if (stdin_ended_) {
+    stdin_buf_.append(data);
+  } else {
+    data_buf_.append(data);
+  }
+  PumpStdin();
+}
+
+void CgiRequest::OnDataEnd() {
+  data_ended_ = true;
+  PumpStdin();
+}
+
+bool CgiRequest::StdinInputComplete() const {
+  switch (role_) {
+    case Role::kAuthorizer:
+      return true;
+    case Role::kFilter:
+      return stdin_ended_ && data_ended_;
+    case Role::kResponder:
+      return stdin_ended_ || (stdin_remaining_ && *stdin_remaining_ == 0);
+  }
+  return true;
+}
+
+void CgiRequest::PumpStdin() {
+  if (phase_ != Phase::kRunning || stdin_closed_ || stdin_writing_) return;
+  if (stdin_buf_.empty()) {
+    if (StdinInputComplete()) CloseStdin();
+    return;
+  }
+  stdin_writing_ = true;
+  stdin_.async_write_some(boost::asio::buffer(stdin_buf_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                            self->stdin_writing_ = false;
+                            if (ec) {
+                              // The program closed its stdin or exited: the rest is dropped.
+                              self->CloseStdin();
+                              self->connection_->StdinDrained();
+                              return;
+                            }
+                            self->stdin_buf_.erase(0, n);
+                            if (self->stdin_buf_.size() <= self->ctx_.config.buffer_bytes) {
+                              self->connection_->StdinDrained();
+                            }
+                            self->PumpStdin();
+                          });
+}
+
+void CgiRequest::CloseStdin() {
+  if (stdin_closed_) return;
+  stdin_closed_ = true;
+  stdin_buf_.clear();
+  stdin_buf_.shrink_to_fit();
+  data_buf_.clear();
+  boost::system::error_code ignored;
+  stdin_.close(ignored);
+}
+
+// ---- stdout / stderr ----
+
+void CgiRequest::ReadStdout() {
+  if (stdout_reading_ || stdout_eof_) return;
+  if (exited_ && PendingBytes(stdout_.native_handle()) == 0) {
+    // The program is gone and everything it wrote was read: whatever its
+    // background children write later is not part of the response.
+    stdout_eof_ = true;
+    boost::system::error_code ignored;
+    stdout_.close(ignored);
+    MaybeFinish();
+    return;
+  }
+  if (!discard_output_ && connection_->OutputBacklog() > ctx_.config.buffer_bytes) {
+    stdout_paused_ = true;  // the program blocks on its full pipe meanwhile
+    connection_->WaitForOutputSpace(id_);
+    return;
+  }
+  stdout_reading_ = true;
+  stdout_.async_read_some(boost::asio::buffer(stdout_chunk_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                            self->OnStdout(ec, n);
+                          });
+}
+
+void CgiRequest::ResumeOutput() {
+  if (!stdout_paused_) return;
+  stdout_paused_ = false;
+  ReadStdout();
+}
+
+void CgiRequest::OnStdout(const boost::system::error_code& ec, size_t n) {
+  stdout_reading_ = false;
+  if (ec) {
+    stdout_eof_ = true;
+    boost::system::error_code ignored;
+    stdout_.close(ignored);
+    MaybeFinish();
+    return;
+  }
+  std::string_view data(stdout_chunk_.data(), n);
+  if (!discard_output_) {
+    if (parser_.headers_done()) {
+      connection_->SendStdout(id_, data);
+    } else {
+      std::string to_client;
+      CgiResponseParser::State st = parser_.Feed(data, &to_client);
+      if (st == CgiResponseParser::State::kBody) {
+        header_sent_ = true;
+        connection_->SendStdout(id_, to_client);
+      } else if (st == CgiResponseParser::State::kError) {
+        FailResponse(502, "invalid response: " + parser_.error(),
+                     "fcgi-run: " + ctx_.program.display_name + " sent an invalid response: " + parser_.error());
+        // Stop reading: the program gets EPIPE/SIGPIPE if it keeps writing.
+        stdout_eof_ = true;
+        boost::system::error_code ignored;
+        stdout_.close(ignored);
+        MaybeFinish();
+        return;
+      }
+    }
+  }
+  ReadStdout();
+}
+
+void CgiRequest::ReadStderr() {
+  if (stderr_reading_ || stderr_eof_) return;
+  if (exited_ && PendingBytes(stderr_.native_handle()) == 0) {
+    stderr_eof_ = true;
+    boost::system::error_code ignored;
+    stderr_.close(ignored);
+    MaybeFinish();
+    return;
+  }
+  stderr_reading_ = true;
+  stderr_.async_read_some(boost::asio::buffer(stderr_chunk_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                            self->OnStderr(ec, n);
+                          });
+}
+
+void CgiRequest::OnStderr(const boost::system::error_code& ec, size_t n) {
+  stderr_reading_ = false;
+  if (ec) {
+    stderr_eof_ = true;
+    boost::system::error_code ignored;
+    stderr_.close(ignored);
+    MaybeFinish();
+    return;
+  }
+  std::string_view data(stderr_chunk_.data(), n);
+  if (!aborted_) {
+    const StderrMode mode = ctx_.config.stderr_mode;
+    if (mode == StderrMode::kFcgi || mode == StderrMode::kBoth) connection_->SendStderr(id_, data);
+    if (mode == StderrMode::kLog || mode == StderrMode::kBoth) {
+      while (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.remove_suffix(1);
+      if (!data.empty()) LogWarning(ctx_.program.display_name + " stderr: " + std::string(data));
+    }
+  }
+  ReadStderr();
+}
+
+// ---- process ----
+
+void CgiRequest::OnExit(int raw_status) {
+  exited_ = true;
+  wait_status_ = raw_status;
+  timeout_timer_.cancel();
+  kill_timer_.cancel();
+  // A read still pending on an empty pipe would wait for background children:
+  // cancel it; the handlers then see the pipes as finished.
+  if (stdout_reading_ && PendingBytes(stdout_.native_handle()) == 0) stdout_.cancel();
+  if (stderr_reading_ && PendingBytes(stderr_.native_handle()) == 0) stderr_.cancel();
+  if (stdout_paused_ && discard_output_) stdout_paused_ = false;
+  if (!stdout_reading_ && !stdout_paused_) ReadStdout();
+  if (!stderr_reading_) ReadStderr();
+  MaybeFinish();
+}
+
+void CgiRequest::OnTimeout() {
+  if (exited_ || phase_ != Phase::kRunning) return;
+  timed_out_ = true;
+  ++ctx_.counters.timeouts;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  LogWarning(Describe() + ": still running after " + std::to_string(static_cast<int>(elapsed)) +
+             " s (--timeout): terminating pid " + std::to_string(child_.pid()));
+  FailResponse(504, "timed out", "fcgi-run: " + ctx_.program.display_name + " did not finish in time");
+  StopProgram();
+}
+
+void CgiRequest::StopProgram() {
+  CloseStdin();
+  if (exited_ || child_.pid() <= 0) return;
+  child_.SignalGroup(SIGTERM);
+  kill_timer_.expires_after(Seconds(ctx_.config.kill_grace_seconds));
+  kill_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->exited_) return;
+    LogWarning(self->Describe() + ": pid " + std::to_string(self->child_.pid()) +
+               " ignored SIGTERM for --kill-grace; sending SIGKILL");
+    self->child_.SignalGroup(SIGKILL);
+  });
+}
+
+void CgiRequest::Abort(std::string_view why) {
+  if (phase_ == Phase::kFinished || aborted_) return;
+  aborted_ = true;
+  discard_output_ = true;
+  ++ctx_.counters.aborts;
+  LogInfo(Describe() + ": aborted (" + std::string(why) + ")");
+  if (phase_ == Phase::kQueued) {
+    ctx_.slots.Cancel(ticket_);
+    Finish();
+    return;
+  }
+  if (phase_ == Phase::kRunning) {
+    StopProgram();
+    ResumeOutput();  // discarding: drain the pipes whatever the connection's backlog
+  }
+}
+
+void CgiRequest::MaybeFinish() {
+  if (phase_ != Phase::kRunning) return;
+  if (exited_ && stdout_eof_ && stderr_eof_) Finish();
+}
+
+void CgiRequest::FailResponse(int status, std::string_view log_cause, std::string_view body) {
+  LogWarning(Describe() + ": " + std::string(log_cause));
+  if (status >= 500) ++ctx_.counters.errors_5xx;
+  if (!header_sent_ && !aborted_) {
+    connection_->SendStdout(id_, MakeCgiErrorResponse(status, ReasonPhrase(status), body));
+    header_sent_ = true;
+  }
+  discard_output_ = true;
+}
+
+void CgiRequest::EndWithoutProgram(int status, std::string_view log_cause, std::string_view body,
+                                   ProtocolStatus protocol_status) {
+  FailResponse(status, log_cause, body);
+  phase_ = Phase::kFinished;
+  CloseStdin();
+  connection_->FinishRequest(id_, 0, protocol_status);
+}
+
+void CgiRequest::Finish() {
+  if (phase_ == Phase::kFinished) return;
+  auto self = shared_from_this();
+  const bool ran = exited_;
+  phase_ = Phase::kFinished;
+  timeout_timer_.cancel();
+  kill_timer_.cancel();
+  CloseStdin();
+  if (ran && !header_sent_ && !aborted_) {
+    std::string cause;
+    if (parser_.Finish() == CgiResponseParser::State::kError) cause = parser_.error();
+    std::string how = DescribeWaitStatus(wait_status_);
+    FailResponse(502, "no valid response (" + cause + "; " + how + ")",
+                 "fcgi-run: " + ctx_.program.display_name + " ended without a valid response (" + cause + "; " +
+                     how + ")");
+  } else if (ran && (WIFSIGNALED(wait_status_) || (WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) != 0))) {
+    LogDebug(Describe() + ": " + DescribeWaitStatus(wait_status_));
+  }
+  if (has_slot_) {
+    has_slot_ = false;
+    ctx_.slots.Release();
+  }
+  connection_->FinishRequest(id_, ran ? AppStatusFromWaitStatus(wait_status_) : 0,
+                             ProtocolStatus::kRequestComplete);
+}
+
+}  // namespace fcgi

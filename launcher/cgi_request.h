@@ -1,0 +1,128 @@
+// CgiRequest: one FastCGI request served by one run of the CGI program.
+//
+// Owns the program's process (through ChildWatcher), its three pipes and the
+// request's timers. Streams FCGI_STDIN (and FCGI_DATA for FILTER) into the
+// program's stdin as it arrives and the program's stdout/stderr back as they
+// arrive, with backpressure both ways: output waits for the connection's
+// buffer to drain (the program then blocks on its full pipe), and input beyond
+// --buffer bytes makes the connection stop reading its socket.
+//
+// Ownership: the Connection holds the CgiRequest (shared_ptr) in its request
+// table until FinishRequest; the CgiRequest holds the Connection alive until
+// then. Every async handler holds a shared_ptr to the request.
+#ifndef FCGI_RUN_CGI_REQUEST_H_
+#define FCGI_RUN_CGI_REQUEST_H_
+
+#include <sys/types.h>
+
+#include <array>
+#include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/writable_pipe.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "launcher/child_watcher.h"
+#include "launcher/core/cgi_response_parser.h"
+#include "launcher/core/fcgi_name_value.h"
+#include "launcher/core/fcgi_protocol.h"
+#include "launcher/core/worker_slots.h"
+#include "launcher/server_context.h"
+
+namespace fcgi {
+
+class Connection;
+
+class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
+ public:
+  CgiRequest(ServerContext& ctx, std::shared_ptr<Connection> connection, uint16_t id, Role role);
+  CgiRequest(const CgiRequest&) = delete;
+  CgiRequest& operator=(const CgiRequest&) = delete;
+  ~CgiRequest();
+
+  // PARAMS complete: validate, then run now or queue for a worker slot.
+  void Start(NameValuePairs params);
+  void OnStdin(std::string_view data);
+  void OnStdinEnd();
+  void OnData(std::string_view data);
+  void OnDataEnd();
+  // ABORT_REQUEST, or the connection is gone: stop the program, discard output.
+  void Abort(std::string_view why);
+  // The connection's output buffer drained: resume reading the program's output.
+  void ResumeOutput();
+
+  // Input bytes received but not yet written to the program.
+  size_t stdin_backlog() const { return stdin_buf_.size() + data_buf_.size(); }
+  uint16_t id() const { return id_; }
+
+ private:
+  enum class Phase { kNew, kQueued, kRunning, kFinished };
+
+  void Launch();
+  void PumpStdin();
+  bool StdinInputComplete() const;
+  void CloseStdin();
+  void ReadStdout();
+  void OnStdout(const boost::system::error_code& ec, size_t n);
+  void ReadStderr();
+  void OnStderr(const boost::system::error_code& ec, size_t n);
+  void OnExit(int raw_status);
+  void OnTimeout();
+  void StopProgram();
+  void MaybeFinish();
+  void Finish();
+  // Sends a launcher-made error response if no header went out yet.
+  void FailResponse(int status, std::string_view log_cause, std::string_view body);
+  void EndWithoutProgram(int status, std::string_view log_cause, std::string_view body,
+                         ProtocolStatus protocol_status);
+  std::string Describe() const;  // "GET /uri (hello.cgi)"
+
+  ServerContext& ctx_;
+  std::shared_ptr<Connection> connection_;
+  const uint16_t id_;
+  const Role role_;
+  Phase phase_ = Phase::kNew;
+  std::chrono::steady_clock::time_point started_;
+  std::string method_, uri_;
+  std::vector<std::string> env_;
+  WorkerSlots::Ticket ticket_ = 0;
+  bool has_slot_ = false;
+
+  // stdin side
+  boost::asio::writable_pipe stdin_;
+  std::string stdin_buf_;
+  std::string data_buf_;  // FILTER: DATA that arrived before STDIN ended
+  std::optional<uint64_t> stdin_remaining_;  // CONTENT_LENGTH not yet received
+  bool stdin_ended_ = false;
+  bool data_ended_ = false;
+  bool stdin_writing_ = false;
+  bool stdin_closed_ = false;
+
+  // stdout / stderr side
+  boost::asio::readable_pipe stdout_;
+  boost::asio::readable_pipe stderr_;
+  std::array<char, 64 * 1024> stdout_chunk_;
+  std::array<char, 16 * 1024> stderr_chunk_;
+  bool stdout_reading_ = false, stdout_eof_ = false, stdout_paused_ = false;
+  bool stderr_reading_ = false, stderr_eof_ = false;
+  CgiResponseParser parser_;
+  bool header_sent_ = false;  // a header block (ours or the program's) went to the client
+  bool discard_output_ = false;
+
+  // process
+  ChildWatcher child_;
+  bool exited_ = false;
+  int wait_status_ = 0;
+  bool aborted_ = false;
+  bool timed_out_ = false;
+  boost::asio::steady_timer timeout_timer_;
+  boost::asio::steady_timer kill_timer_;
+};
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_CGI_REQUEST_H_

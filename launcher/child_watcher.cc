@@ -1,0 +1,92 @@
+#include "launcher/child_watcher.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+namespace fcgi {
+
+ChildWatcher::~ChildWatcher() {
+  if (pid_ > 0 && !exited_) {
+    // Owner gone while the child runs: do not leave a process or a zombie.
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);
+    int status;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+Status ChildWatcher::Watch(pid_t pid, ExitCallback on_exit) {
+  pid_ = pid;
+  on_exit_ = std::move(on_exit);
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return Status::FromErrno("pidfd_open(2)", "pid " + std::to_string(pid), errno);
+  boost::system::error_code ec;
+  descriptor_.assign(fd, ec);
+  if (ec) {
+    ::close(fd);
+    return Status::FromErrno("epoll_ctl(2)", "pidfd of pid " + std::to_string(pid), ec.value());
+  }
+  descriptor_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                         [this](const boost::system::error_code& error) {
+                           if (error == boost::asio::error::operation_aborted) return;
+                           Reap();
+                         });
+  return Status::Ok();
+}
+
+void ChildWatcher::Reap() {
+  int status = 0;
+  pid_t r;
+  do {
+    r = waitpid(pid_, &status, WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0) {  // spurious wake-up: wait again
+    descriptor_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                           [this](const boost::system::error_code& error) {
+                             if (error == boost::asio::error::operation_aborted) return;
+                             Reap();
+                           });
+    return;
+  }
+  exited_ = true;
+  boost::system::error_code ignored;
+  descriptor_.close(ignored);
+  if (on_exit_) {
+    ExitCallback cb = std::move(on_exit_);
+    cb(status);  // may destroy *this
+  }
+}
+
+void ChildWatcher::SignalGroup(int sig) {
+  if (pid_ <= 0 || exited_) return;
+  kill(-pid_, sig);
+  kill(pid_, sig);
+}
+
+std::string DescribeWaitStatus(int raw_status) {
+  if (WIFEXITED(raw_status)) return "exit code " + std::to_string(WEXITSTATUS(raw_status));
+  if (WIFSIGNALED(raw_status)) {
+    int sig = WTERMSIG(raw_status);
+    const char* abbrev = sigabbrev_np(sig);
+    std::string s = "killed by ";
+    s += abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+    if (WCOREDUMP(raw_status)) s += " (core dumped)";
+    return s;
+  }
+  return "wait status " + std::to_string(raw_status);
+}
+
+uint32_t AppStatusFromWaitStatus(int raw_status) {
+  if (WIFEXITED(raw_status)) return static_cast<uint32_t>(WEXITSTATUS(raw_status));
+  if (WIFSIGNALED(raw_status)) return 128u + static_cast<uint32_t>(WTERMSIG(raw_status));
+  return 255;
+}
+
+}  // namespace fcgi

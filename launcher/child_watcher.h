@@ -1,0 +1,57 @@
+// ChildWatcher: waits, inside the reactor, for one child process to exit, and
+// signals its process group. Uses a pidfd (pidfd_open(2)) registered with Asio,
+// so there is no SIGCHLD handler and no race with pid reuse; the child is
+// reaped (waitid) as soon as it exits.
+//
+// Lifetime: the callback runs at most once, from the io_context; destroying the
+// watcher before that cancels it (the child is then killed and reaped
+// synchronously so that no zombie is left).
+#ifndef FCGI_RUN_CHILD_WATCHER_H_
+#define FCGI_RUN_CHILD_WATCHER_H_
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
+
+#include "launcher/core/status.h"
+
+namespace fcgi {
+
+class ChildWatcher {
+ public:
+  // `raw_status` is a wait(2) status (WIFEXITED/WIFSIGNALED apply).
+  using ExitCallback = std::function<void(int raw_status)>;
+
+  explicit ChildWatcher(boost::asio::io_context& io) : descriptor_(io) {}
+  ChildWatcher(const ChildWatcher&) = delete;
+  ChildWatcher& operator=(const ChildWatcher&) = delete;
+  ~ChildWatcher();
+
+  // Starts watching `pid` (a child of this process).
+  Status Watch(pid_t pid, ExitCallback on_exit);
+  // Sends `sig` to the child's process group (and to the child itself, in case
+  // it left its group). No-op once the child was reaped.
+  void SignalGroup(int sig);
+
+  pid_t pid() const { return pid_; }
+  bool exited() const { return exited_; }
+
+ private:
+  void Reap();
+
+  boost::asio::posix::stream_descriptor descriptor_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  ExitCallback on_exit_;
+};
+
+// "exit code 3", "killed by SIGSEGV (core dumped)".
+std::string DescribeWaitStatus(int raw_status);
+// FastCGI appStatus for a wait status: the exit code, or 128 + signal number.
+uint32_t AppStatusFromWaitStatus(int raw_status);
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_CHILD_WATCHER_H_

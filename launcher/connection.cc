@@ -1,0 +1,199 @@
+#include "launcher/connection.h"
+
+#include <boost/asio/write.hpp>
+#include <utility>
+#include <vector>
+
+#include "launcher/cgi_request.h"
+#include "launcher/log.h"
+
+namespace fcgi {
+
+Connection::Connection(ServerContext& ctx, Socket socket, std::string peer)
+    : ctx_(ctx), socket_(std::move(socket)), peer_(std::move(peer)), state_(this, ctx.limits) {}
+
+Connection::~Connection() = default;
+
+void Connection::Start() { Read(); }
+
+void Connection::StopReading() {
+  stop_reading_ = true;
+  if (requests_.empty() && !writing_active_ && out_.empty()) {
+    Close("");
+  }
+}
+
+void Connection::Read() {
+  if (reading_ || closed_ || input_paused_ || stop_reading_) return;
+  reading_ = true;
+  socket_.async_read_some(boost::asio::buffer(read_buf_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                            self->OnRead(ec, n);
+                          });
+}
+
+void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) {
+    if (ec == boost::asio::error::operation_aborted) return;
+    const bool clean = ec == boost::asio::error::eof && requests_.empty() && state_.AtRecordBoundary();
+    if (!clean) LogDebug("connection " + peer_ + ": " + (ec == boost::asio::error::eof ? "closed by peer" : ec.message()));
+    Close(ec == boost::asio::error::eof ? "web server closed the connection" : ec.message());
+    return;
+  }
+  Status s = state_.Feed(std::string_view(read_buf_.data(), n), &out_);
+  if (!s.ok()) {
+    LogWarning("connection " + peer_ + ": " + s.message() + "; closing it");
+    Flush();
+    Close("protocol error");
+    return;
+  }
+  Flush();
+  if (state_.ShouldClose() && OutputBacklog() == 0 && !writing_active_) {
+    Close("");
+    return;
+  }
+  if (!state_.ShouldClose()) Read();
+}
+
+void Connection::Flush() {
+  if (writing_active_ || closed_ || out_.empty()) return;
+  writing_.swap(out_);
+  writing_active_ = true;
+  boost::asio::async_write(socket_, boost::asio::buffer(writing_),
+                           [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                             self->OnWrite(ec);
+                           });
+}
+
+void Connection::OnWrite(const boost::system::error_code& ec) {
+  writing_active_ = false;
+  writing_.clear();
+  if (closed_) return;
+  if (ec) {
+    LogDebug("connection " + peer_ + ": write failed: " + ec.message());
+    Close("write to the web server failed: " + ec.message());
+    return;
+  }
+  // Wake requests waiting for output space once the backlog is below half.
+  if (!output_waiters_.empty() && OutputBacklog() < ctx_.config.buffer_bytes / 2) {
+    std::set<uint16_t> waiters;
+    waiters.swap(output_waiters_);
+    for (uint16_t id : waiters) {
+      auto it = requests_.find(id);
+      if (it != requests_.end()) {
+        auto request = it->second;
+        request->ResumeOutput();
+      }
+    }
+  }
+  Flush();
+  if (!writing_active_ && out_.empty()) {
+    if (state_.ShouldClose() || (stop_reading_ && requests_.empty())) {
+      Close("");
+      return;
+    }
+  }
+}
+
+void Connection::Close(std::string_view why) {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(Socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  out_.clear();
+  output_waiters_.clear();
+  // Abort what still runs; the requests finish (and leave the table) once
+  // their programs are gone.
+  std::vector<std::shared_ptr<CgiRequest>> running;
+  for (auto& [id, request] : requests_) running.push_back(request);
+  for (auto& request : running) request->Abort(why.empty() ? "connection closed" : why);
+}
+
+void Connection::SendStdout(uint16_t id, std::string_view data) {
+  if (closed_ || data.empty()) return;
+  state_.AppendStdout(id, data, &out_);
+  Flush();
+}
+
+void Connection::SendStderr(uint16_t id, std::string_view data) {
+  if (closed_ || data.empty()) return;
+  state_.AppendStderr(id, data, &out_);
+  Flush();
+}
+
+void Connection::FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus status) {
+  auto keep = shared_from_this();
+  requests_.erase(id);
+  output_waiters_.erase(id);
+  if (!closed_) {
+    state_.EndRequest(id, app_status, status, &out_);
+    Flush();
+    if (state_.ShouldClose() && !writing_active_ && out_.empty()) Close("");
+    else if (stop_reading_ && requests_.empty() && !writing_active_ && out_.empty()) Close("");
+    else StdinDrained();  // the finished request may have been what paused input
+  }
+  if (ctx_.on_request_finished) ctx_.on_request_finished();
+}
+
+void Connection::StdinDrained() {
+  if (!input_paused_) return;
+  for (auto& [id, request] : requests_) {
+    if (request->stdin_backlog() > ctx_.config.buffer_bytes) return;
+  }
+  input_paused_ = false;
+  Read();
+}
+
+void Connection::CheckInputBackpressure(uint16_t id) {
+  auto it = requests_.find(id);
+  if (it != requests_.end() && it->second->stdin_backlog() > ctx_.config.buffer_bytes) input_paused_ = true;
+}
+
+void Connection::OnRequestReady(uint16_t id, Role role, bool keep_conn, NameValuePairs params) {
+  (void)keep_conn;
+  auto request = std::make_shared<CgiRequest>(ctx_, shared_from_this(), id, role);
+  requests_[id] = request;
+  request->Start(std::move(params));
+}
+
+void Connection::OnStdin(uint16_t id, std::string_view data) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  auto request = it->second;
+  request->OnStdin(data);
+  CheckInputBackpressure(id);
+}
+
+void Connection::OnStdinEnd(uint16_t id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  auto request = it->second;
+  request->OnStdinEnd();
+}
+
+void Connection::OnData(uint16_t id, std::string_view data) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  auto request = it->second;
+  request->OnData(data);
+  CheckInputBackpressure(id);
+}
+
+void Connection::OnDataEnd(uint16_t id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  auto request = it->second;
+  request->OnDataEnd();
+}
+
+void Connection::OnAbort(uint16_t id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  auto request = it->second;
+  request->Abort("FCGI_ABORT_REQUEST from the web server");
+}
+
+}  // namespace fcgi

@@ -1,0 +1,91 @@
+// Connection: one FastCGI connection from a web server, on the reactor.
+//
+// Reads the socket into ConnectionState (the pure protocol machine), creates a
+// CgiRequest per request, and writes everything the protocol and the requests
+// produce, one async_write at a time. Output is bounded: requests stop reading
+// their program when OutputBacklog() exceeds --buffer and are resumed when the
+// socket drains. Input is bounded: reading stops while a request holds more
+// than --buffer bytes of stdin not yet taken by its program.
+//
+// Ownership: created as shared_ptr by the Server's accept loop; kept alive by
+// its own pending I/O and by its running requests. Closing it (peer gone,
+// protocol error, KEEP_CONN off, shutdown) aborts the requests still running.
+#ifndef FCGI_RUN_CONNECTION_H_
+#define FCGI_RUN_CONNECTION_H_
+
+#include <array>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "launcher/core/connection_state.h"
+#include "launcher/server_context.h"
+
+namespace fcgi {
+
+class CgiRequest;
+
+class Connection : public std::enable_shared_from_this<Connection>, private ConnectionEvents {
+ public:
+  using Socket = boost::asio::generic::stream_protocol::socket;
+
+  Connection(ServerContext& ctx, Socket socket, std::string peer);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() override;
+
+  void Start();
+  // Stops reading new requests (graceful shutdown); running ones finish.
+  void StopReading();
+  // Closes the connection now; its running requests are aborted.
+  void Abort(std::string_view why) { Close(why); }
+
+  // Called by requests.
+  void SendStdout(uint16_t id, std::string_view data);
+  void SendStderr(uint16_t id, std::string_view data);
+  void FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus status);
+  size_t OutputBacklog() const { return out_.size() + writing_.size(); }
+  void WaitForOutputSpace(uint16_t id) { output_waiters_.insert(id); }
+  void StdinDrained();
+  bool closed() const { return closed_; }
+  const std::string& peer() const { return peer_; }
+
+ private:
+  // ConnectionEvents
+  void OnRequestReady(uint16_t id, Role role, bool keep_conn, NameValuePairs params) override;
+  void OnStdin(uint16_t id, std::string_view data) override;
+  void OnStdinEnd(uint16_t id) override;
+  void OnData(uint16_t id, std::string_view data) override;
+  void OnDataEnd(uint16_t id) override;
+  void OnAbort(uint16_t id) override;
+
+  void Read();
+  void OnRead(const boost::system::error_code& ec, size_t n);
+  void Flush();
+  void OnWrite(const boost::system::error_code& ec);
+  void CheckInputBackpressure(uint16_t id);
+  void Close(std::string_view why);
+
+  ServerContext& ctx_;
+  Socket socket_;
+  std::string peer_;
+  ConnectionState state_;
+  std::array<char, 64 * 1024> read_buf_;
+  bool reading_ = false;
+  bool input_paused_ = false;
+  bool stop_reading_ = false;
+  bool closed_ = false;
+  std::string out_;      // output not yet handed to the socket
+  std::string writing_;  // output of the write in flight
+  bool writing_active_ = false;
+  std::unordered_map<uint16_t, std::shared_ptr<CgiRequest>> requests_;
+  std::set<uint16_t> output_waiters_;
+};
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_CONNECTION_H_

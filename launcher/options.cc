@@ -1,0 +1,166 @@
+#include "launcher/options.h"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <string_view>
+#include <thread>
+
+namespace fcgi {
+
+namespace po = boost::program_options;
+
+unsigned Config::EffectiveWorkers() const {
+  if (workers > 0) return workers;
+  unsigned cores = std::thread::hardware_concurrency();
+  return 2 * (cores == 0 ? 1 : cores);
+}
+
+namespace {
+
+po::options_description MakeDescription(Config* c, std::string* mode_text, std::string* stderr_text,
+                                        std::string* socket_mode_text) {
+  po::options_description general("General");
+  general.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("verbose,v", po::bool_switch(&c->verbose), "log debug lines (one per event)")
+      ("log", po::value(&c->log_file)->value_name("FILE"),
+       "append log lines to FILE instead of stderr (reopened on SIGUSR1)");
+
+  po::options_description listen("Listening");
+  listen.add_options()
+      ("listen,l", po::value(&c->listen)->value_name("ADDR")->composing(),
+       "unix:/path, tcp:HOST:PORT (IPv6: tcp:[::1]:PORT) or fd:N; repeatable. Default: the "
+       "listening socket on fd 0 (FastCGI convention) or systemd's LISTEN_FDS")
+      ("socket-mode", po::value(socket_mode_text)->default_value("0660")->value_name("OCTAL"),
+       "permissions of unix sockets fcgi-run creates")
+      ("socket-owner", po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
+       "owner of unix sockets fcgi-run creates")
+      ("backlog", po::value(&c->backlog)->default_value(1024)->value_name("N"), "listen(2) backlog");
+
+  po::options_description run("Running programs");
+  run.add_options()
+      ("mode", po::value(mode_text)->default_value("exec")->value_name("MODE"),
+       "exec: fork+exec the program per request")
+      ("workers,w", po::value(&c->workers)->default_value(0)->value_name("N"),
+       "most programs running at once (0 = 2 per CPU core)")
+      ("queue", po::value(&c->queue)->default_value(1024)->value_name("N"),
+       "requests that may wait for a worker; past it they get 503 and END_REQUEST OVERLOADED")
+      ("env,e", po::value(&c->env)->value_name("NAME[=VALUE]")->composing(),
+       "pass NAME from fcgi-run's environment, or set it, in every program's environment; "
+       "repeatable. Nothing else of fcgi-run's environment is passed except PATH")
+      ("stderr", po::value(stderr_text)->default_value("fcgi")->value_name("WHERE"),
+       "program stderr: fcgi (FCGI_STDERR records), log, both, discard")
+      ("timeout", po::value(&c->timeout_seconds)->default_value(60)->value_name("SECONDS"),
+       "a request still running after SECONDS is terminated (504 if no header was sent); 0 = none")
+      ("kill-grace", po::value(&c->kill_grace_seconds)->default_value(5)->value_name("SECONDS"),
+       "time between SIGTERM and SIGKILL when a program is stopped")
+      ("shutdown-timeout", po::value(&c->shutdown_timeout_seconds)->default_value(30)->value_name("SECONDS"),
+       "on SIGTERM/SIGINT/SIGQUIT, how long running requests may finish before they are terminated");
+
+  po::options_description limits("Limits");
+  limits.add_options()
+      ("max-body", po::value(&c->max_body)->default_value(0)->value_name("BYTES"),
+       "refuse request bodies larger than BYTES with 413 (0 = unlimited)")
+      ("max-params", po::value(&c->max_params_bytes)->default_value(1 << 20)->value_name("BYTES"),
+       "largest FastCGI PARAMS stream accepted (431 past it)")
+      ("max-header", po::value(&c->max_header_bytes)->default_value(64 * 1024)->value_name("BYTES"),
+       "largest CGI response header block accepted from a program (502 past it)")
+      ("max-conn-requests", po::value(&c->max_requests_per_connection)->default_value(1024)->value_name("N"),
+       "most requests multiplexed on one connection (OVERLOADED past it)")
+      ("buffer", po::value(&c->buffer_bytes)->default_value(256 * 1024)->value_name("BYTES"),
+       "output buffered per request before the program is paused by its pipe");
+
+  po::options_description all("fcgi-run [OPTIONS] PROGRAM [ARGS...]\n\n"
+                              "Serves an unmodified CGI program over FastCGI.\n\nOptions");
+  all.add(general).add(listen).add(run).add(limits);
+  return all;
+}
+
+// Index of the first argv word that is the PROGRAM: the first word that is not
+// an option or an option's value; a lone `--` ends the options.
+int FindProgramIndex(int argc, const char* const* argv, const po::options_description& desc,
+                     bool* saw_double_dash) {
+  *saw_double_dash = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") {
+      *saw_double_dash = true;
+      return i + 1;
+    }
+    if (a.size() < 2 || a[0] != '-') return i;
+    if (a.substr(0, 2) == "--") {
+      std::string name(a.substr(2));
+      if (name.find('=') != std::string::npos) continue;
+      const po::option_description* d = desc.find_nothrow(name, false);
+      if (d != nullptr && d->semantic()->max_tokens() > 0) ++i;
+    } else {
+      std::string name(a.substr(0, 2));
+      const po::option_description* d = desc.find_nothrow(name, false, false, true);
+      if (d != nullptr && d->semantic()->max_tokens() > 0 && a.size() == 2) ++i;
+    }
+  }
+  return argc;
+}
+
+}  // namespace
+
+ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config) {
+  std::string mode_text, stderr_text, socket_mode_text;
+  po::options_description desc = MakeDescription(config, &mode_text, &stderr_text, &socket_mode_text);
+  bool double_dash = false;
+  int program_index = FindProgramIndex(argc, argv, desc, &double_dash);
+  po::variables_map vm;
+  try {
+    int option_argc = double_dash ? program_index - 1 : program_index;
+    po::store(po::command_line_parser(option_argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "fcgi-run: " << e.what() << "\nTry 'fcgi-run --help'.\n";
+    return ParseOutcome::kExitFailure;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\nSignals: SIGTERM/SIGINT/SIGQUIT stop gracefully, SIGUSR1 reopens the log.\n";
+    return ParseOutcome::kExitSuccess;
+  }
+  if (vm.count("version")) {
+    std::cout << "fcgi-run " << FCGI_RUN_VERSION << "\n";
+    return ParseOutcome::kExitSuccess;
+  }
+  auto fail = [](const std::string& msg) {
+    std::cerr << "fcgi-run: " << msg << "\nTry 'fcgi-run --help'.\n";
+    return ParseOutcome::kExitFailure;
+  };
+  if (mode_text != "exec") return fail("--mode " + mode_text + ": unknown mode (this build supports: exec)");
+  config->mode = mode_text;
+  if (stderr_text == "fcgi") config->stderr_mode = StderrMode::kFcgi;
+  else if (stderr_text == "log") config->stderr_mode = StderrMode::kLog;
+  else if (stderr_text == "both") config->stderr_mode = StderrMode::kBoth;
+  else if (stderr_text == "discard") config->stderr_mode = StderrMode::kDiscard;
+  else return fail("--stderr " + stderr_text + ": expected fcgi, log, both or discard");
+  {
+    char* end = nullptr;
+    unsigned long m = std::strtoul(socket_mode_text.c_str(), &end, 8);
+    if (socket_mode_text.empty() || *end != '\0' || m > 07777)
+      return fail("--socket-mode " + socket_mode_text + ": expected an octal mode such as 0660");
+    config->socket_mode = static_cast<unsigned>(m);
+  }
+  if (config->timeout_seconds < 0) return fail("--timeout must be >= 0");
+  if (config->kill_grace_seconds < 0) return fail("--kill-grace must be >= 0");
+  if (config->backlog <= 0) return fail("--backlog must be > 0");
+  if (config->buffer_bytes < 4096) return fail("--buffer must be at least 4096");
+  if (config->max_header_bytes < 256) return fail("--max-header must be at least 256");
+  for (const std::string& e : config->env) {
+    if (e.empty() || e[0] == '=') return fail("--env '" + e + "': expected NAME or NAME=VALUE");
+  }
+  if (program_index >= argc) {
+    return fail("no PROGRAM given: usage is fcgi-run [OPTIONS] PROGRAM [ARGS...]");
+  }
+  config->program = argv[program_index];
+  for (int i = program_index + 1; i < argc; ++i) config->args.emplace_back(argv[i]);
+  return ParseOutcome::kRun;
+}
+
+}  // namespace fcgi

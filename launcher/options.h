@@ -1,0 +1,61 @@
+// Command-line options of fcgi-run (Boost.Program_options), as a plain Config.
+//
+// `fcgi-run [OPTIONS] PROGRAM [ARGS...]`: everything after the first non-option
+// word (or after `--`) is the program and its arguments, passed untouched, so
+// `fcgi-run ./app.cgi -x` gives `-x` to the program. Every limit has an option
+// and a documented default (`fcgi-run --help`).
+#ifndef FCGI_RUN_OPTIONS_H_
+#define FCGI_RUN_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "launcher/core/status.h"
+
+namespace fcgi {
+
+enum class StderrMode { kFcgi, kLog, kBoth, kDiscard };
+
+struct Config {
+  // Where to listen ("unix:/path", "tcp:HOST:PORT", "fd:N"); empty = fd 0 or systemd.
+  std::vector<std::string> listen;
+  unsigned socket_mode = 0660;
+  std::string socket_owner;  // USER[:GROUP], empty = unchanged
+  int backlog = 1024;
+
+  std::string mode = "exec";
+  unsigned workers = 0;     // 0 = 2 per core
+  size_t queue = 1024;      // requests waiting for a worker; past it: OVERLOADED + 503
+  std::vector<std::string> env;  // NAME or NAME=VALUE
+  StderrMode stderr_mode = StderrMode::kFcgi;
+
+  double timeout_seconds = 60;   // 0 = none
+  double kill_grace_seconds = 5;
+  double shutdown_timeout_seconds = 30;
+  uint64_t max_body = 0;         // 0 = unlimited
+  size_t max_params_bytes = 1 << 20;
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_requests_per_connection = 1024;
+  size_t buffer_bytes = 256 * 1024;  // per-request output buffered before the program is paused
+
+  bool verbose = false;
+  std::string log_file;
+
+  std::string program;            // PROGRAM (as given)
+  std::vector<std::string> args;  // ARGS
+
+  unsigned EffectiveWorkers() const;
+};
+
+enum class ParseOutcome { kRun, kExitSuccess, kExitFailure };
+
+// Parses argv into *config. Prints --help / --version text to stdout and errors
+// (naming the option and the bad value) to stderr; the outcome says whether to
+// run or to exit with success/failure.
+ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config);
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_OPTIONS_H_

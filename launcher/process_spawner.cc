@@ -1,0 +1,89 @@
+// The only translation unit that includes Boost.Process (v2, with separate
+// compilation: it also includes <boost/process/v2/src.hpp>).
+//
+// Boost 1.81's vfork launcher calls notify_fork() on the execution context of
+// the executor it is given, inside the vfork child, whose memory is the
+// parent's: on a context with a live reactor that would rebuild the parent's
+// epoll state from the child. So each spawn gets a fresh, never-run io_context
+// that has no reactor at that moment; the returned process object is detached
+// at once and the pid is watched from the main reactor (ChildWatcher).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/process/v2.hpp>
+#include <boost/process/v2/posix/vfork_launcher.hpp>
+#include <boost/process/v2/src.hpp>
+#include <cerrno>
+
+#include "launcher/spawner.h"
+
+namespace fcgi {
+
+namespace bp = boost::process::v2;
+
+namespace {
+
+// Child-side set-up, run between vfork and execve: only async-signal-safe calls.
+struct ChildSetup {
+  const SpawnSpec* spec;
+  pid_t parent;
+
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
+                               const char* const*) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the launcher died before we got here
+    for (int sig = 1; sig < NSIG; ++sig) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      signal(sig, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (const auto& [resource, value] : spec->rlimits) {
+      struct rlimit rl = {value, value};
+      setrlimit(resource, &rl);
+    }
+    return {};
+  }
+  // Boost's vfork child calls ::exit() after this, which would run the
+  // launcher's atexit handlers in shared memory: leave with _exit instead. The
+  // errno is already stored in the parent's error_code.
+  void on_exec_error(bp::posix::default_launcher&, const bp::filesystem::path&, const char* const*,
+                     const bp::error_code&) {
+    _exit(127);
+  }
+};
+
+class ProcessSpawner : public Spawner {
+ public:
+  Status Spawn(const SpawnSpec& spec, pid_t* pid) override {
+    boost::asio::io_context launch_context;
+    bp::posix::vfork_launcher launcher;
+    bp::error_code ec;
+    ChildSetup setup{&spec, getpid()};
+    bp::process_stdio stdio{spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+    bp::process_environment env(spec.env);
+    auto run = [&](auto&&... extra) {
+      return launcher(launch_context, ec, bp::filesystem::path(spec.path), spec.args, stdio, env, setup,
+                      extra...);
+    };
+    bp::process proc = spec.cwd.empty() ? run() : run(bp::process_start_dir(spec.cwd));
+    if (ec) {
+      return Status::FromErrno("execve(2)", spec.path, ec.value());
+    }
+    *pid = proc.id();
+    proc.detach();
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Spawner> MakeProcessSpawner() { return std::make_unique<ProcessSpawner>(); }
+
+}  // namespace fcgi

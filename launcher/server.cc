@@ -1,0 +1,249 @@
+#include "launcher/server.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "launcher/connection.h"
+#include "launcher/log.h"
+
+namespace fcgi {
+
+namespace {
+
+int SocketFamily(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return AF_UNIX;
+  return ss.ss_family;
+}
+
+std::string DescribePeer(const boost::asio::generic::stream_protocol::socket& socket) {
+  boost::system::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unix";
+  const sockaddr* sa = ep.data();
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (sa->sa_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (sa->sa_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return "unix";
+}
+
+}  // namespace
+
+Server::Server(const Config& config)
+    : config_(config),
+      signals_(io_, SIGTERM, SIGINT, SIGQUIT),
+      shutdown_timer_(io_),
+      slots_(config.EffectiveWorkers(), config.queue),
+      spawner_(MakeProcessSpawner()),
+      ctx_{io_, config_, slots_, *spawner_, {}, {}, {}, {}, {}} {
+  signals_.add(SIGUSR1);
+  signals_.add(SIGHUP);
+  ctx_.limits.max_params_bytes = config.max_params_bytes;
+  ctx_.limits.max_requests = config.max_requests_per_connection;
+  ctx_.limits.max_reqs = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
+  ctx_.limits.max_conns = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
+  ctx_.on_request_finished = [this]() { MaybeFinishShutdown(); };
+}
+
+Server::~Server() { RemoveSocketFiles(listening_); }
+
+Status Server::ResolveProgram() {
+  char resolved[PATH_MAX];
+  if (realpath(config_.program.c_str(), resolved) == nullptr) {
+    return Status::FromErrno("realpath(3)", config_.program, errno);
+  }
+  struct stat st;
+  if (stat(resolved, &st) != 0) return Status::FromErrno("stat(2)", resolved, errno);
+  if (!S_ISREG(st.st_mode)) return Status::Invalid(std::string(resolved) + ": not a regular file");
+  if (access(resolved, X_OK) != 0) return Status::FromErrno("access(2) X_OK", resolved, errno);
+  ProgramTarget& p = ctx_.program;
+  p.path = resolved;
+  p.args = config_.args;
+  p.cwd = p.path.substr(0, p.path.rfind('/'));
+  if (p.cwd.empty()) p.cwd = "/";
+  p.display_name = p.path.substr(p.path.rfind('/') + 1);
+  return Status::Ok();
+}
+
+void Server::BuildBaseEnvironment() {
+  NameValuePairs& env = ctx_.base_env;
+  bool have_path = false;
+  for (const std::string& e : config_.env) {
+    auto eq = e.find('=');
+    if (eq != std::string::npos) {
+      env.emplace_back(e.substr(0, eq), e.substr(eq + 1));
+    } else if (const char* v = std::getenv(e.c_str())) {
+      env.emplace_back(e, v);
+    }
+    if (e.compare(0, eq == std::string::npos ? e.size() : eq, "PATH") == 0) have_path = true;
+  }
+  if (!have_path) {
+    const char* path = std::getenv("PATH");
+    env.emplace_back("PATH", path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+  }
+}
+
+Status Server::Init() {
+  Status s = ResolveProgram();
+  if (!s.ok()) return s;
+  BuildBaseEnvironment();
+  s = OpenListeners(config_, &listening_);
+  if (!s.ok()) return s;
+  for (const ListeningSocket& ls : listening_) {
+    auto a = std::make_unique<Acceptor>(io_);
+    a->socket = ls;
+    int family = SocketFamily(ls.fd);
+    boost::system::error_code ec;
+    a->acceptor.assign(boost::asio::generic::stream_protocol(family, family == AF_UNIX ? 0 : IPPROTO_TCP), ls.fd,
+                       ec);
+    if (ec) return Status::FromErrno("epoll_ctl(2)", ls.name, ec.value());
+    a->acceptor.non_blocking(true, ec);
+    acceptors_.push_back(std::move(a));
+  }
+  return Status::Ok();
+}
+
+int Server::Run() {
+  ::signal(SIGPIPE, SIG_IGN);
+  for (auto& a : acceptors_) {
+    LogInfo("listening on " + a->socket.name + " for " + ctx_.program.path + " (mode " + config_.mode + ", " +
+            std::to_string(slots_.capacity()) + " workers)");
+    Accept(a.get());
+  }
+  WaitForSignal();
+  io_.run();
+  RemoveSocketFiles(listening_);
+  LogInfo("stopped");
+  return 0;
+}
+
+void Server::Accept(Acceptor* a) {
+  if (stopping_) return;
+  a->acceptor.async_accept([this, a](const boost::system::error_code& ec,
+                                     boost::asio::generic::stream_protocol::socket socket) {
+    if (stopping_ || ec == boost::asio::error::operation_aborted) return;
+    if (ec) {
+      // EMFILE/ENFILE/ENOBUFS...: back off instead of spinning, keep serving.
+      a->delay = std::min(std::chrono::milliseconds(1000),
+                          a->delay.count() == 0 ? std::chrono::milliseconds(50) : a->delay * 2);
+      LogError("accept(2) on " + a->socket.name + ": " + ec.message() + "; retrying in " +
+               std::to_string(a->delay.count()) + " ms");
+      a->backoff.expires_after(a->delay);
+      a->backoff.async_wait([this, a](const boost::system::error_code& e) {
+        if (!e) Accept(a);
+      });
+      return;
+    }
+    a->delay = std::chrono::milliseconds(0);
+    ++ctx_.counters.accepted_connections;
+    std::string peer = DescribePeer(socket);
+    auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      it = it->expired() ? connections_.erase(it) : std::next(it);
+    }
+    connections_.push_back(conn);
+    conn->Start();
+    Accept(a);
+  });
+}
+
+void Server::WaitForSignal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGUSR1) {
+      Status s = Log::Reopen();
+      LogInfo(s.ok() ? "log reopened (SIGUSR1)" : "log reopen failed: " + s.message());
+    } else if (sig == SIGHUP) {
+      LogInfo("SIGHUP: nothing to reload in exec mode (every request starts the program afresh)");
+    } else if (!stopping_) {
+      LogInfo(std::string("received SIG") + sigabbrev_np(sig) + ": stopping gracefully (" +
+              std::to_string(ctx_.counters.requests_active) + " requests running; again to stop at once)");
+      BeginShutdown();
+    } else {
+      LogInfo(std::string("received SIG") + sigabbrev_np(sig) + " again: stopping now");
+      AbortEverything("launcher stopping");
+    }
+    WaitForSignal();
+  });
+}
+
+void Server::BeginShutdown() {
+  stopping_ = true;
+  for (auto& a : acceptors_) {
+    boost::system::error_code ignored;
+    a->acceptor.close(ignored);
+    a->backoff.cancel();
+  }
+  RemoveSocketFiles(listening_);
+  for (auto& weak : connections_) {
+    if (auto c = weak.lock()) c->StopReading();
+  }
+  if (config_.shutdown_timeout_seconds > 0) {
+    shutdown_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(config_.shutdown_timeout_seconds)));
+    shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) {
+        LogWarning("--shutdown-timeout reached: terminating " + std::to_string(ctx_.counters.requests_active) +
+                   " running requests");
+        AbortEverything("launcher stopping");
+      }
+    });
+  }
+  MaybeFinishShutdown();
+}
+
+void Server::AbortEverything(const char* why) {
+  stopping_ = true;
+  std::list<std::shared_ptr<Connection>> live;
+  for (auto& weak : connections_) {
+    if (auto c = weak.lock()) live.push_back(c);
+  }
+  // Closing a connection aborts its requests (SIGTERM, then SIGKILL after --kill-grace).
+  for (auto& c : live) c->Abort(why);
+  MaybeFinishShutdown();
+}
+
+void Server::MaybeFinishShutdown() {
+  if (!stopping_ || ctx_.counters.requests_active > 0 || finishing_) return;
+  finishing_ = true;
+  shutdown_timer_.cancel();
+  signals_.cancel();
+  // Let the last END_REQUEST records flush: stop once every connection has
+  // closed, or after two seconds at most.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [this, deadline, poll]() {
+    bool any = false;
+    for (auto& weak : connections_) any = any || !weak.expired();
+    if (!any || std::chrono::steady_clock::now() > deadline) {
+      io_.stop();
+      *poll = nullptr;
+      return;
+    }
+    shutdown_timer_.expires_after(std::chrono::milliseconds(20));
+    shutdown_timer_.async_wait([poll](const boost::system::error_code&) {
+      if (*poll) (*poll)();
+    });
+  };
+  (*poll)();
+}
+
+}  // namespace fcgi

@@ -1,0 +1,77 @@
+// Server: the fcgi-run process. Owns the reactor (one io_context, one thread),
+// the listening sockets and their accept loops, the worker slots, the spawner
+// and the signal handling; creates a Connection per accepted socket.
+//
+// Signals: SIGTERM/SIGINT/SIGQUIT stop gracefully (stop accepting, let running
+// requests finish for --shutdown-timeout, then terminate them, remove the unix
+// socket files, exit 0); a second one stops at once. SIGUSR1 reopens the log.
+// SIGPIPE is ignored in the launcher (programs get the default disposition).
+#ifndef FCGI_RUN_SERVER_H_
+#define FCGI_RUN_SERVER_H_
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <list>
+#include <memory>
+#include <vector>
+
+#include "launcher/core/status.h"
+#include "launcher/core/worker_slots.h"
+#include "launcher/listener.h"
+#include "launcher/options.h"
+#include "launcher/server_context.h"
+#include "launcher/spawner.h"
+
+namespace fcgi {
+
+class Connection;
+
+class Server {
+ public:
+  explicit Server(const Config& config);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  // Resolves the program, opens the listeners. Errors are fatal start-up errors.
+  Status Init();
+  // Serves until stopped; returns the process exit code.
+  int Run();
+
+ private:
+  struct Acceptor {
+    explicit Acceptor(boost::asio::io_context& io) : acceptor(io), backoff(io) {}
+    boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol> acceptor;
+    boost::asio::steady_timer backoff;
+    ListeningSocket socket;
+    std::chrono::milliseconds delay{0};
+  };
+
+  Status ResolveProgram();
+  void BuildBaseEnvironment();
+  void Accept(Acceptor* a);
+  void WaitForSignal();
+  void BeginShutdown();
+  void AbortEverything(const char* why);
+  void MaybeFinishShutdown();
+
+  const Config& config_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer shutdown_timer_;
+  WorkerSlots slots_;
+  std::unique_ptr<Spawner> spawner_;
+  ServerContext ctx_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::vector<ListeningSocket> listening_;
+  std::list<std::weak_ptr<Connection>> connections_;
+  bool stopping_ = false;
+  bool finishing_ = false;
+};
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_SERVER_H_

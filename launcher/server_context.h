@@ -1,0 +1,54 @@
+// ServerContext: what every connection and request of one fcgi-run process
+// shares. Owned by Server (launcher/server.h), which outlives all connections
+// and requests; they hold a reference.
+#ifndef FCGI_RUN_SERVER_CONTEXT_H_
+#define FCGI_RUN_SERVER_CONTEXT_H_
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "launcher/core/connection_state.h"
+#include "launcher/core/fcgi_name_value.h"
+#include "launcher/core/worker_slots.h"
+#include "launcher/options.h"
+#include "launcher/spawner.h"
+
+namespace fcgi {
+
+// The program every request runs (single-program mode).
+struct ProgramTarget {
+  std::string path;               // absolute path
+  std::vector<std::string> args;
+  std::string cwd;                // the program's directory
+  std::string display_name;       // basename: what error bodies may show
+};
+
+struct ServerCounters {
+  uint64_t accepted_connections = 0;
+  uint64_t requests_total = 0;
+  uint64_t requests_active = 0;
+  uint64_t timeouts = 0;
+  uint64_t aborts = 0;
+  uint64_t errors_5xx = 0;
+};
+
+struct ServerContext {
+  boost::asio::io_context& io;
+  const Config& config;
+  WorkerSlots& slots;
+  Spawner& spawner;
+  ProgramTarget program;
+  NameValuePairs base_env;        // from --env (and PATH)
+  ConnectionLimits limits;
+  ServerCounters counters;
+  // Called whenever a request finishes (the server uses it to complete a
+  // graceful stop once nothing is active).
+  std::function<void()> on_request_finished;
+};
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_SERVER_CONTEXT_H_
