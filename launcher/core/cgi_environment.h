@@ -25,8 +25,8 @@ namespace fcgi {
 
 struct CgiEnvironment {
   std::vector<std::string> entries;  // "NAME=VALUE", in a stable order, names unique
-  // Value of NAME, or nullptr.
-  const std::string* Find(std::string_view name) const;
+  // Value of NAME (a view into `entries`, valid until they change), or nullopt.
+  std::optional<std::string_view> Find(std::string_view name) const;
 };
 
 struct DroppedParam {
