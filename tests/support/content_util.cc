@@ -30,6 +30,20 @@ std::string Sha256Hex(std::string_view data) {
   return r.out.size() >= 64 ? r.out.substr(0, 64) : "sha256sum failed: " + r.err;
 }
 
+std::map<std::string, std::string> ParseEnvDump(std::string_view text) {
+  std::map<std::string, std::string> vars;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    vars.emplace(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
+  }
+  return vars;
+}
+
 size_t FirstDifference(std::string_view a, std::string_view b) {
   size_t n = std::min(a.size(), b.size());
   for (size_t i = 0; i < n; ++i) {

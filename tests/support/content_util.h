@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,8 @@ std::string LargePattern(size_t size);
 // Lowercase hex SHA-256 computed by the system's `sha256sum`: independent of
 // the examples' own SHA-256, so a bug there cannot hide.
 std::string Sha256Hex(std::string_view data);
+// "NAME=VALUE" lines (env.cgi's output) as a map; lines without '=' are skipped.
+std::map<std::string, std::string> ParseEnvDump(std::string_view text);
 // Index of the first differing byte of a and b (or the shorter size), for messages.
 size_t FirstDifference(std::string_view a, std::string_view b);
 

@@ -39,13 +39,13 @@ struct HttpResponse {
 HttpResponse ParseHttpResponse(std::string_view raw);
 
 struct CurlRequest {
-  std::string url;
-  std::string method;                  // "" = GET, or POST when a body is given
-  std::vector<std::string> headers;    // "Name: value"
-  std::string body;                    // sent with --data-binary @- (stdin)
-  std::string body_file;               // or --data-binary @file
+  std::string url{};
+  std::string method{};                 // "" = GET, or POST when a body is given
+  std::vector<std::string> headers{};  // "Name: value"
+  std::string body{};                  // sent with --data-binary @- (stdin)
+  std::string body_file{};             // or --data-binary @file
   bool chunked = false;                // Transfer-Encoding: chunked upload
-  std::vector<std::string> extra_args; // anything else for curl (e.g. "-F", "file=@x")
+  std::vector<std::string> extra_args{};// anything else for curl (e.g. "-F", "file=@x")
   double max_time = 30;                // --max-time
 };
 
