@@ -57,11 +57,17 @@ class CgiResponseParser {
   const std::string& error() const { return error_; }
 
  private:
+  // Parses a complete header block (ending with its blank line) into the
+  // members below; false (and kError) when it is invalid.
+  bool ParseBlock(std::string_view block);
+  State Fail(std::string message);
+
   size_t max_header_bytes_;
   State state_ = State::kHeaders;
-  std::string buffer_;
+  std::string buffer_;  // the header block so far (plus body bytes of the last chunk)
   bool saw_output_ = false;
   bool nph_ = false;
+  bool has_status_ = false;  // a Status header or NPH line was sent
   int status_code_ = 200;
   std::string status_reason_;
   std::vector<std::pair<std::string, std::string>> headers_;
@@ -70,7 +76,7 @@ class CgiResponseParser {
 
 // A complete CGI response made by the launcher itself (errors it reports to the
 // client): "Status: <status> <reason>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-// followed by `body` and a newline. `body` must not reveal file layout beyond
+// followed by `body` and a newline. An empty `reason` becomes ReasonPhrase(status). `body` must not reveal file layout beyond
 // what the caller chose to say.
 std::string MakeCgiErrorResponse(int status, std::string_view reason, std::string_view body);
 
