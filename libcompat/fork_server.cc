@@ -168,6 +168,9 @@ void HandleRun(Server& s, size_t length, int* fds, int nfds, bool fds_truncated)
   CloseAll(fds, nfds);
   if (dir_fd >= 0) close(dir_fd);
   if (pid < 0) return Fail(s, h.request_id, fork_error);
+  // The child does the same first thing; doing it here too means the group
+  // exists before STARTED goes out, whichever of the two runs first.
+  setpgid(pid, pid);
   for (Child& c : s.children) {
     if (c.pid != 0) continue;
     c.pid = pid;

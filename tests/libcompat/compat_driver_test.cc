@@ -2,6 +2,7 @@
 // driven through the launcher's codec (launcher/compat_channel.h).
 #include <catch2/catch.hpp>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,6 +108,49 @@ TEST_CASE("compat: concurrent requests run in parallel and keep their output apa
     CHECK(pipes[i]->out() == "counter=1\nargv1=(none)\nREQ=r" + n + "\nLD_PRELOAD=(none)\nstdin=in" + n + "\n");
     CHECK(exited[100 + i] == 0);
   }
+}
+
+TEST_CASE("compat: a near-limit environment block arrives whole", "[compat]") {
+  auto parked = Park({CompatTestProgram("test_cgi")});
+  std::string big(120 * 1024, 'v');
+  RunOutcome r = RunOnce(*parked, 1, RequestEnv({"REQ=" + big}), "x");
+  CHECK(r.wait_status == 0);
+  CHECK(r.out.find("REQ=" + big + "\n") != std::string::npos);
+}
+
+TEST_CASE("compat: replies queue up while the launcher does not read", "[compat]") {
+  auto parked = Park({CompatTestProgram("test_cgi")});
+  constexpr int kRequests = 300;  // 600 replies: more than the socket buffer holds
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  REQUIRE(null_fd >= 0);
+  int fds[3] = {null_fd, null_fd, null_fd};
+  for (int i = 0; i < kRequests; ++i) {
+    CompatRunRequest run;
+    run.request_id = 1000 + i;
+    run.env = RequestEnv({});
+    REQUIRE(parked->SendRun(run, fds));
+  }
+  close(null_fd);
+  usleep(500 * 1000);  // the children finish; the shim must not block on us
+  std::map<uint64_t, pid_t> started;
+  std::map<uint64_t, int> exited;
+  while (exited.size() < kRequests) {
+    auto m = parked->Next(seconds(10));
+    REQUIRE(m.has_value());
+    if (auto* s = std::get_if<CompatStarted>(&*m)) {
+      started[s->request_id] = s->pid;
+    } else if (auto* e = std::get_if<CompatExited>(&*m)) {
+      REQUIRE(started.count(e->request_id) == 1);
+      CHECK(started[e->request_id] == e->pid);
+      exited[e->request_id] = e->wait_status;
+    } else {
+      FAIL("unexpected " << CompatMessageName(*m));
+    }
+  }
+  CHECK(started.size() == kRequests);
+  CHECK(exited.begin()->first == 1000);
+  CHECK(exited.rbegin()->first == 1000 + kRequests - 1);
+  for (const auto& [id, status] : exited) CHECK(status == 0);
 }
 
 TEST_CASE("compat: a crash comes back as a signal in EXITED", "[compat]") {

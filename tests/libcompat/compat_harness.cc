@@ -154,8 +154,14 @@ std::optional<CompatMessage> ParkedProgram::Next(std::chrono::milliseconds timeo
 }
 
 bool ParkedProgram::Send(const std::string& message, const int* fds, int nfds) {
-  return SendCompatMessage(fd_, message, std::span<const int>(fds, static_cast<size_t>(nfds))).io ==
-         ChannelIo::kDone;
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    ChannelResult r =
+        SendCompatMessage(fd_, message, std::span<const int>(fds, static_cast<size_t>(nfds)));
+    if (r.io != ChannelIo::kWouldBlock) return r.io == ChannelIo::kDone;
+    pollfd p{fd_, POLLOUT, 0};  // what the reactor would wait for
+    if (poll(&p, 1, RemainingMs(deadline)) <= 0) return false;
+  }
 }
 
 bool ParkedProgram::SendRun(const CompatRunRequest& run, const int* fds) {

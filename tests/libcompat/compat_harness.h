@@ -65,6 +65,7 @@ class ParkedProgram {
   std::optional<CompatMessage> Next(std::chrono::milliseconds timeout);
   bool closed() const { return closed_; }
 
+  // Sends one message, waiting (bounded) for writability on kWouldBlock.
   bool Send(const std::string& message, const int* fds = nullptr, int nfds = 0);
   bool SendRun(const CompatRunRequest& run, const int* fds);
   void CloseChannel();
