@@ -21,7 +21,7 @@ std::string EnvOr(const char* name, const char* fallback) {
 }
 
 std::string ResolveListen(const std::string& listen, const TempDir& dir) {
-  if (listen == "unix") return "unix:" + dir.File("fcgi.sock");
+  if (listen == "unix" || listen == "fd0") return "unix:" + dir.File("fcgi.sock");
   if (listen == "tcp") return FreeTcpAddress();
   if (listen == "tcp6") return "tcp:[::1]:" + std::to_string(FreeTcpPort());
   return listen;
@@ -40,12 +40,16 @@ std::string StandIn() { return EnvOr("FCGI_RUN_TEST_STANDIN", ""); }
 
 FcgiRun::FcgiRun(FcgiRunOptions options) : options_(std::move(options)), dir_("fcgi-run-app") {
   address_ = ResolveListen(options_.listen, dir_);
+  const bool inherit = options_.listen == "fd0";
+  UniqueFd inherited;
+  if (inherit) inherited = ListenUnix(UnixPath(address_));
   if (StandIn() == "fcgiwrap") {
     int workers = options_.workers > 0 ? options_.workers : 2;
-    argv_ = {"/usr/sbin/fcgiwrap", "-f", "-c", std::to_string(workers), "-s",
-             FcgiwrapSocket(address_)};
+    argv_ = {"/usr/sbin/fcgiwrap", "-f", "-c", std::to_string(workers)};
+    if (!inherit) argv_.insert(argv_.end(), {"-s", FcgiwrapSocket(address_)});
   } else {
-    argv_ = {FcgiRunBinary(), "--listen", address_};
+    argv_ = {FcgiRunBinary()};
+    if (!inherit) argv_.insert(argv_.end(), {"--listen", address_});
     if (options_.pass_mode) argv_.insert(argv_.end(), {"--mode", TestMode()});
     if (!options_.socket_mode.empty()) {
       argv_.insert(argv_.end(), {"--socket-mode", options_.socket_mode});
@@ -62,7 +66,9 @@ FcgiRun::FcgiRun(FcgiRunOptions options) : options_(std::move(options)), dir_("f
   p.env.insert(p.env.end(), options_.launcher_env.begin(), options_.launcher_env.end());
   p.stderr_path = dir_.File("fcgi-run.log");
   p.stdout_path = dir_.File("fcgi-run.out");
+  p.stdin_fd = inherited.get();
   process_ = std::make_unique<Process>(p);
+  inherited.Reset();  // the launcher has its own copy as fd 0
 
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(

@@ -28,7 +28,9 @@ struct FcgiRunOptions {
   std::string program;                    // absolute path, e.g. Example("hello.cgi")
   std::vector<std::string> program_args;  // after PROGRAM
   // "unix" (socket in the temp dir), "tcp" (free port on 127.0.0.1), "tcp6"
-  // (free port on ::1), or a full --listen address.
+  // (free port on ::1), "fd0" (no --listen: a listening unix socket made by
+  // the harness is the launcher's fd 0, as spawn-fcgi and mod_fcgid do), or a
+  // full --listen address.
   std::string listen = "unix";
   std::string socket_mode;                // --socket-mode, "" = fcgi-run's default
   int workers = 0;                        // --workers N, 0 = default

@@ -42,6 +42,11 @@ UniqueFd ConnectTo(std::string_view address, std::string* error = nullptr);
 // Retries ConnectTo until it succeeds or `timeout` passes.
 bool WaitForConnect(std::string_view address, std::chrono::milliseconds timeout);
 
+// A listening unix socket bound to `path` (backlog 128), not close-on-exec
+// concerns aside: hand it to a child as fd 0 with ProcessOptions::stdin_fd.
+// Throws std::runtime_error on failure.
+UniqueFd ListenUnix(const std::string& path);
+
 // Writes all of `data` (blocking). False on error.
 bool SendAll(int fd, std::string_view data);
 
