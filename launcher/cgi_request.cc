@@ -235,26 +235,32 @@ bool CgiRequest::StdinInputComplete() const {
 
 void CgiRequest::PumpStdin() {
   if (phase_ != Phase::kRunning || stdin_closed_ || stdin_writing_) return;
-  if (stdin_buf_.empty()) {
+  if (stdin_inflight_done_ == stdin_inflight_.size()) {
+    stdin_inflight_.clear();
+    stdin_inflight_done_ = 0;
+    stdin_inflight_.swap(stdin_buf_);
+  }
+  if (stdin_inflight_.empty()) {
     if (StdinInputComplete()) CloseStdin();
     return;
   }
   stdin_writing_ = true;
-  stdin_.async_write_some(boost::asio::buffer(stdin_buf_),
-                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                            self->stdin_writing_ = false;
-                            if (ec) {
-                              // The program closed its stdin or exited: the rest is dropped.
-                              self->CloseStdin();
-                              self->connection_->StdinDrained();
-                              return;
-                            }
-                            self->stdin_buf_.erase(0, n);
-                            if (self->stdin_buf_.size() <= self->ctx_.config.buffer_bytes) {
-                              self->connection_->StdinDrained();
-                            }
-                            self->PumpStdin();
-                          });
+  stdin_.async_write_some(
+      boost::asio::buffer(stdin_inflight_.data() + stdin_inflight_done_, stdin_inflight_.size() - stdin_inflight_done_),
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+        self->stdin_writing_ = false;
+        if (ec) {
+          // The program closed its stdin or exited: the rest of the body is dropped.
+          LogDebug(self->Describe() + ": writing the request body to the program: " + ec.message() +
+                   "; the rest of the body is dropped");
+          self->CloseStdin();
+          self->connection_->StdinDrained();
+          return;
+        }
+        self->stdin_inflight_done_ += n;
+        if (self->stdin_backlog() <= self->ctx_.config.buffer_bytes) self->connection_->StdinDrained();
+        self->PumpStdin();
+      });
 }
 
 void CgiRequest::CloseStdin() {
@@ -262,6 +268,11 @@ void CgiRequest::CloseStdin() {
   stdin_closed_ = true;
   stdin_buf_.clear();
   stdin_buf_.shrink_to_fit();
+  if (!stdin_writing_) {
+    stdin_inflight_.clear();
+    stdin_inflight_.shrink_to_fit();
+    stdin_inflight_done_ = 0;
+  }
   data_buf_.clear();
   boost::system::error_code ignored;
   stdin_.close(ignored);

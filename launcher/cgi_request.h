@@ -56,7 +56,9 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void ResumeOutput();
 
   // Input bytes received but not yet written to the program.
-  size_t stdin_backlog() const { return stdin_buf_.size() + data_buf_.size(); }
+  size_t stdin_backlog() const {
+    return stdin_buf_.size() + (stdin_inflight_.size() - stdin_inflight_done_) + data_buf_.size();
+  }
   uint16_t id() const { return id_; }
 
  private:
@@ -94,7 +96,9 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
 
   // stdin side
   boost::asio::writable_pipe stdin_;
-  std::string stdin_buf_;
+  std::string stdin_buf_;       // received, not yet handed to a write
+  std::string stdin_inflight_;  // the buffer of the write in flight: never touched meanwhile
+  size_t stdin_inflight_done_ = 0;
   std::string data_buf_;  // FILTER: DATA that arrived before STDIN ended
   std::optional<uint64_t> stdin_remaining_;  // CONTENT_LENGTH not yet received
   bool stdin_ended_ = false;
