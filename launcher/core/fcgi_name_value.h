@@ -38,7 +38,10 @@ Status DecodeNameValues(std::string_view in, NameValuePairs* out);
 
 // Decodes a stream of pairs delivered in arbitrary chunks (a pair may straddle
 // PARAMS records). The total of bytes fed is limited; exceeding it is an error
-// value and the decoder then stops buffering (memory never grows past the limit).
+// value (kLimitExceeded) and the decoder then stops buffering (memory never
+// grows past the limit). A pair whose declared lengths would end beyond the
+// limit fails as soon as its lengths are read, before its bytes arrive.
+// A chunk that would cross the limit is rejected whole (total_bytes() excludes it).
 class NameValueStreamDecoder {
  public:
   explicit NameValueStreamDecoder(size_t max_total_bytes = kDefaultMaxParamsBytes)
