@@ -59,14 +59,14 @@ char HexDigit(unsigned v) { return "0123456789abcdef"[v & 0xf]; }
 
 }  // namespace
 
-std::optional<std::string_view> CgiEnvironment::Find(std::string_view name) const {
+const char* CgiEnvironment::Find(std::string_view name) const {
   for (const std::string& entry : entries) {
     if (entry.size() > name.size() && entry[name.size()] == '=' &&
         std::string_view(entry).substr(0, name.size()) == name) {
-      return std::string_view(entry).substr(name.size() + 1);
+      return entry.c_str() + name.size() + 1;
     }
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 CgiEnvironment BuildCgiEnvironment(const NameValuePairs& params, const NameValuePairs& base,

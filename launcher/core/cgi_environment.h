@@ -25,8 +25,9 @@ namespace fcgi {
 
 struct CgiEnvironment {
   std::vector<std::string> entries;  // "NAME=VALUE", in a stable order, names unique
-  // Value of NAME (a view into `entries`, valid until they change), or nullopt.
-  std::optional<std::string_view> Find(std::string_view name) const;
+  // Value of NAME as a NUL-terminated string inside `entries` (valid until they
+  // change), or nullptr.
+  const char* Find(std::string_view name) const;
 };
 
 struct DroppedParam {

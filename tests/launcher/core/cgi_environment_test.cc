@@ -22,11 +22,11 @@ TEST_CASE("BuildCgiEnvironment: params become NAME=VALUE entries in order", "[cg
   CHECK(env.entries == std::vector<std::string>{"REQUEST_METHOD=GET", "SCRIPT_NAME=/a.cgi",
                                                 "HTTP_HOST=example.org",
                                                 "GATEWAY_INTERFACE=CGI/1.1", "QUERY_STRING="});
-  REQUIRE(env.Find("SCRIPT_NAME"));
-  CHECK(*env.Find("SCRIPT_NAME") == "/a.cgi");
-  CHECK_FALSE(env.Find("SCRIPT"));
-  CHECK_FALSE(env.Find("SCRIPT_NAME_X"));
-  CHECK_FALSE(env.Find("request_method"));  // names are case-sensitive
+  REQUIRE(env.Find("SCRIPT_NAME") != nullptr);
+  CHECK(std::string(env.Find("SCRIPT_NAME")) == "/a.cgi");
+  CHECK(env.Find("SCRIPT") == nullptr);
+  CHECK(env.Find("SCRIPT_NAME_X") == nullptr);
+  CHECK(env.Find("request_method") == nullptr);  // names are case-sensitive
 }
 
 TEST_CASE("BuildCgiEnvironment: GATEWAY_INTERFACE and QUERY_STRING defaults", "[cgi_env]") {
@@ -42,13 +42,13 @@ TEST_CASE("BuildCgiEnvironment: GATEWAY_INTERFACE and QUERY_STRING defaults", "[
   }
   SECTION("present in base -> kept") {
     CgiEnvironment env = BuildCgiEnvironment({}, {{"QUERY_STRING", "x"}}, nullptr);
-    CHECK(*env.Find("QUERY_STRING") == "x");
+    CHECK(std::string(env.Find("QUERY_STRING")) == "x");
     CHECK(env.entries.size() == 2);
   }
   SECTION("empty QUERY_STRING param stays empty") {
     CgiEnvironment env = BuildCgiEnvironment({{"QUERY_STRING", ""}}, {}, nullptr);
-    REQUIRE(env.Find("QUERY_STRING"));
-    CHECK(env.Find("QUERY_STRING")->empty());
+    REQUIRE(env.Find("QUERY_STRING") != nullptr);
+    CHECK(std::string(env.Find("QUERY_STRING")).empty());
     CHECK(env.entries.size() == 2);
   }
 }
@@ -103,21 +103,21 @@ TEST_CASE("BuildCgiEnvironment: an invalid param does not remove a valid base va
           "[cgi_env]") {
   CgiEnvironment env =
       BuildCgiEnvironment({{"LANG", std::string("x\0y", 3)}}, {{"LANG", "C"}}, nullptr);
-  REQUIRE(env.Find("LANG"));
-  CHECK(*env.Find("LANG") == "C");
+  REQUIRE(env.Find("LANG") != nullptr);
+  CHECK(std::string(env.Find("LANG")) == "C");
 }
 
 TEST_CASE("BuildCgiEnvironment: HTTP_PROXY is always dropped (httpoxy)", "[cgi_env]") {
   std::vector<DroppedParam> dropped;
   CgiEnvironment env = BuildCgiEnvironment({{"HTTP_PROXY", "http://evil:8080"}},
                                            {{"HTTP_PROXY", "http://base"}}, &dropped);
-  CHECK_FALSE(env.Find("HTTP_PROXY"));
+  CHECK(env.Find("HTTP_PROXY") == nullptr);
   REQUIRE(dropped.size() == 2);
   CHECK(dropped[1].reason == "HTTP_PROXY (httpoxy)");
   // Only the exact name: the lowercase operator setting and similar names stay.
   env = BuildCgiEnvironment({{"HTTP_PROXY_AUTH", "1"}}, {{"http_proxy", "http://p"}}, nullptr);
-  CHECK(env.Find("HTTP_PROXY_AUTH"));
-  CHECK(env.Find("http_proxy"));
+  CHECK(env.Find("HTTP_PROXY_AUTH") != nullptr);
+  CHECK(env.Find("http_proxy") != nullptr);
 }
 
 TEST_CASE("FindParam returns the last occurrence", "[cgi_env]") {
