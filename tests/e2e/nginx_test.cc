@@ -89,6 +89,12 @@ TEST_CASE("nginx: chunked upload with request buffering off (no CONTENT_LENGTH)"
   CHECK(r.body == "length=" + std::to_string(body.size()) + "\nsha256=" + Sha256Hex(body) + "\n");
 }
 
+// nginx stops sending the request body to the upstream once it has sent the
+// response header to its client (ngx_http_upstream_send_request_handler:
+// `u->header_sent && !preserve_output`). So this passes only if the launcher
+// keeps reading the program's output (no deadlock) AND holds it back from the
+// web server until FCGI_STDIN has ended. The raw suite checks the first part
+// alone ("raw: a program that writes 10 MiB before reading ...").
 TEST_CASE("nginx: a program that writes 10 MiB before reading a 10 MiB body completes",
           "[e2e][nginx][body]") {
   NginxStack stack("write_before_read.cgi");

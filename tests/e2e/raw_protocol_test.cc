@@ -46,7 +46,7 @@ std::string EchoOutput(std::string_view body) {
   return "length=" + std::to_string(body.size()) + "\nsha256=" + Sha256Hex(body) + "\n";
 }
 
-TEST_CASE("raw: hello over unix, TCP and IPv6; appStatus 0", "[e2e][raw]") {
+TEST_CASE("raw: hello over unix, TCP and IPv6, appStatus 0", "[e2e][raw]") {
   const std::string listen = GENERATE(as<std::string>(), "unix", "tcp", "tcp6");
   FcgiRun app(AppFor("hello.cgi", listen));
   FcgiResponse r = RequestOnce(app.address(), Params("hello.cgi"));
@@ -158,6 +158,25 @@ TEST_CASE("raw: two requests interleaved on one connection", "[e2e][raw][mpx]") 
   INFO(r3.Describe());
   REQUIRE(r3.ok());
   CHECK(SplitCgiResponse(r3.stdout_data).body == EchoOutput("third"));
+}
+
+TEST_CASE("raw: a program that writes 10 MiB before reading a 10 MiB body does not deadlock",
+          "[e2e][raw][body]") {
+  FcgiRun app(AppFor("write_before_read.cgi"));
+  FcgiTestClient client;  // reads the application's records while it sends
+  REQUIRE(client.Connect(app.address()).ok());
+  constexpr size_t kTenMiB = 10 * 1024 * 1024;
+  std::string body = RandomBytes(kTenMiB, 3);
+  RequestSpec spec;
+  spec.params = WithBody(Params("write_before_read.cgi", "", "POST"), body.size());
+  spec.stdin_body = body;
+  FcgiResponse r = client.Request(spec, Millis(20000));
+  INFO(r.Describe() << "\nlauncher:\n" << app.Log());
+  REQUIRE(r.ok());
+  CgiResponse cgi = SplitCgiResponse(r.stdout_data);
+  REQUIRE(cgi.body.size() > kTenMiB);
+  CHECK(cgi.body.compare(0, kTenMiB, LargePattern(kTenMiB)) == 0);
+  CHECK(cgi.body.substr(kTenMiB) == "\n" + EchoOutput(body));
 }
 
 TEST_CASE("raw: GET_VALUES answers MAX_CONNS, MAX_REQS and MPXS_CONNS=1", "[e2e][raw][mgmt]") {
@@ -279,7 +298,7 @@ TEST_CASE("raw: FILTER appends FCGI_DATA to stdin after the STDIN bytes", "[e2e]
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput(in + data));
 }
 
-TEST_CASE("raw: past --workers requests queue; past --queue they are OVERLOADED with a 503",
+TEST_CASE("raw: past --workers requests queue, past --queue they are OVERLOADED with a 503",
           "[e2e][raw][overload]") {
   FcgiRunOptions options = AppFor("sleep.cgi");
   options.workers = 1;
