@@ -36,6 +36,8 @@ CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<Connection> connectio
       role_(role),
       started_(std::chrono::steady_clock::now()),
       stdin_(ctx.io),
+      stdin_spool_(ctx.config.buffer_bytes, ctx.config.tmp_dir),
+      data_spool_(ctx.config.buffer_bytes, ctx.config.tmp_dir),
       stdout_(ctx.io),
       stderr_(ctx.io),
       parser_(ctx.config.max_header_bytes),
@@ -185,6 +187,15 @@ void CgiRequest::Launch() {
 
 // ---- stdin ----
 
+void CgiRequest::AppendInput(BodySpool* spool, std::string_view data) {
+  Status s = spool->Append(data);
+  if (!s.ok()) {
+    // Cannot keep the body: the request cannot be served correctly.
+    FailResponse(503, "request body: " + s.message(), "fcgi-run: cannot store the request body");
+    StopProgram();
+  }
+}
+
 void CgiRequest::OnStdin(std::string_view data) {
   if (stdin_closed_ || role_ == Role::kAuthorizer || phase_ == Phase::kFinished) return;
   if (stdin_remaining_) {
@@ -192,33 +203,52 @@ void CgiRequest::OnStdin(std::string_view data) {
     if (data.size() > *stdin_remaining_) data = data.substr(0, *stdin_remaining_);
     *stdin_remaining_ -= data.size();
   }
-  stdin_buf_.append(data);
-  PumpStdin();
+  AppendInput(&stdin_spool_, data);
+  InputProgressed();
 }
 
 void CgiRequest::OnStdinEnd() {
   stdin_ended_ = true;
-  if (role_ == Role::kFilter && !data_buf_.empty() && !stdin_closed_) {
-    stdin_buf_.append(data_buf_);
-    data_buf_.clear();
-  }
-  PumpStdin();
+  InputProgressed();
 }
 
 void CgiRequest::OnData(std::string_view data) {
   if (role_ != Role::kFilter || stdin_closed_ || phase_ == Phase::kFinished) return;
-  // FCGI_DATA is appended to the program's stdin after the FCGI_STDIN bytes.
-  if (stdin_ended_) {
-    stdin_buf_.append(data);
-  } else {
-    data_buf_.append(data);
-  }
-  PumpStdin();
+  // FCGI_DATA goes to the program's stdin after all the FCGI_STDIN bytes.
+  AppendInput(&data_spool_, data);
+  InputProgressed();
 }
 
 void CgiRequest::OnDataEnd() {
   data_ended_ = true;
+  InputProgressed();
+}
+
+void CgiRequest::InputProgressed() {
   PumpStdin();
+  if (stdout_held_ && StdinInputComplete()) {
+    // The web server has sent everything: release the output held meanwhile.
+    std::string held;
+    held.swap(held_output_);
+    connection_->SendStdout(id_, held);
+    stdout_held_ = false;
+    ReadStdout();
+  } else if (!held_output_.empty() && StdinInputComplete()) {
+    std::string held;
+    held.swap(held_output_);
+    connection_->SendStdout(id_, held);
+  }
+}
+
+// nginx stops sending a request body once it has seen the response header, so
+// output is held back (up to --buffer, then the program waits on its pipe)
+// until the whole body has arrived; the body itself is always read and spooled.
+void CgiRequest::SendOutput(std::string_view data) {
+  if (StdinInputComplete() && held_output_.empty()) {
+    connection_->SendStdout(id_, data);
+  } else {
+    held_output_.append(data);
+  }
 }
 
 bool CgiRequest::StdinInputComplete() const {
@@ -238,7 +268,14 @@ void CgiRequest::PumpStdin() {
   if (stdin_inflight_done_ == stdin_inflight_.size()) {
     stdin_inflight_.clear();
     stdin_inflight_done_ = 0;
-    stdin_inflight_.swap(stdin_buf_);
+    constexpr size_t kChunk = 64 * 1024;
+    Status s = stdin_spool_.Take(kChunk, &stdin_inflight_);
+    if (s.ok() && stdin_inflight_.empty() && stdin_ended_) s = data_spool_.Take(kChunk, &stdin_inflight_);
+    if (!s.ok()) {
+      FailResponse(503, "request body: " + s.message(), "fcgi-run: cannot read back the request body");
+      StopProgram();
+      return;
+    }
   }
   if (stdin_inflight_.empty()) {
     if (StdinInputComplete()) CloseStdin();
@@ -251,14 +288,16 @@ void CgiRequest::PumpStdin() {
         self->stdin_writing_ = false;
         if (ec) {
           // The program closed its stdin or exited: the rest of the body is dropped.
-          LogDebug(self->Describe() + ": writing the request body to the program: " + ec.message() +
-                   "; the rest of the body is dropped");
+          if (ec != boost::asio::error::operation_aborted) {
+            LogDebug(self->Describe() + ": writing the request body to the program: " + ec.message() +
+                     "; the rest of the body is dropped");
+          }
           self->CloseStdin();
           self->connection_->StdinDrained();
           return;
         }
         self->stdin_inflight_done_ += n;
-        if (self->stdin_backlog() <= self->ctx_.config.buffer_bytes) self->connection_->StdinDrained();
+        self->connection_->StdinDrained();
         self->PumpStdin();
       });
 }
@@ -266,14 +305,13 @@ void CgiRequest::PumpStdin() {
 void CgiRequest::CloseStdin() {
   if (stdin_closed_) return;
   stdin_closed_ = true;
-  stdin_buf_.clear();
-  stdin_buf_.shrink_to_fit();
+  stdin_spool_.Clear();
+  data_spool_.Clear();
   if (!stdin_writing_) {
     stdin_inflight_.clear();
     stdin_inflight_.shrink_to_fit();
     stdin_inflight_done_ = 0;
   }
-  data_buf_.clear();
   boost::system::error_code ignored;
   stdin_.close(ignored);
 }
@@ -289,6 +327,10 @@ void CgiRequest::ReadStdout() {
     boost::system::error_code ignored;
     stdout_.close(ignored);
     MaybeFinish();
+    return;
+  }
+  if (!discard_output_ && held_output_.size() > ctx_.config.buffer_bytes) {
+    stdout_held_ = true;  // released by InputProgressed once the whole body arrived
     return;
   }
   if (!discard_output_ && connection_->OutputBacklog() > ctx_.config.buffer_bytes) {
@@ -321,13 +363,13 @@ void CgiRequest::OnStdout(const boost::system::error_code& ec, size_t n) {
   std::string_view data(stdout_chunk_.data(), n);
   if (!discard_output_) {
     if (parser_.headers_done()) {
-      connection_->SendStdout(id_, data);
+      SendOutput(data);
     } else {
       std::string to_client;
       CgiResponseParser::State st = parser_.Feed(data, &to_client);
       if (st == CgiResponseParser::State::kBody) {
         header_sent_ = true;
-        connection_->SendStdout(id_, to_client);
+        SendOutput(to_client);
       } else if (st == CgiResponseParser::State::kError) {
         FailResponse(502, "invalid response: " + parser_.error(),
                      "fcgi-run: " + ctx_.program.display_name + " sent an invalid response: " + parser_.error());

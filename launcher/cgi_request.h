@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "launcher/body_spool.h"
 #include "launcher/child_watcher.h"
 #include "launcher/core/cgi_response_parser.h"
 #include "launcher/core/fcgi_name_value.h"
@@ -56,8 +57,8 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void ResumeOutput();
 
   // Input bytes received but not yet written to the program.
-  size_t stdin_backlog() const {
-    return stdin_buf_.size() + (stdin_inflight_.size() - stdin_inflight_done_) + data_buf_.size();
+  uint64_t stdin_backlog() const {
+    return stdin_spool_.size() + (stdin_inflight_.size() - stdin_inflight_done_) + data_spool_.size();
   }
   uint16_t id() const { return id_; }
 
@@ -68,6 +69,9 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void PumpStdin();
   bool StdinInputComplete() const;
   void CloseStdin();
+  void AppendInput(BodySpool* spool, std::string_view data);
+  void InputProgressed();
+  void SendOutput(std::string_view data);
   void ReadStdout();
   void OnStdout(const boost::system::error_code& ec, size_t n);
   void ReadStderr();
@@ -96,10 +100,10 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
 
   // stdin side
   boost::asio::writable_pipe stdin_;
-  std::string stdin_buf_;       // received, not yet handed to a write
+  BodySpool stdin_spool_;       // received, not yet handed to a write
+  BodySpool data_spool_;        // FILTER: DATA, written after all of STDIN
   std::string stdin_inflight_;  // the buffer of the write in flight: never touched meanwhile
   size_t stdin_inflight_done_ = 0;
-  std::string data_buf_;  // FILTER: DATA that arrived before STDIN ended
   std::optional<uint64_t> stdin_remaining_;  // CONTENT_LENGTH not yet received
   bool stdin_ended_ = false;
   bool data_ended_ = false;
@@ -115,6 +119,9 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   bool stderr_reading_ = false, stderr_eof_ = false;
   CgiResponseParser parser_;
   bool header_sent_ = false;  // a header block (ours or the program's) went to the client
+  // Output held back until the web server has sent the whole body (see SendOutput).
+  std::string held_output_;
+  bool stdout_held_ = false;
   bool discard_output_ = false;
 
   // process

@@ -141,15 +141,20 @@ void Connection::FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus 
 void Connection::StdinDrained() {
   if (!input_paused_) return;
   for (auto& [id, request] : requests_) {
-    if (request->stdin_backlog() > ctx_.config.buffer_bytes) return;
+    if (request->stdin_backlog() > ctx_.config.body_spool_bytes) return;
   }
   input_paused_ = false;
+  LogDebug("connection " + peer_ + ": resuming input");
   Read();
 }
 
 void Connection::CheckInputBackpressure(uint16_t id) {
   auto it = requests_.find(id);
-  if (it != requests_.end() && it->second->stdin_backlog() > ctx_.config.buffer_bytes) input_paused_ = true;
+  if (it != requests_.end() && it->second->stdin_backlog() > ctx_.config.body_spool_bytes && !input_paused_) {
+    input_paused_ = true;
+    LogWarning("connection " + peer_ + ": request " + std::to_string(id) +
+               " has more than --body-spool bytes of body its program has not read: pausing input");
+  }
 }
 
 void Connection::OnRequestReady(uint16_t id, Role role, bool keep_conn, NameValuePairs params) {

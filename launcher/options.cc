@@ -71,7 +71,13 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       ("max-conn-requests", po::value(&c->max_requests_per_connection)->default_value(1024)->value_name("N"),
        "most requests multiplexed on one connection (OVERLOADED past it)")
       ("buffer", po::value(&c->buffer_bytes)->default_value(256 * 1024)->value_name("BYTES"),
-       "output buffered per request before the program is paused by its pipe");
+       "output buffered per connection before programs are paused by their pipes; also the request "
+       "body kept in memory per request before it is spooled to a temporary file")
+      ("body-spool", po::value(&c->body_spool_bytes)->default_value(1ull << 30)->value_name("BYTES"),
+       "request body a program has not read yet that fcgi-run keeps (memory, then a temporary file); "
+       "past it fcgi-run stops reading that connection")
+      ("tmp-dir", po::value(&c->tmp_dir)->value_name("DIR"),
+       "directory of the (unlinked) body spool files (default: $TMPDIR or /tmp)");
 
   po::options_description all("fcgi-run [OPTIONS] PROGRAM [ARGS...]\n\n"
                               "Serves an unmodified CGI program over FastCGI.\n\nOptions");
@@ -154,6 +160,10 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   if (config->max_header_bytes < 256) return fail("--max-header must be at least 256");
   for (const std::string& e : config->env) {
     if (e.empty() || e[0] == '=') return fail("--env '" + e + "': expected NAME or NAME=VALUE");
+  }
+  if (config->tmp_dir.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    config->tmp_dir = (t != nullptr && *t != '\0') ? t : "/tmp";
   }
   if (program_index >= argc) {
     return fail("no PROGRAM given: usage is fcgi-run [OPTIONS] PROGRAM [ARGS...]");

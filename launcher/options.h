@@ -38,7 +38,9 @@ struct Config {
   size_t max_params_bytes = 1 << 20;
   size_t max_header_bytes = 64 * 1024;
   size_t max_requests_per_connection = 1024;
-  size_t buffer_bytes = 256 * 1024;  // per-request output buffered before the program is paused
+  size_t buffer_bytes = 256 * 1024;  // output (per connection) and body (per request) kept in memory
+  uint64_t body_spool_bytes = 1ull << 30;  // unread request body kept per request (memory + temp file)
+  std::string tmp_dir;               // where body spool files go ("" = $TMPDIR or /tmp)
 
   bool verbose = false;
   std::string log_file;
