@@ -151,6 +151,7 @@ void CgiRequest::Launch() {
   spec.args = ctx_.program.args;
   spec.env = env_;
   spec.cwd = ctx_.program.cwd;
+  spec.rlimits = ctx_.program.rlimits;
   spec.stdin_fd = in[0];
   spec.stdout_fd = out[1];
   spec.stderr_fd = err[1];

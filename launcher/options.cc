@@ -62,6 +62,16 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
 
   po::options_description limits("Limits");
   limits.add_options()
+      ("rlimit-cpu", po::value(&c->rlimit_cpu)->default_value(-1)->value_name("SECONDS"),
+       "RLIMIT_CPU of each program run (-1 = inherited)")
+      ("rlimit-as", po::value(&c->rlimit_as)->default_value(-1)->value_name("BYTES"),
+       "RLIMIT_AS (address space) of each program run (-1 = inherited)")
+      ("rlimit-nofile", po::value(&c->rlimit_nofile)->default_value(-1)->value_name("N"),
+       "RLIMIT_NOFILE of each program run (-1 = inherited)")
+      ("rlimit-nproc", po::value(&c->rlimit_nproc)->default_value(-1)->value_name("N"),
+       "RLIMIT_NPROC of each program run (-1 = inherited)")
+      ("rlimit-core", po::value(&c->rlimit_core)->default_value(-1)->value_name("BYTES"),
+       "RLIMIT_CORE of each program run (-1 = inherited)")
       ("max-body", po::value(&c->max_body)->default_value(0)->value_name("BYTES"),
        "refuse request bodies larger than BYTES with 413 (0 = unlimited)")
       ("max-params", po::value(&c->max_params_bytes)->default_value(1 << 20)->value_name("BYTES"),

@@ -35,6 +35,12 @@ struct Config {
   double kill_grace_seconds = 5;
   double shutdown_timeout_seconds = 30;
   uint64_t max_body = 0;         // 0 = unlimited
+  // Per-request resource limits applied to the program (setrlimit in the child); -1 = inherit.
+  int64_t rlimit_cpu = -1;       // seconds
+  int64_t rlimit_as = -1;        // bytes
+  int64_t rlimit_nofile = -1;
+  int64_t rlimit_nproc = -1;
+  int64_t rlimit_core = -1;      // bytes
   size_t max_params_bytes = 1 << 20;
   size_t max_header_bytes = 64 * 1024;
   size_t max_requests_per_connection = 1024;

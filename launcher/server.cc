@@ -80,6 +80,14 @@ Status Server::ResolveProgram() {
   p.cwd = p.path.substr(0, p.path.rfind('/'));
   if (p.cwd.empty()) p.cwd = "/";
   p.display_name = p.path.substr(p.path.rfind('/') + 1);
+  const std::pair<int, int64_t> limits[] = {{RLIMIT_CPU, config_.rlimit_cpu},
+                                            {RLIMIT_AS, config_.rlimit_as},
+                                            {RLIMIT_NOFILE, config_.rlimit_nofile},
+                                            {RLIMIT_NPROC, config_.rlimit_nproc},
+                                            {RLIMIT_CORE, config_.rlimit_core}};
+  for (const auto& [resource, value] : limits) {
+    if (value >= 0) p.rlimits.emplace_back(resource, static_cast<rlim_t>(value));
+  }
   return Status::Ok();
 }
 

@@ -5,6 +5,8 @@
 #define FCGI_RUN_SERVER_CONTEXT_H_
 
 #include <boost/asio/io_context.hpp>
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -24,6 +26,7 @@ struct ProgramTarget {
   std::vector<std::string> args;
   std::string cwd;                // the program's directory
   std::string display_name;       // basename: what error bodies may show
+  std::vector<std::pair<int, rlim_t>> rlimits;  // from --rlimit-*
 };
 
 struct ServerCounters {
