@@ -41,7 +41,6 @@ CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<Connection> connectio
       stdout_(ctx.io),
       stderr_(ctx.io),
       parser_(ctx.config.max_header_bytes),
-      child_(ctx.io),
       timeout_timer_(ctx.io),
       kill_timer_(ctx.io) {
   ++ctx_.counters.requests_total;
@@ -155,26 +154,23 @@ void CgiRequest::Launch() {
   spec.stdin_fd = in[0];
   spec.stdout_fd = out[1];
   spec.stderr_fd = err[1];
-  pid_t pid = -1;
-  Status s = ctx_.spawner.Spawn(spec, &pid);
-  close(in[0]);
-  close(out[1]);
-  close(err[1]);
   stdin_.assign(in[1]);
   stdout_.assign(out[0]);
   stderr_.assign(err[0]);
-  if (!s.ok()) {
-    stdout_eof_ = stderr_eof_ = true;
-    EndWithoutProgram(502, s.message(), "fcgi-run: could not start " + ctx_.program.display_name,
-                      ProtocolStatus::kRequestComplete);
-    return;
-  }
-  s = child_.Watch(pid, [self](int raw_status) { self->OnExit(raw_status); });
-  if (!s.ok()) {
-    LogError(Describe() + ": " + s.message());
-    child_.SignalGroup(SIGKILL);
-  }
-  LogDebug(Describe() + ": started pid " + std::to_string(pid));
+  std::weak_ptr<CgiRequest> weak = self;
+  run_ = ctx_.runner->Start(
+      spec,
+      [weak](const Status& status, pid_t pid) {
+        if (auto r = weak.lock()) r->OnStarted(status, pid);
+      },
+      [weak](int raw_status) {
+        if (auto r = weak.lock()) r->OnExit(raw_status);
+      });
+  // The runner has used or duplicated the child's ends.
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  if (phase_ == Phase::kFinished) return;  // failed synchronously
   if (ctx_.config.timeout_seconds > 0) {
     timeout_timer_.expires_after(Seconds(ctx_.config.timeout_seconds));
     timeout_timer_.async_wait([self](const boost::system::error_code& ec) {
@@ -184,6 +180,20 @@ void CgiRequest::Launch() {
   ReadStdout();
   ReadStderr();
   PumpStdin();
+}
+
+void CgiRequest::OnStarted(const Status& status, pid_t pid) {
+  if (phase_ == Phase::kFinished) return;
+  if (!status.ok()) {
+    stdout_eof_ = stderr_eof_ = true;
+    EndWithoutProgram(502, status.message(), "fcgi-run: could not start " + ctx_.program.display_name,
+                      ProtocolStatus::kRequestComplete);
+    return;
+  }
+  program_started_ = true;
+  pid_ = pid;
+  LogDebug(Describe() + ": started pid " + std::to_string(pid) + " (" + ctx_.runner->mode_name() + ")");
+  if (stop_pending_) StopProgram();
 }
 
 // ---- stdin ----
@@ -447,21 +457,25 @@ void CgiRequest::OnTimeout() {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   LogWarning(Describe() + ": still running after " + std::to_string(static_cast<int>(elapsed)) +
-             " s (--timeout): terminating pid " + std::to_string(child_.pid()));
+             " s (--timeout): terminating pid " + std::to_string(pid_));
   FailResponse(504, "timed out", "fcgi-run: " + ctx_.program.display_name + " did not finish in time");
   StopProgram();
 }
 
 void CgiRequest::StopProgram() {
   CloseStdin();
-  if (exited_ || child_.pid() <= 0) return;
-  child_.SignalGroup(SIGTERM);
+  if (exited_) return;
+  if (!program_started_) {
+    stop_pending_ = true;
+    return;
+  }
+  run_->SignalGroup(SIGTERM);
   kill_timer_.expires_after(Seconds(ctx_.config.kill_grace_seconds));
   kill_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || self->exited_) return;
-    LogWarning(self->Describe() + ": pid " + std::to_string(self->child_.pid()) +
+    LogWarning(self->Describe() + ": pid " + std::to_string(self->pid_) +
                " ignored SIGTERM for --kill-grace; sending SIGKILL");
-    self->child_.SignalGroup(SIGKILL);
+    self->run_->SignalGroup(SIGKILL);
   });
 }
 

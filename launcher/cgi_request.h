@@ -28,6 +28,7 @@
 
 #include "launcher/body_spool.h"
 #include "launcher/child_watcher.h"
+#include "launcher/program_runner.h"
 #include "launcher/core/cgi_response_parser.h"
 #include "launcher/core/fcgi_name_value.h"
 #include "launcher/core/fcgi_protocol.h"
@@ -76,6 +77,7 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void OnStdout(const boost::system::error_code& ec, size_t n);
   void ReadStderr();
   void OnStderr(const boost::system::error_code& ec, size_t n);
+  void OnStarted(const Status& status, pid_t pid);
   void OnExit(int raw_status);
   void OnTimeout();
   void StopProgram();
@@ -125,7 +127,10 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   bool discard_output_ = false;
 
   // process
-  ChildWatcher child_;
+  std::unique_ptr<ProgramRun> run_;
+  pid_t pid_ = -1;
+  bool program_started_ = false;  // on_started reported success
+  bool stop_pending_ = false; // StopProgram before the program started
   bool exited_ = false;
   int wait_status_ = 0;
   bool aborted_ = false;

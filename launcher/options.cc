@@ -43,7 +43,14 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
   po::options_description run("Running programs");
   run.add_options()
       ("mode", po::value(mode_text)->default_value("exec")->value_name("MODE"),
-       "exec: fork+exec the program per request")
+       "exec: fork+exec the program per request; fork: start the program once, parked at main() "
+       "by libcompat, and fork it per request (falls back to exec for programs that cannot be parked)")
+      ("compat-library", po::value(&c->compat_library)->value_name("PATH"),
+       "libfcgi-run-compat.so for fork mode (default: found next to the fcgi-run binary)")
+      ("park-timeout", po::value(&c->park_timeout_seconds)->default_value(2)->value_name("SECONDS"),
+       "fork mode: how long a program may take to reach main() and say hello")
+      ("park-retries", po::value(&c->park_retries)->default_value(3)->value_name("N"),
+       "fork mode: failed parks in a row before falling back to exec mode")
       ("workers,w", po::value(&c->workers)->default_value(0)->value_name("N"),
        "most programs running at once (0 = 2 per CPU core)")
       ("queue", po::value(&c->queue)->default_value(1024)->value_name("N"),
@@ -149,7 +156,10 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
     std::cerr << "fcgi-run: " << msg << "\nTry 'fcgi-run --help'.\n";
     return ParseOutcome::kExitFailure;
   };
-  if (mode_text != "exec") return fail("--mode " + mode_text + ": unknown mode (this build supports: exec)");
+  if (mode_text != "exec" && mode_text != "fork")
+    return fail("--mode " + mode_text + ": unknown mode (expected exec or fork)");
+  if (config->park_timeout_seconds <= 0) return fail("--park-timeout must be > 0");
+  if (config->park_retries < 1) return fail("--park-retries must be >= 1");
   config->mode = mode_text;
   if (stderr_text == "fcgi") config->stderr_mode = StderrMode::kFcgi;
   else if (stderr_text == "log") config->stderr_mode = StderrMode::kLog;

@@ -25,7 +25,10 @@ struct Config {
   std::string socket_owner;  // USER[:GROUP], empty = unchanged
   int backlog = 1024;
 
-  std::string mode = "exec";
+  std::string mode = "exec";       // exec | fork
+  std::string compat_library;     // libfcgi-run-compat.so ("" = next to the binary)
+  double park_timeout_seconds = 2;
+  int park_retries = 3;
   unsigned workers = 0;     // 0 = 2 per core
   size_t queue = 1024;      // requests waiting for a worker; past it: OVERLOADED + 503
   std::vector<std::string> env;  // NAME or NAME=VALUE

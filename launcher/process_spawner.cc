@@ -32,6 +32,15 @@ struct ChildSetup {
   const SpawnSpec* spec;
   pid_t parent;
 
+  bp::error_code on_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
+                          const char* const*) {
+    for (const auto& [target, source] : spec->extra_fds) {
+      (void)source;
+      launcher.fd_whitelist.push_back(target);
+    }
+    return {};
+  }
+
   bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
                                const char* const*) {
     setpgid(0, 0);
@@ -44,6 +53,13 @@ struct ChildSetup {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (const auto& [target, source] : spec->extra_fds) {
+      if (target == source) {
+        fcntl(target, F_SETFD, 0);
+      } else if (dup2(source, target) < 0) {
+        _exit(127);
+      }
+    }
     for (const auto& [resource, value] : spec->rlimits) {
       struct rlimit rl = {value, value};
       setrlimit(resource, &rl);

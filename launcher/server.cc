@@ -13,6 +13,7 @@
 #include <cstdlib>
 
 #include "launcher/connection.h"
+#include "launcher/fork_runner.h"
 #include "launcher/log.h"
 
 namespace fcgi {
@@ -53,7 +54,7 @@ Server::Server(const Config& config)
       shutdown_timer_(io_),
       slots_(config.EffectiveWorkers(), config.queue),
       spawner_(MakeProcessSpawner()),
-      ctx_{io_, config_, slots_, *spawner_, {}, {}, {}, {}, {}} {
+      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}, {}} {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
   ctx_.limits.max_params_bytes = config.max_params_bytes;
@@ -115,6 +116,21 @@ Status Server::Init() {
   BuildBaseEnvironment();
   s = OpenListeners(config_, &listening_);
   if (!s.ok()) return s;
+  if (config_.mode == "fork") {
+    ForkRunnerOptions fo;
+    fo.park.program = ctx_.program.path;
+    fo.park.args = ctx_.program.args;
+    fo.park.cwd = ctx_.program.cwd;
+    for (const auto& [name, value] : ctx_.base_env) fo.park.env.push_back(name + "=" + value);
+    fo.park.rlimits = ctx_.program.rlimits;
+    fo.park.compat_library = FindCompatLibrary(config_.compat_library);
+    fo.park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config_.park_timeout_seconds * 1000));
+    fo.max_failures = config_.park_retries;
+    runner_ = MakeForkRunner(io_, *spawner_, std::move(fo));
+  } else {
+    runner_ = MakeExecRunner(io_, *spawner_);
+  }
+  ctx_.runner = runner_.get();
   for (const ListeningSocket& ls : listening_) {
     auto a = std::make_unique<Acceptor>(io_);
     a->socket = ls;
@@ -180,7 +196,11 @@ void Server::WaitForSignal() {
       Status s = Log::Reopen();
       LogInfo(s.ok() ? "log reopened (SIGUSR1)" : "log reopen failed: " + s.message());
     } else if (sig == SIGHUP) {
-      LogInfo("SIGHUP: nothing to reload in exec mode (every request starts the program afresh)");
+      if (config_.mode == "exec") {
+        LogInfo("SIGHUP: nothing to recycle in exec mode (every request starts the program afresh)");
+      } else {
+        runner_->Recycle("SIGHUP");
+      }
     } else if (!stopping_) {
       LogInfo(std::string("received SIG") + sigabbrev_np(sig) + ": stopping gracefully (" +
               std::to_string(ctx_.counters.requests_active) + " requests running; again to stop at once)");
@@ -195,6 +215,7 @@ void Server::WaitForSignal() {
 
 void Server::BeginShutdown() {
   stopping_ = true;
+  if (runner_) runner_->Shutdown();
   for (auto& a : acceptors_) {
     boost::system::error_code ignored;
     a->acceptor.close(ignored);

@@ -23,6 +23,7 @@
 #include "launcher/listener.h"
 #include "launcher/options.h"
 #include "launcher/server_context.h"
+#include "launcher/program_runner.h"
 #include "launcher/spawner.h"
 
 namespace fcgi {
@@ -65,6 +66,7 @@ class Server {
   WorkerSlots slots_;
   std::unique_ptr<Spawner> spawner_;
   ServerContext ctx_;
+  std::unique_ptr<ProgramRunner> runner_;  // created in Init(), once the program is known
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
   std::list<std::weak_ptr<Connection>> connections_;

@@ -16,7 +16,7 @@
 #include "launcher/core/fcgi_name_value.h"
 #include "launcher/core/worker_slots.h"
 #include "launcher/options.h"
-#include "launcher/spawner.h"
+#include "launcher/program_runner.h"
 
 namespace fcgi {
 
@@ -42,7 +42,7 @@ struct ServerContext {
   boost::asio::io_context& io;
   const Config& config;
   WorkerSlots& slots;
-  Spawner& spawner;
+  ProgramRunner* runner = nullptr;  // set by Server::Init, owned by Server
   ProgramTarget program;
   NameValuePairs base_env;        // from --env (and PATH)
   ConnectionLimits limits;

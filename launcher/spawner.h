@@ -5,7 +5,7 @@
 // The spawned process is the leader of its own process group (pgid == pid), so
 // that the launcher can signal the program together with its children; it dies
 // with the launcher (PR_SET_PDEATHSIG); its signal dispositions and mask are the
-// defaults (SIGPIPE included); it inherits exactly fds 0, 1, 2.
+// defaults (SIGPIPE included); it inherits exactly fds 0, 1, 2 (and extra_fds).
 #ifndef FCGI_RUN_SPAWNER_H_
 #define FCGI_RUN_SPAWNER_H_
 
@@ -30,6 +30,9 @@ struct SpawnSpec {
   int stdout_fd = -1;                    // keeps ownership and closes them after Spawn
   int stderr_fd = -1;
   std::vector<std::pair<int, rlim_t>> rlimits;  // setrlimit(resource, {v, v}) in the child
+  // More fds the child inherits: {number in the child, fd in the launcher}.
+  // The launcher's fd stays the caller's. Numbers must be >= 3.
+  std::vector<std::pair<int, int>> extra_fds;
 };
 
 class Spawner {

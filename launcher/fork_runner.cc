@@ -1,0 +1,267 @@
+#include "launcher/fork_runner.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <utility>
+#include <vector>
+
+#include "launcher/elf_inspector.h"
+#include "launcher/log.h"
+
+namespace fcgi {
+
+namespace {
+
+struct FileIdentity {
+  ino_t ino = 0;
+  off_t size = 0;
+  struct timespec mtime = {0, 0};
+  bool operator==(const FileIdentity& o) const {
+    return ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec;
+  }
+};
+
+FileIdentity Identify(const std::string& path) {
+  FileIdentity id;
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0) {
+    id.ino = st.st_ino;
+    id.size = st.st_size;
+    id.mtime = st.st_mtim;
+  }
+  return id;
+}
+
+// What a request's run is, shared by the ProgramRun handed to the request and
+// the callbacks in flight (which may outlive it).
+struct RunState {
+  pid_t pid = -1;
+  bool exited = false;
+  bool dropped = false;  // the request let go of its ProgramRun
+  std::weak_ptr<ParkedProgram> parked;
+  uint64_t request_id = 0;
+  std::unique_ptr<ProgramRun> exec_run;  // served in exec mode after all
+};
+
+class ForkRun : public ProgramRun {
+ public:
+  explicit ForkRun(std::shared_ptr<RunState> state) : state_(std::move(state)) {}
+  ~ForkRun() override {
+    state_->dropped = true;
+    SignalGroup(SIGKILL);  // a program must not outlive its request
+  }
+  void SignalGroup(int sig) override {
+    RunState& st = *state_;
+    if (st.exec_run) {
+      st.exec_run->SignalGroup(sig);
+    } else if (st.exited || st.pid <= 0) {
+      return;
+    } else if (auto parked = st.parked.lock(); parked && !parked->dead()) {
+      parked->Signal(st.request_id, sig);  // the shim checks the pid is still its child
+    } else {
+      kill(-st.pid, sig);
+    }
+  }
+  pid_t pid() const override { return state_->exec_run ? state_->exec_run->pid() : state_->pid; }
+
+ private:
+  std::shared_ptr<RunState> state_;
+};
+
+class ForkRunner : public ProgramRunner {
+ public:
+  ForkRunner(boost::asio::io_context& io, Spawner& spawner, ForkRunnerOptions options)
+      : io_(io), spawner_(spawner), options_(std::move(options)), exec_(MakeExecRunner(io, spawner)),
+        retry_timer_(io) {
+    if (options_.park.compat_library.empty()) {
+      FallBack("libfcgi-run-compat.so not found (give --compat-library)");
+      return;
+    }
+    ParkCheck check = InspectForForkMode(options_.park.program, SearchPath());
+    if (!check.can_park) {
+      FallBack(check.reason);
+      return;
+    }
+    StartParked();
+  }
+
+  ~ForkRunner() override {
+    if (parked_) parked_->Kill();
+    for (auto& old : retiring_) old->Kill();
+    for (Waiting& w : waiting_) CloseFds(w.spec);
+  }
+
+  std::unique_ptr<ProgramRun> Start(const SpawnSpec& spec, StartedCallback on_started,
+                                    ExitCallback on_exit) override {
+    if (exec_only_) return exec_->Start(spec, std::move(on_started), std::move(on_exit));
+    if (parked_ && parked_->ready() && !(Identify(options_.park.program) == identity_)) {
+      Recycle("program file changed on disk");
+    }
+    auto state = std::make_shared<RunState>();
+    if (parked_ && parked_->ready()) {
+      RunParked(spec, state, std::move(on_started), std::move(on_exit));
+    } else {
+      // Not parked yet (starting or restarting): wait, holding our own fds.
+      Waiting w{spec, state, std::move(on_started), std::move(on_exit)};
+      for (int* fd : {&w.spec.stdin_fd, &w.spec.stdout_fd, &w.spec.stderr_fd}) {
+        *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+      }
+      waiting_.push_back(std::move(w));
+    }
+    return std::make_unique<ForkRun>(std::move(state));
+  }
+
+  const char* mode_name() const override { return exec_only_ ? "exec" : "fork"; }
+
+  void Recycle(const char* why) override {
+    if (exec_only_ || shutting_down_) return;
+    LogInfo(std::string("fork mode: replacing the parked ") + options_.park.program + ": " + why);
+    if (parked_) {
+      parked_->Shutdown();  // drains: its running children finish
+      retiring_.push_back(parked_);
+      parked_.reset();
+    }
+    std::erase_if(retiring_, [](const std::shared_ptr<ParkedProgram>& p) { return p->dead(); });
+    failures_ = 0;
+    StartParked();
+  }
+
+  void Shutdown() override {
+    shutting_down_ = true;
+    retry_timer_.cancel();
+    if (parked_) parked_->Shutdown();
+  }
+
+ private:
+  struct Waiting {
+    SpawnSpec spec;  // with fds duplicated for the wait
+    std::shared_ptr<RunState> state;
+    StartedCallback on_started;
+    ExitCallback on_exit;
+  };
+
+  static void CloseFds(const SpawnSpec& spec) {
+    for (int fd : {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  std::string SearchPath() const {
+    for (const std::string& e : options_.park.env) {
+      if (e.rfind("PATH=", 0) == 0) return e.substr(5);
+    }
+    return "/usr/local/bin:/usr/bin:/bin";
+  }
+
+  void FallBack(const std::string& why) {
+    exec_only_ = true;
+    LogWarning("fork mode: " + why + "; serving " + options_.park.program + " in exec mode");
+    DrainWaiting();
+  }
+
+  void StartParked() {
+    if (shutting_down_) return;
+    identity_ = Identify(options_.park.program);
+    auto parked = std::make_shared<ParkedProgram>(io_, spawner_, options_.park);
+    std::weak_ptr<ParkedProgram> weak = parked;
+    parked_ = parked;
+    Status s = parked->Spawn(
+        [this, weak]() {
+          if (weak.lock() == parked_) DrainWaiting();
+        },
+        [this, weak](const std::string& why) {
+          auto p = weak.lock();
+          if (p && p == parked_) OnParkedFailed(why);
+        });
+    if (!s.ok()) OnParkedFailed(s.message());
+  }
+
+  void OnParkedFailed(const std::string& why) {
+    parked_.reset();
+    if (shutting_down_) return;
+    if (++failures_ >= options_.max_failures) {
+      FallBack(why + " (" + std::to_string(failures_) + " failures in a row)");
+      return;
+    }
+    auto delay = std::chrono::milliseconds(100 << failures_);
+    LogWarning("fork mode: " + why + "; restarting the parked program in " + std::to_string(delay.count()) + " ms");
+    retry_timer_.expires_after(delay);
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) StartParked();
+    });
+  }
+
+  void RunParked(const SpawnSpec& spec, const std::shared_ptr<RunState>& state, StartedCallback on_started,
+                 ExitCallback on_exit) {
+    state->parked = parked_;
+    auto started_cb = [this, state, on_started = std::move(on_started)](const Status& s, pid_t pid) {
+      state->pid = pid;
+      if (s.ok()) failures_ = 0;  // a parked program that serves is healthy
+      on_started(s, pid);
+    };
+    auto exit_cb = [state, on_exit = std::move(on_exit)](int raw_status) {
+      state->exited = true;
+      on_exit(raw_status);
+    };
+    state->request_id = parked_->Run(spec, std::move(started_cb), std::move(exit_cb));
+  }
+
+  void DrainWaiting() {
+    std::deque<Waiting> waiting;
+    waiting.swap(waiting_);
+    for (Waiting& w : waiting) {
+      if (!w.state->dropped) {
+        if (exec_only_) {
+          w.state->exec_run = exec_->Start(w.spec, std::move(w.on_started), std::move(w.on_exit));
+        } else {
+          RunParked(w.spec, w.state, std::move(w.on_started), std::move(w.on_exit));
+        }
+      }
+      CloseFds(w.spec);
+    }
+  }
+
+  boost::asio::io_context& io_;
+  Spawner& spawner_;
+  ForkRunnerOptions options_;
+  std::unique_ptr<ProgramRunner> exec_;
+  boost::asio::steady_timer retry_timer_;
+  std::shared_ptr<ParkedProgram> parked_;
+  std::vector<std::shared_ptr<ParkedProgram>> retiring_;
+  std::deque<Waiting> waiting_;
+  FileIdentity identity_;
+  int failures_ = 0;
+  bool exec_only_ = false;
+  bool shutting_down_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<ProgramRunner> MakeForkRunner(boost::asio::io_context& io, Spawner& spawner,
+                                              ForkRunnerOptions options) {
+  return std::make_unique<ForkRunner>(io, spawner, std::move(options));
+}
+
+std::string FindCompatLibrary(const std::string& configured) {
+  if (!configured.empty()) return access(configured.c_str(), R_OK) == 0 ? configured : "";
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "";
+  exe[n] = '\0';
+  std::string dir(exe);
+  dir = dir.substr(0, dir.rfind('/'));
+  for (const char* rel : {"/../libcompat/libfcgi-run-compat.so", "/../lib/fcgi-run/libfcgi-run-compat.so"}) {
+    std::string candidate = dir + rel;
+    char resolved[PATH_MAX];
+    if (realpath(candidate.c_str(), resolved) != nullptr && access(resolved, R_OK) == 0) return resolved;
+  }
+  return "";
+}
+
+}  // namespace fcgi

@@ -1,0 +1,41 @@
+// Fork mode's ProgramRunner: requests are forked from a ParkedProgram.
+//
+// Pre-flight (elf_inspector): a program that cannot be parked (static or
+// set-id binary, file capabilities, not ELF) is served in exec mode, with one
+// log line saying why. Otherwise the program is started with libcompat
+// preloaded and must say HELLO within --park-timeout. Starts that arrive
+// before that wait. A parked process that dies is restarted with backoff;
+// after --park-retries failures in a row without one successful request, the
+// runner falls back to exec mode for good (one log line). The program file
+// changing on disk (inode, size or mtime) or Recycle() (SIGHUP) replaces the
+// parked process before the next request; the old one drains its children.
+#ifndef FCGI_RUN_FORK_RUNNER_H_
+#define FCGI_RUN_FORK_RUNNER_H_
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "launcher/parked_program.h"
+#include "launcher/program_runner.h"
+#include "launcher/spawner.h"
+
+namespace fcgi {
+
+struct ForkRunnerOptions {
+  ParkSpec park;
+  int max_failures = 3;  // consecutive park failures before exec fallback
+};
+
+std::unique_ptr<ProgramRunner> MakeForkRunner(boost::asio::io_context& io, Spawner& spawner,
+                                              ForkRunnerOptions options);
+
+// Where libfcgi-run-compat.so is: `configured` if not empty, else next to the
+// fcgi-run binary (build tree: ../libcompat/, installed: ../lib/fcgi-run/).
+// Empty string when not found.
+std::string FindCompatLibrary(const std::string& configured);
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_FORK_RUNNER_H_

@@ -1,0 +1,285 @@
+#include "launcher/parked_program.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <variant>
+
+#include "launcher/compat_channel.h"
+#include "launcher/log.h"
+
+namespace fcgi {
+
+namespace {
+constexpr int kShimFdInChild = 3;
+}  // namespace
+
+ParkedProgram::ParkedProgram(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec)
+    : io_(io), spawner_(spawner), spec_(std::move(spec)), watcher_(io), channel_(io), hello_timer_(io) {}
+
+ParkedProgram::~ParkedProgram() {
+  for (Outgoing& o : outgoing_) {
+    for (int fd : o.fds) ::close(fd);
+  }
+  // watcher_'s destructor kills and reaps the parked process if still running.
+}
+
+Status ParkedProgram::Spawn(ReadyCallback on_ready, FailedCallback on_failed) {
+  on_ready_ = std::move(on_ready);
+  on_failed_ = std::move(on_failed);
+  int launcher_end = -1, shim_end = -1;
+  Status s = CreateCompatSocketPair(&launcher_end, &shim_end);
+  if (!s.ok()) return s;
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) {
+    int e = errno;
+    ::close(launcher_end);
+    ::close(shim_end);
+    return Status::FromErrno("open(2)", "/dev/null", e);
+  }
+  SpawnSpec ss;
+  ss.path = spec_.program;
+  ss.args = spec_.args;
+  ss.cwd = spec_.cwd;
+  ss.env = spec_.env;
+  ss.env.push_back("LD_PRELOAD=" + spec_.compat_library);
+  ss.env.push_back("LD_BIND_NOW=1");
+  ss.env.push_back(std::string(compat::kControlFdEnv) + "=" + std::to_string(kShimFdInChild));
+  ss.rlimits = spec_.rlimits;
+  ss.stdin_fd = devnull;
+  ss.stdout_fd = devnull;
+  ss.stderr_fd = STDERR_FILENO;  // the shim's own complaints reach fcgi-run's log
+  ss.extra_fds.emplace_back(kShimFdInChild, shim_end);
+  pid_t pid = -1;
+  s = spawner_.Spawn(ss, &pid);
+  ::close(devnull);
+  ::close(shim_end);
+  if (!s.ok()) {
+    ::close(launcher_end);
+    return s;
+  }
+  boost::system::error_code ec;
+  channel_.assign(launcher_end, ec);
+  if (ec) {
+    ::close(launcher_end);
+    kill(pid, SIGKILL);
+    return Status::FromErrno("epoll_ctl(2)", "control channel of " + spec_.program, ec.value());
+  }
+  std::weak_ptr<ParkedProgram> weak = weak_from_this();
+  s = watcher_.Watch(pid, [weak](int raw) {
+    if (auto self = weak.lock()) self->OnProcessExit(raw);
+  });
+  if (!s.ok()) return s;
+  hello_timer_.expires_after(spec_.hello_timeout);
+  hello_timer_.async_wait([weak](const boost::system::error_code& e) {
+    auto self = weak.lock();
+    if (e || !self || self->ready_ || self->dead_) return;
+    self->Fail("no HELLO from the preloaded shim within " + std::to_string(self->spec_.hello_timeout.count()) +
+               " ms (the program may not use the dynamic loader's LD_PRELOAD, or it blocks before main)");
+  });
+  WaitReadable();
+  return Status::Ok();
+}
+
+uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
+                            ProgramRunner::ExitCallback on_exit) {
+  const uint64_t id = next_id_++;
+  CompatRunRequest run;
+  run.request_id = id;
+  run.env = spec.env;
+  run.cwd = spec.cwd;
+  std::string message;
+  Status s = EncodeCompatRun(run, &message);
+  if (!s.ok()) {
+    on_started(s, -1);
+    return id;
+  }
+  runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), false};
+  const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+  Send(std::move(message), fds, 3);
+  return id;
+}
+
+void ParkedProgram::Signal(uint64_t request_id, int sig) {
+  auto it = runs_.find(request_id);
+  if (it == runs_.end() || dead_) return;
+  Send(EncodeCompatSignal(request_id, sig), nullptr, 0);
+}
+
+void ParkedProgram::Shutdown() {
+  if (dead_ || shutting_down_) return;
+  shutting_down_ = true;
+  Send(EncodeCompatShutdown(), nullptr, 0);
+}
+
+void ParkedProgram::Kill() { watcher_.SignalGroup(SIGKILL); }
+
+void ParkedProgram::Send(std::string message, const int* fds, size_t nfds) {
+  if (dead_) return;
+  if (outgoing_.empty()) {
+    ChannelResult r = SendCompatMessage(channel_.native_handle(), message, std::span<const int>(fds, nfds));
+    if (r.io == ChannelIo::kDone) return;
+    if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
+      Fail("control channel: " + (r.io == ChannelIo::kClosed ? std::string("closed by the parked process")
+                                                              : r.status.message()));
+      return;
+    }
+  }
+  // The socket is full: keep the message, with our own copies of its fds.
+  Outgoing o;
+  o.message = std::move(message);
+  for (size_t i = 0; i < nfds; ++i) {
+    int d = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+    if (d < 0) {
+      for (int x : o.fds) ::close(x);
+      Fail(Status::FromErrno("fcntl(2) F_DUPFD_CLOEXEC", "request stdio", errno).message());
+      return;
+    }
+    o.fds.push_back(d);
+  }
+  outgoing_.push_back(std::move(o));
+  FlushOutgoing();
+}
+
+void ParkedProgram::FlushOutgoing() {
+  while (!outgoing_.empty() && !dead_) {
+    Outgoing& o = outgoing_.front();
+    ChannelResult r = SendCompatMessage(channel_.native_handle(), o.message, o.fds);
+    if (r.io == ChannelIo::kWouldBlock) {
+      if (!write_wait_) {
+        write_wait_ = true;
+        channel_.async_wait(boost::asio::posix::descriptor_base::wait_write,
+                            [weak = weak_from_this()](const boost::system::error_code& ec) {
+                              auto self = weak.lock();
+                              if (!self) return;
+                              self->write_wait_ = false;
+                              if (!ec) self->FlushOutgoing();
+                            });
+      }
+      return;
+    }
+    for (int fd : o.fds) ::close(fd);
+    outgoing_.pop_front();
+    if (r.io != ChannelIo::kDone) {
+      Fail("control channel: " + (r.io == ChannelIo::kClosed ? std::string("closed by the parked process")
+                                                              : r.status.message()));
+      return;
+    }
+  }
+}
+
+void ParkedProgram::WaitReadable() {
+  channel_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                      [weak = weak_from_this()](const boost::system::error_code& ec) {
+                        auto self = weak.lock();
+                        if (!self || ec || self->dead_) return;
+                        self->OnReadable();
+                      });
+}
+
+void ParkedProgram::OnReadable() {
+  auto keep = shared_from_this();
+  for (;;) {
+    std::string message;
+    ChannelResult r = ReceiveCompatMessage(channel_.native_handle(), &message);
+    if (r.io == ChannelIo::kWouldBlock) break;
+    if (r.io == ChannelIo::kClosed) {
+      // EOF: the process is exiting; OnProcessExit reports what is pending.
+      if (!shutting_down_) LogWarning("fork mode: parked " + spec_.program + " closed its control channel");
+      return;
+    }
+    if (r.io == ChannelIo::kError) {
+      Fail("control channel: " + r.status.message());
+      return;
+    }
+    Dispatch(message);
+    if (dead_) return;
+  }
+  WaitReadable();
+}
+
+void ParkedProgram::Dispatch(const std::string& message) {
+  CompatMessage m;
+  Status s = DecodeCompatMessage(message, &m);
+  if (!s.ok()) {
+    Fail("control channel: " + s.message());
+    return;
+  }
+  if (auto* hello = std::get_if<CompatHello>(&m)) {
+    if (hello->version != compat::kProtocolVersion) {
+      Fail("shim speaks protocol version " + std::to_string(hello->version) + ", expected " +
+           std::to_string(compat::kProtocolVersion));
+      return;
+    }
+    ready_ = true;
+    hello_timer_.cancel();
+    LogInfo("fork mode: " + spec_.program + " parked at main() as pid " + std::to_string(hello->pid));
+    if (on_ready_) on_ready_();
+  } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
+    Fail(refused->reason == compat::kRefuseThreads
+             ? "the program runs " + std::to_string(refused->error) + " threads at main(): forking would lose them"
+             : std::string("the shim could not set up the park: ") + std::strerror(static_cast<int>(refused->error)));
+  } else if (auto* started = std::get_if<CompatStarted>(&m)) {
+    auto it = runs_.find(started->request_id);
+    if (it != runs_.end() && !it->second.started) {
+      it->second.started = true;
+      auto cb = it->second.on_started;
+      cb(Status::Ok(), started->pid);
+    }
+  } else if (auto* failed = std::get_if<CompatFailed>(&m)) {
+    auto it = runs_.find(failed->request_id);
+    if (it != runs_.end()) {
+      auto cb = std::move(it->second.on_started);
+      runs_.erase(it);
+      cb(Status::FromErrno("fork(2) in the parked process", spec_.program, failed->error), -1);
+    }
+  } else if (auto* exited = std::get_if<CompatExited>(&m)) {
+    auto it = runs_.find(exited->request_id);
+    if (it != runs_.end()) {
+      auto cb = std::move(it->second.on_exit);
+      runs_.erase(it);
+      cb(exited->wait_status);
+    }
+  }
+  // BYE: nothing to do; the process exit follows.
+}
+
+void ParkedProgram::Fail(const std::string& why) {
+  if (dead_) return;
+  auto keep = shared_from_this();  // the callbacks below may drop the owner's reference
+  dead_ = true;
+  hello_timer_.cancel();
+  boost::system::error_code ignored;
+  channel_.close(ignored);
+  watcher_.SignalGroup(SIGKILL);  // its request children die with it (PDEATHSIG)
+  auto runs = std::move(runs_);
+  runs_.clear();
+  for (auto& [id, run] : runs) {
+    if (!run.started) {
+      run.on_started(Status::Unavailable("fork mode: " + why), -1);
+    } else {
+      run.on_exit(SIGKILL);  // raw wait status of a child killed by SIGKILL
+    }
+  }
+  if (on_failed_) {
+    auto cb = on_failed_;
+    cb(why);
+  }
+}
+
+void ParkedProgram::OnProcessExit(int raw_status) {
+  if (dead_) {
+    return;
+  }
+  if (shutting_down_ && runs_.empty()) {
+    dead_ = true;
+    return;
+  }
+  Fail("parked process " + std::to_string(watcher_.pid()) + " ended: " + DescribeWaitStatus(raw_status));
+}
+
+}  // namespace fcgi

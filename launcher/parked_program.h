@@ -1,0 +1,115 @@
+// ParkedProgram: one copy of a CGI program started with libcompat preloaded,
+// parked at main(), and asked over the control channel to fork a child per
+// request (fork mode). See libcompat/control_protocol.h for the protocol.
+//
+// The parked process is this launcher's child (watched with ChildWatcher);
+// request children are its children, reported through STARTED/EXITED. If the
+// parked process dies, its children die too (PR_SET_PDEATHSIG) and every run
+// still pending is reported as exited with SIGKILL.
+//
+// Ownership: owned by ForkRunner through shared_ptr; async handlers hold weak
+// or shared references, so destroying it (after Shutdown or Kill) is safe at
+// any point. The callbacks run on the reactor thread.
+#ifndef FCGI_RUN_PARKED_PROGRAM_H_
+#define FCGI_RUN_PARKED_PROGRAM_H_
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "launcher/child_watcher.h"
+#include "launcher/core/status.h"
+#include "launcher/program_runner.h"
+#include "launcher/spawner.h"
+
+namespace fcgi {
+
+struct ParkSpec {
+  std::string program;             // absolute path
+  std::vector<std::string> args;
+  std::string cwd;
+  std::vector<std::string> env;    // neutral environment (PATH, --env)
+  std::vector<std::pair<int, rlim_t>> rlimits;
+  std::string compat_library;      // path of libfcgi-run-compat.so
+  std::chrono::milliseconds hello_timeout{2000};
+};
+
+class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
+ public:
+  using ReadyCallback = std::function<void()>;
+  // The parked process is unusable (no HELLO in time, REFUSED, died, channel
+  // error). `why` is a log-ready sentence.
+  using FailedCallback = std::function<void(const std::string& why)>;
+
+  ParkedProgram(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec);
+  ParkedProgram(const ParkedProgram&) = delete;
+  ParkedProgram& operator=(const ParkedProgram&) = delete;
+  ~ParkedProgram();
+
+  Status Spawn(ReadyCallback on_ready, FailedCallback on_failed);
+  bool ready() const { return ready_ && !dead_; }
+  bool dead() const { return dead_; }
+  pid_t pid() const { return watcher_.pid(); }
+  size_t running() const { return runs_.size(); }
+
+  // Asks for one request child. REQUIRES: ready(). The stdio fds are borrowed
+  // (duplicated if the message must wait for the socket).
+  uint64_t Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
+               ProgramRunner::ExitCallback on_exit);
+  // Signals a running child's process group (through the shim, which knows
+  // whether that pid is still its unreaped child).
+  void Signal(uint64_t request_id, int sig);
+  // Drain: no more Run; the parked process exits once its children did.
+  void Shutdown();
+  // Hard stop: SIGKILL the parked process (its children die with it).
+  void Kill();
+
+ private:
+  struct PendingRun {
+    ProgramRunner::StartedCallback on_started;
+    ProgramRunner::ExitCallback on_exit;
+    bool started = false;
+  };
+  struct Outgoing {
+    std::string message;
+    std::vector<int> fds;  // owned (closed after sending)
+  };
+
+  void Send(std::string message, const int* fds, size_t nfds);
+  void FlushOutgoing();
+  void WaitReadable();
+  void OnReadable();
+  void Dispatch(const std::string& message);
+  void Fail(const std::string& why);
+  void OnProcessExit(int raw_status);
+
+  boost::asio::io_context& io_;
+  Spawner& spawner_;
+  ParkSpec spec_;
+  ChildWatcher watcher_;
+  boost::asio::posix::stream_descriptor channel_;
+  boost::asio::steady_timer hello_timer_;
+  ReadyCallback on_ready_;
+  FailedCallback on_failed_;
+  bool ready_ = false;
+  bool dead_ = false;
+  bool shutting_down_ = false;
+  bool write_wait_ = false;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, PendingRun> runs_;
+  std::deque<Outgoing> outgoing_;
+};
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_PARKED_PROGRAM_H_

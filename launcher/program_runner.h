@@ -1,0 +1,59 @@
+// ProgramRunner: how a request's program run is started, observed and
+// signalled, whatever the mode. CgiRequest talks only to this interface:
+//   exec mode  (exec_runner.cc)  Spawner (fork+exec per request) + ChildWatcher
+//   fork mode  (fork_runner.cc)  a parked copy of the program forks per request
+//                                (libcompat), falling back to exec when the
+//                                program cannot be parked
+// so timeouts, aborts and limits behave the same in every mode.
+//
+// Start() is asynchronous: `on_started` runs exactly once (possibly before
+// Start returns) with the pid or an error; after a successful start,
+// `on_exit` runs exactly once with the raw wait status. Both run on the
+// reactor thread. The stdio fds in `spec` are borrowed: a runner that needs
+// them after Start returns duplicates them. Destroying the returned
+// ProgramRun before on_exit kills the program's process group.
+#ifndef FCGI_RUN_PROGRAM_RUNNER_H_
+#define FCGI_RUN_PROGRAM_RUNNER_H_
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "launcher/core/status.h"
+#include "launcher/spawner.h"
+
+namespace fcgi {
+
+class ProgramRun {
+ public:
+  virtual ~ProgramRun() = default;
+  // Signals the program's process group (no-op once it exited).
+  virtual void SignalGroup(int sig) = 0;
+  virtual pid_t pid() const = 0;
+};
+
+class ProgramRunner {
+ public:
+  using StartedCallback = std::function<void(const Status& status, pid_t pid)>;
+  using ExitCallback = std::function<void(int raw_status)>;
+
+  virtual ~ProgramRunner() = default;
+  virtual std::unique_ptr<ProgramRun> Start(const SpawnSpec& spec, StartedCallback on_started,
+                                            ExitCallback on_exit) = 0;
+  // Mode actually used for the last start ("exec" or "fork"), for logs.
+  virtual const char* mode_name() const = 0;
+  // SIGHUP / program changed: replace long-lived processes (no-op in exec mode).
+  virtual void Recycle(const char* why) = 0;
+  // Graceful stop: no more starts; let long-lived helpers go.
+  virtual void Shutdown() = 0;
+};
+
+// Exec mode: one fork+exec (through `spawner`) per request.
+std::unique_ptr<ProgramRunner> MakeExecRunner(boost::asio::io_context& io, Spawner& spawner);
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_PROGRAM_RUNNER_H_
