@@ -38,9 +38,12 @@ fuzz: fuzz-build
 run: deps build
 	@scripts/run-example $(BUILD)
 
-bench: build
+# Release build of what the benchmark measures, in its own directory (BENCH_BUILD).
+bench:
 	@scripts/install-deps bench
-	@bench/run $(if $(QUICK),--quick,)
+	@cmake -S . -B $(or $(BENCH_BUILD),build-bench) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(or $(BENCH_BUILD),build-bench) -j $(JOBS) --target fcgi-run fcgi_compat examples
+	@bench/run --build $(or $(BENCH_BUILD),build-bench) $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
