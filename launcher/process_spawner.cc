@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -84,12 +85,20 @@ class ProcessSpawner : public Spawner {
     ChildSetup setup{&spec, getpid()};
     bp::process_stdio stdio{spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
     bp::process_environment env(spec.env);
+    // The executor overload: Boost 1.81's (context, error_code&, ...) overload
+    // forwards to the throwing one, so a failed execve would terminate fcgi-run.
     auto run = [&](auto&&... extra) {
-      return launcher(launch_context, ec, bp::filesystem::path(spec.path), spec.args, stdio, env, setup,
-                      extra...);
+      return launcher(launch_context.get_executor(), ec, bp::filesystem::path(spec.path), spec.args, stdio, env,
+                      setup, extra...);
     };
     bp::process proc = spec.cwd.empty() ? run() : run(bp::process_start_dir(spec.cwd));
     if (ec) {
+      // The vfork child has already _exit()ed; Boost does not reap it on error.
+      if (launcher.pid > 0) {
+        int status;
+        while (waitpid(launcher.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+      }
       return Status::FromErrno("execve(2)", spec.path, ec.value());
     }
     *pid = proc.id();
