@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstdlib>
 
@@ -61,7 +62,10 @@ Server::Server(const Config& config)
   ctx_.limits.max_requests = config.max_requests_per_connection;
   ctx_.limits.max_reqs = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
   ctx_.limits.max_conns = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
-  ctx_.on_request_finished = [this]() { MaybeFinishShutdown(); };
+  // Posted: the finished CgiRequest (whose destructor decrements
+  // requests_active) is still alive while its Finish() runs; checking later
+  // lets the last request count as gone instead of waiting for --shutdown-timeout.
+  ctx_.on_request_finished = [this]() { boost::asio::post(io_, [this]() { MaybeFinishShutdown(); }); };
 }
 
 Server::~Server() { RemoveSocketFiles(listening_); }
