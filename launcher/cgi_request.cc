@@ -48,8 +48,13 @@ CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<Connection> connectio
 }
 
 CgiRequest::~CgiRequest() {
-  --ctx_.counters.requests_active;
+  if (phase_ != Phase::kFinished) --ctx_.counters.requests_active;
   if (has_slot_) ctx_.slots.Release();
+}
+
+void CgiRequest::EnterFinished() {
+  phase_ = Phase::kFinished;
+  --ctx_.counters.requests_active;  // before FinishRequest: a graceful stop checks it
 }
 
 std::string CgiRequest::Describe() const {
@@ -514,7 +519,7 @@ void CgiRequest::FailResponse(int status, std::string_view log_cause, std::strin
 void CgiRequest::EndWithoutProgram(int status, std::string_view log_cause, std::string_view body,
                                    ProtocolStatus protocol_status) {
   FailResponse(status, log_cause, body);
-  phase_ = Phase::kFinished;
+  EnterFinished();
   CloseStdin();
   connection_->FinishRequest(id_, 0, protocol_status);
 }
@@ -523,7 +528,7 @@ void CgiRequest::Finish() {
   if (phase_ == Phase::kFinished) return;
   auto self = shared_from_this();
   const bool ran = exited_;
-  phase_ = Phase::kFinished;
+  EnterFinished();
   timeout_timer_.cancel();
   kill_timer_.cancel();
   CloseStdin();

@@ -82,6 +82,7 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void OnTimeout();
   void StopProgram();
   void MaybeFinish();
+  void EnterFinished();
   void Finish();
   // Sends a launcher-made error response if no header went out yet.
   void FailResponse(int status, std::string_view log_cause, std::string_view body);

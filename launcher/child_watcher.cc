@@ -6,10 +6,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/prctl.h>
+
 #include <cerrno>
+#include <fstream>
+#include <unordered_set>
 #include <string>
 
 namespace fcgi {
+
+namespace {
+// Pids a ChildWatcher owns: ReapOrphans leaves them to their watcher.
+std::unordered_set<pid_t>& WatchedPids() {
+  static std::unordered_set<pid_t> pids;
+  return pids;
+}
+}  // namespace
 
 ChildWatcher::~ChildWatcher() {
   if (pid_ > 0 && !exited_) {
@@ -20,11 +32,29 @@ ChildWatcher::~ChildWatcher() {
     while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
   }
+  if (pid_ > 0) WatchedPids().erase(pid_);
+}
+
+void BecomeSubreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+int ReapOrphans() {
+  // The children of this (single-threaded) process, from /proc.
+  std::string path = "/proc/self/task/" + std::to_string(getpid()) + "/children";
+  std::ifstream in(path);
+  int reaped = 0;
+  pid_t pid;
+  while (in >> pid) {
+    if (WatchedPids().count(pid) != 0) continue;
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) ++reaped;
+  }
+  return reaped;
 }
 
 Status ChildWatcher::Watch(pid_t pid, ExitCallback on_exit) {
   pid_ = pid;
   on_exit_ = std::move(on_exit);
+  WatchedPids().insert(pid);
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return Status::FromErrno("pidfd_open(2)", "pid " + std::to_string(pid), errno);
   boost::system::error_code ec;
@@ -56,6 +86,7 @@ void ChildWatcher::Reap() {
     return;
   }
   exited_ = true;
+  WatchedPids().erase(pid_);
   boost::system::error_code ignored;
   descriptor_.close(ignored);
   if (on_exit_) {

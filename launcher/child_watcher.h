@@ -47,6 +47,14 @@ class ChildWatcher {
   ExitCallback on_exit_;
 };
 
+// Makes this process the reaper of its orphaned descendants
+// (PR_SET_CHILD_SUBREAPER): what programs leave running in the background is
+// re-parented to fcgi-run, not to init, which may not reap in containers.
+void BecomeSubreaper();
+// Reaps every exited child that no ChildWatcher watches (call on SIGCHLD).
+// Returns how many were reaped.
+int ReapOrphans();
+
 // "exit code 3", "killed by SIGSEGV (core dumped)".
 std::string DescribeWaitStatus(int raw_status);
 // FastCGI appStatus for a wait status: the exit code, or 128 + signal number.

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "launcher/child_watcher.h"
 #include "launcher/connection.h"
 #include "launcher/fork_runner.h"
 #include "launcher/log.h"
@@ -58,6 +59,7 @@ Server::Server(const Config& config)
       ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}, {}} {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
+  signals_.add(SIGCHLD);
   ctx_.limits.max_params_bytes = config.max_params_bytes;
   ctx_.limits.max_requests = config.max_requests_per_connection;
   ctx_.limits.max_reqs = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
@@ -151,6 +153,7 @@ Status Server::Init() {
 
 int Server::Run() {
   ::signal(SIGPIPE, SIG_IGN);
+  BecomeSubreaper();
   for (auto& a : acceptors_) {
     LogInfo("listening on " + a->socket.name + " for " + ctx_.program.path + " (mode " + config_.mode + ", " +
             std::to_string(slots_.capacity()) + " workers)");
@@ -196,7 +199,9 @@ void Server::Accept(Acceptor* a) {
 void Server::WaitForSignal() {
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    if (sig == SIGUSR1) {
+    if (sig == SIGCHLD) {
+      ReapOrphans();
+    } else if (sig == SIGUSR1) {
       Status s = Log::Reopen();
       LogInfo(s.ok() ? "log reopened (SIGUSR1)" : "log reopen failed: " + s.message());
     } else if (sig == SIGHUP) {

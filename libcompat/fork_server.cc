@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -276,6 +277,10 @@ void ReadCommands(Server& s) {
   sigaddset(&chld, SIGCHLD);
   s.signal_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   if (s.signal_fd < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, errno);
+  // Processes that request children leave behind (`cmd &`, or a group killed
+  // at a timeout) are re-parented to us rather than to init, and Reap()'s
+  // waitpid(-1) collects them: no zombies where init does not reap.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   proto::HelloMessage hello{proto::kHello, proto::kProtocolVersion, static_cast<uint32_t>(getpid()),
                             program.bind_now ? proto::kHelloBindNow : 0u, proto::kMaxChildren,
