@@ -18,12 +18,16 @@ namespace fcgi {
 
 namespace {
 
+// What "the program file changed" means: another inode, size, mtime or ctime
+// (ctime also catches chmod and chown).
 struct FileIdentity {
   ino_t ino = 0;
   off_t size = 0;
   struct timespec mtime = {0, 0};
+  struct timespec ctime = {0, 0};
   bool operator==(const FileIdentity& o) const {
-    return ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec;
+    return ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec &&
+           ctime.tv_sec == o.ctime.tv_sec && ctime.tv_nsec == o.ctime.tv_nsec;
   }
 };
 
@@ -34,6 +38,7 @@ FileIdentity Identify(const std::string& path) {
     id.ino = st.st_ino;
     id.size = st.st_size;
     id.mtime = st.st_mtim;
+    id.ctime = st.st_ctim;
   }
   return id;
 }
@@ -104,17 +109,21 @@ class ForkRunner : public ProgramRunner {
       Recycle("program file changed on disk");
     }
     auto state = std::make_shared<RunState>();
+    auto run = std::make_unique<ForkRun>(state);
     if (parked_ && parked_->ready()) {
       RunParked(spec, state, std::move(on_started), std::move(on_exit));
-    } else {
-      // Not parked yet (starting or restarting): wait, holding our own fds.
-      Waiting w{spec, state, std::move(on_started), std::move(on_exit)};
-      for (int* fd : {&w.spec.stdin_fd, &w.spec.stdout_fd, &w.spec.stderr_fd}) {
-        *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
-      }
-      waiting_.push_back(std::move(w));
+      return run;
     }
-    return std::make_unique<ForkRun>(std::move(state));
+    // Not parked yet (starting or restarting): wait, holding our own fds.
+    Waiting w{spec, state, std::move(on_started), std::move(on_exit)};
+    for (int* fd : {&w.spec.stdin_fd, &w.spec.stdout_fd, &w.spec.stderr_fd}) {
+      *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    }
+    waiting_.push_back(std::move(w));
+    // Parking stopped after the program could not even be started (missing,
+    // not executable): try again now that a request wants it.
+    if (!parked_ && !retry_timer_pending_) StartParked();
+    return run;
   }
 
   const char* mode_name() const override { return exec_only_ ? "exec" : "fork"; }
@@ -179,7 +188,23 @@ class ForkRunner : public ProgramRunner {
           auto p = weak.lock();
           if (p && p == parked_) OnParkedFailed(why);
         });
-    if (!s.ok()) OnParkedFailed(s.message());
+    if (!s.ok()) {
+      // The program cannot be started at all: that is not the shim's fault
+      // and retrying will not help until the file changes. Fail the waiting
+      // requests now (502 naming the cause); the next request tries again.
+      parked_.reset();
+      LogError("fork mode: cannot start " + options_.park.program + ": " + s.message());
+      FailWaiting(s);
+    }
+  }
+
+  void FailWaiting(const Status& s) {
+    std::deque<Waiting> waiting;
+    waiting.swap(waiting_);
+    for (Waiting& w : waiting) {
+      CloseFds(w.spec);
+      if (!w.state->dropped) w.on_started(s, -1);
+    }
   }
 
   void OnParkedFailed(const std::string& why) {
@@ -191,8 +216,10 @@ class ForkRunner : public ProgramRunner {
     }
     auto delay = std::chrono::milliseconds(100 << failures_);
     LogWarning("fork mode: " + why + "; restarting the parked program in " + std::to_string(delay.count()) + " ms");
+    retry_timer_pending_ = true;
     retry_timer_.expires_after(delay);
     retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      retry_timer_pending_ = false;
       if (!ec) StartParked();
     });
   }
@@ -239,6 +266,7 @@ class ForkRunner : public ProgramRunner {
   int failures_ = 0;
   bool exec_only_ = false;
   bool shutting_down_ = false;
+  bool retry_timer_pending_ = false;
 };
 
 }  // namespace
