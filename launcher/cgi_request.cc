@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <utility>
 
-#include "launcher/connection.h"
 #include "launcher/core/cgi_environment.h"
 #include "launcher/log.h"
 
@@ -29,9 +28,9 @@ std::chrono::steady_clock::duration Seconds(double s) {
 
 }  // namespace
 
-CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<Connection> connection, uint16_t id, Role role)
+CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, uint16_t id, Role role)
     : ctx_(ctx),
-      connection_(std::move(connection)),
+      connection_(std::move(sink)),
       id_(id),
       role_(role),
       started_(std::chrono::steady_clock::now()),
@@ -59,7 +58,7 @@ void CgiRequest::EnterFinished() {
 
 std::string CgiRequest::Describe() const {
   return (method_.empty() ? std::string("?") : method_) + " " + (uri_.empty() ? std::string("?") : uri_) +
-         " (" + ctx_.program.display_name + ")";
+         " (" + (program_.target.display_name.empty() ? std::string("?") : program_.target.display_name) + ")";
 }
 
 void CgiRequest::Start(NameValuePairs params) {
@@ -83,6 +82,23 @@ void CgiRequest::Start(NameValuePairs params) {
     stdin_remaining_ = 0;  // authorizers get no body; mod_fcgid sends no STDIN at all
   } else {
     stdin_remaining_ = content_length;
+  }
+
+  Status resolved = ctx_.programs->Resolve(params, &program_);
+  if (!resolved.ok()) {
+    const int status = resolved.code() == Status::Code::kNotFound           ? 404
+                       : resolved.code() == Status::Code::kPermissionDenied ? 403
+                                                                            : 500;
+    EndWithoutProgram(status, resolved.message(),
+                      std::string("fcgi-run: ") + (status == 404   ? "no such program"
+                                                   : status == 403 ? "this program may not be run"
+                                                                   : "cannot choose the program"),
+                      ProtocolStatus::kRequestComplete);
+    return;
+  }
+  for (auto& [name, value] : program_.param_overrides) {
+    std::erase_if(params, [&name](const auto& p) { return p.first == name; });
+    params.emplace_back(name, value);
   }
 
   std::vector<DroppedParam> dropped;
@@ -128,7 +144,7 @@ void CgiRequest::Launch() {
   }
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0) {
-    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stdin of " + ctx_.program.display_name, errno).message(),
+    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stdin of " + program_.target.display_name, errno).message(),
                       "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
     return;
   }
@@ -136,7 +152,7 @@ void CgiRequest::Launch() {
     int e = errno;
     close(in[0]);
     close(in[1]);
-    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stdout of " + ctx_.program.display_name, e).message(),
+    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stdout of " + program_.target.display_name, e).message(),
                       "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
     return;
   }
@@ -146,16 +162,16 @@ void CgiRequest::Launch() {
     close(in[1]);
     close(out[0]);
     close(out[1]);
-    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stderr of " + ctx_.program.display_name, e).message(),
+    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stderr of " + program_.target.display_name, e).message(),
                       "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
     return;
   }
   SpawnSpec spec;
-  spec.path = ctx_.program.path;
-  spec.args = ctx_.program.args;
+  spec.path = program_.target.path;
+  spec.args = program_.target.args;
   spec.env = env_;
-  spec.cwd = ctx_.program.cwd;
-  spec.rlimits = ctx_.program.rlimits;
+  spec.cwd = program_.target.cwd;
+  spec.rlimits = program_.target.rlimits;
   spec.stdin_fd = in[0];
   spec.stdout_fd = out[1];
   spec.stderr_fd = err[1];
@@ -163,7 +179,7 @@ void CgiRequest::Launch() {
   stdout_.assign(out[0]);
   stderr_.assign(err[0]);
   std::weak_ptr<CgiRequest> weak = self;
-  run_ = ctx_.runner->Start(
+  run_ = program_.runner->Start(
       spec,
       [weak](const Status& status, pid_t pid) {
         if (auto r = weak.lock()) r->OnStarted(status, pid);
@@ -191,13 +207,13 @@ void CgiRequest::OnStarted(const Status& status, pid_t pid) {
   if (phase_ == Phase::kFinished) return;
   if (!status.ok()) {
     stdout_eof_ = stderr_eof_ = true;
-    EndWithoutProgram(502, status.message(), "fcgi-run: could not start " + ctx_.program.display_name,
+    EndWithoutProgram(502, status.message(), "fcgi-run: could not start " + program_.target.display_name,
                       ProtocolStatus::kRequestComplete);
     return;
   }
   program_started_ = true;
   pid_ = pid;
-  LogDebug(Describe() + ": started pid " + std::to_string(pid) + " (" + ctx_.runner->mode_name() + ")");
+  LogDebug(Describe() + ": started pid " + std::to_string(pid) + " (" + program_.runner->mode_name() + ")");
   if (stop_pending_) StopProgram();
 }
 
@@ -388,7 +404,7 @@ void CgiRequest::OnStdout(const boost::system::error_code& ec, size_t n) {
         SendOutput(to_client);
       } else if (st == CgiResponseParser::State::kError) {
         FailResponse(502, "invalid response: " + parser_.error(),
-                     "fcgi-run: " + ctx_.program.display_name + " sent an invalid response: " + parser_.error());
+                     "fcgi-run: " + program_.target.display_name + " sent an invalid response: " + parser_.error());
         // Stop reading: the program gets EPIPE/SIGPIPE if it keeps writing.
         stdout_eof_ = true;
         boost::system::error_code ignored;
@@ -432,7 +448,7 @@ void CgiRequest::OnStderr(const boost::system::error_code& ec, size_t n) {
     if (mode == StderrMode::kFcgi || mode == StderrMode::kBoth) connection_->SendStderr(id_, data);
     if (mode == StderrMode::kLog || mode == StderrMode::kBoth) {
       while (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.remove_suffix(1);
-      if (!data.empty()) LogWarning(ctx_.program.display_name + " stderr: " + std::string(data));
+      if (!data.empty()) LogWarning(program_.target.display_name + " stderr: " + std::string(data));
     }
   }
   ReadStderr();
@@ -463,7 +479,7 @@ void CgiRequest::OnTimeout() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   LogWarning(Describe() + ": still running after " + std::to_string(static_cast<int>(elapsed)) +
              " s (--timeout): terminating pid " + std::to_string(pid_));
-  FailResponse(504, "timed out", "fcgi-run: " + ctx_.program.display_name + " did not finish in time");
+  FailResponse(504, "timed out", "fcgi-run: " + program_.target.display_name + " did not finish in time");
   StopProgram();
 }
 
@@ -537,7 +553,7 @@ void CgiRequest::Finish() {
     if (parser_.Finish() == CgiResponseParser::State::kError) cause = parser_.error();
     std::string how = DescribeWaitStatus(wait_status_);
     FailResponse(502, "no valid response (" + cause + "; " + how + ")",
-                 "fcgi-run: " + ctx_.program.display_name + " ended without a valid response (" + cause + "; " +
+                 "fcgi-run: " + program_.target.display_name + " ended without a valid response (" + cause + "; " +
                      how + ")");
   } else if (ran && (WIFSIGNALED(wait_status_) || (WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) != 0))) {
     LogDebug(Describe() + ": " + DescribeWaitStatus(wait_status_));

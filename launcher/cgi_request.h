@@ -7,9 +7,9 @@
 // buffer to drain (the program then blocks on its full pipe), and input beyond
 // --buffer bytes makes the connection stop reading its socket.
 //
-// Ownership: the Connection holds the CgiRequest (shared_ptr) in its request
-// table until FinishRequest; the CgiRequest holds the Connection alive until
-// then. Every async handler holds a shared_ptr to the request.
+// Ownership: the RequestSink (FastCGI Connection or HTTP front) holds the
+// CgiRequest (shared_ptr) until FinishRequest; the CgiRequest holds the sink
+// alive until then. Every async handler holds a shared_ptr to the request.
 #ifndef FCGI_RUN_CGI_REQUEST_H_
 #define FCGI_RUN_CGI_REQUEST_H_
 
@@ -28,7 +28,8 @@
 
 #include "launcher/body_spool.h"
 #include "launcher/child_watcher.h"
-#include "launcher/program_runner.h"
+#include "launcher/program_source.h"
+#include "launcher/request_sink.h"
 #include "launcher/core/cgi_response_parser.h"
 #include "launcher/core/fcgi_name_value.h"
 #include "launcher/core/fcgi_protocol.h"
@@ -37,11 +38,9 @@
 
 namespace fcgi {
 
-class Connection;
-
 class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
  public:
-  CgiRequest(ServerContext& ctx, std::shared_ptr<Connection> connection, uint16_t id, Role role);
+  CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, uint16_t id, Role role);
   CgiRequest(const CgiRequest&) = delete;
   CgiRequest& operator=(const CgiRequest&) = delete;
   ~CgiRequest();
@@ -91,7 +90,8 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   std::string Describe() const;  // "GET /uri (hello.cgi)"
 
   ServerContext& ctx_;
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<RequestSink> connection_;  // the FastCGI connection or the HTTP front
+  ResolvedProgram program_;
   const uint16_t id_;
   const Role role_;
   Phase phase_ = Phase::kNew;

@@ -23,13 +23,14 @@
 #include <unordered_map>
 
 #include "launcher/core/connection_state.h"
+#include "launcher/request_sink.h"
 #include "launcher/server_context.h"
 
 namespace fcgi {
 
 class CgiRequest;
 
-class Connection : public std::enable_shared_from_this<Connection>, private ConnectionEvents {
+class Connection : public std::enable_shared_from_this<Connection>, public RequestSink, private ConnectionEvents {
  public:
   using Socket = boost::asio::generic::stream_protocol::socket;
 
@@ -44,13 +45,13 @@ class Connection : public std::enable_shared_from_this<Connection>, private Conn
   // Closes the connection now; its running requests are aborted.
   void Abort(std::string_view why) { Close(why); }
 
-  // Called by requests.
-  void SendStdout(uint16_t id, std::string_view data);
-  void SendStderr(uint16_t id, std::string_view data);
-  void FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus status);
-  size_t OutputBacklog() const { return out_.size() + writing_.size(); }
-  void WaitForOutputSpace(uint16_t id) { output_waiters_.insert(id); }
-  void StdinDrained();
+  // RequestSink (called by requests).
+  void SendStdout(uint16_t id, std::string_view data) override;
+  void SendStderr(uint16_t id, std::string_view data) override;
+  void FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus status) override;
+  size_t OutputBacklog() const override { return out_.size() + writing_.size(); }
+  void WaitForOutputSpace(uint16_t id) override { output_waiters_.insert(id); }
+  void StdinDrained() override;
   bool closed() const { return closed_; }
   const std::string& peer() const { return peer_; }
 

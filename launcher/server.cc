@@ -56,7 +56,7 @@ Server::Server(const Config& config)
       shutdown_timer_(io_),
       slots_(config.EffectiveWorkers(), config.queue),
       spawner_(MakeProcessSpawner()),
-      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}, {}} {
+      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}} {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
   signals_.add(SIGCHLD);
@@ -72,7 +72,7 @@ Server::Server(const Config& config)
 
 Server::~Server() { RemoveSocketFiles(listening_); }
 
-Status Server::ResolveProgram() {
+Status Server::ResolveProgram(ProgramTarget* target) {
   char resolved[PATH_MAX];
   if (realpath(config_.program.c_str(), resolved) == nullptr) {
     return Status::FromErrno("realpath(3)", config_.program, errno);
@@ -81,7 +81,7 @@ Status Server::ResolveProgram() {
   if (stat(resolved, &st) != 0) return Status::FromErrno("stat(2)", resolved, errno);
   if (!S_ISREG(st.st_mode)) return Status::Invalid(std::string(resolved) + ": not a regular file");
   if (access(resolved, X_OK) != 0) return Status::FromErrno("access(2) X_OK", resolved, errno);
-  ProgramTarget& p = ctx_.program;
+  ProgramTarget& p = *target;
   p.path = resolved;
   p.args = config_.args;
   p.cwd = p.path.substr(0, p.path.rfind('/'));
@@ -116,27 +116,30 @@ void Server::BuildBaseEnvironment() {
   }
 }
 
+std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
+  if (config_.mode != "fork") return MakeExecRunner(io_, *spawner_);
+  ForkRunnerOptions fo;
+  fo.park.program = target.path;
+  fo.park.args = target.args;
+  fo.park.cwd = target.cwd;
+  for (const auto& [name, value] : ctx_.base_env) fo.park.env.push_back(name + "=" + value);
+  fo.park.rlimits = target.rlimits;
+  fo.park.compat_library = FindCompatLibrary(config_.compat_library);
+  fo.park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config_.park_timeout_seconds * 1000));
+  fo.max_failures = config_.park_retries;
+  return MakeForkRunner(io_, *spawner_, std::move(fo));
+}
+
 Status Server::Init() {
-  Status s = ResolveProgram();
+  ProgramTarget target;
+  Status s = ResolveProgram(&target);
   if (!s.ok()) return s;
   BuildBaseEnvironment();
   s = OpenListeners(config_, &listening_);
   if (!s.ok()) return s;
-  if (config_.mode == "fork") {
-    ForkRunnerOptions fo;
-    fo.park.program = ctx_.program.path;
-    fo.park.args = ctx_.program.args;
-    fo.park.cwd = ctx_.program.cwd;
-    for (const auto& [name, value] : ctx_.base_env) fo.park.env.push_back(name + "=" + value);
-    fo.park.rlimits = ctx_.program.rlimits;
-    fo.park.compat_library = FindCompatLibrary(config_.compat_library);
-    fo.park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config_.park_timeout_seconds * 1000));
-    fo.max_failures = config_.park_retries;
-    runner_ = MakeForkRunner(io_, *spawner_, std::move(fo));
-  } else {
-    runner_ = MakeExecRunner(io_, *spawner_);
-  }
-  ctx_.runner = runner_.get();
+  std::unique_ptr<ProgramRunner> runner = MakeRunner(target);
+  programs_ = MakeSingleProgramSource(std::move(target), std::move(runner));
+  ctx_.programs = programs_.get();
   for (const ListeningSocket& ls : listening_) {
     auto a = std::make_unique<Acceptor>(io_);
     a->socket = ls;
@@ -155,7 +158,7 @@ int Server::Run() {
   ::signal(SIGPIPE, SIG_IGN);
   BecomeSubreaper();
   for (auto& a : acceptors_) {
-    LogInfo("listening on " + a->socket.name + " for " + ctx_.program.path + " (mode " + config_.mode + ", " +
+    LogInfo("listening on " + a->socket.name + " for " + config_.program + " (mode " + config_.mode + ", " +
             std::to_string(slots_.capacity()) + " workers)");
     Accept(a.get());
   }
@@ -208,7 +211,7 @@ void Server::WaitForSignal() {
       if (config_.mode == "exec") {
         LogInfo("SIGHUP: nothing to recycle in exec mode (every request starts the program afresh)");
       } else {
-        runner_->Recycle("SIGHUP");
+        programs_->Recycle("SIGHUP");
       }
     } else if (!stopping_) {
       LogInfo(std::string("received SIG") + sigabbrev_np(sig) + ": stopping gracefully (" +
@@ -224,7 +227,7 @@ void Server::WaitForSignal() {
 
 void Server::BeginShutdown() {
   stopping_ = true;
-  if (runner_) runner_->Shutdown();
+  if (programs_) programs_->Shutdown();
   for (auto& a : acceptors_) {
     boost::system::error_code ignored;
     a->acceptor.close(ignored);

@@ -23,7 +23,7 @@
 #include "launcher/listener.h"
 #include "launcher/options.h"
 #include "launcher/server_context.h"
-#include "launcher/program_runner.h"
+#include "launcher/program_source.h"
 #include "launcher/spawner.h"
 
 namespace fcgi {
@@ -51,7 +51,8 @@ class Server {
     std::chrono::milliseconds delay{0};
   };
 
-  Status ResolveProgram();
+  Status ResolveProgram(ProgramTarget* target);
+  std::unique_ptr<ProgramRunner> MakeRunner(const ProgramTarget& target);
   void BuildBaseEnvironment();
   void Accept(Acceptor* a);
   void WaitForSignal();
@@ -66,7 +67,7 @@ class Server {
   WorkerSlots slots_;
   std::unique_ptr<Spawner> spawner_;
   ServerContext ctx_;
-  std::unique_ptr<ProgramRunner> runner_;  // created in Init(), once the program is known
+  std::unique_ptr<ProgramSource> programs_;  // created in Init()
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
   std::list<std::weak_ptr<Connection>> connections_;

@@ -5,8 +5,6 @@
 #define FCGI_RUN_SERVER_CONTEXT_H_
 
 #include <boost/asio/io_context.hpp>
-#include <sys/resource.h>
-
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -16,18 +14,9 @@
 #include "launcher/core/fcgi_name_value.h"
 #include "launcher/core/worker_slots.h"
 #include "launcher/options.h"
-#include "launcher/program_runner.h"
+#include "launcher/program_source.h"
 
 namespace fcgi {
-
-// The program every request runs (single-program mode).
-struct ProgramTarget {
-  std::string path;               // absolute path
-  std::vector<std::string> args;
-  std::string cwd;                // the program's directory
-  std::string display_name;       // basename: what error bodies may show
-  std::vector<std::pair<int, rlim_t>> rlimits;  // from --rlimit-*
-};
 
 struct ServerCounters {
   uint64_t accepted_connections = 0;
@@ -42,8 +31,7 @@ struct ServerContext {
   boost::asio::io_context& io;
   const Config& config;
   WorkerSlots& slots;
-  ProgramRunner* runner = nullptr;  // set by Server::Init, owned by Server
-  ProgramTarget program;
+  ProgramSource* programs = nullptr;  // set by Server::Init, owned by Server
   NameValuePairs base_env;        // from --env (and PATH)
   ConnectionLimits limits;
   ServerCounters counters;

@@ -1,0 +1,35 @@
+// Single-program mode's ProgramSource: `fcgi-run PROGRAM`.
+#include <memory>
+#include <utility>
+
+#include "launcher/program_source.h"
+
+namespace fcgi {
+
+namespace {
+
+class SingleProgramSource : public ProgramSource {
+ public:
+  SingleProgramSource(ProgramTarget target, std::unique_ptr<ProgramRunner> runner)
+      : target_(std::move(target)), runner_(std::move(runner)) {}
+
+  Status Resolve(const NameValuePairs&, ResolvedProgram* out) override {
+    out->target = target_;
+    out->runner = runner_.get();
+    return Status::Ok();
+  }
+  void Recycle(const char* why) override { runner_->Recycle(why); }
+  void Shutdown() override { runner_->Shutdown(); }
+
+ private:
+  ProgramTarget target_;
+  std::unique_ptr<ProgramRunner> runner_;
+};
+
+}  // namespace
+
+std::unique_ptr<ProgramSource> MakeSingleProgramSource(ProgramTarget target, std::unique_ptr<ProgramRunner> runner) {
+  return std::make_unique<SingleProgramSource>(std::move(target), std::move(runner));
+}
+
+}  // namespace fcgi
