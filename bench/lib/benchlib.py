@@ -1,5 +1,6 @@
-"""benchlib: the machinery of bench/run: processes it starts (and always stops),
-nginx, the servers under test, wrk, and the /proc measurements.
+"""benchlib: the machinery of bench/run: the processes it starts (and always stops),
+nginx, one measured cell (smoke test, wrk, figures), and the run's metadata.
+The servers under test are in servers.py, the /proc figures in measure.py.
 
 Every process is started in its own session and registered with the Runner, whose
 close() stops them all (SIGTERM, then SIGKILL) on normal exit, on errors and on
@@ -11,14 +12,15 @@ import ctypes
 import http.client
 import json
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
+
+from measure import (ForeignCpuSampler, PssSampler, is_alive, loadavg, read_ppids,
+                     status_kib)
 
 PR_SET_CHILD_SUBREAPER = 36
 MIB = 1024 * 1024
@@ -68,10 +70,6 @@ def cgi_body(program, query):
     raise BenchError(f"{program}: no CGI header in its output")
 
 
-def loadavg():
-    return Path("/proc/loadavg").read_text().split()[:3]
-
-
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -86,120 +84,6 @@ def can_connect(family, address):
             return True
         except OSError:
             return False
-
-
-# ---------------------------------------------------------------- /proc figures
-
-def read_ppids():
-    """pid -> ppid for every process (a snapshot; processes come and go)."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        table[int(entry)] = int(fields[1])
-    return table
-
-
-def descendants(roots, ppids=None):
-    """roots and all their descendants that exist now."""
-    ppids = ppids if ppids is not None else read_ppids()
-    children = {}
-    for pid, ppid in ppids.items():
-        children.setdefault(ppid, []).append(pid)
-    seen, stack = [], [r for r in roots if r in ppids]
-    while stack:
-        pid = stack.pop()
-        seen.append(pid)
-        stack.extend(children.get(pid, []))
-    return seen
-
-
-def status_kib(pid, key):
-    """VmRSS / VmHWM of /proc/PID/status in KiB, or None when the process is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def pss_kib(pid):
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        return 0
-    return 0
-
-
-class CpuMeter:
-    """CPU time the rest of the machine used while a cell ran, in CPUs (0..nproc):
-    busy time of /proc/stat (steal included) minus this script's own time, that of
-    its reaped descendants (wrk, servers, CGI programs: os.times() children) and
-    nginx's (still running). A noisy neighbour shows up here."""
-
-    HZ = os.sysconf("SC_CLK_TCK")
-
-    def __init__(self, runner):
-        self.runner = runner
-        self.start = self._snapshot()
-
-    def _snapshot(self):
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-        machine = (user + nice + system + irq + softirq + steal) / self.HZ
-        t = os.times()
-        ours = t.user + t.system + t.children_user + t.children_system
-        nginx = self.runner.nginx
-        if nginx is not None:
-            for pid in descendants([nginx.pid]):
-                try:
-                    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                    ours += (int(stat[11]) + int(stat[12])) / self.HZ
-                except (OSError, IndexError, ValueError):
-                    pass
-        return time.monotonic(), machine, ours
-
-    def others(self):
-        end = self._snapshot()
-        wall = end[0] - self.start[0]
-        if wall <= 0:
-            return None
-        return max(0.0, ((end[1] - self.start[1]) - (end[2] - self.start[2])) / wall)
-
-
-class PssSampler(threading.Thread):
-    """Sums Pss over the process trees of roots_fn() every interval seconds."""
-
-    def __init__(self, roots_fn, interval=0.5):
-        super().__init__(daemon=True)
-        self.roots_fn, self.interval = roots_fn, interval
-        self.samples, self.max_procs = [], 0
-        self._stop_event = threading.Event()
-
-    def run(self):
-        while not self._stop_event.is_set():
-            roots = self.roots_fn()
-            if roots:
-                pids = descendants(roots)
-                self.samples.append(sum(pss_kib(p) for p in pids))
-                self.max_procs = max(self.max_procs, len(pids))
-            self._stop_event.wait(self.interval)
-
-    def finish(self):
-        self._stop_event.set()
-        self.join(5)
-        if not self.samples:
-            return None, None
-        return max(self.samples), sum(self.samples) / len(self.samples)
 
 
 # ---------------------------------------------------------------- processes
@@ -253,19 +137,11 @@ class Runner:
                 except ProcessLookupError:
                     pass
             deadline = time.time() + grace
-            while time.time() < deadline and any(self._alive(p) for p in live):
+            while time.time() < deadline and any(is_alive(p) for p in live):
                 self.reap()
                 time.sleep(0.05)
         self.reap()
         self.orphans.difference_update(pids)
-
-    @staticmethod
-    def _alive(pid):
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            return state != "Z"
-        except OSError:
-            return False
 
     def reap(self):
         """Reaps zombies reparented to us (not the Popen children: they reap themselves)."""
@@ -333,39 +209,47 @@ class Runner:
         return problem
 
     def run_cell(self, server, system, workload, rnd, port, args, duration, post_bytes):
+        """Starts the system for the workload, smoke-tests it, runs wrk (twice for
+        mixed: the unloaded baseline, then the mixed load), stops it. One dict of
+        figures; without "rps" (and with a note) when the cell could not be measured."""
         workers = workload.workers or args.workers
         cell = dict(round=rnd, workload=workload.name, system=system.name, workers=workers,
                     note="")
-        meter = CpuMeter(self)
-        problem = server.start(server.progs / workload.program, workers)
+        foreign = None
+        pss = None
+        runs = {}
         try:
+            problem = server.start(server.progs / workload.program, workers)
             if not problem:
                 problem = smoke_check(port, system, workload, post_bytes)
-            if problem:
-                cell["note"] = problem
-                return cell
-            sampler = PssSampler(server.roots) if server.roots() else None
-            if sampler:
-                sampler.start()
-            url = f"http://127.0.0.1:{port}/{system.name}/{workload.program}"
-            if workload.query:
-                url += "?" + workload.query
-            runs = {}
-            modes = ["think", "mixed"] if workload.wrk_mode == "mixed" else [workload.wrk_mode]
-            for mode in modes:
-                runs[mode] = run_wrk(url, mode, args, duration, post_bytes,
-                                     self.tmp / "logs" / "wrk.err")
-            if sampler:
-                cell["pss_peak_kib"], cell["pss_mean_kib"] = sampler.finish()
-            cell["launcher_rss_kib"], cell["launcher_hwm_kib"] = server.launcher_rss()
+            if not problem:
+                pss = PssSampler(server.roots) if server.roots() else None
+                if pss:
+                    pss.start()
+                url = f"http://127.0.0.1:{port}/{system.name}/{workload.program}"
+                if workload.query:
+                    url += "?" + workload.query
+                modes = ["think", "mixed"] if workload.wrk_mode == "mixed" \
+                    else [workload.wrk_mode]
+                foreign = ForeignCpuSampler()  # CPU shares while wrk runs
+                foreign.start()
+                for mode in modes:
+                    runs[mode] = run_wrk(url, mode, args, duration, post_bytes,
+                                         self.tmp / "logs" / "wrk.err")
+                cell["other_cpu"], cell["own_cpu"] = foreign.finish()
+                foreign = None
+                cell["launcher_rss_kib"], cell["launcher_hwm_kib"] = server.launcher_rss()
         finally:
+            if pss:
+                cell["pss_peak_kib"], cell["pss_mean_kib"] = pss.finish()
+            if foreign:
+                foreign.finish()
             server.stop()
-        fallback = server.fallback()
-        if fallback:
-            cell["note"] = "exec-mode fallback, not counted: " + fallback
-            return cell
         cell["load1"] = float(loadavg()[0])
-        cell["other_cpu"] = meter.others()
+        fallback = server.fallback()
+        if problem or fallback:
+            cell["note"] = problem or "exec-mode fallback, not counted: " + fallback
+            return cell
         main = runs[workload.wrk_mode]
         if main is None or (workload.wrk_mode == "mixed" and runs["think"] is None):
             cell["note"] = "wrk produced no result (see logs/wrk.err)"
@@ -375,6 +259,10 @@ class Runner:
         cell["rps"] = main["requests"] / seconds
         sent = main["requests"] * post_bytes if workload.wrk_mode == "post" else 0
         cell["mib_s"] = (main["bytes"] + sent) / seconds / MIB
+        all_seconds = sum(r["duration_us"] for r in runs.values()) / 1e6
+        if cell.get("own_cpu"):
+            cell["req_per_cpu_s"] = sum(r["requests"] for r in runs.values()) / \
+                (cell["own_cpu"] * all_seconds)
         cell["errors"] = sum(main[k] for k in main if k.startswith("err_")) + \
             main.get("untimed", 0)
         if workload.wrk_mode == "mixed":
@@ -504,160 +392,13 @@ def format_cell(c):
     return (f"  r{c['round']} {c['workload']:<10} {c['system']:<20} {c['rps']:9.1f} req/s"
             f"  p50 {c['p50_ms']:7.2f} ms  p99 {c['p99_ms']:7.2f} ms"
             f"  {c['mib_s']:8.1f} MiB/s{extra}{mem}  load {c['load1']:.2f}"
-            f"  others {c['other_cpu']:.2f} CPU"
+            f"  cpu ours {c.get('own_cpu') or 0:.2f} others {c.get('other_cpu') or 0:.2f}"
             + (f"  [{c['note']}]" if c["note"] else ""))
-
-
-# ---------------------------------------------------------------- servers
-
-class Server:
-    """One system under test. start() returns None or why it did not start."""
-
-    def __init__(self, system, runner, progs):
-        self.system, self.runner, self.progs = system, runner, progs
-        self.sock = runner.socket_path(system)
-        self.proc = None
-
-    def roots(self):
-        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
-
-    def fallback(self):
-        """Why the last run did not use the system's own mode (None: it did)."""
-        return None
-
-    def launcher_rss(self):
-        roots = self.roots()
-        if not roots:
-            return None, None
-        rss = [status_kib(p, "VmRSS") or 0 for p in roots]
-        hwm = [status_kib(p, "VmHWM") or 0 for p in roots]
-        return max(rss), max(hwm)
-
-    def _wait_ready(self, what):
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                log = tail(self.runner.tmp / "logs" / f"{self.system.name}.log", 3).strip()
-                return f"{what} exited with status {self.proc.returncode}: {log}"
-            if can_connect(socket.AF_UNIX, str(self.sock)):
-                return None
-            time.sleep(0.02)
-        return f"{what} did not listen on {self.sock} within 10 s"
-
-    def stop(self):
-        self.runner.stop(self.proc, grace=5.0)
-        self.proc = None
-        self.runner.reap()
-
-
-class StaticServer(Server):
-    def start(self, program, workers):
-        return None
-
-    def stop(self):
-        pass
-
-
-# A warning of fcgi-run that it serves a program in exec mode although another mode
-# was asked for ("fork mode: ...; serving PROGRAM in exec mode").
-FALLBACK_RE = re.compile(r"warning:.*(in exec mode|fall(s|ing)? back)", re.IGNORECASE)
-
-
-class FcgiRunServer(Server):
-    """fcgi-run --mode M. In fork/persistent mode, --compat-library is passed when the
-    binary knows the option and the build holds libfcgi-run-compat.so. fallback()
-    tells whether fcgi-run logged that it served the last run in exec mode instead."""
-
-    def __init__(self, system, runner, progs, binary, compat_library):
-        super().__init__(system, runner, progs)
-        self.binary, self.compat_library = binary, compat_library
-        self.log = runner.tmp / "logs" / f"{system.name}.log"
-        self.log_offset = 0
-
-    def start(self, program, workers):
-        self.sock.unlink(missing_ok=True)
-        self.log_offset = self.log.stat().st_size if self.log.exists() else 0
-        argv = [str(self.binary), "--listen", f"unix:{self.sock}", "--workers", str(workers),
-                "--socket-mode", "0666", "--mode", self.system.mode,
-                "--shutdown-timeout", "3"]
-        if self.system.mode != "exec" and self.compat_library:
-            argv += ["--compat-library", str(self.compat_library)]
-        self.proc = self.runner.popen(argv + [str(program)], self.log.name)
-        return self._wait_ready(f"fcgi-run --mode {self.system.mode}")
-
-    def fallback(self):
-        if self.system.mode == "exec" or not self.log.exists():
-            return None
-        with open(self.log, "rb") as f:
-            f.seek(self.log_offset)
-            text = f.read().decode(errors="replace")
-        for line in text.splitlines():
-            if FALLBACK_RE.search(line):
-                return line.split("warning:", 1)[-1].strip()
-        return None
-
-
-class FcgiwrapServer(Server):
-    def start(self, program, workers):
-        self.sock.unlink(missing_ok=True)
-        argv = ["fcgiwrap", "-f", "-c", str(workers), "-s", f"unix:{self.sock}"]
-        self.proc = self.runner.popen(argv, f"{self.system.name}.log")
-        return self._wait_ready("fcgiwrap")
-
-
-class NativeServer(Server):
-    """spawn-fcgi -F N forks N copies of the libfcgi app and exits; the copies are
-    reparented to bench/run (a subreaper) and tracked by pid."""
-
-    def __init__(self, system, runner, progs):
-        super().__init__(system, runner, progs)
-        self.pids = []
-
-    def start(self, program, workers):
-        self.sock.unlink(missing_ok=True)
-        argv = ["spawn-fcgi", "-s", str(self.sock), "-M", "0666", "-F", str(workers), "--",
-                str(self.progs / "native-hello")]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=30,
-                           start_new_session=True)
-        for line in (r.stdout + r.stderr).splitlines():
-            if "PID:" in line:
-                self.pids.append(int(line.rsplit("PID:", 1)[1].strip()))
-        self.runner.orphans.update(self.pids)
-        if r.returncode != 0 or len(self.pids) != workers:
-            return f"spawn-fcgi failed ({r.returncode}): {(r.stdout + r.stderr).strip()}"
-        return self._wait_ready("spawn-fcgi")
-
-    def roots(self):
-        return [p for p in self.pids if Runner._alive(p)]
-
-    def stop(self):
-        self.runner.kill_pids(self.pids)
-        self.pids = []
-
-
-def find_compat_library(fcgi_run, build):
-    """The build's libfcgi-run-compat.so, if fcgi-run has --compat-library."""
-    if "--compat-library" not in _cmd([str(fcgi_run), "--help"]):
-        return None
-    found = sorted(Path(build).glob("**/libfcgi-run-compat.so"))
-    return found[0] if found else None
-
-
-def make_server(system, runner, fcgi_run, progs, compat_library=None):
-    if system.kind == "static":
-        return StaticServer(system, runner, progs)
-    if system.kind == "native":
-        return NativeServer(system, runner, progs)
-    if system.kind == "fcgiwrap":
-        return FcgiwrapServer(system, runner, progs)
-    if system.kind == "fcgi-run":
-        return FcgiRunServer(system, runner, progs, fcgi_run, compat_library)
-    raise BenchError(f"unknown system kind {system.kind}")
 
 
 # ---------------------------------------------------------------- metadata
 
-def _cmd(argv, cwd=None):
+def command_output(argv, cwd=None):
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=10, cwd=cwd)
         return (r.stdout + r.stderr).strip()
@@ -665,8 +406,8 @@ def _cmd(argv, cwd=None):
         return ""
 
 
-def _dpkg_version(pkg):
-    return _cmd(["dpkg-query", "-W", "-f=${Version}", pkg]) or "?"
+def dpkg_version(pkg):
+    return command_output(["dpkg-query", "-W", "-f=${Version}", pkg]) or "?"
 
 
 def collect_meta(repo, fcgi_run, build):
@@ -683,10 +424,10 @@ def collect_meta(repo, fcgi_run, build):
                 build_type = line.split("=", 1)[1] or "(none)"
     return dict(
         nproc=os.cpu_count(), cpu=cpu, kernel=os.uname().release,
-        nginx=_cmd(["nginx", "-v"]).replace("nginx version: ", ""),
-        fcgiwrap=_dpkg_version("fcgiwrap"), spawn_fcgi=_dpkg_version("spawn-fcgi"),
-        libfcgi=_dpkg_version("libfcgi0ldbl"), wrk=_dpkg_version("wrk"),
-        fcgi_run=_cmd([str(fcgi_run), "--version"]),
-        git_describe=_cmd(["git", "describe", "--always", "--dirty", "--tags"], cwd=repo),
-        git_commit=_cmd(["git", "rev-parse", "HEAD"], cwd=repo),
+        nginx=command_output(["nginx", "-v"]).replace("nginx version: ", ""),
+        fcgiwrap=dpkg_version("fcgiwrap"), spawn_fcgi=dpkg_version("spawn-fcgi"),
+        libfcgi=dpkg_version("libfcgi0ldbl"), wrk=dpkg_version("wrk"),
+        fcgi_run=command_output([str(fcgi_run), "--version"]),
+        git_describe=command_output(["git", "describe", "--always", "--dirty", "--tags"], cwd=repo),
+        git_commit=command_output(["git", "rev-parse", "HEAD"], cwd=repo),
         build_type=build_type)
