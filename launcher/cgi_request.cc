@@ -234,6 +234,24 @@ void CgiRequest::OnStdin(std::string_view data) {
     if (*stdin_remaining_ == 0) return;  // more than CONTENT_LENGTH: the excess is dropped
     if (data.size() > *stdin_remaining_) data = data.substr(0, *stdin_remaining_);
     *stdin_remaining_ -= data.size();
+  } else if (ctx_.config.max_body > 0 && (stdin_received_ += data.size()) > ctx_.config.max_body) {
+    // No CONTENT_LENGTH (a chunked upload): --max-body is enforced as the body
+    // arrives. Output is held until the body ends, so no header went out yet.
+    const std::string cause = "request body without CONTENT_LENGTH exceeds --max-body";
+    if (phase_ != Phase::kRunning) {
+      if (phase_ == Phase::kQueued) ctx_.slots.Cancel(ticket_);
+      EndWithoutProgram(413, cause, "fcgi-run: request body too large", ProtocolStatus::kRequestComplete);
+      return;
+    }
+    held_output_.clear();
+    header_sent_ = false;
+    FailResponse(413, cause, "fcgi-run: request body too large");
+    StopProgram();
+    if (stdout_held_) {
+      stdout_held_ = false;
+      ReadStdout();  // discarding now: drain the pipe
+    }
+    return;
   }
   AppendInput(&stdin_spool_, data);
   InputProgressed();
@@ -548,6 +566,13 @@ void CgiRequest::Finish() {
   timeout_timer_.cancel();
   kill_timer_.cancel();
   CloseStdin();
+  if (!held_output_.empty() && !discard_output_) {
+    // Held until the web server finished sending the body, but the program is
+    // done: what it wrote is the response.
+    std::string held;
+    held.swap(held_output_);
+    connection_->SendStdout(id_, held);
+  }
   if (ran && !header_sent_ && !aborted_) {
     std::string cause;
     if (parser_.Finish() == CgiResponseParser::State::kError) cause = parser_.error();

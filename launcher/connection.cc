@@ -10,7 +10,11 @@
 namespace fcgi {
 
 Connection::Connection(ServerContext& ctx, Socket socket, std::string peer)
-    : ctx_(ctx), socket_(std::move(socket)), peer_(std::move(peer)), state_(this, ctx.limits) {}
+    : ctx_(ctx),
+      socket_(std::move(socket)),
+      linger_timer_(socket_.get_executor()),
+      peer_(std::move(peer)),
+      state_(this, ctx.limits) {}
 
 Connection::~Connection() = default;
 
@@ -19,12 +23,33 @@ void Connection::Start() { Read(); }
 void Connection::StopReading() {
   stop_reading_ = true;
   if (requests_.empty() && !writing_active_ && out_.empty()) {
-    Close("");
+    Close("");  // idle: nothing in flight from the peer's point of view
   }
 }
 
+void Connection::Linger() {
+  if (closed_ || lingering_) return;
+  // Everything we had to say is written. Closing now, with records of the
+  // peer still unread (Apache writes the empty STDIN after we may already have
+  // answered), would make its writes fail (EPIPE) or turn our close into a
+  // reset that loses the response. So: half-close, read and discard until the
+  // peer closes too, for at most a second.
+  lingering_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(Socket::shutdown_send, ignored);
+  linger_timer_.expires_after(std::chrono::seconds(1));
+  linger_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->Close("");
+  });
+  Read();
+}
+
 void Connection::Read() {
-  if (reading_ || closed_ || input_paused_ || stop_reading_) return;
+  if (lingering_) {
+    if (reading_ || closed_) return;
+  } else if (reading_ || closed_ || input_paused_ || stop_reading_) {
+    return;
+  }
   reading_ = true;
   socket_.async_read_some(boost::asio::buffer(read_buf_),
                           [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
@@ -35,11 +60,19 @@ void Connection::Read() {
 void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
   reading_ = false;
   if (closed_) return;
+  if (ec && lingering_) {
+    Close("");
+    return;
+  }
   if (ec) {
     if (ec == boost::asio::error::operation_aborted) return;
     const bool clean = ec == boost::asio::error::eof && requests_.empty() && state_.AtRecordBoundary();
     if (!clean) LogDebug("connection " + peer_ + ": " + (ec == boost::asio::error::eof ? "closed by peer" : ec.message()));
     Close(ec == boost::asio::error::eof ? "web server closed the connection" : ec.message());
+    return;
+  }
+  if (lingering_) {  // after our last response: discard what the peer still sends
+    Read();
     return;
   }
   Status s = state_.Feed(std::string_view(read_buf_.data(), n), &out_);
@@ -51,7 +84,7 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
   }
   Flush();
   if (state_.ShouldClose() && OutputBacklog() == 0 && !writing_active_) {
-    Close("");
+    Linger();
     return;
   }
   if (!state_.ShouldClose()) Read();
@@ -91,7 +124,7 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
   Flush();
   if (!writing_active_ && out_.empty()) {
     if (state_.ShouldClose() || (stop_reading_ && requests_.empty())) {
-      Close("");
+      Linger();
       return;
     }
   }
@@ -100,6 +133,7 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
 void Connection::Close(std::string_view why) {
   if (closed_) return;
   closed_ = true;
+  linger_timer_.cancel();
   boost::system::error_code ignored;
   socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);
@@ -131,8 +165,8 @@ void Connection::FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus 
   if (!closed_) {
     state_.EndRequest(id, app_status, status, &out_);
     Flush();
-    if (state_.ShouldClose() && !writing_active_ && out_.empty()) Close("");
-    else if (stop_reading_ && requests_.empty() && !writing_active_ && out_.empty()) Close("");
+    if (state_.ShouldClose() && !writing_active_ && out_.empty()) Linger();
+    else if (stop_reading_ && requests_.empty() && !writing_active_ && out_.empty()) Linger();
     else StdinDrained();  // the finished request may have been what paused input
   }
   if (ctx_.on_request_finished) ctx_.on_request_finished();

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -69,10 +70,12 @@ class Connection : public std::enable_shared_from_this<Connection>, public Reque
   void Flush();
   void OnWrite(const boost::system::error_code& ec);
   void CheckInputBackpressure(uint16_t id);
+  void Linger();
   void Close(std::string_view why);
 
   ServerContext& ctx_;
   Socket socket_;
+  boost::asio::steady_timer linger_timer_;
   std::string peer_;
   ConnectionState state_;
   std::array<char, 64 * 1024> read_buf_;
@@ -80,6 +83,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Reque
   bool input_paused_ = false;
   bool stop_reading_ = false;
   bool closed_ = false;
+  bool lingering_ = false;
   std::string out_;      // output not yet handed to the socket
   std::string writing_;  // output of the write in flight
   bool writing_active_ = false;
