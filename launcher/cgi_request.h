@@ -108,6 +108,7 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   std::string stdin_inflight_;  // the buffer of the write in flight: never touched meanwhile
   size_t stdin_inflight_done_ = 0;
   std::optional<uint64_t> stdin_remaining_;  // CONTENT_LENGTH not yet received
+  uint64_t stdin_received_ = 0;              // without CONTENT_LENGTH: for --max-body
   bool stdin_ended_ = false;
   bool data_ended_ = false;
   bool stdin_writing_ = false;
