@@ -64,9 +64,8 @@ Server::Server(const Config& config)
   ctx_.limits.max_requests = config.max_requests_per_connection;
   ctx_.limits.max_reqs = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
   ctx_.limits.max_conns = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
-  // Posted: the finished CgiRequest (whose destructor decrements
-  // requests_active) is still alive while its Finish() runs; checking later
-  // lets the last request count as gone instead of waiting for --shutdown-timeout.
+  // Posted, so the check runs once the finishing request's handlers have
+  // unwound (CgiRequest::Finish drops requests_active before calling back).
   ctx_.on_request_finished = [this]() { boost::asio::post(io_, [this]() { MaybeFinishShutdown(); }); };
 }
 
