@@ -105,6 +105,22 @@ TEST_CASE("failure: --max-body answers 413 before the program starts", "[e2e][fa
   CHECK(pc::RecordedPid(record.path(), "read-stdin-fits") > 0);
 }
 
+TEST_CASE("failure: a body without CONTENT_LENGTH is held to --max-body too", "[e2e][failure][limits]") {
+  // As nginx sends a chunked upload with fastcgi_request_buffering off.
+  pc::Record record;
+  FcgiRun app(ControlApp(record, {"--max-body", "1000"}));
+  FcgiTestClient client;
+  REQUIRE(client.Connect(app.address()).ok());
+  NameValuePairs params = ControlParams("read-stdin");
+  params.emplace_back("CONTENT_LENGTH", "");
+  FcgiResponse r = client.Request(pc::Spec(params, std::string(5000, 'x')), 5000ms);
+  INFO(r.Describe() << "\nlauncher:\n" << app.Log());
+  REQUIRE(r.ended);
+  CgiResponse cgi = SplitCgiResponse(r.stdout_data);
+  CHECK(cgi.status == 413);
+  CHECK(cgi.body.find("read 5000") == std::string::npos);
+}
+
 TEST_CASE("failure: --rlimit-nofile is the program's ulimit -n", "[e2e][failure][limits]") {
   pc::Record record;
   FcgiRun app(ControlApp(record, {"--rlimit-nofile", "20"}));
