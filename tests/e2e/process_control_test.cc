@@ -90,6 +90,26 @@ TEST_CASE("process control: a program ignoring SIGTERM is SIGKILLed after --kill
   CHECK(app.Log().find("ignored SIGTERM for --kill-grace; sending SIGKILL") != std::string::npos);
 }
 
+TEST_CASE("process control: a timeout after the header cuts the response without a 504",
+          "[e2e][process][raw]") {
+  pc::Record record;
+  FcgiRun app(ControlApp(record, {"--timeout", "1", "--kill-grace", "1"}));
+  auto start = pc::Clock::now();
+  FcgiResponse r = RequestOnce(app.address(), ControlParams("stream"), "", 5000ms);
+  double seconds = SecondsSince(start);
+  INFO(r.Describe() << "\nlauncher:\n" << app.Log());
+  REQUIRE(r.ended);
+  CHECK(r.app_status == 128 + SIGTERM);
+  CgiResponse cgi = SplitCgiResponse(r.stdout_data);
+  CHECK(cgi.status == 200);  // the program's own header, already sent
+  CHECK(cgi.body.rfind("line 0\n", 0) == 0);
+  CHECK(cgi.body.find("did not finish in time") == std::string::npos);
+  CHECK(seconds < 3.0);
+  pid_t pid = pc::RecordedPid(record.path(), "stream");
+  REQUIRE(pid > 0);
+  CHECK(WaitFor([&] { return pc::PidAndGroupGone(pid); }, 1000ms));
+}
+
 TEST_CASE("process control: a client leaving nginx during a streaming response stops the program",
           "[e2e][process][nginx]") {
   const bool buffering = GENERATE(true, false);
