@@ -78,8 +78,9 @@ def machine_busy_seconds():
 
 
 def _cpu_table(exclude_root):
-    """pid -> (ppid, own ticks, reaped children's ticks) of every user-space process
-    outside exclude_root's tree (kernel threads excluded)."""
+    """(pid, start time) -> (ppid, own ticks, reaped children's ticks) of every
+    user-space process outside exclude_root's tree (kernel threads excluded). The
+    start time tells a reused pid from the process that had it before."""
     ppids, rows = {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -91,10 +92,13 @@ def _cpu_table(exclude_root):
         pid, ppid = int(entry), int(f[1])
         ppids[pid] = ppid
         if pid != 2 and ppid != 2:
-            rows[pid] = (ppid, int(f[11]) + int(f[12]), int(f[13]) + int(f[14]))
-    for pid in descendants([exclude_root], ppids):
-        rows.pop(pid, None)
-    return rows
+            rows[(pid, int(f[19]))] = (ppid, int(f[11]) + int(f[12]), int(f[13]) + int(f[14]))
+    mine = set(descendants([exclude_root], ppids))
+    return {key: row for key, row in rows.items() if key[0] not in mine}
+
+
+def _uptime_ticks():
+    return float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK")
 
 
 class ForeignCpuSampler(threading.Thread):
@@ -102,10 +106,11 @@ class ForeignCpuSampler(threading.Thread):
     (other engineers' builds and tests on the shared machine), in CPUs (0..nproc).
     Every interval: the growth of utime+stime and of cutime+cstime (children reaped)
     of each process outside bench/run's tree; a process that vanished is subtracted
-    once when a surviving ancestor's cutime now holds all of it. Processes that live
-    less than an interval are seen through their parent's cutime (not at all when the
+    once when a surviving ancestor's cutime now holds all of it; a process first seen
+    that started before the sampler counts from then on only. Processes that live less
+    than an interval are seen through their parent's cutime (not at all when the
     parent ignores SIGCHLD: an undercount). Kernel threads are left out (they also
-    carry the benchmark's own loopback traffic)."""
+    carry the benchmark's own loopback traffic). Capped at the machine's busy time."""
 
     HZ = os.sysconf("SC_CLK_TCK")
 
@@ -114,33 +119,36 @@ class ForeignCpuSampler(threading.Thread):
         self.interval, self.ticks = interval, 0
         self._stop_event = threading.Event()
         self._me = os.getpid()
+        self._start_ticks = _uptime_ticks()
         self._last = _cpu_table(self._me)
         self._t0 = time.monotonic()
         self._busy0 = machine_busy_seconds()
 
     def _sample(self):
         now = _cpu_table(self._me)
-        for pid, (ppid, own, kids) in now.items():
-            before = self._last.get(pid)
-            if before is None:
-                d = own + kids
-            else:
-                d = (own - before[1]) + (kids - before[2])
-            self.ticks += d
-        for pid, (ppid, own, kids) in self._last.items():
-            if pid not in now and self._reaped_by_survivor(ppid, now):
+        for key, (ppid, own, kids) in now.items():
+            before = self._last.get(key)
+            if before is not None:
+                self.ticks += (own - before[1]) + (kids - before[2])
+            elif key[1] >= self._start_ticks - self.HZ:
+                self.ticks += own + kids
+        now_pids = {pid for pid, _ in now}
+        last_ppid = {pid: row[0] for (pid, _), row in self._last.items()}
+        for key, (ppid, own, kids) in self._last.items():
+            if key not in now and self._reaped_by_survivor(ppid, now_pids, last_ppid):
                 self.ticks -= own + kids
         self._last = now
 
-    def _reaped_by_survivor(self, ppid, now):
+    @staticmethod
+    def _reaped_by_survivor(ppid, now_pids, last_ppid):
         """Whether a vanished process's times went into the cutime of a process we
         still see: its parent, or (if the parent vanished too) the parent's parent..."""
         for _ in range(64):
-            if ppid in now:
+            if ppid in now_pids:
                 return True
-            if ppid not in self._last:
+            if ppid not in last_ppid:
                 return False
-            ppid = self._last[ppid][0]
+            ppid = last_ppid[ppid]
         return False
 
     def run(self):
@@ -156,9 +164,9 @@ class ForeignCpuSampler(threading.Thread):
         wall = time.monotonic() - self._t0
         if wall <= 0:
             return None, None
-        others = max(0.0, self.ticks / self.HZ / wall)
         busy = (machine_busy_seconds() - self._busy0) / wall
-        return others, max(0.0, busy - others)
+        others = min(busy, max(0.0, self.ticks / self.HZ / wall))
+        return others, busy - others
 
 
 class PssSampler(threading.Thread):

@@ -191,6 +191,8 @@ def write_markdown(path, meta, summary, systems, workloads, targets):
         f"max {_f(m.get('other_cpu_max'), '.2f')} CPUs, of {m['nproc']}",
         f"- fcgi-run: {m['fcgi_run']}, git {m['git_describe']} ({m['git_commit'][:12]}), "
         f"CMAKE_BUILD_TYPE={m['build_type']}",
+        *([f"- Extra fcgi-run arguments: `{' '.join(m['fcgi_run_args'])}`"]
+          if m.get("fcgi_run_args") else []),
         f"- nginx {m['nginx']}; fcgiwrap {m['fcgiwrap']}; spawn-fcgi {m['spawn_fcgi']}; "
         f"libfcgi {m['libfcgi']}; wrk {m['wrk']}",
         f"- Method: {m['rounds']} round(s), systems interleaved within each round; "
@@ -316,7 +318,8 @@ def write_chart(path, summary, systems, workloads, tmp, meta):
         script.append(f"set linetype {i + 1} lc rgb '{c}'")
     title = (f"fcgi-run benchmark: requests/s (median of {meta['rounds']} round(s), "
              f"N={meta['workers']}, wrk -c{meta['connections']}; "
-             f"{meta['nproc']} CPUs; load {' '.join(meta['load_start'])})")
+             f"{meta['nproc']} CPUs, of which other processes used "
+             f"{_f(meta.get('other_cpu_median'), '.2f')} (median))")
     script.append(f"set multiplot layout {nrows},{cols} title \"{title}\"")
     for w, data, log_range in panels:
         script.append(f"set title \"{w.title or w.name}{' (log scale)' if log_range else ''}\"")
@@ -327,7 +330,8 @@ def write_chart(path, summary, systems, workloads, tmp, meta):
             script += ["unset logscale y", "set yrange [0:*]",
                        "set offsets 0.5, 0.5, graph 0.12, 0"]
         script.append(f"plot '{data}' using 0:2:3:xtic(1) with boxes lc variable, "
-                      f"'' using 0:2:(sprintf('%.0f', $2)) with labels offset 0,0.8")
+                      f"'' using 0:2:($2 < 20 ? sprintf('%.1f', $2) : sprintf('%.0f', $2)) "
+                      f"with labels offset 0,0.8")
     script.append("unset multiplot")
     gp = data_dir / "chart.gp"
     gp.write_text("\n".join(script) + "\n")

@@ -3,6 +3,7 @@ StaticServer (nginx alone), NativeServer (spawn-fcgi + libfcgi app), FcgiwrapSer
 FcgiRunServer. Each starts on a unix socket for one program and N workers, tells its
 process roots (for RSS and PSS) and stops; processes belong to the Runner."""
 
+import os
 import re
 import socket
 import subprocess
@@ -70,9 +71,11 @@ class FcgiRunServer(Server):
     binary knows the option and the build holds libfcgi-run-compat.so. fallback()
     tells whether fcgi-run logged that it served the last run in exec mode instead."""
 
-    def __init__(self, system, runner, progs, binary, compat_library):
+    def __init__(self, system, runner, progs, binary, compat_library, extra_args):
         super().__init__(system, runner, progs)
         self.binary, self.compat_library = binary, compat_library
+        self.extra_args = list(extra_args)
+        self.help = command_output([str(binary), "--help"])
         self.log = runner.tmp / "logs" / f"{system.name}.log"
         self.log_offset = 0
 
@@ -84,6 +87,9 @@ class FcgiRunServer(Server):
                 "--shutdown-timeout", "3"]
         if self.system.mode != "exec" and self.compat_library:
             argv += ["--compat-library", str(self.compat_library)]
+        argv += self.extra_args
+        if os.geteuid() == 0 and "--allow-root" in self.help:
+            argv.append("--allow-root")  # fcgi-run refuses root programs without it
         self.proc = self.runner.popen(argv + [str(program)], self.log.name)
         return self._wait_ready(f"fcgi-run --mode {self.system.mode}")
 
@@ -145,7 +151,7 @@ def find_compat_library(fcgi_run, build):
     return found[0] if found else None
 
 
-def make_server(system, runner, fcgi_run, progs, compat_library=None):
+def make_server(system, runner, fcgi_run, progs, compat_library=None, fcgi_run_args=()):
     if system.kind == "static":
         return StaticServer(system, runner, progs)
     if system.kind == "native":
@@ -153,5 +159,5 @@ def make_server(system, runner, fcgi_run, progs, compat_library=None):
     if system.kind == "fcgiwrap":
         return FcgiwrapServer(system, runner, progs)
     if system.kind == "fcgi-run":
-        return FcgiRunServer(system, runner, progs, fcgi_run, compat_library)
+        return FcgiRunServer(system, runner, progs, fcgi_run, compat_library, fcgi_run_args)
     raise BenchError(f"unknown system kind {system.kind}")
