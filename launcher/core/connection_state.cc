@@ -31,6 +31,16 @@ bool ConnectionState::IsRunning(uint16_t id) const {
   return it != requests_.end() && it->second.running;
 }
 
+size_t ConnectionState::LargestParamsBuffer() const {
+  size_t largest = 0;
+  for (const auto& [id, request] : requests_) {
+    if (request.params && request.params->BufferedBytes() > largest) {
+      largest = request.params->BufferedBytes();
+    }
+  }
+  return largest;
+}
+
 Status ConnectionState::HandleRecord(const Record& record, std::string* output) {
   const uint16_t id = record.header.request_id;
   if (id == kNullRequestId) {

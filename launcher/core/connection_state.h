@@ -94,6 +94,9 @@ class ConnectionState {
   uint64_t ignored_records() const { return ignored_records_; }
   // True when no partial record is buffered.
   bool AtRecordBoundary() const { return parser_.AtRecordBoundary(); }
+  // The most PARAMS bytes any request still in its PARAMS stream holds
+  // (bounded by limits.max_params_bytes; for tests and fuzzers).
+  size_t LargestParamsBuffer() const;
 
  private:
   struct Request {

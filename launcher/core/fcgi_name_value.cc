@@ -142,6 +142,12 @@ Status NameValueStreamDecoder::Feed(std::string_view chunk) {
   return Status::Ok();
 }
 
+size_t NameValueStreamDecoder::BufferedBytes() const {
+  size_t n = pending_.size();
+  for (const auto& [name, value] : pairs_) n += name.size() + value.size();
+  return n;
+}
+
 Status NameValueStreamDecoder::Finish() {
   if (!error_.ok()) return error_;
   if (!pending_.empty()) {

@@ -57,6 +57,9 @@ class NameValueStreamDecoder {
   const NameValuePairs& pairs() const { return pairs_; }
   NameValuePairs TakePairs() { return std::move(pairs_); }
   size_t total_bytes() const { return total_bytes_; }
+  // Bytes held right now: the partial pair plus the decoded names and values
+  // (never more than the limit; checked by the connection_state fuzzer).
+  size_t BufferedBytes() const;
 
  private:
   size_t max_total_bytes_;
