@@ -129,13 +129,20 @@ Status DecodeCompatMessage(std::string_view bytes, CompatMessage* out) {
       *out = CompatBye{static_cast<pid_t>(m.pid)};
       return Status::Ok();
     }
+    case proto::kReport: {
+      proto::ReportMessage m;
+      if (!Fixed(bytes, &m)) return BadLength("REPORT", bytes.size());
+      *out = CompatReport{m.request_id, m.flags,        m.atexit_handlers, m.zombies_reaped, m.threads,
+                          m.open_fds,   m.baseline_fds, m.rss_kib,         m.requests};
+      return Status::Ok();
+    }
     default:
       return Status::Protocol("compat: unknown message type " + std::to_string(type));
   }
 }
 
 const char* CompatMessageName(const CompatMessage& message) {
-  static constexpr const char* kNames[] = {"HELLO", "REFUSED", "STARTED", "FAILED", "EXITED", "BYE"};
+  static constexpr const char* kNames[] = {"HELLO", "REFUSED", "STARTED", "FAILED", "EXITED", "BYE", "REPORT"};
   static_assert(std::size(kNames) == std::variant_size_v<CompatMessage>);
   return kNames[message.index()];
 }

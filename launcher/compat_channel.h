@@ -58,9 +58,20 @@ struct CompatExited {
 struct CompatBye {  // last message after SHUTDOWN; the process exits next
   pid_t pid = 0;
 };
+struct CompatReport {  // persistent mode: sent right before each EXITED
+  uint64_t request_id = 0;
+  uint32_t flags = 0;  // compat::ReportFlags
+  uint32_t atexit_handlers = 0;
+  uint32_t zombies_reaped = 0;
+  uint32_t threads = 0;
+  uint32_t open_fds = 0;
+  uint32_t baseline_fds = 0;
+  uint32_t rss_kib = 0;
+  uint32_t requests = 0;
+};
 
-using CompatMessage =
-    std::variant<CompatHello, CompatRefused, CompatStarted, CompatFailed, CompatExited, CompatBye>;
+using CompatMessage = std::variant<CompatHello, CompatRefused, CompatStarted, CompatFailed, CompatExited,
+                                   CompatBye, CompatReport>;
 
 // ---- pure codec --------------------------------------------------------------
 

@@ -26,6 +26,20 @@
 //   EOF on the socket (launcher gone or closed its end): hard stop: the shim
 //   SIGKILLs every running child's process group, reaps them, exits status 0.
 //
+// Persistent mode (FCGI_RUN_COMPAT_MODE=persistent at spawn; one request at a
+// time; libcompat/persistent_server.h): the same messages, but the "child" is
+// the parked process itself, which calls main() again for every RUN:
+//   shim   -> HELLO (flags kHelloPersistent, maybe kHelloLibStdCxx)
+//   launcher -> RUN (+3 fds)          only while no request is running
+//   shim   -> STARTED{pid = its own pid} | FAILED
+//   shim   -> REPORT                  what the shim repaired / observed (below)
+//   shim   -> EXITED{wait_status = W_EXITCODE(code, 0)}   main returned or
+//                                     exit()/_exit()/_Exit() was intercepted
+//   launcher -> SHUTDOWN              between requests: BYE, exit status 0
+// SIGNAL is not served while main() runs: the launcher stops a request by
+// signalling the worker's process group and replaces the worker. A crash
+// ends the worker: the launcher reports the worker's wait status instead.
+//
 // What a child inherits (document this for users): everything the program did
 // before main() (constructors, PRNG seeds, address layout, anything read from
 // the start-up environment) is shared by all children. argv is the parked
@@ -52,6 +66,10 @@ inline constexpr char kControlFdEnv[] = "FCGI_RUN_COMPAT_FD";
 // programs started by the CGI program (system(), popen()) never load the shim.
 inline constexpr char kLaunchVarPrefix[] = "FCGI_RUN_";  // every FCGI_RUN_* variable
 // (LD_PRELOAD and LD_BIND_NOW are removed as well.)
+// Which loop the shim runs: unset or "fork" = fork mode, "persistent" = main()
+// runs again and again in the parked process (one request at a time).
+inline constexpr char kModeEnv[] = "FCGI_RUN_COMPAT_MODE";
+inline constexpr char kModePersistent[] = "persistent";
 
 // Largest message either side sends or accepts (a RUN with its env block).
 inline constexpr size_t kMaxMessageBytes = 128 * 1024;
@@ -73,6 +91,7 @@ enum MessageType : uint32_t {
   kFailed = 4,
   kExited = 5,
   kBye = 6,
+  kReport = 7,  // persistent mode only
   // launcher -> shim
   kRun = 101,
   kSignal = 102,
@@ -83,7 +102,10 @@ enum MessageType : uint32_t {
 // single-threaded and is parked. The launcher must not trust a program as
 // parked until HELLO arrives (static and set-id binaries never send it).
 enum HelloFlags : uint32_t {
-  kHelloBindNow = 1u << 0,  // LD_BIND_NOW was set: symbols bound before the park
+  kHelloBindNow = 1u << 0,     // LD_BIND_NOW was set: symbols bound before the park
+  kHelloPersistent = 1u << 1,  // the persistent loop runs (not the fork server)
+  kHelloLibStdCxx = 1u << 2,   // libstdc++ is loaded: an intercepted exit() may
+                               // have skipped destructors (locks left held)
 };
 struct HelloMessage {
   uint32_t type;               // kHello
@@ -151,6 +173,35 @@ struct ExitedMessage {
   uint32_t reserved;  // 0
 };
 
+// REPORT (shim -> launcher, persistent mode): sent right before each EXITED,
+// after the shim restored the process. Flags say what the request did that
+// the shim repaired; the counts are what the launcher recycles on.
+enum ReportFlags : uint32_t {
+  kReportExitIntercepted = 1u << 0,  // exit()/_exit()/_Exit() instead of return
+  kReportOutputDiscarded = 1u << 1,  // it was _exit()/_Exit(): stdio buffers purged
+  kReportEnvironChanged = 1u << 2,   // setenv/putenv/environ changed during the request
+  kReportSignalsRestored = 1u << 3,  // a signal disposition differed from the snapshot
+  kReportMaskRestored = 1u << 4,     // the signal mask differed
+  kReportTimerCancelled = 1u << 5,   // alarm()/setitimer() still armed
+  kReportCwdRestored = 1u << 6,      // chdir() during the request
+  kReportUmaskRestored = 1u << 7,    // umask() during the request
+  kReportStdinUnread = 1u << 8,      // stdin buffer held unread bytes (purged)
+  kReportSignalsDiscarded = 1u << 9, // signals were pending after the request (dropped)
+};
+struct ReportMessage {
+  uint32_t type;  // kReport
+  uint32_t flags;  // ReportFlags
+  uint64_t request_id;
+  uint32_t atexit_handlers;  // atexit() handlers registered and run by this request
+  uint32_t zombies_reaped;   // children left behind and reaped after the request
+  uint32_t threads;          // threads after the request (1 = only the worker's own)
+  uint32_t open_fds;         // open fds after the request
+  uint32_t baseline_fds;     // open fds before the first request
+  uint32_t rss_kib;          // resident set size after the request
+  uint32_t requests;         // requests this worker served, this one included
+  uint32_t reserved;         // 0
+};
+
 // SIGNAL (launcher -> shim): send signo to the process group of request_id's
 // child if it has not been reaped yet (no pid-reuse race: only the parent
 // reaps). Unknown or finished request ids are ignored; there is no reply.
@@ -180,6 +231,7 @@ static_assert(sizeof(ExitedMessage) == 24);
 static_assert(sizeof(SignalMessage) == 16);
 static_assert(sizeof(ShutdownMessage) == 8);
 static_assert(sizeof(ByeMessage) == 8);
+static_assert(sizeof(ReportMessage) == 48);
 
 }  // namespace fcgi::compat
 

@@ -9,8 +9,11 @@
 //   - FCGI_RUN_COMPAT_FD unset: not started by fcgi-run; call main() untouched.
 //   - otherwise remove LD_PRELOAD, LD_BIND_NOW and every FCGI_RUN_* variable
 //     from environ, check the control fd and that the process has exactly one
-//     thread, flush stdio and enter the fork server (fork_server.h), which
-//     never returns. When parking is refused, main() never runs (a run with
+//     thread, flush stdio and enter the fork server (fork_server.h) or, with
+//     FCGI_RUN_COMPAT_MODE=persistent, the persistent loop
+//     (persistent_server.h); neither returns. The shim also interposes
+//     exit/_exit/_Exit/__cxa_atexit (persistent_exit.h), which forward to libc
+//     unless a persistent request is running. When parking is refused, main() never runs (a run with
 //     /dev/null stdin and a neutral environment would be a spurious request).
 #include <dlfcn.h>
 #include <errno.h>
@@ -24,6 +27,8 @@
 
 #include "libcompat/control_protocol.h"
 #include "libcompat/fork_server.h"
+#include "libcompat/persistent_exit.h"
+#include "libcompat/persistent_server.h"
 
 extern char** environ;
 
@@ -119,6 +124,7 @@ int ParkingMain(int argc, char** argv, char** envp) {
   int control_fd = ParseFd(fd_text);
   const char* bind_now = getenv("LD_BIND_NOW");
   ParkedProgram program{g_program_main, argc, argv, bind_now != nullptr && *bind_now != '\0'};
+  const bool persistent = PersistentModeRequested();
   ScrubEnvironment();
   if (control_fd < 0 || !IsSeqPacketSocket(control_fd)) {
     WriteStderr("fcgi-run-compat: FCGI_RUN_COMPAT_FD is not a SOCK_SEQPACKET socket; not parking\n");
@@ -129,6 +135,7 @@ int ParkingMain(int argc, char** argv, char** envp) {
   if (threads < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, static_cast<unsigned>(-threads));
   if (threads != 1) RefuseAndExit(control_fd, proto::kRefuseThreads, static_cast<unsigned>(threads));
   fflush(nullptr);  // nothing a constructor buffered may reach a request's stdout
+  if (persistent) RunPersistentServer(control_fd, program);
   RunForkServer(control_fd, program);
 }
 
@@ -145,5 +152,6 @@ extern "C" __attribute__((visibility("default"))) int __libc_start_main(
     _exit(127);
   }
   fcgi_compat::g_program_main = main;
+  fcgi_compat::ResolveRealExitFunctions();
   return real(fcgi_compat::ParkingMain, argc, argv, init, fini, rtld_fini, stack_end);
 }

@@ -1,0 +1,257 @@
+#include "launcher/persistent_worker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+#include <variant>
+
+#include "launcher/log.h"
+
+namespace fcgi {
+
+namespace {
+constexpr int kShimFdInChild = 3;
+}  // namespace
+
+PersistentWorker::PersistentWorker(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec)
+    : io_(io), spawner_(spawner), spec_(std::move(spec)), watcher_(io), channel_(io), hello_timer_(io) {}
+
+// watcher_'s destructor kills and reaps the worker if it still runs.
+PersistentWorker::~PersistentWorker() = default;
+
+Status PersistentWorker::Spawn(ReadyCallback on_ready, GoneCallback on_gone) {
+  on_ready_ = std::move(on_ready);
+  on_gone_ = std::move(on_gone);
+  int launcher_end = -1, shim_end = -1;
+  Status s = CreateCompatSocketPair(&launcher_end, &shim_end);
+  if (!s.ok()) return s;
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) {
+    int e = errno;
+    ::close(launcher_end);
+    ::close(shim_end);
+    return Status::FromErrno("open(2)", "/dev/null", e);
+  }
+  SpawnSpec ss;
+  ss.path = spec_.program;
+  ss.args = spec_.args;
+  ss.cwd = spec_.cwd;
+  ss.env = spec_.env;
+  ss.env.push_back("LD_PRELOAD=" + spec_.compat_library);
+  ss.env.push_back("LD_BIND_NOW=1");
+  ss.env.push_back(std::string(compat::kControlFdEnv) + "=" + std::to_string(kShimFdInChild));
+  ss.env.push_back(std::string(compat::kModeEnv) + "=" + compat::kModePersistent);
+  ss.rlimits = spec_.rlimits;
+  ss.stdin_fd = devnull;
+  ss.stdout_fd = devnull;
+  ss.stderr_fd = STDERR_FILENO;  // what the program writes before main reaches the log
+  ss.extra_fds.emplace_back(kShimFdInChild, shim_end);
+  pid_t pid = -1;
+  s = spawner_.Spawn(ss, &pid);
+  ::close(devnull);
+  ::close(shim_end);
+  if (!s.ok()) {
+    ::close(launcher_end);
+    return s;
+  }
+  boost::system::error_code ec;
+  channel_.assign(launcher_end, ec);
+  if (ec) {
+    ::close(launcher_end);
+    kill(pid, SIGKILL);
+    return Status::FromErrno("epoll_ctl(2)", "control channel of " + spec_.program, ec.value());
+  }
+  std::weak_ptr<PersistentWorker> weak = weak_from_this();
+  s = watcher_.Watch(pid, [weak](int raw) {
+    if (auto self = weak.lock()) self->OnProcessExit(raw);
+  });
+  if (!s.ok()) return s;
+  hello_timer_.expires_after(spec_.hello_timeout);
+  hello_timer_.async_wait([weak](const boost::system::error_code& e) {
+    auto self = weak.lock();
+    if (e || !self || self->ready_ || self->gone_) return;
+    self->Fail("no HELLO from the preloaded shim within " + std::to_string(self->spec_.hello_timeout.count()) +
+               " ms (the program may not use the dynamic loader's LD_PRELOAD, or it blocks before main)");
+  });
+  WaitReadable();
+  return Status::Ok();
+}
+
+void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
+                           ReportCallback on_report, ProgramRunner::ExitCallback on_exit) {
+  CompatRunRequest run;
+  run.request_id = ++request_id_;
+  run.env = spec.env;
+  run.cwd = spec.cwd;
+  std::string message;
+  Status s = EncodeCompatRun(run, &message);
+  if (!s.ok()) {
+    on_started(s, -1);
+    return;
+  }
+  const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+  // Idle means nothing is in flight: the socket has room for one RUN.
+  ChannelResult r = SendCompatMessage(channel_.native_handle(), message, fds);
+  if (r.io != ChannelIo::kDone) {
+    Fail("control channel: " + (r.io == ChannelIo::kError ? r.status.message() : std::string("cannot send RUN")));
+    on_started(Status::Unavailable("persistent mode: the worker is gone"), -1);
+    return;
+  }
+  busy_ = true;
+  started_ = false;
+  on_started_ = std::move(on_started);
+  on_report_ = std::move(on_report);
+  on_exit_ = std::move(on_exit);
+}
+
+void PersistentWorker::SignalRequest(int sig) {
+  retiring_ = true;
+  if (!gone_ && busy_) watcher_.SignalGroup(sig);
+}
+
+void PersistentWorker::Retire() {
+  retiring_ = true;
+  if (!busy_) SendShutdown();
+}
+
+void PersistentWorker::Kill() {
+  retiring_ = true;
+  watcher_.SignalGroup(SIGKILL);
+}
+
+void PersistentWorker::SendShutdown() {
+  if (gone_ || shutdown_sent_) return;
+  shutdown_sent_ = true;
+  if (!ready_) {  // still starting: nothing to drain
+    watcher_.SignalGroup(SIGKILL);
+    return;
+  }
+  ChannelResult r = SendCompatMessage(channel_.native_handle(), EncodeCompatShutdown());
+  if (r.io != ChannelIo::kDone) watcher_.SignalGroup(SIGKILL);
+}
+
+void PersistentWorker::WaitReadable() {
+  channel_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                      [weak = weak_from_this()](const boost::system::error_code& ec) {
+                        auto self = weak.lock();
+                        if (!self || ec || self->gone_) return;
+                        self->OnReadable();
+                      });
+}
+
+void PersistentWorker::OnReadable() {
+  auto keep = shared_from_this();
+  for (;;) {
+    std::string bytes;
+    ChannelResult r = ReceiveCompatMessage(channel_.native_handle(), &bytes);
+    if (r.io == ChannelIo::kWouldBlock) break;
+    if (r.io == ChannelIo::kClosed) return;  // the process is ending: OnProcessExit reports
+    if (r.io == ChannelIo::kError) {
+      Fail("control channel: " + r.status.message());
+      return;
+    }
+    CompatMessage m;
+    Status s = DecodeCompatMessage(bytes, &m);
+    if (!s.ok()) {
+      Fail("control channel: " + s.message());
+      return;
+    }
+    Dispatch(m);
+    if (gone_) return;
+  }
+  WaitReadable();
+}
+
+void PersistentWorker::Dispatch(const CompatMessage& m) {
+  if (auto* hello = std::get_if<CompatHello>(&m)) {
+    if (hello->version != compat::kProtocolVersion || (hello->flags & compat::kHelloPersistent) == 0) {
+      Fail("the shim did not start the persistent loop (protocol version " + std::to_string(hello->version) +
+           ", flags " + std::to_string(hello->flags) + ")");
+      return;
+    }
+    ready_ = true;
+    libstdcxx_ = (hello->flags & compat::kHelloLibStdCxx) != 0;
+    hello_timer_.cancel();
+    LogDebug("persistent mode: worker pid " + std::to_string(hello->pid) + " of " + spec_.program + " ready" +
+             (libstdcxx_ ? " (links libstdc++)" : ""));
+    if (retiring_) {
+      SendShutdown();
+    } else if (on_ready_) {
+      on_ready_();
+    }
+  } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
+    Fail(refused->reason == compat::kRefuseThreads
+             ? "the program runs " + std::to_string(refused->error) + " threads at main()"
+             : std::string("the shim could not set up: ") + std::strerror(static_cast<int>(refused->error)));
+  } else if (auto* started = std::get_if<CompatStarted>(&m)) {
+    if (busy_ && !started_ && started->request_id == request_id_) {
+      started_ = true;
+      auto cb = on_started_;
+      cb(Status::Ok(), started->pid);
+    }
+  } else if (auto* failed = std::get_if<CompatFailed>(&m)) {
+    if (busy_ && !started_ && failed->request_id == request_id_) {
+      busy_ = false;
+      auto cb = std::move(on_started_);
+      cb(Status::FromErrno("RUN in the persistent worker", spec_.program, failed->error), -1);
+      if (retiring_) SendShutdown();
+    }
+  } else if (auto* report = std::get_if<CompatReport>(&m)) {
+    if (busy_ && started_ && report->request_id == request_id_ && on_report_) on_report_(*report);
+  } else if (auto* exited = std::get_if<CompatExited>(&m)) {
+    if (busy_ && started_ && exited->request_id == request_id_) {
+      busy_ = false;
+      on_report_ = nullptr;
+      auto cb = std::move(on_exit_);
+      cb(exited->wait_status);  // the runner may Retire() us in here
+      if (retiring_) SendShutdown();
+    }
+  }
+}
+
+void PersistentWorker::Fail(const std::string& why) {
+  if (gone_) return;
+  auto keep = shared_from_this();
+  watcher_.SignalGroup(SIGKILL);
+  // The exit status arrives through OnProcessExit; until then refuse work.
+  retiring_ = true;
+  if (!ready_) {
+    gone_ = true;
+    hello_timer_.cancel();
+    boost::system::error_code ignored;
+    channel_.close(ignored);
+    if (on_gone_) on_gone_(why, true);
+    return;
+  }
+  LogWarning("persistent mode: worker " + std::to_string(pid()) + " of " + spec_.program + ": " + why);
+}
+
+void PersistentWorker::OnProcessExit(int raw_status) {
+  if (gone_) return;
+  auto keep = shared_from_this();
+  gone_ = true;
+  hello_timer_.cancel();
+  boost::system::error_code ignored;
+  channel_.close(ignored);
+  const bool before_ready = !ready_;
+  if (busy_) {
+    busy_ = false;
+    if (!started_) {
+      auto cb = std::move(on_started_);
+      cb(Status::Unavailable("persistent worker of " + spec_.program + " ended before the request started: " +
+                             DescribeWaitStatus(raw_status)),
+         -1);
+    } else {
+      // The request's process was the worker: its status is the request's.
+      auto cb = std::move(on_exit_);
+      cb(raw_status);
+    }
+  }
+  std::string why = "worker " + std::to_string(pid()) + " ended: " + DescribeWaitStatus(raw_status);
+  if (on_gone_) on_gone_(why, before_ready);
+}
+
+}  // namespace fcgi

@@ -1,0 +1,102 @@
+// PersistentWorker: one process of a persistent-mode pool. The CGI program is
+// started with libcompat preloaded and FCGI_RUN_COMPAT_MODE=persistent, says
+// HELLO from main(), and then runs main() once per RUN, one request at a time
+// (libcompat/persistent_server.h). The request's "process" is the worker
+// itself: STARTED carries the worker's pid, and a crash or a kill ends the
+// worker, whose wait status is then the request's.
+//
+// States: starting -> idle <-> busy -> (retired | dead). A worker is never
+// reused after it was signalled, crashed, or was asked to retire.
+//
+// Ownership: owned by the PersistentRunner through shared_ptr; async handlers
+// hold weak references. All callbacks run on the reactor thread. The process
+// is this launcher's child (ChildWatcher); destroying the worker kills it.
+#ifndef FCGI_RUN_PERSISTENT_WORKER_H_
+#define FCGI_RUN_PERSISTENT_WORKER_H_
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "launcher/child_watcher.h"
+#include "launcher/compat_channel.h"
+#include "launcher/core/status.h"
+#include "launcher/parked_program.h"
+#include "launcher/program_runner.h"
+#include "launcher/spawner.h"
+
+namespace fcgi {
+
+class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
+ public:
+  using ReadyCallback = std::function<void()>;
+  // The worker is gone (or unusable). `before_ready`: it never said HELLO
+  // (a start-up failure, counted for the fallback). `why`: a log sentence.
+  using GoneCallback = std::function<void(const std::string& why, bool before_ready)>;
+  using ReportCallback = std::function<void(const CompatReport& report)>;
+
+  PersistentWorker(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec);
+  PersistentWorker(const PersistentWorker&) = delete;
+  PersistentWorker& operator=(const PersistentWorker&) = delete;
+  ~PersistentWorker();
+
+  Status Spawn(ReadyCallback on_ready, GoneCallback on_gone);
+
+  bool idle() const { return ready_ && !busy_ && !gone_ && !retiring_; }
+  bool busy() const { return busy_; }
+  bool gone() const { return gone_; }
+  bool links_libstdcxx() const { return libstdcxx_; }
+  pid_t pid() const { return watcher_.pid(); }
+  uint64_t generation = 0;  // set by the runner: program version it was started for
+
+  // Runs one request. REQUIRES: idle(). stdio fds are borrowed. Callbacks:
+  // on_started once; then, if started, on_report (when the shim sent one)
+  // and on_exit once (raw wait status: W_EXITCODE from the shim, or the
+  // worker's own status when it died during the request).
+  void Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started, ReportCallback on_report,
+           ProgramRunner::ExitCallback on_exit);
+  // Stops the running request the only safe way: signals the worker's process
+  // group. The worker is not reused afterwards.
+  void SignalRequest(int sig);
+  // No more requests: SHUTDOWN now if idle, else right after the current one.
+  void Retire();
+  // SIGKILL the worker's process group.
+  void Kill();
+
+ private:
+  void WaitReadable();
+  void OnReadable();
+  void Dispatch(const CompatMessage& m);
+  void Fail(const std::string& why);
+  void OnProcessExit(int raw_status);
+  void SendShutdown();
+
+  boost::asio::io_context& io_;
+  Spawner& spawner_;
+  ParkSpec spec_;
+  ChildWatcher watcher_;
+  boost::asio::posix::stream_descriptor channel_;
+  boost::asio::steady_timer hello_timer_;
+  ReadyCallback on_ready_;
+  GoneCallback on_gone_;
+  ProgramRunner::StartedCallback on_started_;
+  ReportCallback on_report_;
+  ProgramRunner::ExitCallback on_exit_;
+  uint64_t request_id_ = 0;
+  bool ready_ = false;
+  bool busy_ = false;
+  bool started_ = false;
+  bool gone_ = false;
+  bool retiring_ = false;
+  bool shutdown_sent_ = false;
+  bool libstdcxx_ = false;
+};
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_PERSISTENT_WORKER_H_

@@ -1,0 +1,302 @@
+// The persistent loop: see persistent_server.h.
+#include "libcompat/persistent_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <link.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "libcompat/child_start.h"
+#include "libcompat/control_protocol.h"
+#include "libcompat/persistent_exit.h"
+#include "libcompat/persistent_state.h"
+
+extern char** environ;
+
+namespace fcgi_compat {
+namespace {
+
+namespace proto = fcgi::compat;
+
+constexpr int kMaxReceivedFds = 8;
+
+struct Worker {
+  int control_fd;
+  int devnull;
+  pid_t pid;
+  ParkedProgram program;
+  ProcessSnapshot snapshot;
+  char** parked_environ;
+  uint32_t requests;
+  int baseline_fds;
+  alignas(8) unsigned char buffer[proto::kMaxMessageBytes];
+};
+
+Worker g_worker;
+
+void Send(const Worker& w, const void* message, size_t length) {
+  for (;;) {
+    ssize_t n = send(w.control_fd, message, length, MSG_NOSIGNAL);
+    if (n >= 0) return;
+    if (errno == EINTR) continue;
+    _exit(0);  // the launcher is gone
+  }
+}
+
+void SendFailed(const Worker& w, uint64_t id, int error) {
+  proto::FailedMessage m{proto::kFailed, static_cast<uint32_t>(error), id};
+  Send(w, &m, sizeof m);
+}
+
+void CloseAll(const int* fds, int n) {
+  for (int i = 0; i < n; ++i) close(fds[i]);
+}
+
+int LibStdCxxCallback(dl_phdr_info* info, size_t, void* found) {
+  if (info->dlpi_name != nullptr && strstr(info->dlpi_name, "libstdc++") != nullptr) {
+    *static_cast<bool*>(found) = true;
+    return 1;
+  }
+  return 0;
+}
+
+bool LibStdCxxLoaded() {
+  bool found = false;
+  dl_iterate_phdr(LibStdCxxCallback, &found);
+  return found;
+}
+
+// A request's environment: its own mapping, kept until the worker exits.
+struct EnvBlock {
+  char** envp = nullptr;
+  const char* begin = nullptr;  // the mapping
+  const char* end = nullptr;
+};
+
+// Copies the env block into a new mapping and builds the envp array there.
+// Returns 0 or an errno for FAILED.
+int KeepEnvironment(const char* block, uint32_t size, EnvBlock* out) {
+  uint32_t entries = 0;
+  if (size > 0 && block[size - 1] != '\0') return EPROTO;
+  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(block + i)) + 1) {
+    if (block[i] == '\0') return EPROTO;
+    if (++entries > proto::kMaxEnvEntries) return E2BIG;
+  }
+  size_t array_bytes = (entries + 1) * sizeof(char*);
+  void* memory = mmap(nullptr, array_bytes + size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return errno;
+  char** envp = static_cast<char**>(memory);
+  char* strings = static_cast<char*>(memory) + array_bytes;
+  if (size > 0) memcpy(strings, block, size);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(strings + i)) + 1) envp[n++] = strings + i;
+  envp[n] = nullptr;
+  *out = EnvBlock{envp, static_cast<const char*>(memory), strings + size};
+  return 0;
+}
+
+// False when the program replaced environ or one of its entries (setenv,
+// putenv, unsetenv or a direct assignment).
+bool EnvironIntact(const EnvBlock& env) {
+  if (environ != env.envp) return false;
+  for (char** p = environ; *p != nullptr; ++p) {
+    if (*p < env.begin || *p >= env.end) return false;
+  }
+  return true;
+}
+
+// stdio back to the idle state: 0-2 on /dev/null, buffers empty, flags clear.
+void ResetStdio(const Worker& w) {
+  for (int fd = 0; fd < proto::kRunFdCount; ++fd) dup2(w.devnull, fd);
+  __fpurge(stdin);
+  __fpurge(stdout);
+  __fpurge(stderr);
+  clearerr(stdin);
+  clearerr(stdout);
+  clearerr(stderr);
+}
+
+// Runs main() for one request; returns the raw wait status to report and
+// fills the REPORT.
+int RunMain(Worker& w, char** envp, proto::ReportMessage* report) {
+  static sigjmp_buf main_exit;  // static: must outlive main()'s frames
+  ResetExit();
+  volatile int code = 0;
+  if (sigsetjmp(main_exit, 1) == 0) {
+    ArmExit(&main_exit, w.pid);
+    code = w.program.main(w.program.argc, w.program.argv, envp);
+    DisarmExit();
+  } else {
+    code = InterceptedExitCode();
+    report->flags |= proto::kReportExitIntercepted;
+  }
+  DisarmExit();
+  // A child the program forked came back here: it must end as a child would.
+  if (getpid() != w.pid) RealExit(code);
+  if (InterceptedExitKind() == ExitKind::kUnderscoreExit) {
+    report->flags |= proto::kReportOutputDiscarded;
+    DropRequestAtexitHandlers();
+    __fpurge(stdout);
+    __fpurge(stderr);
+  } else {
+    report->atexit_handlers = RunRequestAtexitHandlers(w.pid);
+    fflush(nullptr);
+  }
+  return W_EXITCODE(code & 0xff, 0);
+}
+
+void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated) {
+  proto::RunHeader h;
+  if (length < sizeof h) {
+    CloseAll(fds, nfds);
+    return SendFailed(w, 0, EPROTO);
+  }
+  memcpy(&h, w.buffer, sizeof h);
+  int error = 0;
+  char cwd[4097];
+  if (static_cast<uint64_t>(h.env_bytes) + h.cwd_bytes + sizeof h != length) {
+    error = EPROTO;
+  } else if (nfds != proto::kRunFdCount || fds_truncated) {
+    error = EBADMSG;
+  } else if (h.cwd_bytes >= sizeof cwd) {
+    error = ENAMETOOLONG;
+  }
+  int dir_fd = -1;
+  if (error == 0 && h.cwd_bytes > 0) {
+    memcpy(cwd, w.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
+    cwd[h.cwd_bytes] = '\0';
+    if (strlen(cwd) != h.cwd_bytes) error = EPROTO;
+    if (error == 0 && (dir_fd = OpenDirectory(cwd)) < 0) error = errno;
+  }
+  EnvBlock env;
+  if (error == 0) error = KeepEnvironment(reinterpret_cast<char*>(w.buffer + sizeof h), h.env_bytes, &env);
+  if (error != 0) {
+    CloseAll(fds, nfds);
+    if (dir_fd >= 0) close(dir_fd);
+    return SendFailed(w, h.request_id, error);
+  }
+  for (int i = 0; i < proto::kRunFdCount; ++i) dup2(fds[i], i);  // dup2 clears FD_CLOEXEC
+  CloseAll(fds, nfds);
+  if (dir_fd >= 0) {
+    fchdir(dir_fd);
+    close(dir_fd);
+  }
+  proto::ReportMessage report{};
+  report.type = proto::kReport;
+  report.request_id = h.request_id;
+  __fpurge(stdin);
+  clearerr(stdin);
+  clearerr(stdout);
+  clearerr(stderr);
+  environ = env.envp;
+  optind = 0;  // glibc: full getopt re-initialisation
+  opterr = 1;
+  ++w.requests;
+  proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(w.pid), h.request_id};
+  Send(w, &started, sizeof started);
+
+  int wait_status = RunMain(w, env.envp, &report);
+
+  sigset_t request_mask;
+  BlockAllSignals(&request_mask);
+  if (!EnvironIntact(env)) report.flags |= proto::kReportEnvironChanged;
+  // Unread request body: purge it so that request N+1 never sees it.
+  if (stdin->_IO_read_ptr != stdin->_IO_read_end) report.flags |= proto::kReportStdinUnread;
+  ResetStdio(w);
+  environ = w.parked_environ;
+  optind = 0;
+  report.flags |= RestoreSnapshot(w.snapshot, request_mask);
+  report.zombies_reaped = ReapZombies();
+  int threads = CountThreads();
+  int fds_now = CountOpenFds();
+  report.threads = threads > 0 ? static_cast<uint32_t>(threads) : 0;
+  report.open_fds = fds_now > 0 ? static_cast<uint32_t>(fds_now) : 0;
+  report.baseline_fds = static_cast<uint32_t>(w.baseline_fds);
+  report.rss_kib = ResidentKib();
+  report.requests = w.requests;
+  Send(w, &report, sizeof report);
+  proto::ExitedMessage exited{proto::kExited, static_cast<uint32_t>(w.pid), h.request_id, wait_status, 0};
+  Send(w, &exited, sizeof exited);
+}
+
+// Blocks for one command and serves it.
+void ServeOne(Worker& w) {
+  iovec iov{w.buffer, sizeof w.buffer};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = recvmsg(w.control_fd, &msg, MSG_CMSG_CLOEXEC);
+  if (n < 0 && errno == EINTR) return;
+  if (n <= 0) _exit(0);  // EOF or a broken socket: the launcher is gone
+  int fds[kMaxReceivedFds];
+  int nfds = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int count = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int k = 0; k < count && nfds < kMaxReceivedFds; ++k) {
+      memcpy(&fds[nfds++], CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+    }
+  }
+  uint32_t type = 0;
+  size_t length = static_cast<size_t>(n);
+  if (length >= sizeof type) memcpy(&type, w.buffer, sizeof type);
+  if (type == proto::kRun && (msg.msg_flags & MSG_TRUNC) == 0) {
+    return HandleRun(w, length, fds, nfds, (msg.msg_flags & MSG_CTRUNC) != 0);
+  }
+  CloseAll(fds, nfds);
+  if (type == proto::kRun) {
+    uint64_t id = 0;
+    memcpy(&id, w.buffer + offsetof(proto::RunHeader, request_id), sizeof id);
+    SendFailed(w, id, EPROTO);
+  } else if (type == proto::kShutdown) {
+    proto::ByeMessage bye{proto::kBye, static_cast<uint32_t>(w.pid)};
+    Send(w, &bye, sizeof bye);
+    _exit(0);
+  }  // SIGNAL and unknown types: nothing to do between requests
+}
+
+}  // namespace
+
+bool PersistentModeRequested() {
+  const char* mode = getenv(proto::kModeEnv);
+  return mode != nullptr && strcmp(mode, proto::kModePersistent) == 0;
+}
+
+[[noreturn]] void RunPersistentServer(int control_fd, const ParkedProgram& program) {
+  Worker& w = g_worker;
+  w.control_fd = control_fd;
+  w.program = program;
+  w.pid = getpid();
+  w.parked_environ = environ;
+  w.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (w.devnull < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, errno);
+  int error = TakeSnapshot(&w.snapshot);
+  if (error != 0) RefuseAndExit(control_fd, proto::kRefuseSetup, error);
+  ResolveRealExitFunctions();
+  SetProgramImage(reinterpret_cast<const void*>(program.main));
+  w.baseline_fds = CountOpenFds();
+  uint32_t flags = proto::kHelloPersistent | (program.bind_now ? proto::kHelloBindNow : 0u) |
+                   (LibStdCxxLoaded() ? proto::kHelloLibStdCxx : 0u);
+  proto::HelloMessage hello{proto::kHello, proto::kProtocolVersion, static_cast<uint32_t>(w.pid), flags, 1,
+                            static_cast<uint32_t>(proto::kMaxMessageBytes)};
+  Send(w, &hello, sizeof hello);
+  for (;;) ServeOne(w);
+}
+
+}  // namespace fcgi_compat

@@ -1,0 +1,170 @@
+// Snapshot and restore of process state: see persistent_state.h.
+#include "libcompat/persistent_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libcompat/control_protocol.h"
+
+namespace fcgi_compat {
+namespace {
+
+namespace proto = fcgi::compat;
+
+struct LinuxDirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[1];
+};
+
+bool Restorable(int sig) { return sig != SIGKILL && sig != SIGSTOP; }
+
+// Compares masks signal by signal: glibc fills only the kernel's 64 bits of
+// sa_mask and leaves the rest of its 1024-bit sigset_t as it found it.
+bool SameMask(const sigset_t& a, const sigset_t& b) {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sigismember(&a, sig) != sigismember(&b, sig)) return false;
+  }
+  return true;
+}
+
+bool SameAction(const struct sigaction& a, const struct sigaction& b) {
+  return a.sa_handler == b.sa_handler && a.sa_flags == b.sa_flags && SameMask(a.sa_mask, b.sa_mask);
+}
+
+bool Armed(const itimerval& t) {
+  return t.it_value.tv_sec != 0 || t.it_value.tv_usec != 0 || t.it_interval.tv_sec != 0 ||
+         t.it_interval.tv_usec != 0;
+}
+
+}  // namespace
+
+int TakeSnapshot(ProcessSnapshot* snapshot) {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    memset(&snapshot->actions[sig], 0, sizeof snapshot->actions[sig]);
+    if (!Restorable(sig)) continue;
+    // Signals glibc reserves for itself (32, 33) fail with EINVAL: skip them.
+    if (sigaction(sig, nullptr, &snapshot->actions[sig]) != 0 && errno != EINVAL) return errno;
+  }
+  if (sigprocmask(SIG_SETMASK, nullptr, &snapshot->mask) != 0) return errno;
+  snapshot->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (snapshot->cwd_fd < 0) return errno;
+  snapshot->umask = umask(022);
+  umask(snapshot->umask);
+  return 0;
+}
+
+void BlockAllSignals(sigset_t* previous) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, previous);
+}
+
+uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& request_mask) {
+  uint32_t flags = 0;
+  if (!SameMask(request_mask, snapshot.mask)) flags |= proto::kReportMaskRestored;
+  static const int kTimers[] = {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF};
+  for (int which : kTimers) {
+    itimerval zero{}, old{};
+    if (setitimer(which, &zero, &old) == 0 && Armed(old)) flags |= proto::kReportTimerCancelled;
+  }
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (!Restorable(sig)) continue;
+    struct sigaction now;
+    memset(&now, 0, sizeof now);  // glibc fills only the kernel's part of sa_mask
+    if (sigaction(sig, nullptr, &now) != 0) continue;
+    if (!SameAction(now, snapshot.actions[sig])) {
+      sigaction(sig, &snapshot.actions[sig], nullptr);
+      flags |= proto::kReportSignalsRestored;
+    }
+  }
+  // A signal still pending belonged to the request (a late alarm, a SIGPIPE):
+  // setting SIG_IGN discards it, then the snapshot's action comes back.
+  sigset_t pending;
+  if (sigpending(&pending) == 0) {
+    for (int sig = 1; sig < NSIG; ++sig) {
+      if (!Restorable(sig) || sigismember(&pending, sig) != 1) continue;
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      sigemptyset(&ignore.sa_mask);
+      if (sigaction(sig, &ignore, nullptr) == 0) {
+        sigaction(sig, &snapshot.actions[sig], nullptr);
+        flags |= proto::kReportSignalsDiscarded;
+      }
+    }
+  }
+  if (snapshot.cwd_fd >= 0) {
+    struct stat here, base;
+    if (stat(".", &here) != 0 || fstat(snapshot.cwd_fd, &base) != 0 || here.st_ino != base.st_ino ||
+        here.st_dev != base.st_dev) {
+      flags |= proto::kReportCwdRestored;
+    }
+    fchdir(snapshot.cwd_fd);
+  }
+  mode_t previous = umask(snapshot.umask);
+  if (previous != snapshot.umask) flags |= proto::kReportUmaskRestored;
+  sigprocmask(SIG_SETMASK, &snapshot.mask, nullptr);
+  return flags;
+}
+
+int CountDirectoryEntries(const char* path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  alignas(8) char buffer[4096];
+  int entries = 0;
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    if (n < 0) {
+      int error = errno;
+      close(fd);
+      return -error;
+    }
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      const auto* d = reinterpret_cast<const LinuxDirent64*>(buffer + off);
+      if (!(d->d_name[0] == '.' && (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))) {
+        ++entries;
+      }
+      off += d->d_reclen;
+    }
+  }
+  close(fd);
+  return entries;
+}
+
+int CountOpenFds() {
+  int n = CountDirectoryEntries("/proc/self/fd");
+  return n > 0 ? n - 1 : n;  // the directory's own fd was open while counting
+}
+
+uint32_t ResidentKib() {
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[128];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  const char* p = text;
+  while (*p != '\0' && *p != ' ') ++p;  // skip "size"
+  unsigned long pages = 0;
+  for (++p; *p >= '0' && *p <= '9'; ++p) pages = pages * 10 + static_cast<unsigned long>(*p - '0');
+  return static_cast<uint32_t>(pages * static_cast<unsigned long>(sysconf(_SC_PAGESIZE)) / 1024);
+}
+
+unsigned ReapZombies() {
+  unsigned reaped = 0;
+  int status;
+  while (waitpid(-1, &status, WNOHANG) > 0) ++reaped;
+  return reaped;
+}
+
+}  // namespace fcgi_compat

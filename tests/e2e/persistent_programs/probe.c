@@ -1,0 +1,109 @@
+/* probe.cgi: one CGI program whose QUERY_STRING picks a behaviour that
+ * persistent mode must survive (tests/e2e/persistent_mode_test.cc). Run with
+ * the fixed arguments "-v -n 5 rest" for the getopt case. Every response
+ * starts with "pid=<pid>" so tests can tell whether the worker was replaced. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t alarms_caught;
+static int requests_seen;
+
+static void header(void) {
+  printf("Content-Type: text/plain\r\n\r\npid=%d\n", (int)getpid());
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+  alarms_caught++;
+}
+
+static void say_bye(void) { printf("atexit handler ran\n"); }
+
+static void helper_level3(void) {
+  printf("about to exit(3)\n");
+  exit(3);
+}
+static void helper_level2(void) { helper_level3(); }
+static void helper_level1(void) { helper_level2(); }
+
+static void *sleeper(void *arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  const char *q = getenv("QUERY_STRING");
+  if (q == NULL) q = "";
+  requests_seen++;
+  if (strcmp(q, "crash") == 0) {
+    volatile int *nowhere = NULL;
+    *nowhere = 1;
+  }
+  header();
+  if (strcmp(q, "exit3") == 0) {
+    helper_level1();
+  } else if (strcmp(q, "_exit") == 0) {
+    printf("kept\n");
+    fflush(stdout);
+    printf("lost\n");  /* still in the stdio buffer: _exit discards it */
+    _exit(0);
+  } else if (strcmp(q, "atexit") == 0) {
+    atexit(say_bye);
+    printf("registered\n");
+  } else if (strcmp(q, "getopt") == 0) {
+    int c, verbose = 0;
+    const char *n = "none";
+    while ((c = getopt(argc, argv, "vn:")) != -1) {
+      if (c == 'v') verbose = 1;
+      if (c == 'n') n = optarg;
+    }
+    printf("verbose=%d n=%s rest=%s\n", verbose, n, optind < argc ? argv[optind] : "-");
+  } else if (strcmp(q, "stdin-line") == 0) {
+    char line[256];
+    if (fgets(line, sizeof line, stdin) != NULL) printf("line=%s", line);
+  } else if (strcmp(q, "stdin-all") == 0) {
+    char buffer[65536];
+    size_t n = fread(buffer, 1, sizeof buffer, stdin);
+    printf("body=");
+    fwrite(buffer, 1, n, stdout);
+    printf("\neof=%d\n", feof(stdin) ? 1 : 0);
+  } else if (strcmp(q, "setenv") == 0) {
+    const char *before = getenv("PROBE_SECRET");
+    printf("before=%s\n", before ? before : "(unset)");
+    setenv("PROBE_SECRET", "request-data", 1);
+  } else if (strcmp(q, "alarm") == 0) {
+    signal(SIGALRM, on_alarm);
+    alarm(1);
+    printf("alarm armed\n");
+  } else if (strcmp(q, "signals") == 0) {
+    struct sigaction sa;
+    sigaction(SIGALRM, NULL, &sa);
+    printf("alarms_caught=%d sigalrm=%s remaining=%u\n", (int)alarms_caught,
+           sa.sa_handler == SIG_DFL ? "default" : "handler", alarm(0));
+  } else if (strcmp(q, "leak-mem") == 0) {
+    char *block = malloc(1 << 20);
+    memset(block, 1, 1 << 20); /* resident, never freed */
+    printf("leaked 1 MiB\n");
+  } else if (strcmp(q, "leak-fd") == 0) {
+    int fd = open("/dev/null", O_RDONLY);
+    printf("leaked fd %d\n", fd);
+  } else if (strcmp(q, "thread") == 0) {
+    pthread_t t;
+    pthread_create(&t, NULL, sleeper, NULL);
+    printf("thread started\n");
+  } else if (strcmp(q, "fork") == 0) {
+    pid_t child = fork();
+    if (child == 0) return 0; /* the child returns from main: it must really exit */
+    printf("forked\n");
+  } else {
+    printf("hello requests_seen_by_this_process=%d\n", requests_seen);
+  }
+  return 0;
+}
