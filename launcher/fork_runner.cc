@@ -137,6 +137,13 @@ class ForkRunner : public ProgramRunner {
       parked_.reset();
     }
     std::erase_if(retiring_, [](const std::shared_ptr<ParkedProgram>& p) { return p->dead(); });
+    // A restart pending after a failure is superseded by this start: left
+    // armed, it would start yet another process and drop this one, with the
+    // requests it serves (their children killed, no EXITED ever reported).
+    if (retry_timer_pending_) {
+      retry_timer_.cancel();
+      retry_timer_pending_ = false;
+    }
     failures_ = 0;
     StartParked();
   }
@@ -219,8 +226,9 @@ class ForkRunner : public ProgramRunner {
     retry_timer_pending_ = true;
     retry_timer_.expires_after(delay);
     retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: by Recycle (which started a process) or ~ForkRunner (`this` is gone)
       retry_timer_pending_ = false;
-      if (!ec) StartParked();
+      if (!parked_) StartParked();
     });
   }
 
