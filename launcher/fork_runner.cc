@@ -110,19 +110,7 @@ class ForkRunner : public ProgramRunner {
     }
     auto state = std::make_shared<RunState>();
     auto run = std::make_unique<ForkRun>(state);
-    if (parked_ && parked_->ready()) {
-      RunParked(spec, state, std::move(on_started), std::move(on_exit));
-      return run;
-    }
-    // Not parked yet (starting or restarting): wait, holding our own fds.
-    Waiting w{spec, state, std::move(on_started), std::move(on_exit)};
-    for (int* fd : {&w.spec.stdin_fd, &w.spec.stdout_fd, &w.spec.stderr_fd}) {
-      *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
-    }
-    waiting_.push_back(std::move(w));
-    // Parking stopped after the program could not even be started (missing,
-    // not executable): try again now that a request wants it.
-    if (!parked_ && !retry_timer_pending_) StartParked();
+    Dispatch(spec, state, std::move(on_started), std::move(on_exit));
     return run;
   }
 
@@ -151,7 +139,11 @@ class ForkRunner : public ProgramRunner {
   void Shutdown() override {
     shutting_down_ = true;
     retry_timer_.cancel();
-    if (parked_) parked_->Shutdown();
+    if (parked_) {
+      parked_->Shutdown();
+    } else {  // a restart was pending: it will not happen now
+      FailWaiting(Status::Unavailable("fork mode: " + options_.park.program + " is not parked and fcgi-run is stopping"));
+    }
   }
 
  private:
@@ -232,32 +224,63 @@ class ForkRunner : public ProgramRunner {
     });
   }
 
+  // Runs one request wherever it can go now: exec mode after a fallback, the
+  // parked process when it is ready, else the queue of waiting requests.
+  void Dispatch(const SpawnSpec& spec, const std::shared_ptr<RunState>& state, StartedCallback on_started,
+                ExitCallback on_exit) {
+    if (exec_only_) {
+      state->exec_run = exec_->Start(spec, std::move(on_started), std::move(on_exit));
+    } else if (parked_ && parked_->ready()) {
+      RunParked(spec, state, std::move(on_started), std::move(on_exit));
+    } else {
+      Wait(spec, state, std::move(on_started), std::move(on_exit));
+    }
+  }
+
+  // Not parked yet (starting or restarting): wait, holding our own fds.
+  void Wait(const SpawnSpec& spec, const std::shared_ptr<RunState>& state, StartedCallback on_started,
+            ExitCallback on_exit) {
+    if (shutting_down_) {  // no parked process will come
+      on_started(Status::Unavailable("fork mode: " + options_.park.program + " is not parked and fcgi-run is stopping"),
+                 -1);
+      return;
+    }
+    Waiting w{spec, state, std::move(on_started), std::move(on_exit)};
+    for (int* fd : {&w.spec.stdin_fd, &w.spec.stdout_fd, &w.spec.stderr_fd}) {
+      *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    }
+    waiting_.push_back(std::move(w));
+    // Parking stopped after the program could not even be started (missing,
+    // not executable): try again now that a request wants it.
+    if (!parked_ && !retry_timer_pending_) StartParked();
+  }
+
   void RunParked(const SpawnSpec& spec, const std::shared_ptr<RunState>& state, StartedCallback on_started,
                  ExitCallback on_exit) {
-    state->parked = parked_;
-    auto started_cb = [this, state, on_started = std::move(on_started)](const Status& s, pid_t pid) {
+    std::shared_ptr<ParkedProgram> parked = parked_;  // Run may fail it, and our callback drop parked_
+    state->parked = parked;
+    auto started_cb = [this, state, on_started](const Status& s, pid_t pid) {
       state->pid = pid;
       if (s.ok()) failures_ = 0;  // a parked program that serves is healthy
       on_started(s, pid);
     };
-    auto exit_cb = [state, on_exit = std::move(on_exit)](int raw_status) {
+    auto exit_cb = [state, on_exit](int raw_status) {
       state->exited = true;
       on_exit(raw_status);
     };
-    state->request_id = parked_->Run(spec, std::move(started_cb), std::move(exit_cb));
+    state->request_id = parked->Run(spec, std::move(started_cb), std::move(exit_cb));
+    if (state->request_id != 0) return;
+    // The parked process was already gone (its death not yet processed) and
+    // took nothing: this request waits for the restart instead of a 502.
+    state->parked.reset();
+    Dispatch(spec, state, std::move(on_started), std::move(on_exit));
   }
 
   void DrainWaiting() {
     std::deque<Waiting> waiting;
     waiting.swap(waiting_);
     for (Waiting& w : waiting) {
-      if (!w.state->dropped) {
-        if (exec_only_) {
-          w.state->exec_run = exec_->Start(w.spec, std::move(w.on_started), std::move(w.on_exit));
-        } else {
-          RunParked(w.spec, w.state, std::move(w.on_started), std::move(w.on_exit));
-        }
-      }
+      if (!w.state->dropped) Dispatch(w.spec, w.state, std::move(w.on_started), std::move(w.on_exit));
       CloseFds(w.spec);
     }
   }

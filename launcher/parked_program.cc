@@ -87,6 +87,7 @@ Status ParkedProgram::Spawn(ReadyCallback on_ready, FailedCallback on_failed) {
 
 uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
                             ProgramRunner::ExitCallback on_exit) {
+  if (dead_) return 0;
   const uint64_t id = next_id_++;
   CompatRunRequest run;
   run.request_id = id;
@@ -98,9 +99,23 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
     on_started(s, -1);
     return id;
   }
-  runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), false};
   const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
-  Send(std::move(message), fds, 3);
+  if (outgoing_.empty()) {
+    ChannelResult r = SendCompatMessage(channel_.native_handle(), message, fds);
+    if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
+      // Not handed over, so certainly not started: the caller may retry it.
+      // (`this` may be destroyed by Fail's callback: touch nothing after it.)
+      Fail("control channel: " + (r.io == ChannelIo::kClosed ? std::string("closed by the parked process")
+                                                              : r.status.message()));
+      return 0;
+    }
+    if (r.io == ChannelIo::kDone) {
+      runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), false};
+      return id;
+    }
+  }
+  runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), false};
+  Send(std::move(message), fds, 3);  // the socket is full: queued
   return id;
 }
 

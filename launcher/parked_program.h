@@ -63,7 +63,12 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
   size_t running() const { return runs_.size(); }
 
   // Asks for one request child. REQUIRES: ready(). The stdio fds are borrowed
-  // (duplicated if the message must wait for the socket).
+  // (duplicated if the message must wait for the socket). Returns the run's
+  // id, or 0 when the RUN could not be handed over at all because the parked
+  // process is gone (the control channel refused it: it died and its exit is
+  // not processed yet). Then nothing was started, neither callback will ever
+  // run, the process is failed (FailedCallback), and the caller may give the
+  // request to another parked process.
   uint64_t Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
                ProgramRunner::ExitCallback on_exit);
   // Signals a running child's process group (through the shim, which knows
