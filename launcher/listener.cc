@@ -151,9 +151,11 @@ Status OpenTcp(const ListenAddress& a, const Config& config, ListeningSocket* ou
     freeaddrinfo(res);
     out->fd = fd;
     out->is_tcp = true;
-    if (!IsLoopbackHost(a.host)) {
+    const char* env_list = std::getenv("FCGI_WEB_SERVER_ADDRS");
+    if (!IsLoopbackHost(a.host) && config.allow_from.empty() && (env_list == nullptr || *env_list == '\0')) {
       LogWarning("listening on non-loopback address " + a.ToString() +
-                 ": any host that can reach it can run the program");
+                 " without --allow-from (or FCGI_WEB_SERVER_ADDRS): any host that can reach it can run the "
+                 "program; restrict peers with --allow-from ADDR[,ADDR...]");
     }
     return Status::Ok();
   }

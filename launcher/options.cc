@@ -7,6 +7,8 @@
 #include <string_view>
 #include <thread>
 
+#include "launcher/core/address_filter.h"
+
 namespace fcgi {
 
 namespace po = boost::program_options;
@@ -96,9 +98,39 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       ("tmp-dir", po::value(&c->tmp_dir)->value_name("DIR"),
        "directory of the (unlinked) body spool files (default: $TMPDIR or /tmp)");
 
-  po::options_description all("fcgi-run [OPTIONS] PROGRAM [ARGS...]\n\n"
+  po::options_description dispatch("Dispatcher mode (no PROGRAM) and security");
+  dispatch.add_options()
+      ("root", po::value(&c->root)->value_name("DIR"),
+       "dispatcher mode: run the program each request names (SCRIPT_FILENAME, else DOCUMENT_ROOT + "
+       "SCRIPT_NAME, walking back to the first file with the rest as PATH_INFO); its real path must lie "
+       "under DIR (403 otherwise). Default: none, and dispatcher mode refuses to start without it")
+      ("allow-any-path", po::bool_switch(&c->allow_any_path),
+       "dispatcher mode without --root: any executable file a request names may run (default: off)")
+      ("allow-ext", po::value(&c->allow_ext)->value_name(".EXT,..."),
+       "dispatcher mode: only programs whose name ends in one of these extensions, e.g. .cgi,.pl "
+       "(default: any name)")
+      ("program", po::value(&c->allowed_programs)->value_name("PATH")->composing(),
+       "dispatcher mode: only these exact programs may run; repeatable (default: any under --root). "
+       "Enough on its own to start without --root")
+      ("max-classes", po::value(&c->max_classes)->default_value(64)->value_name("N"),
+       "dispatcher mode: distinct programs kept ready (one runner, in fork mode one parked process, "
+       "each); the least recently used is retired past N")
+      ("user", po::value(&c->user)->value_name("USER[:GROUP]"),
+       "after binding the sockets, fcgi-run (and so every program) drops to USER (its primary group "
+       "or GROUP, and its supplementary groups). Default: unchanged")
+      ("program-user", po::value(&c->program_user)->value_name("USER[:GROUP]"),
+       "run programs as USER (fcgi-run itself keeps its user). Default: fcgi-run's user")
+      ("allow-root", po::bool_switch(&c->allow_root),
+       "allow programs to run as root: without it fcgi-run started as root refuses to start unless "
+       "--user or --program-user names another user (default: off)")
+      ("allow-from", po::value(&c->allow_from)->value_name("ADDR[,ADDR...]"),
+       "TCP peers allowed to connect: IPv4/IPv6 addresses and CIDR prefixes; others are closed and "
+       "logged. Default: FCGI_WEB_SERVER_ADDRS from the environment, else any peer");
+
+  po::options_description all("fcgi-run [OPTIONS] PROGRAM [ARGS...]\n"
+                              "fcgi-run --root DIR [OPTIONS]   (dispatcher mode)\n\n"
                               "Serves an unmodified CGI program over FastCGI.\n\nOptions");
-  all.add(general).add(listen).add(run).add(limits);
+  all.add(general).add(listen).add(run).add(limits).add(dispatch);
   return all;
 }
 
@@ -185,8 +217,28 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
     const char* t = std::getenv("TMPDIR");
     config->tmp_dir = (t != nullptr && *t != '\0') ? t : "/tmp";
   }
+  if (config->max_classes < 1) return fail("--max-classes must be >= 1");
+  if (!config->allow_from.empty()) {
+    AddressFilter filter;
+    Status s = AddressFilter::Parse(config->allow_from, &filter);
+    if (!s.ok()) return fail("--allow-from: " + s.message());
+  }
+  const bool dispatcher_options = !config->root.empty() || config->allow_any_path || !config->allow_ext.empty() ||
+                                  !config->allowed_programs.empty();
   if (program_index >= argc) {
-    return fail("no PROGRAM given: usage is fcgi-run [OPTIONS] PROGRAM [ARGS...]");
+    if (!dispatcher_options) {
+      return fail("no PROGRAM given: usage is fcgi-run [OPTIONS] PROGRAM [ARGS...], or fcgi-run --root DIR "
+                  "[OPTIONS] to run the program each request names (dispatcher mode)");
+    }
+    if (config->root.empty() && config->allowed_programs.empty() && !config->allow_any_path) {
+      return fail("dispatcher mode without --root would run any file a request names: give --root DIR "
+                  "(or --program PATH, or --allow-any-path if that is really meant)");
+    }
+    return ParseOutcome::kRun;
+  }
+  if (dispatcher_options) {
+    return fail(std::string("--root, --allow-any-path, --allow-ext and --program are for dispatcher mode, ") +
+                "which has no PROGRAM (got " + argv[program_index] + ")");
   }
   config->program = argv[program_index];
   for (int i = program_index + 1; i < argc; ++i) config->args.emplace_back(argv[i]);

@@ -1,6 +1,7 @@
 // Command-line options of fcgi-run (Boost.Program_options), as a plain Config.
 //
-// `fcgi-run [OPTIONS] PROGRAM [ARGS...]`: everything after the first non-option
+// `fcgi-run [OPTIONS] PROGRAM [ARGS...]`, or `fcgi-run --root DIR [OPTIONS]`
+// (dispatcher mode, no PROGRAM). Everything after the first non-option
 // word (or after `--`) is the program and its arguments, passed untouched, so
 // `fcgi-run ./app.cgi -x` gives `-x` to the program. Every limit has an option
 // and a documented default (`fcgi-run --help`).
@@ -50,6 +51,18 @@ struct Config {
   size_t buffer_bytes = 256 * 1024;  // output (per connection) and body (per request) kept in memory
   uint64_t body_spool_bytes = 1ull << 30;  // unread request body kept per request (memory + temp file)
   std::string tmp_dir;               // where body spool files go ("" = $TMPDIR or /tmp)
+
+  // Dispatcher mode (no PROGRAM: each request names its program) and security.
+  std::string root;                           // --root DIR: programs must lie under it
+  bool allow_any_path = false;                // dispatcher mode without --root
+  std::string allow_ext;                      // --allow-ext ".cgi,.pl" ("" = any)
+  std::vector<std::string> allowed_programs;  // --program PATH (repeatable; empty = any)
+  size_t max_classes = 64;                    // worker classes (one per program) kept
+  std::string user;                           // --user USER[:GROUP]: the launcher drops to it after binding
+  std::string program_user;                   // --program-user USER[:GROUP]: programs run as it
+  bool allow_root = false;                    // run programs as root (started as root without the above)
+  std::string allow_from;                     // --allow-from: TCP peers allowed ("" = FCGI_WEB_SERVER_ADDRS or any)
+  bool dispatcher() const { return program.empty(); }
 
   bool verbose = false;
   std::string log_file;

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +65,14 @@ struct ChildSetup {
     for (const auto& [resource, value] : spec->rlimits) {
       struct rlimit rl = {value, value};
       setrlimit(resource, &rl);
+    }
+    // Raw syscalls: glibc's setuid() family broadcasts to every thread of the
+    // process, and the thread list in this vfork child is the launcher's.
+    if (const SpawnSpec::Credentials& c = spec->credentials; c.set) {
+      if (syscall(SYS_setgroups, c.groups.size(), c.groups.data()) != 0 ||
+          syscall(SYS_setresgid, c.gid, c.gid, c.gid) != 0 || syscall(SYS_setresuid, c.uid, c.uid, c.uid) != 0) {
+        return bp::error_code(errno, bp::system_category());
+      }
     }
     return {};
   }

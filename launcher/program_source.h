@@ -29,6 +29,9 @@ struct ProgramTarget {
 struct ResolvedProgram {
   ProgramTarget target;
   ProgramRunner* runner = nullptr;  // owned by the source; valid while the request runs
+  // Set by sources that may retire a runner (the dispatcher's LRU): holding it
+  // keeps `runner` alive until the request lets go of this ResolvedProgram.
+  std::shared_ptr<ProgramRunner> keep_alive;
   // Params to set or replace before the environment is built (PATH_INFO,
   // SCRIPT_NAME, ... worked out by a dispatcher).
   NameValuePairs param_overrides;

@@ -15,8 +15,10 @@
 
 #include "launcher/child_watcher.h"
 #include "launcher/connection.h"
+#include "launcher/dispatcher_source.h"
 #include "launcher/fork_runner.h"
 #include "launcher/log.h"
+#include "launcher/privileges.h"
 
 namespace fcgi {
 
@@ -129,15 +131,64 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
   return MakeForkRunner(io_, *spawner_, std::move(fo));
 }
 
+// --allow-from / FCGI_WEB_SERVER_ADDRS, then --user/--program-user/--allow-root.
+Status Server::InitSecurity() {
+  std::string list = config_.allow_from;
+  const char* source = "--allow-from";
+  if (list.empty()) {
+    const char* env = std::getenv("FCGI_WEB_SERVER_ADDRS");
+    if (env != nullptr && *env != '\0') list = env, source = "FCGI_WEB_SERVER_ADDRS";
+  }
+  if (!list.empty()) {
+    Status s = AddressFilter::Parse(list, &peer_filter_);
+    if (!s.ok()) return Status::Invalid(std::string(source) + ": " + s.message());
+    filter_peers_ = true;
+    LogInfo(std::string("TCP peers allowed (") + source + "): " + peer_filter_.ToString());
+  }
+  return ApplyPrivileges(config_, &spawner_);
+}
+
+Status Server::InitDispatcher() {
+  std::unique_ptr<FileSystem> fs = MakeRealFileSystem();
+  ScriptPolicy policy;
+  Status s = MakeScriptPolicy(config_, *fs, &policy);
+  if (!s.ok()) return s;
+  if (policy.root.empty() && policy.programs.empty()) {
+    LogWarning("dispatcher mode with --allow-any-path: any executable file a request names may run");
+  }
+  programs_ = MakeDispatcherSource(config_, std::move(policy), std::move(fs),
+                                   [this](const ProgramTarget& target) { return MakeRunner(target); });
+  return Status::Ok();
+}
+
+// A TCP peer outside the allow-list is closed at once (and logged).
+bool Server::PeerAllowed(const Acceptor& a, boost::asio::generic::stream_protocol::socket& socket) {
+  if (!filter_peers_ || !a.socket.is_tcp) return true;
+  boost::system::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (!ec && peer_filter_.Allows(ep.data())) return true;
+  LogWarning("refused connection from " + DescribePeer(socket) + " on " + a.socket.name + ": not in " +
+             (config_.allow_from.empty() ? "FCGI_WEB_SERVER_ADDRS" : "--allow-from"));
+  socket.close(ec);
+  return false;
+}
+
 Status Server::Init() {
   ProgramTarget target;
-  Status s = ResolveProgram(&target);
+  Status s = config_.dispatcher() ? Status::Ok() : ResolveProgram(&target);
   if (!s.ok()) return s;
   BuildBaseEnvironment();
   s = OpenListeners(config_, &listening_);
   if (!s.ok()) return s;
-  std::unique_ptr<ProgramRunner> runner = MakeRunner(target);
-  programs_ = MakeSingleProgramSource(std::move(target), std::move(runner));
+  s = InitSecurity();  // after binding: may drop privileges
+  if (!s.ok()) return s;
+  if (config_.dispatcher()) {
+    s = InitDispatcher();
+    if (!s.ok()) return s;
+  } else {
+    std::unique_ptr<ProgramRunner> runner = MakeRunner(target);
+    programs_ = MakeSingleProgramSource(std::move(target), std::move(runner));
+  }
   ctx_.programs = programs_.get();
   for (const ListeningSocket& ls : listening_) {
     auto a = std::make_unique<Acceptor>(io_);
@@ -157,7 +208,8 @@ int Server::Run() {
   ::signal(SIGPIPE, SIG_IGN);
   BecomeSubreaper();
   for (auto& a : acceptors_) {
-    LogInfo("listening on " + a->socket.name + " for " + config_.program + " (mode " + config_.mode + ", " +
+    LogInfo("listening on " + a->socket.name + " for " +
+            (config_.dispatcher() ? "the programs requests name (dispatcher mode)" : config_.program) + " (mode " + config_.mode + ", " +
             std::to_string(slots_.capacity()) + " workers)");
     Accept(a.get());
   }
@@ -186,6 +238,10 @@ void Server::Accept(Acceptor* a) {
       return;
     }
     a->delay = std::chrono::milliseconds(0);
+    if (!PeerAllowed(*a, socket)) {
+      Accept(a);
+      return;
+    }
     ++ctx_.counters.accepted_connections;
     std::string peer = DescribePeer(socket);
     auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));

@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "launcher/core/address_filter.h"
 #include "launcher/core/status.h"
 #include "launcher/core/worker_slots.h"
 #include "launcher/listener.h"
@@ -54,6 +55,9 @@ class Server {
   Status ResolveProgram(ProgramTarget* target);
   std::unique_ptr<ProgramRunner> MakeRunner(const ProgramTarget& target);
   void BuildBaseEnvironment();
+  Status InitSecurity();
+  Status InitDispatcher();
+  bool PeerAllowed(const Acceptor& a, boost::asio::generic::stream_protocol::socket& socket);
   void Accept(Acceptor* a);
   void WaitForSignal();
   void BeginShutdown();
@@ -71,6 +75,8 @@ class Server {
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
   std::list<std::weak_ptr<Connection>> connections_;
+  AddressFilter peer_filter_;  // --allow-from / FCGI_WEB_SERVER_ADDRS
+  bool filter_peers_ = false;
   bool stopping_ = false;
   bool finishing_ = false;
 };

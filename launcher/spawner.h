@@ -33,6 +33,15 @@ struct SpawnSpec {
   // More fds the child inherits: {number in the child, fd in the launcher}.
   // The launcher's fd stays the caller's. Numbers must be >= 3.
   std::vector<std::pair<int, int>> extra_fds;
+  // --program-user: the child switches to these ids (setgroups, setresgid,
+  // setresuid, in that order, after the rlimits) before execve; a failure
+  // fails the spawn with that errno. Unset = the launcher's ids.
+  struct Credentials {
+    bool set = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;  // supplementary groups
+  } credentials;
 };
 
 class Spawner {
