@@ -1,6 +1,9 @@
 #include "tests/support/fcgi_run_server.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <cstdlib>
@@ -57,7 +60,15 @@ FcgiRun::FcgiRun(FcgiRunOptions options) : options_(std::move(options)), dir_("f
     if (options_.workers > 0) argv_.insert(argv_.end(), {"--workers", std::to_string(options_.workers)});
     if (options_.queue >= 0) argv_.insert(argv_.end(), {"--queue", std::to_string(options_.queue)});
     argv_.insert(argv_.end(), options_.flags.begin(), options_.flags.end());
-    argv_.push_back(options_.program);
+    // fcgi-run refuses to run programs as root without --allow-root (or
+    // --user/--program-user); the suites run as root on the test machine.
+    auto has_flag = [this](const char* f) {
+      return std::find(options_.flags.begin(), options_.flags.end(), f) != options_.flags.end();
+    };
+    if (geteuid() == 0 && !has_flag("--allow-root") && !has_flag("--user") && !has_flag("--program-user")) {
+      argv_.push_back("--allow-root");
+    }
+    if (!options_.program.empty()) argv_.push_back(options_.program);  // empty: dispatcher mode
     argv_.insert(argv_.end(), options_.program_args.begin(), options_.program_args.end());
   }
   ProcessOptions p;

@@ -25,7 +25,7 @@ std::string TestMode();
 std::string StandIn();
 
 struct FcgiRunOptions {
-  std::string program;                    // absolute path, e.g. Example("hello.cgi")
+  std::string program;                    // absolute path, e.g. Example("hello.cgi"); "" = dispatcher mode
   std::vector<std::string> program_args;  // after PROGRAM
   // "unix" (socket in the temp dir), "tcp" (free port on 127.0.0.1), "tcp6"
   // (free port on ::1), "fd0" (no --listen: a listening unix socket made by
@@ -35,7 +35,9 @@ struct FcgiRunOptions {
   std::string socket_mode;                // --socket-mode, "" = fcgi-run's default
   int workers = 0;                        // --workers N, 0 = default
   int queue = -1;                         // --queue N, -1 = default
-  std::vector<std::string> flags;         // more options, e.g. {"--stderr", "log"}
+  // More options, e.g. {"--stderr", "log"}. Run as root, --allow-root is
+  // added unless flags hold --allow-root, --user or --program-user.
+  std::vector<std::string> flags;
   std::vector<std::string> launcher_env;  // the launcher's environment beyond MinimalEnv()
   bool pass_mode = true;                  // add --mode TestMode()
   Seconds ready_timeout = Seconds(10);

@@ -61,6 +61,7 @@ std::string NginxConfig(const NginxOptions& o, const TempDir& dir, int port) {
   conf += o.extra_http;
   conf += "  server {\n    listen 127.0.0.1:" + std::to_string(port) + ";\n";
   conf += "    server_name localhost;\n";
+  if (!o.locations.empty()) return conf + o.locations + "  }\n}\n";
   conf += "    location / {\n";
   conf += "      include /etc/nginx/fastcgi_params;\n";
   conf += "      fastcgi_param SCRIPT_FILENAME " + o.script_filename + ";\n";
@@ -103,9 +104,11 @@ std::string ApacheConfig(const ApacheOptions& o, const TempDir& dir, int port) {
     conf += "ProxyPass \"" + o.path_prefix + "\" \"" + ApacheProxyTarget(o.fcgi_address) + "\"";
     if (o.enable_reuse) conf += " enablereuse=on";
     conf += "\n";
-    conf += "<Location \"" + o.path_prefix + "\">\n";
-    conf += "  ProxyFCGISetEnvIf \"true\" SCRIPT_FILENAME \"" + o.script_filename + "\"\n";
-    conf += "</Location>\n";
+    if (!o.script_filename.empty()) {
+      conf += "<Location \"" + o.path_prefix + "\">\n";
+      conf += "  ProxyFCGISetEnvIf \"true\" SCRIPT_FILENAME \"" + o.script_filename + "\"\n";
+      conf += "</Location>\n";
+    }
   }
   conf += o.extra_config;
   conf += "\n";

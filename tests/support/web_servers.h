@@ -26,6 +26,10 @@ struct NginxOptions {
   bool request_buffering = true;   // fastcgi_request_buffering
   std::string extra_location;      // more directives inside `location /`
   std::string extra_http;          // more directives inside `http`
+  // When set: the server block's locations, verbatim, instead of the default
+  // `location /` (fcgi_address is then only the upstream `fcgi_backend`;
+  // script_filename, keep_conn, buffering and extra_location are unused).
+  std::string locations;
 };
 
 class Nginx {
@@ -56,7 +60,7 @@ class Nginx {
 
 struct ApacheOptions {
   std::string fcgi_address;      // proxied to with mod_proxy_fcgi (empty: no ProxyPass)
-  std::string script_filename;   // SCRIPT_FILENAME sent (ProxyFCGISetEnvIf)
+  std::string script_filename;   // SCRIPT_FILENAME sent (ProxyFCGISetEnvIf); "" = Apache's own (proxy:fcgi://...)
   std::string path_prefix = "/app/";
   bool enable_reuse = false;     // ProxyPass ... enablereuse=on
   std::string extra_config;      // appended to httpd.conf (e.g. LoadModule fcgid_module ...)
