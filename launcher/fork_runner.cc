@@ -176,6 +176,18 @@ class ForkRunner : public ProgramRunner {
   void StartParked() {
     if (shutting_down_) return;
     identity_ = Identify(options_.park.program);
+    // The pre-flight again: the file may have been replaced (by a static or
+    // set-id binary) since the last start. Such a program ignores the shim
+    // and would run main() once for nobody per attempt. A file that cannot be
+    // run at all is left to Spawn below (a 502 now, a new try later).
+    if (struct stat st; stat(options_.park.program.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+                        access(options_.park.program.c_str(), X_OK) == 0) {
+      ParkCheck check = InspectForForkMode(options_.park.program, SearchPath());
+      if (!check.can_park) {
+        FallBack(check.reason);
+        return;
+      }
+    }
     auto parked = std::make_shared<ParkedProgram>(io_, spawner_, options_.park);
     std::weak_ptr<ParkedProgram> weak = parked;
     parked_ = parked;
