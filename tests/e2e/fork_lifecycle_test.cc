@@ -234,5 +234,40 @@ TEST_CASE("fork: a new program file renamed over the old one is served from the 
   CHECK(get().find("version=2 ") == 0);
 }
 
+// The pre-flight holds for a replacement too: a static binary renamed over
+// the program is never started to be parked (it would ignore the shim and run
+// main() once, for nobody, then time out waiting for HELLO, --park-retries
+// times, while requests wait): the next request is served in exec mode at once.
+TEST_CASE("fork: a static binary renamed over the program is served in exec mode at once",
+          "[e2e][fork][recycle][preflight]") {
+  TempDir dir("fcgi-run-replace");
+  const std::string program = dir.File("app.cgi");
+  std::filesystem::copy_file(ForkProgram("version1.cgi"), program);
+  FcgiRun app(ForkApp(program));
+  const pid_t first = WaitForParked(app);
+  REQUIRE(first > 0);
+  FcgiResponse r1 = RequestOnce(app.address(), ProbeParams(program, ""));
+  REQUIRE(r1.ok());
+  CHECK(SplitCgiResponse(r1.stdout_data).body.find("version=1 ") == 0);
+  const std::string staged = dir.File("app.cgi.new");
+  std::filesystem::copy_file(ForkProgram("probe_static.cgi"), staged);
+  REQUIRE(std::rename(staged.c_str(), program.c_str()) == 0);
+  auto start = Clock::now();
+  FcgiResponse r2 = RequestOnce(app.address(), ProbeParams(program, "static-now"), "", Millis(15000));
+  double seconds = pc::SecondsSince(start);
+  std::string log = app.Log();
+  INFO(r2.Describe() << "\nlauncher:\n" << log);
+  REQUIRE(r2.ok());
+  ProbePage page = ParseProbe(SplitCgiResponse(r2.stdout_data).body);
+  CHECK(page.Get("query") == "static-now");
+  CHECK(page.Pid("ppid") == app.process().pid());  // exec mode: the launcher's own child
+  CHECK(seconds < 1.5);
+  CHECK(log.find("app.cgi: static binary (no PT_INTERP); serving " + program + " in exec mode") != std::string::npos);
+  CHECK(log.find("no HELLO") == std::string::npos);
+  CHECK(log.find("ended: exit code") == std::string::npos);  // main() never ran for nobody
+  CHECK(ParkedPids(log).size() == 1);
+  CHECK(WaitFor([&] { return pc::NotRunning(first); }, 3000ms));
+}
+
 }  // namespace
 }  // namespace fcgi::test
