@@ -1,0 +1,68 @@
+// HttpFront: the built-in HTTP front (--http ADDR:PORT, repeatable): its
+// listening sockets, their accept loops, and the HttpConnections they create.
+// It serves through the same ServerContext as the FastCGI listeners, so the
+// same worker slots, queue and limits apply to both.
+//
+// Ownership: owned by Server, which outlives it; the connections are held by
+// their own I/O and tracked here by weak_ptr so a graceful stop can wait for
+// them and an immediate stop can abort them.
+#ifndef FCGI_RUN_HTTP_FRONT_H_
+#define FCGI_RUN_HTTP_FRONT_H_
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "launcher/core/status.h"
+#include "launcher/http_connection.h"
+#include "launcher/listener.h"
+#include "launcher/options.h"
+#include "launcher/server_context.h"
+
+namespace fcgi {
+
+class HttpFront {
+ public:
+  explicit HttpFront(ServerContext& ctx);
+  HttpFront(const HttpFront&) = delete;
+  HttpFront& operator=(const HttpFront&) = delete;
+  ~HttpFront();
+
+  // Binds every config.http address ("127.0.0.1:8080", "[::1]:8080",
+  // "localhost:8080"). `program_path` is the single program ("" in dispatcher
+  // mode, where config.root is the document root). Errors name the address.
+  Status Open(const Config& config, const std::string& program_path);
+  // Starts the accept loops (logs the URLs).
+  void Start();
+  // Graceful stop: no new connections; open ones finish their response.
+  void StopAccepting();
+  // Immediate stop: every connection is closed, running requests aborted.
+  void AbortAll(const char* why);
+  bool HasConnections() const;
+
+ private:
+  struct Acceptor {
+    explicit Acceptor(boost::asio::io_context& io) : acceptor(io), backoff(io) {}
+    boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol> acceptor;
+    boost::asio::steady_timer backoff;
+    ListeningSocket socket;
+    std::chrono::milliseconds delay{0};
+  };
+
+  void Accept(Acceptor* a);
+
+  ServerContext& ctx_;
+  HttpFrontSettings settings_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::list<std::weak_ptr<HttpConnection>> connections_;
+  bool stopping_ = false;
+};
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_HTTP_FRONT_H_
