@@ -40,7 +40,12 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
        "permissions of unix sockets fcgi-run creates")
       ("socket-owner", po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
        "owner of unix sockets fcgi-run creates")
-      ("backlog", po::value(&c->backlog)->default_value(1024)->value_name("N"), "listen(2) backlog");
+      ("backlog", po::value(&c->backlog)->default_value(1024)->value_name("N"), "listen(2) backlog")
+      ("http", po::value(&c->http)->value_name("ADDR:PORT")->composing(),
+       "also (or, without --listen, only) serve HTTP/1.1 directly on ADDR:PORT (127.0.0.1:8080, "
+       "[::1]:8080): the built-in HTTP front, for trying a program without a web server; repeatable")
+      ("http-max-header", po::value(&c->http_max_header_bytes)->default_value(64 * 1024)->value_name("BYTES"),
+       "largest HTTP request line + header block the HTTP front accepts (431 past it)");
 
   po::options_description run("Running programs");
   run.add_options()
@@ -210,6 +215,8 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   if (config->backlog <= 0) return fail("--backlog must be > 0");
   if (config->buffer_bytes < 4096) return fail("--buffer must be at least 4096");
   if (config->max_header_bytes < 256) return fail("--max-header must be at least 256");
+  if (config->http_max_header_bytes < 1024 || config->http_max_header_bytes > (1u << 30))
+    return fail("--http-max-header must be between 1024 and 1073741824");
   for (const std::string& e : config->env) {
     if (e.empty() || e[0] == '=') return fail("--env '" + e + "': expected NAME or NAME=VALUE");
   }

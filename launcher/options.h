@@ -25,6 +25,10 @@ struct Config {
   unsigned socket_mode = 0660;
   std::string socket_owner;  // USER[:GROUP], empty = unchanged
   int backlog = 1024;
+  // Built-in HTTP front: --http ADDR:PORT (repeatable; alone or with --listen)
+  // and the largest HTTP request header block it accepts (431 past it).
+  std::vector<std::string> http;
+  size_t http_max_header_bytes = 64 * 1024;
 
   std::string mode = "exec";       // exec | fork
   std::string compat_library;     // libfcgi-run-compat.so ("" = next to the binary)

@@ -17,6 +17,7 @@
 #include "launcher/connection.h"
 #include "launcher/dispatcher_source.h"
 #include "launcher/fork_runner.h"
+#include "launcher/http_front.h"
 #include "launcher/log.h"
 #include "launcher/privileges.h"
 
@@ -178,8 +179,14 @@ Status Server::Init() {
   Status s = config_.dispatcher() ? Status::Ok() : ResolveProgram(&target);
   if (!s.ok()) return s;
   BuildBaseEnvironment();
-  s = OpenListeners(config_, &listening_);
+  // --http without --listen: HTTP only (fd 0 and systemd sockets are not taken).
+  s = config_.http.empty() || !config_.listen.empty() ? OpenListeners(config_, &listening_) : Status::Ok();
   if (!s.ok()) return s;
+  if (!config_.http.empty()) {  // the built-in HTTP front (http_front.h), bound before privileges drop
+    http_ = std::make_unique<HttpFront>(ctx_);
+    s = http_->Open(config_, target.path);
+    if (!s.ok()) return s;
+  }
   s = InitSecurity();  // after binding: may drop privileges
   if (!s.ok()) return s;
   if (config_.dispatcher()) {
@@ -213,6 +220,7 @@ int Server::Run() {
             std::to_string(slots_.capacity()) + " workers)");
     Accept(a.get());
   }
+  if (http_) http_->Start();
   WaitForSignal();
   io_.run();
   RemoveSocketFiles(listening_);
@@ -291,6 +299,7 @@ void Server::BeginShutdown() {
   for (auto& weak : connections_) {
     if (auto c = weak.lock()) c->StopReading();
   }
+  if (http_) http_->StopAccepting();
   if (config_.shutdown_timeout_seconds > 0) {
     shutdown_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(config_.shutdown_timeout_seconds)));
@@ -313,6 +322,7 @@ void Server::AbortEverything(const char* why) {
   }
   // Closing a connection aborts its requests (SIGTERM, then SIGKILL after --kill-grace).
   for (auto& c : live) c->Abort(why);
+  if (http_) http_->AbortAll(why);
   MaybeFinishShutdown();
 }
 
@@ -330,6 +340,7 @@ void Server::MaybeFinishShutdown() {
   *poll = [this, deadline, poll]() {
     bool any = false;
     for (auto& weak : connections_) any = any || !weak.expired();
+    any = any || (http_ && http_->HasConnections());
     if (!any || std::chrono::steady_clock::now() > deadline) {
       io_.stop();
       *poll = nullptr;

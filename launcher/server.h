@@ -21,6 +21,7 @@
 #include "launcher/core/address_filter.h"
 #include "launcher/core/status.h"
 #include "launcher/core/worker_slots.h"
+#include "launcher/http_front.h"
 #include "launcher/listener.h"
 #include "launcher/options.h"
 #include "launcher/server_context.h"
@@ -79,6 +80,7 @@ class Server {
   bool filter_peers_ = false;
   bool stopping_ = false;
   bool finishing_ = false;
+  std::unique_ptr<HttpFront> http_;  // --http; destroyed before ctx_
 };
 
 }  // namespace fcgi
