@@ -29,10 +29,28 @@ namespace bp = boost::process::v2;
 
 namespace {
 
+// Signals whose disposition is SIG_IGN in the launcher, read once (fcgi-run
+// ignores SIGPIPE before serving and never ignores anything else later).
+const std::vector<int>& IgnoredSignals() {
+  static const std::vector<int> ignored = [] {
+    std::vector<int> v;
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction sa;
+      if (sig == SIGPIPE ||  // the launcher ignores it (maybe not yet at the first spawn)
+          (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN)) {
+        v.push_back(sig);
+      }
+    }
+    return v;
+  }();
+  return ignored;
+}
+
 // Child-side set-up, run between vfork and execve: only async-signal-safe calls.
 struct ChildSetup {
   const SpawnSpec* spec;
   pid_t parent;
+  const std::vector<int>* ignored_signals;
 
   bp::error_code on_setup(bp::posix::default_launcher& launcher, const bp::filesystem::path&,
                           const char* const*) {
@@ -48,10 +66,11 @@ struct ChildSetup {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the launcher died before we got here
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig == SIGKILL || sig == SIGSTOP) continue;
-      signal(sig, SIG_DFL);
-    }
+    // Handled signals return to their defaults by themselves at execve; only
+    // ignored ones (SIGPIPE, and whatever fcgi-run inherited as ignored) stay
+    // ignored across it. Resetting just those keeps the launcher, suspended
+    // by vfork meanwhile, waiting for a few syscalls instead of 64.
+    for (int sig : *ignored_signals) signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -91,7 +110,7 @@ class ProcessSpawner : public Spawner {
     boost::asio::io_context launch_context;
     bp::posix::vfork_launcher launcher;
     bp::error_code ec;
-    ChildSetup setup{&spec, getpid()};
+    ChildSetup setup{&spec, getpid(), &IgnoredSignals()};
     bp::process_stdio stdio{spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
     bp::process_environment env(spec.env);
     // The executor overload: Boost 1.81's (context, error_code&, ...) overload
