@@ -57,6 +57,7 @@ Server::Server(const Config& config)
     : config_(config),
       signals_(io_, SIGTERM, SIGINT, SIGQUIT),
       shutdown_timer_(io_),
+      orphan_timer_(io_),
       slots_(config.EffectiveWorkers(), config.queue),
       spawner_(MakeProcessSpawner()),
       ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}} {
@@ -266,7 +267,16 @@ void Server::WaitForSignal() {
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGCHLD) {
-      ReapOrphans();
+      // Every exit of a request's program raises SIGCHLD; orphans are rare.
+      // Look for them at most every 200 ms (one /proc read), not per exit.
+      if (!orphan_scan_pending_) {
+        orphan_scan_pending_ = true;
+        orphan_timer_.expires_after(std::chrono::milliseconds(200));
+        orphan_timer_.async_wait([this](const boost::system::error_code& e) {
+          orphan_scan_pending_ = false;
+          if (!e) ReapOrphans();
+        });
+      }
     } else if (sig == SIGUSR1) {
       Status s = Log::Reopen();
       LogInfo(s.ok() ? "log reopened (SIGUSR1)" : "log reopen failed: " + s.message());
@@ -332,6 +342,7 @@ void Server::MaybeFinishShutdown() {
   // Only now: requests still queued at the signal need the parked program (fork mode).
   if (programs_) programs_->Shutdown();
   shutdown_timer_.cancel();
+  orphan_timer_.cancel();
   signals_.cancel();
   // Let the last END_REQUEST records flush: stop once every connection has
   // closed, or after two seconds at most.

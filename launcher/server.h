@@ -69,6 +69,8 @@ class Server {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
+  boost::asio::steady_timer orphan_timer_;  // throttles ReapOrphans
+  bool orphan_scan_pending_ = false;
   WorkerSlots slots_;
   std::unique_ptr<Spawner> spawner_;
   ServerContext ctx_;
