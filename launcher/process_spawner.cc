@@ -20,6 +20,7 @@
 #include <boost/process/v2/posix/vfork_launcher.hpp>
 #include <boost/process/v2/src.hpp>
 #include <cerrno>
+#include <optional>
 
 #include "launcher/spawner.h"
 
@@ -119,7 +120,21 @@ class ProcessSpawner : public Spawner {
       return launcher(launch_context.get_executor(), ec, bp::filesystem::path(spec.path), spec.args, stdio, env,
                       setup, extra...);
     };
-    bp::process proc = spec.cwd.empty() ? run() : run(bp::process_start_dir(spec.cwd));
+    std::optional<bp::process> proc;
+    try {
+      proc.emplace(spec.cwd.empty() ? run() : run(bp::process_start_dir(spec.cwd)));
+    } catch (const boost::system::system_error& e) {
+      // Boost throws after the vfork when the parent runs out of descriptors
+      // (epoll_create1 for the fresh io_context, or pidfd_open: EMFILE). The
+      // child exists but cannot be watched: kill and reap it, fail the spawn.
+      if (launcher.pid > 0) {
+        kill(launcher.pid, SIGKILL);
+        int status;
+        while (waitpid(launcher.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+      }
+      return Status::FromErrno("spawn (epoll_create1/pidfd_open)", spec.path, e.code().value());
+    }
     if (ec) {
       // The vfork child has already _exit()ed; Boost does not reap it on error.
       if (launcher.pid > 0) {
@@ -129,8 +144,8 @@ class ProcessSpawner : public Spawner {
       }
       return Status::FromErrno("execve(2)", spec.path, ec.value());
     }
-    *pid = proc.id();
-    proc.detach();
+    *pid = proc->id();
+    proc->detach();
     return Status::Ok();
   }
 };
