@@ -60,6 +60,18 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   uint64_t stdin_backlog() const {
     return stdin_spool_.size() + (stdin_inflight_.size() - stdin_inflight_done_) + data_spool_.size();
   }
+  // Whether the connection should stop reading its socket for now. Normally
+  // past --buffer bytes of unread body (plain backpressure). But while the
+  // program's output is held back waiting for the rest of the body (nginx
+  // stops sending a body once it sees a response header, so the response is
+  // held until the body is in), stopping would deadlock: then the body is
+  // spooled to a file, up to --body-spool.
+  bool InputShouldPause() const {
+    const uint64_t backlog = stdin_backlog();
+    if (backlog > ctx_.config.body_spool_bytes) return true;
+    if (stdout_held_) return false;
+    return backlog > ctx_.config.buffer_bytes;
+  }
   uint16_t id() const { return id_; }
 
  private:

@@ -175,7 +175,7 @@ void Connection::FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus 
 void Connection::StdinDrained() {
   if (!input_paused_) return;
   for (auto& [id, request] : requests_) {
-    if (request->stdin_backlog() > ctx_.config.body_spool_bytes) return;
+    if (request->InputShouldPause()) return;
   }
   input_paused_ = false;
   LogDebug("connection " + peer_ + ": resuming input");
@@ -184,10 +184,12 @@ void Connection::StdinDrained() {
 
 void Connection::CheckInputBackpressure(uint16_t id) {
   auto it = requests_.find(id);
-  if (it != requests_.end() && it->second->stdin_backlog() > ctx_.config.body_spool_bytes && !input_paused_) {
+  if (it != requests_.end() && it->second->InputShouldPause() && !input_paused_) {
     input_paused_ = true;
-    LogWarning("connection " + peer_ + ": request " + std::to_string(id) +
-               " has more than --body-spool bytes of body its program has not read: pausing input");
+    if (it->second->stdin_backlog() > ctx_.config.body_spool_bytes) {
+      LogWarning("connection " + peer_ + ": request " + std::to_string(id) +
+                 " has more than --body-spool bytes of body its program has not read: pausing input");
+    }
   }
 }
 
