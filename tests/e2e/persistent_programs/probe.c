@@ -13,6 +13,8 @@
 
 static volatile sig_atomic_t alarms_caught;
 static int requests_seen;
+char *probe_leaked[4096]; /* kept reachable so the compiler cannot drop the leak */
+static int leaked_count;
 
 static void header(void) {
   printf("Content-Type: text/plain\r\n\r\npid=%d\n", (int)getpid());
@@ -90,7 +92,8 @@ int main(int argc, char **argv) {
   } else if (strcmp(q, "leak-mem") == 0) {
     char *block = malloc(1 << 20);
     memset(block, 1, 1 << 20); /* resident, never freed */
-    printf("leaked 1 MiB\n");
+    if (leaked_count < 4096) probe_leaked[leaked_count++] = block;
+    printf("leaked 1 MiB (%d)\n", block[12345]);
   } else if (strcmp(q, "leak-fd") == 0) {
     int fd = open("/dev/null", O_RDONLY);
     printf("leaked fd %d\n", fd);
