@@ -1,8 +1,10 @@
 // fcgi-run: serves an unmodified CGI program over FastCGI. See README.md.
 #include <cstdio>
+#include <iostream>
 
 #include "launcher/log.h"
 #include "launcher/options.h"
+#include "launcher/safety_check.h"
 #include "launcher/server.h"
 
 int main(int argc, char** argv) {
@@ -16,6 +18,10 @@ int main(int argc, char** argv) {
   if (!s.ok()) {
     std::fprintf(stderr, "fcgi-run: %s\n", s.message().c_str());
     return 1;
+  }
+  if (config.check) {  // fcgi-run --check PROGRAM: report on stdout, log lines (fallbacks) on stderr
+    if (!config.verbose) fcgi::Log::SetLevel(fcgi::LogLevel::kWarning);
+    return fcgi::RunSafetyCheck(config, std::cout);
   }
   fcgi::Server server(config);
   s = server.Init();

@@ -51,13 +51,24 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
   run.add_options()
       ("mode", po::value(mode_text)->default_value("exec")->value_name("MODE"),
        "exec: fork+exec the program per request; fork: start the program once, parked at main() "
-       "by libcompat, and fork it per request (falls back to exec for programs that cannot be parked)")
+       "by libcompat, and fork it per request (falls back to exec for programs that cannot be parked); "
+       "persistent: --workers processes run main() again and again (global state persists between "
+       "requests: see README; scripts fall back to fork mode)")
       ("compat-library", po::value(&c->compat_library)->value_name("PATH"),
        "libfcgi-run-compat.so for fork mode (default: found next to the fcgi-run binary)")
       ("park-timeout", po::value(&c->park_timeout_seconds)->default_value(2)->value_name("SECONDS"),
        "fork mode: how long a program may take to reach main() and say hello")
       ("park-retries", po::value(&c->park_retries)->default_value(3)->value_name("N"),
        "fork mode: failed parks in a row before falling back to exec mode")
+      ("max-requests", po::value(&c->max_requests)->default_value(500)->value_name("N"),
+       "persistent mode: replace a worker after N requests (0 = never)")
+      ("max-rss", po::value(&c->max_rss_mib)->default_value(0)->value_name("MIB"),
+       "persistent mode: replace a worker whose resident memory exceeds MIB after a request (0 = no limit)")
+      ("check", po::bool_switch(&c->check),
+       "do not serve: run sample requests through fork and persistent mode, compare, and say whether "
+       "persistent mode is safe for PROGRAM (exit 0 safe, 1 not safe, 2 the check could not run)")
+      ("request", po::value(&c->check_requests)->value_name("FILE")->composing(),
+       "--check: a sample request file (CGI variables NAME=VALUE, a blank line, the body); repeatable")
       ("workers,w", po::value(&c->workers)->default_value(0)->value_name("N"),
        "most programs running at once (0 = 2 per CPU core)")
       ("queue", po::value(&c->queue)->default_value(1024)->value_name("N"),
@@ -193,8 +204,8 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
     std::cerr << "fcgi-run: " << msg << "\nTry 'fcgi-run --help'.\n";
     return ParseOutcome::kExitFailure;
   };
-  if (mode_text != "exec" && mode_text != "fork")
-    return fail("--mode " + mode_text + ": unknown mode (expected exec or fork)");
+  if (mode_text != "exec" && mode_text != "fork" && mode_text != "persistent")
+    return fail("--mode " + mode_text + ": unknown mode (expected exec, fork or persistent)");
   if (config->park_timeout_seconds <= 0) return fail("--park-timeout must be > 0");
   if (config->park_retries < 1) return fail("--park-retries must be >= 1");
   config->mode = mode_text;

@@ -30,10 +30,17 @@ struct Config {
   std::vector<std::string> http;
   size_t http_max_header_bytes = 64 * 1024;
 
-  std::string mode = "exec";       // exec | fork
+  std::string mode = "exec";       // exec | fork | persistent
   std::string compat_library;     // libfcgi-run-compat.so ("" = next to the binary)
   double park_timeout_seconds = 2;
   int park_retries = 3;
+  // Persistent mode: recycle a worker after this many requests (0 = never) or
+  // past this resident size in MiB (0 = no limit).
+  uint32_t max_requests = 500;
+  uint64_t max_rss_mib = 0;
+  // `fcgi-run --check PROGRAM [--request FILE...]`: persistent-mode safety check.
+  bool check = false;
+  std::vector<std::string> check_requests;
   unsigned workers = 0;     // 0 = 2 per core
   size_t queue = 1024;      // requests waiting for a worker; past it: OVERLOADED + 503
   std::vector<std::string> env;  // NAME or NAME=VALUE

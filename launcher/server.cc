@@ -20,6 +20,7 @@
 #include "launcher/http_front.h"
 #include "launcher/log.h"
 #include "launcher/privileges.h"
+#include "launcher/persistent_runner.h"
 
 namespace fcgi {
 
@@ -120,6 +121,21 @@ void Server::BuildBaseEnvironment() {
 }
 
 std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
+  if (config_.mode == "persistent") {
+    PersistentRunnerOptions po;
+    po.park.program = target.path;
+    po.park.args = target.args;
+    po.park.cwd = target.cwd;
+    for (const auto& [name, value] : ctx_.base_env) po.park.env.push_back(name + "=" + value);
+    po.park.rlimits = target.rlimits;
+    po.park.compat_library = FindCompatLibrary(config_.compat_library);
+    po.park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config_.park_timeout_seconds * 1000));
+    po.workers = config_.EffectiveWorkers();
+    po.limits.max_requests = config_.max_requests;
+    po.limits.max_rss_kib = config_.max_rss_mib * 1024;
+    po.max_failures = config_.park_retries;
+    return MakePersistentRunner(io_, *spawner_, std::move(po));
+  }
   if (config_.mode != "fork") return MakeExecRunner(io_, *spawner_);
   ForkRunnerOptions fo;
   fo.park.program = target.path;
