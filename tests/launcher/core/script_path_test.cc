@@ -321,7 +321,7 @@ TEST_CASE("mod_proxy_fcgi's proxy:fcgi:// prefix, with path info and query", "[s
   CHECK(f.Run({{"SCRIPT_FILENAME", "proxy:fcgi://127.0.0.1:9000"}}).code() == Status::Code::kNotFound);
 }
 
-TEST_CASE("--allow-ext checks the requested and the real name", "[script_path]") {
+TEST_CASE("script path: --allow-ext checks the requested and the real name", "[script_path]") {
   Fixture f;
   ScriptPolicy p = RootPolicy();
   p.extensions = {".cgi"};
@@ -334,7 +334,7 @@ TEST_CASE("--allow-ext checks the requested and the real name", "[script_path]")
   CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/tool.pl"}}, p).ok());
 }
 
-TEST_CASE("--program allow-lists exact real paths", "[script_path]") {
+TEST_CASE("script path: --program allow-lists exact real paths", "[script_path]") {
   Fixture f;
   ScriptPolicy p = RootPolicy();
   p.programs = {"/srv/www/cgi-bin/app.cgi"};
