@@ -59,7 +59,7 @@ std::string PaddedRequest(uint16_t id, const std::string& body, uint8_t padding,
          rec(RecordType::kStdin, body) + rec(RecordType::kStdin, "");
 }
 
-TEST_CASE("conformance: every padding length 0-255 is skipped", "[conformance][records]") {
+TEST_CASE("every padding length 0-255 is skipped", "[conformance][records]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
@@ -73,7 +73,7 @@ TEST_CASE("conformance: every padding length 0-255 is skipped", "[conformance][r
   }
 }
 
-TEST_CASE("conformance: non-zero reserved bytes are ignored", "[conformance][records]") {
+TEST_CASE("non-zero reserved bytes are ignored", "[conformance][records]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
@@ -84,7 +84,7 @@ TEST_CASE("conformance: non-zero reserved bytes are ignored", "[conformance][rec
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("reserved"));
 }
 
-TEST_CASE("conformance: version 2 closes that connection only; the launcher serves others",
+TEST_CASE("version 2 closes that connection only, the launcher serves others",
           "[conformance][records]") {
   FcgiRun app(App(Example("sleep.cgi")));
   // A request already running on another connection must finish untouched.
@@ -110,7 +110,7 @@ TEST_CASE("conformance: version 2 closes that connection only; the launcher serv
   CHECK(app.process().IsRunning());
 }
 
-TEST_CASE("conformance: a name-value pair straddling PARAMS records of one byte each",
+TEST_CASE("a name-value pair straddling PARAMS records of one byte each",
           "[conformance][params]") {
   FcgiRun app(App(Example("env.cgi")));
   RequestSpec spec;
@@ -128,7 +128,7 @@ TEST_CASE("conformance: a name-value pair straddling PARAMS records of one byte 
   CHECK(env["HTTP_X_LONG"] == long_value);
 }
 
-TEST_CASE("conformance: PARAMS past --max-params get 431 and END_REQUEST; the connection goes on",
+TEST_CASE("PARAMS past --max-params get 431 and END_REQUEST, the connection goes on",
           "[conformance][params]") {
   FcgiRun app(App(Hello(), {"--max-params", "4096"}));
   FcgiTestClient client;
@@ -149,7 +149,7 @@ TEST_CASE("conformance: PARAMS past --max-params get 431 and END_REQUEST; the co
   CHECK(SplitCgiResponse(r2.stdout_data).body == "Hello, world!\n");
 }
 
-TEST_CASE("conformance: an empty PARAMS stream runs the program with the CGI minimum",
+TEST_CASE("an empty PARAMS stream runs the program with the CGI minimum",
           "[conformance][params]") {
   FcgiRun app(App(Example("env.cgi")));
   FcgiTestClient client;
@@ -164,7 +164,7 @@ TEST_CASE("conformance: an empty PARAMS stream runs the program with the CGI min
   CHECK(env["QUERY_STRING"].empty());
 }
 
-TEST_CASE("conformance: STDIN shorter than CONTENT_LENGTH gives the program what came, then EOF",
+TEST_CASE("STDIN shorter than CONTENT_LENGTH gives the program what came, then EOF",
           "[conformance][stdin]") {
   FcgiRun app(App(Echo()));
   RequestSpec spec;
@@ -178,7 +178,7 @@ TEST_CASE("conformance: STDIN shorter than CONTENT_LENGTH gives the program what
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("only ten.."));
 }
 
-TEST_CASE("conformance: STDIN longer than CONTENT_LENGTH is cut at CONTENT_LENGTH",
+TEST_CASE("STDIN longer than CONTENT_LENGTH is cut at CONTENT_LENGTH",
           "[conformance][stdin]") {
   FcgiRun app(App(Echo()));
   RequestSpec spec;
@@ -192,7 +192,7 @@ TEST_CASE("conformance: STDIN longer than CONTENT_LENGTH is cut at CONTENT_LENGT
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("12345"));
 }
 
-TEST_CASE("conformance: STDIN without CONTENT_LENGTH reaches the program whole",
+TEST_CASE("STDIN without CONTENT_LENGTH reaches the program whole",
           "[conformance][stdin]") {
   FcgiRun app(App(Echo()));
   RequestSpec spec;
@@ -210,7 +210,7 @@ TEST_CASE("conformance: STDIN without CONTENT_LENGTH reaches the program whole",
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("no content length"));
 }
 
-TEST_CASE("conformance: FILTER with DATA shorter than FCGI_DATA_LENGTH completes",
+TEST_CASE("FILTER with DATA shorter than FCGI_DATA_LENGTH completes",
           "[conformance][roles]") {
   FcgiRun app(App(Echo()));
   RequestSpec spec;
@@ -228,7 +228,7 @@ TEST_CASE("conformance: FILTER with DATA shorter than FCGI_DATA_LENGTH completes
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("in: short data"));
 }
 
-TEST_CASE("conformance: GET_VALUES in the middle of a request is answered at once",
+TEST_CASE("GET_VALUES in the middle of a request is answered at once",
           "[conformance][mgmt]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
@@ -247,7 +247,7 @@ TEST_CASE("conformance: GET_VALUES in the middle of a request is answered at onc
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("abc"));
 }
 
-TEST_CASE("conformance: GET_VALUES with unknown names answers only the known ones",
+TEST_CASE("GET_VALUES with unknown names answers only the known ones",
           "[conformance][mgmt]") {
   FcgiRun app(App(Hello()));
   FcgiTestClient client;
@@ -266,7 +266,7 @@ TEST_CASE("conformance: GET_VALUES with unknown names answers only the known one
   CHECK(empty.values.empty());
 }
 
-TEST_CASE("conformance: BEGIN_REQUEST with request id 0 is a management record (UNKNOWN_TYPE)",
+TEST_CASE("BEGIN_REQUEST with request id 0 is a management record (UNKNOWN_TYPE)",
           "[conformance][mgmt]") {
   FcgiRun app(App(Hello()));
   FcgiTestClient client;
@@ -284,7 +284,7 @@ TEST_CASE("conformance: BEGIN_REQUEST with request id 0 is a management record (
   CHECK(r.ok());
 }
 
-TEST_CASE("conformance: a duplicate BEGIN_REQUEST for an active id is ignored",
+TEST_CASE("a duplicate BEGIN_REQUEST for an active id is ignored",
           "[conformance][requests]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
@@ -303,7 +303,7 @@ TEST_CASE("conformance: a duplicate BEGIN_REQUEST for an active id is ignored",
   CHECK(client.protocol_errors().empty());
 }
 
-TEST_CASE("conformance: records for inactive ids are ignored", "[conformance][requests]") {
+TEST_CASE("records for inactive ids are ignored", "[conformance][requests]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
@@ -321,7 +321,7 @@ TEST_CASE("conformance: records for inactive ids are ignored", "[conformance][re
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("ok"));
 }
 
-TEST_CASE("conformance: ABORT_REQUEST for unknown ids is ignored", "[conformance][requests]") {
+TEST_CASE("ABORT_REQUEST for unknown ids is ignored", "[conformance][requests]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
@@ -336,7 +336,7 @@ TEST_CASE("conformance: ABORT_REQUEST for unknown ids is ignored", "[conformance
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("ok"));
 }
 
-TEST_CASE("conformance: KEEP_CONN 1 keeps the connection for back-to-back requests reusing id 1",
+TEST_CASE("KEEP_CONN 1 keeps the connection for back-to-back requests reusing id 1",
           "[conformance][keepconn]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
@@ -355,7 +355,7 @@ TEST_CASE("conformance: KEEP_CONN 1 keeps the connection for back-to-back reques
   CHECK(client.ReadFor(300ms));  // still open
 }
 
-TEST_CASE("conformance: KEEP_CONN 0 closes after the request; a request sent right behind is not lost",
+TEST_CASE("KEEP_CONN 0 closes after the request, the next connection reuses id 1",
           "[conformance][keepconn]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
@@ -377,7 +377,7 @@ TEST_CASE("conformance: KEEP_CONN 0 closes after the request; a request sent rig
   CHECK(second.WaitForClose(3000ms));
 }
 
-TEST_CASE("conformance: the peer closing mid-request stops the program; the launcher goes on",
+TEST_CASE("the peer closing mid-request stops the program, the launcher goes on",
           "[conformance][close]") {
   pc::Record record;
   FcgiRun app(pc::ControlApp(record));
@@ -396,7 +396,7 @@ TEST_CASE("conformance: the peer closing mid-request stops the program; the laun
   CHECK(r.ok());
 }
 
-TEST_CASE("conformance: EPIPE after headers (the peer closes while output streams)",
+TEST_CASE("EPIPE after headers (the peer closes while output streams)",
           "[conformance][close]") {
   pc::Record record;
   FcgiRun app(pc::ControlApp(record));
@@ -418,7 +418,7 @@ TEST_CASE("conformance: EPIPE after headers (the peer closes while output stream
   CHECK(r.ok());
 }
 
-TEST_CASE("conformance: 1000 requests multiplexed on one connection", "[conformance][mpx]") {
+TEST_CASE("1000 requests multiplexed on one connection", "[conformance][mpx]") {
   FcgiRunOptions options = App(Echo());
   options.workers = 4;
   options.queue = 2000;
@@ -450,7 +450,7 @@ TEST_CASE("conformance: 1000 requests multiplexed on one connection", "[conforma
   CHECK(client.protocol_errors().empty());
 }
 
-TEST_CASE("conformance: the program exits before the empty STDIN record; the response is whole",
+TEST_CASE("the program exits before the empty STDIN record, the response is whole",
           "[conformance][regression]") {
   // Regression (fixed in c327f39): output held until the body arrived was
   // dropped when the program had already exited.
