@@ -49,9 +49,10 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
 
   po::options_description run("Running programs");
   run.add_options()
-      ("mode", po::value(mode_text)->default_value("exec")->value_name("MODE"),
-       "exec: fork+exec the program per request; fork: start the program once, parked at main() "
-       "by libcompat, and fork it per request (falls back to exec for programs that cannot be parked); "
+      ("mode", po::value(mode_text)->default_value("fork")->value_name("MODE"),
+       "fork (default): start the program once, parked at main() by libcompat, and fork it per request "
+       "(falls back to exec, with one log line, for programs that cannot be parked); exec: fork+exec "
+       "the program per request; "
        "persistent: --workers processes run main() again and again (global state persists between "
        "requests: see README; scripts fall back to fork mode)")
       ("compat-library", po::value(&c->compat_library)->value_name("PATH"),

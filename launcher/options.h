@@ -30,7 +30,7 @@ struct Config {
   std::vector<std::string> http;
   size_t http_max_header_bytes = 64 * 1024;
 
-  std::string mode = "exec";       // exec | fork | persistent
+  std::string mode = "fork";       // fork (default) | exec | persistent
   std::string compat_library;     // libfcgi-run-compat.so ("" = next to the binary)
   double park_timeout_seconds = 2;
   int park_retries = 3;
