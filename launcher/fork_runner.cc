@@ -12,36 +12,12 @@
 #include <vector>
 
 #include "launcher/elf_inspector.h"
+#include "launcher/file_stamp.h"
 #include "launcher/log.h"
 
 namespace fcgi {
 
 namespace {
-
-// What "the program file changed" means: another inode, size, mtime or ctime
-// (ctime also catches chmod and chown).
-struct FileIdentity {
-  ino_t ino = 0;
-  off_t size = 0;
-  struct timespec mtime = {0, 0};
-  struct timespec ctime = {0, 0};
-  bool operator==(const FileIdentity& o) const {
-    return ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec &&
-           ctime.tv_sec == o.ctime.tv_sec && ctime.tv_nsec == o.ctime.tv_nsec;
-  }
-};
-
-FileIdentity Identify(const std::string& path) {
-  FileIdentity id;
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0) {
-    id.ino = st.st_ino;
-    id.size = st.st_size;
-    id.mtime = st.st_mtim;
-    id.ctime = st.st_ctim;
-  }
-  return id;
-}
 
 // What a request's run is, shared by the ProgramRun handed to the request and
 // the callbacks in flight (which may outlive it).
@@ -105,7 +81,7 @@ class ForkRunner : public ProgramRunner {
   std::unique_ptr<ProgramRun> Start(const SpawnSpec& spec, StartedCallback on_started,
                                     ExitCallback on_exit) override {
     if (exec_only_) return exec_->Start(spec, std::move(on_started), std::move(on_exit));
-    if (parked_ && parked_->ready() && !(Identify(options_.park.program) == identity_)) {
+    if (parked_ && parked_->ready() && !(FileStamp::Of(options_.park.program) == identity_)) {
       Recycle("program file changed on disk");
     }
     auto state = std::make_shared<RunState>();
@@ -175,7 +151,7 @@ class ForkRunner : public ProgramRunner {
 
   void StartParked() {
     if (shutting_down_) return;
-    identity_ = Identify(options_.park.program);
+    identity_ = FileStamp::Of(options_.park.program);
     // The pre-flight again: the file may have been replaced (by a static or
     // set-id binary) since the last start. Such a program ignores the shim
     // and would run main() once for nobody per attempt. A file that cannot be
@@ -305,7 +281,7 @@ class ForkRunner : public ProgramRunner {
   std::shared_ptr<ParkedProgram> parked_;
   std::vector<std::shared_ptr<ParkedProgram>> retiring_;
   std::deque<Waiting> waiting_;
-  FileIdentity identity_;
+  FileStamp identity_;
   int failures_ = 0;
   bool exec_only_ = false;
   bool shutting_down_ = false;

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "launcher/elf_inspector.h"
+#include "launcher/file_stamp.h"
 #include "launcher/fork_runner.h"
 #include "launcher/log.h"
 #include "launcher/persistent_worker.h"
@@ -19,25 +20,6 @@
 namespace fcgi {
 
 namespace {
-
-// The program file as last seen: another inode, size, mtime or ctime means
-// it was replaced, rebuilt, chmod'ed or chown'ed.
-struct FileStamp {
-  ino_t ino = 0;
-  off_t size = 0;
-  timespec mtime{};
-  timespec ctime{};
-  static FileStamp Of(const std::string& path) {
-    FileStamp f;
-    struct stat st;
-    if (stat(path.c_str(), &st) == 0) f = FileStamp{st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
-    return f;
-  }
-  bool operator==(const FileStamp& o) const {
-    return ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec &&
-           ctime.tv_sec == o.ctime.tv_sec && ctime.tv_nsec == o.ctime.tv_nsec;
-  }
-};
 
 // One request, shared by the ProgramRun the request holds and the callbacks.
 struct RunState {
