@@ -143,6 +143,13 @@ Status OpenTcp(const ListenAddress& a, const Config& config, ListeningSocket* ou
       close(fd);
       continue;
     }
+    // Warn before listen(2): once the socket accepts, a caller may read the log.
+    const char* env_list = std::getenv("FCGI_WEB_SERVER_ADDRS");
+    if (!IsLoopbackHost(a.host) && config.allow_from.empty() && (env_list == nullptr || *env_list == '\0')) {
+      LogWarning("listening on non-loopback address " + a.ToString() +
+                 " without --allow-from (or FCGI_WEB_SERVER_ADDRS): any host that can reach it can run the "
+                 "program; restrict peers with --allow-from ADDR[,ADDR...]");
+    }
     if (listen(fd, config.backlog) != 0) {
       last = Status::FromErrno("listen(2)", a.ToString(), errno);
       close(fd);
@@ -151,12 +158,6 @@ Status OpenTcp(const ListenAddress& a, const Config& config, ListeningSocket* ou
     freeaddrinfo(res);
     out->fd = fd;
     out->is_tcp = true;
-    const char* env_list = std::getenv("FCGI_WEB_SERVER_ADDRS");
-    if (!IsLoopbackHost(a.host) && config.allow_from.empty() && (env_list == nullptr || *env_list == '\0')) {
-      LogWarning("listening on non-loopback address " + a.ToString() +
-                 " without --allow-from (or FCGI_WEB_SERVER_ADDRS): any host that can reach it can run the "
-                 "program; restrict peers with --allow-from ADDR[,ADDR...]");
-    }
     return Status::Ok();
   }
   freeaddrinfo(res);
