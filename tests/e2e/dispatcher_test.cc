@@ -46,7 +46,7 @@ TEST_CASE("dispatcher: nginx runs the script the URL names", "[e2e][dispatcher]"
   REQUIRE(missing.ok);
   CHECK(missing.status == 404);
   CHECK(missing.body.find(doc.root) == std::string::npos);  // never the file layout
-  CHECK(app.Log().find("nope.cgi") != std::string::npos);   // but the log says what
+  CHECK(app.LogContains("nope.cgi"));   // but the log says what
 }
 
 TEST_CASE("dispatcher: PATH_INFO splitting /cgi-bin/app.cgi/extra/path?q=1", "[e2e][dispatcher]") {
@@ -127,8 +127,7 @@ TEST_CASE("dispatcher: a retired worker class finishes its running request (--ma
   CHECK(slow_raw.ok());
   CHECK(slow_raw.app_status == 0);
   CHECK(slow_response.body == "slow done\n");
-  CHECK(app.Log().find("retiring the least recently used worker class " + doc.cgi_bin + "/slow.cgi") !=
-        std::string::npos);
+  CHECK(app.LogContains("retiring the least recently used worker class " + doc.cgi_bin + "/slow.cgi"));
   CHECK(app.process().IsRunning());
 }
 
@@ -140,7 +139,7 @@ TEST_CASE("dispatcher: --allow-ext and --program restrict what runs", "[e2e][dis
     CgiResponse pl = RawRequest(app, {{"SCRIPT_FILENAME", doc.cgi_bin + "/tool.pl"}});
     CHECK(pl.status == 403);
     CHECK(pl.body.find("script=") == std::string::npos);
-    CHECK(app.Log().find("--allow-ext") != std::string::npos);
+    CHECK(app.LogContains("--allow-ext"));
   }
   SECTION("--allow-ext .cgi,.pl") {
     FcgiRun app(DispatcherOptions(doc, {"--allow-ext", ".cgi,.pl"}));

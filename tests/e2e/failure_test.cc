@@ -81,7 +81,7 @@ TEST_CASE("failure: a program removed or made non-executable after start gets a 
   CHECK(cgi.status == 502);
   CHECK(cgi.body.find("could not start hello.cgi") != std::string::npos);
   const std::string cause = how == "removed" ? "No such file or directory" : "Permission denied";
-  CHECK(app.Log().find("execve(2) " + program + ": " + cause) != std::string::npos);
+  CHECK(app.LogContains("execve(2) " + program + ": " + cause));
 }
 
 TEST_CASE("failure: --max-body answers 413 before the program starts", "[e2e][failure][limits]") {

@@ -171,7 +171,7 @@ TEST_CASE("fork: SIGHUP replaces the parked process without dropping a request i
   CHECK(page.Pid("ppid") == first);
   // The old parked process drained and left.
   CHECK(WaitFor([&] { return pc::NotRunning(first); }, 3000ms));
-  CHECK(app.Log().find("replacing the parked " + app.program() + ": SIGHUP") != std::string::npos);
+  CHECK(app.LogContains("replacing the parked " + app.program() + ": SIGHUP"));
 }
 
 // SIGHUP while a restart is pending (the parked process died, the backoff
@@ -184,7 +184,7 @@ TEST_CASE("fork: SIGHUP during the restart backoff keeps the new parked process 
   const pid_t first = WaitForParked(app);
   REQUIRE(first > 0);
   REQUIRE(kill(first, SIGKILL) == 0);
-  REQUIRE(WaitFor([&] { return app.Log().find("restarting the parked program in") != std::string::npos; }, 3000ms));
+  REQUIRE(WaitFor([&] { return app.LogContains("restarting the parked program in"); }, 3000ms));
   app.process().Signal(SIGHUP);  // within the 200 ms backoff
   const pid_t second = WaitForParked(app, 2);
   REQUIRE(second > 0);
@@ -229,7 +229,7 @@ TEST_CASE("fork: a new program file renamed over the old one is served from the 
   auto parked = ParkedPids(app.Log());
   REQUIRE(parked.size() == 2);
   CHECK(body.find("ppid=" + std::to_string(parked[1]) + "\n") != std::string::npos);
-  CHECK(app.Log().find("program file changed on disk") != std::string::npos);
+  CHECK(app.LogContains("program file changed on disk"));
   CHECK(WaitFor([&] { return pc::NotRunning(first); }, 3000ms));
   CHECK(get().find("version=2 ") == 0);
 }

@@ -187,7 +187,7 @@ TEST_CASE("persistent: a worker leaking 1 MiB per request is recycled at --max-r
   CHECK(pids.front() > 0);
   CHECK(pids.back() > 0);
   CHECK(pids.front() != pids.back());
-  CHECK(app.Log().find("exceeds --max-rss 8 MiB") != std::string::npos);
+  CHECK(app.LogContains("exceeds --max-rss 8 MiB"));
 }
 
 TEST_CASE("persistent: a worker leaking an fd per request is recycled", "[e2e][persistent]") {
@@ -198,7 +198,7 @@ TEST_CASE("persistent: a worker leaking an fd per request is recycled", "[e2e][p
   INFO(app.Log());
   CHECK(pids[0] == pids[2]);    // three requests grow the count...
   CHECK(pids[3] != pids[2]);    // ...then the worker is replaced
-  CHECK(app.Log().find("open file descriptors grew after 3 requests in a row") != std::string::npos);
+  CHECK(app.LogContains("open file descriptors grew after 3 requests in a row"));
 }
 
 TEST_CASE("persistent: a worker left with a running thread is recycled", "[e2e][persistent]") {
@@ -211,7 +211,7 @@ TEST_CASE("persistent: a worker left with a running thread is recycled", "[e2e][
   CHECK(b.raw.ok());
   CHECK(a.pid != b.pid);
   CHECK(b.cgi.body.find("requests_seen_by_this_process=1") != std::string::npos);
-  CHECK(app.Log().find("a thread was left running") != std::string::npos);
+  CHECK(app.LogContains("a thread was left running"));
 }
 
 TEST_CASE("persistent: a segfault gets 502 naming the signal, the next request is served by a new worker",
@@ -244,7 +244,7 @@ TEST_CASE("persistent: a C++ program exiting inside a lock_guard scope is recycl
   CHECK(c.cgi.body.find("DEADLOCK") == std::string::npos);
   CHECK(a.pid == b.pid);
   CHECK(c.pid != b.pid);
-  CHECK(app.Log().find("links libstdc++") != std::string::npos);
+  CHECK(app.LogContains("links libstdc++"));
 }
 
 TEST_CASE("persistent: a timeout kills the worker (504) and a new one serves the next request",

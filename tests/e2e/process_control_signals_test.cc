@@ -61,7 +61,7 @@ TEST_CASE("process signals: a second SIGTERM stops running programs at once", "[
   pid_t pid = WaitForPid(record.path(), "hang");
   REQUIRE(pid > 0);
   app.process().Signal(SIGTERM);
-  REQUIRE(WaitFor([&] { return app.Log().find("stopping gracefully") != std::string::npos; }, 2000ms));
+  REQUIRE(WaitFor([&] { return app.LogContains("stopping gracefully"); }, 2000ms));
   CHECK(pc::ProcessState(pid) != 0);  // the first signal lets it run
   auto second = pc::Clock::now();
   app.process().Signal(SIGTERM);
@@ -86,7 +86,7 @@ TEST_CASE("process signals: --shutdown-timeout ends a graceful stop that takes t
   CHECK(seconds >= 0.9);
   CHECK(seconds < 4.0);
   CHECK(WaitFor([&] { return pc::NotRunning(pid); }, 1000ms));
-  CHECK(app.Log().find("--shutdown-timeout reached") != std::string::npos);
+  CHECK(app.LogContains("--shutdown-timeout reached"));
 }
 
 TEST_CASE("process signals: SIGUSR1 reopens the --log file", "[e2e][process][signals]") {

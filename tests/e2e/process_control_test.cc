@@ -56,9 +56,7 @@ TEST_CASE("process control: a hanging program is killed at --timeout with a 504,
   REQUIRE(pid > 0);
   CHECK(WaitFor([&] { return pc::PidAndGroupGone(pid); }, 2000ms));
   // The log line names the program, the method and URI, and the elapsed time.
-  std::string log = app.Log();
-  CHECK(log.find("GET /control.cgi?hang (control.cgi): still running after 1 s (--timeout)") !=
-        std::string::npos);
+  CHECK(app.LogContains("GET /control.cgi?hang (control.cgi): still running after 1 s (--timeout)"));
   HttpResponse next = CurlGet(nginx.Url("/control.cgi?hello"), 10);
   CHECK(next.status == 200);
   CHECK(next.body == "hello from control.cgi\n");
@@ -87,7 +85,7 @@ TEST_CASE("process control: a program ignoring SIGTERM is SIGKILLed after --kill
   CHECK(seconds >= 1.9);
   CHECK(seconds < 4.0);
   CHECK(WaitFor([&] { return pc::PidAndGroupGone(pid); }, 1000ms));
-  CHECK(app.Log().find("ignored SIGTERM for --kill-grace; sending SIGKILL") != std::string::npos);
+  CHECK(app.LogContains("ignored SIGTERM for --kill-grace; sending SIGKILL"));
 }
 
 TEST_CASE("process control: a timeout after the header cuts the response without a 504",
@@ -126,7 +124,7 @@ TEST_CASE("process control: a client leaving nginx during a streaming response s
   REQUIRE(pid > 0);
   CHECK(WaitFor([&] { return pc::PidAndGroupGone(pid); }, 1000ms));
   INFO("gone after " << SecondsSince(left) << " s");
-  CHECK(WaitFor([&] { return app.Log().find("aborted") != std::string::npos; }, 1000ms));
+  CHECK(WaitFor([&] { return app.LogContains("aborted"); }, 1000ms));
 }
 
 TEST_CASE("process control: FCGI_ABORT_REQUEST stops one program, its neighbour on the connection goes on",

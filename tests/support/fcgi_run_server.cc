@@ -109,6 +109,16 @@ FcgiRun::FcgiRun(FcgiRunOptions options) : options_(std::move(options)), dir_("f
   }
 }
 
+bool FcgiRun::LogContains(const std::string& needle, Seconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  while (true) {
+    if (Log().find(needle) != std::string::npos) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 FcgiRun::~FcgiRun() {
   if (process_) process_->Stop(Seconds(5));
 }

@@ -58,6 +58,10 @@ class FcgiRun {
   const std::string& program() const { return options_.program; }
   // Everything the launcher wrote to stderr so far.
   std::string Log() const { return ReadFile(dir_.File("fcgi-run.log")); }
+  // True once the log contains `needle`, polling up to `timeout`: the launcher may
+  // write a line just after the response it concerns. Use this, not Log().find(),
+  // for lines that must appear; Log() alone for lines that must not.
+  bool LogContains(const std::string& needle, Seconds timeout = Seconds(5)) const;
   Process& process() { return *process_; }
   const TempDir& dir() const { return dir_; }
   // SIGTERM, then SIGKILL after `grace`; returns the wait status.
