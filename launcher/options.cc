@@ -41,6 +41,10 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       ("socket-owner", po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
        "owner of unix sockets fcgi-run creates")
       ("backlog", po::value(&c->backlog)->default_value(1024)->value_name("N"), "listen(2) backlog")
+      ("parent-pipe-fd", po::value(&c->parent_pipe_fd)->default_value("auto")->value_name("N|auto|none"),
+       "stop gracefully (as on SIGTERM) when descriptor N, inherited from the spawning web server, is "
+       "closed at its other end. auto: fd 5 if it is a pipe's read end and fcgi-run serves the listening "
+       "socket on fd 0 (h2o's fastcgi.spawn); none: never")
       ("http", po::value(&c->http)->value_name("ADDR:PORT")->composing(),
        "also (or, without --listen, only) serve HTTP/1.1 directly on ADDR:PORT (127.0.0.1:8080, "
        "[::1]:8080): the built-in HTTP front, for trying a program without a web server; repeatable")

@@ -25,6 +25,9 @@ struct Config {
   unsigned socket_mode = 0660;
   std::string socket_owner;  // USER[:GROUP], empty = unchanged
   int backlog = 1024;
+  // --parent-pipe-fd: "auto" (fd 5 when spawned by h2o), "none" or N; its EOF stops
+  // fcgi-run as SIGTERM does (launcher/parent_watch.h).
+  std::string parent_pipe_fd = "auto";
   // Built-in HTTP front: --http ADDR:PORT (repeatable; alone or with --listen)
   // and the largest HTTP request header block it accepts (431 past it).
   std::vector<std::string> http;

@@ -19,6 +19,7 @@
 #include "launcher/fork_runner.h"
 #include "launcher/http_front.h"
 #include "launcher/log.h"
+#include "launcher/parent_watch.h"
 #include "launcher/privileges.h"
 #include "launcher/persistent_runner.h"
 
@@ -225,7 +226,14 @@ Status Server::Init() {
     a->acceptor.non_blocking(true, ec);
     acceptors_.push_back(std::move(a));
   }
-  return Status::Ok();
+  // The spawning web server's "exit" pipe (h2o fastcgi.spawn: fd 5): its EOF stops as SIGTERM does.
+  bool spawned = config_.listen.empty() && !listening_.empty() && listening_.front().name == "fd:0";
+  parent_watch_ = std::make_unique<ParentWatch>(io_);
+  return parent_watch_->Start(config_.parent_pipe_fd, spawned, [this](const std::string& what) {
+    if (stopping_) return;
+    LogInfo(what + ": stopping gracefully (" + std::to_string(ctx_.counters.requests_active) + " requests running)");
+    BeginShutdown();
+  });
 }
 
 int Server::Run() {

@@ -31,6 +31,7 @@
 namespace fcgi {
 
 class Connection;
+class ParentWatch;
 
 class Server {
  public:
@@ -83,6 +84,7 @@ class Server {
   bool stopping_ = false;
   bool finishing_ = false;
   std::unique_ptr<HttpFront> http_;  // --http; destroyed before ctx_
+  std::unique_ptr<ParentWatch> parent_watch_;  // --parent-pipe-fd (h2o's fd 5)
 };
 
 }  // namespace fcgi
