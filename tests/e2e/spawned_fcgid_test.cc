@@ -1,0 +1,152 @@
+// End-to-end: Apache httpd with mod_fcgid spawning fcgi-run itself (listening
+// socket on fd 0, environment PATH + FcgidInitialEnv, one connection per
+// request, SIGTERM / SIGTERM / SIGKILL on stop and graceful restart), in both
+// forms the README shows: FcgidWrapper for every .cgi (dispatcher mode) and
+// FcgidWrapper ... virtual (one program). Tagged [spawned][once]: run once (in
+// the e2e-exec ctest variant); every fcgi-run here gets its --mode explicitly.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/e2e/spawned_util.h"
+
+namespace fcgi::test {
+namespace {
+
+using namespace spawned;
+using namespace std::chrono_literals;
+
+Served ServedBy(FcgidApache& server, const std::string& root) {
+  Served s;
+  s.url = [&server](const std::string& path) { return server.Url(path); };
+  s.port = server.apache().port();
+  s.log = [&server] { return server.ErrorLog(); };
+  s.root = root;
+  return s;
+}
+
+std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+// Every line of Apache's error log is Apache's ("[...") or one of fcgi-run's
+// own one-line events ("<date> <time> fcgi-run[pid]: level: ..."): nothing
+// fcgi-run wrote spans lines.
+void CheckOneLinePerEvent(const std::string& log) {
+  std::istringstream in(log);
+  std::string line;
+  int launcher_lines = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '[') continue;
+    INFO("error log line: " << line);
+    CHECK(line.find(" fcgi-run[") != std::string::npos);
+    CHECK(line.find("]: ") != std::string::npos);
+    ++launcher_lines;
+  }
+  CHECK(launcher_lines > 0);
+}
+
+TEST_CASE("spawned: Apache mod_fcgid runs every .cgi through FcgidWrapper fcgi-run --root",
+          "[e2e][spawned][once][fcgid]") {
+  DocumentRoot root(ServedPrograms());
+  FcgidOptions o;
+  o.document_root = root.path();
+  o.wrapper = DispatcherCommand(root.path(), "fork");
+  FcgidApache server(o);
+  Served s = ServedBy(server, root.path());
+  CheckAll(s);
+  // mod_fcgid gives fcgi-run PATH and FcgidInitialEnv only; it serves anyway.
+  CHECK(server.ErrorLog().find("mod_fcgid: server localhost:" + FcgiRunBinary()) != std::string::npos);
+  CheckOneLinePerEvent(server.ErrorLog());
+}
+
+TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program", "[e2e][spawned][once][fcgid]") {
+  DocumentRoot root({ProbeProgram()});
+  FcgidOptions o;
+  o.document_root = root.path();
+  o.wrapper = FcgiRunBinary() + " --mode fork " + root.File("probe.cgi");
+  o.is_virtual = true;
+  o.initial_env = {"PROBE_SETTING from-fcgid"};
+  FcgidApache server(o);
+  std::vector<std::string> ppids;
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = CurlGet(server.Url("/app/any/path?env&n=" + std::to_string(i)), 20);
+    INFO(r.error << r.body << "\n--- error log:\n" << server.ErrorLog());
+    REQUIRE(r.ok);
+    REQUIRE(r.status == 200);
+    auto fields = ParseEnvDump(r.body);
+    CHECK(fields["query"] == "env&n=" + std::to_string(i));
+    CHECK(fields["counter"] == "1");
+    ppids.push_back(fields["ppid"]);
+  }
+  CHECK(ppids[1] == ppids[2]);  // one parked probe.cgi serves the requests
+}
+
+// A slow request, then `apache2 -k <verb>`: fcgi-run gets mod_fcgid's
+// SIGTERM (and a second one a second later), aborts the request, exits 0.
+void SlowRequestThen(FcgidApache& server, const std::string& root, const std::string& verb) {
+  // probe.cgi parked by a first request, then a request that sleeps 30 s: a
+  // second process of probe.cgi (the fork serving it).
+  REQUIRE(CurlGet(server.Url("/probe.cgi"), 10).status == 200);
+  HttpResponse slow;
+  std::thread client([&] { slow = CurlGet(server.Url("/probe.cgi?sleep=30000"), 25); });
+  bool started = WaitUntil([&] { return ProcessesMatching(root + "/probe.cgi").size() >= 2; }, 10000ms);
+  CHECK(started);
+  std::vector<std::string> before = ProcessesMatching(root);
+  CHECK(!before.empty());
+  CommandResult c = server.Control(verb);
+  INFO("apache2 -k " << verb << ": " << c.out << c.err);
+  CHECK(c.Succeeded());
+  // Every process of the old generation (fcgi-run, the parked and the running
+  // program) is gone within mod_fcgid's window (SIGKILL at 8 s) and a margin.
+  bool gone = WaitUntil(
+      [&] {
+        for (const std::string& p : ProcessesMatching(root)) {
+          for (const std::string& b : before) {
+            if (p == b) return false;
+          }
+        }
+        return true;
+      },
+      12000ms);
+  client.join();
+  INFO("left over:\n" << Join(ProcessesMatching(root)) << "--- error log:\n" << server.ErrorLog());
+  CHECK(gone);
+  CHECK(server.apache().WaitForErrorLog("received SIGTERM: stopping gracefully", 5s));
+  CHECK(server.apache().WaitForErrorLog("terminated by calling exit(), return code: 0", 5s));
+  CHECK(slow.seconds < 20);  // the request did not run its 30 s
+}
+
+TEST_CASE("spawned: Apache mod_fcgid graceful restart and stop during a slow request leave no process",
+          "[e2e][spawned][once][fcgid][shutdown]") {
+  DocumentRoot root(ServedPrograms());
+  FcgidOptions o;
+  o.document_root = root.path();
+  o.wrapper = DispatcherCommand(root.path(), "fork");
+  FcgidApache server(o);
+  Served s = ServedBy(server, root.path());
+  CheckHello(s);
+
+  SlowRequestThen(server, root.path(), "graceful");
+  // After the graceful restart a new fcgi-run serves.
+  REQUIRE(WaitUntil([&] { return CurlGet(server.Url("/hello.cgi"), 10).status == 200; }, 10000ms));
+  CheckHello(s);
+
+  SlowRequestThen(server, root.path(), "stop");
+  bool all_gone = WaitUntil([&] { return ProcessesMatching(root.path()).empty(); }, 10000ms);
+  INFO("left over after stop:\n" << Join(ProcessesMatching(root.path())) << "--- error log:\n" << server.ErrorLog());
+  CHECK(all_gone);
+  const std::string apache_dir = server.apache().dir().path();
+  bool apache_gone = WaitUntil([&] { return ProcessesMatching(apache_dir).empty(); }, 10000ms);
+  INFO("Apache processes left:\n" << Join(ProcessesMatching(apache_dir)));
+  CHECK(apache_gone);  // Apache itself stopped
+  CheckOneLinePerEvent(server.ErrorLog());
+}
+
+}  // namespace
+}  // namespace fcgi::test

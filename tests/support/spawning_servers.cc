@@ -1,0 +1,229 @@
+#include "tests/support/spawning_servers.h"
+
+#include <dirent.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "tests/support/net_util.h"
+
+namespace fcgi::test {
+namespace {
+
+constexpr int kStartAttempts = 3;  // a free port may be taken by a parallel test
+constexpr const char* kServerUser = "www-data";
+
+bool WaitForPort(Process* process, int port, Seconds timeout) {
+  std::string address = "tcp:127.0.0.1:" + std::to_string(port);
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!process->IsRunning()) return false;
+    if (ConnectTo(address).valid()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// dir/state, owned by www-data (the servers write logs, pid files and sockets
+// after dropping privileges).
+std::string MakeServerStateDir(const TempDir& dir) {
+  std::string state = dir.MakeDir("state");
+  if (passwd* pw = getpwnam(kServerUser)) {
+    if (chown(state.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      throw std::runtime_error("chown(2) " + state + " failed");
+    }
+  }
+  return state;
+}
+
+std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
+
+std::string LighttpdConfig(const LighttpdOptions& o, const std::string& state, int port) {
+  std::string c;
+  c += "server.document-root = " + Quoted(o.document_root) + "\n";
+  c += "server.bind = \"127.0.0.1\"\n";
+  c += "server.port = " + std::to_string(port) + "\n";
+  c += "server.username = \"www-data\"\nserver.groupname = \"www-data\"\n";
+  c += "server.errorlog = " + Quoted(state + "/error.log") + "\n";
+  c += "server.pid-file = " + Quoted(state + "/lighttpd.pid") + "\n";
+  c += "server.upload-dirs = ( " + Quoted(state) + " )\n";
+  c += "server.max-request-size = 65536\n";  // KiB: room for the 5 MiB POST
+  c += "server.stream-response-body = 2\n";  // pass output on as it comes
+  c += "server.modules += ( \"mod_fastcgi\" )\n";
+  c += "fastcgi.server = ( " + Quoted(o.key) + " => ( (\n";
+  c += "  \"socket\" => " + Quoted(state + "/fcgi-run.sock") + ",\n";
+  c += "  \"bin-path\" => " + Quoted(o.bin_path) + ",\n";
+  c += "  \"max-procs\" => " + std::to_string(o.max_procs) + ",\n";
+  if (!o.check_local) c += "  \"check-local\" => \"disable\",\n";
+  c += ") ) )\n";
+  return c;
+}
+
+std::string H2oConfig(const H2oOptions& o, const std::string& state, int port) {
+  std::string c;
+  c += "listen:\n  host: 127.0.0.1\n  port: " + std::to_string(port) + "\n";
+  c += "user: www-data\n";
+  c += "pid-file: " + state + "/h2o.pid\n";
+  c += "error-log: " + state + "/error.log\n";
+  c += "hosts:\n  default:\n    paths:\n      \"/\":\n";
+  c += "        file.dir: " + o.document_root + "\n";
+  c += "        file.custom-handler:\n";
+  c += "          extension: " + o.extension + "\n";
+  c += "          fastcgi.spawn: " + Quoted(o.spawn_command) + "\n";
+  c += "          fastcgi.timeout.io: 30000\n";
+  return c;
+}
+
+std::string ReadCmdline(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (char& ch : s) {
+    if (ch == '\0') ch = ' ';
+  }
+  return s;
+}
+
+bool IsZombie(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string line;
+  std::getline(in, line);
+  auto paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] == 'Z';
+}
+
+}  // namespace
+
+DocumentRoot::DocumentRoot(const std::vector<std::string>& programs) : dir_("fcgi-run-docroot") {
+  for (const std::string& program : programs) {
+    std::string name = program.substr(program.rfind('/') + 1);
+    std::string path = dir_.WriteFile(name, ReadFile(program));
+    chmod(path.c_str(), 0755);
+  }
+}
+
+std::vector<std::string> ProcessesMatching(const std::string& needle) {
+  std::vector<std::string> found;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return found;
+  const std::string self = std::to_string(getpid());
+  while (dirent* e = readdir(proc)) {
+    std::string pid = e->d_name;
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid == self) continue;
+    if (IsZombie(pid)) continue;
+    char exe[4096];
+    ssize_t n = readlink(("/proc/" + pid + "/exe").c_str(), exe, sizeof exe - 1);
+    std::string exe_path = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "";
+    std::string cmdline = ReadCmdline(pid);
+    if (exe_path.find(needle) != std::string::npos || cmdline.find(needle) != std::string::npos) {
+      found.push_back(pid + ": " + cmdline);
+    }
+  }
+  closedir(proc);
+  return found;
+}
+
+Lighttpd::Lighttpd(LighttpdOptions options) : options_(std::move(options)), dir_("fcgi-run-lighttpd") {
+  state_ = MakeServerStateDir(dir_);
+  std::string last_log;
+  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+    port_ = FreeTcpPort();
+    config_ = LighttpdConfig(options_, state_, port_);
+    std::string conf = dir_.WriteFile("lighttpd.conf", config_);
+    ProcessOptions p;
+    p.argv = {"/usr/sbin/lighttpd", "-D", "-f", conf};
+    p.env = MinimalEnv();
+    p.stderr_path = dir_.File("stderr.log");
+    process_ = std::make_unique<Process>(p);
+    if (WaitForPort(process_.get(), port_, Seconds(15))) return;
+    process_->Stop(Seconds(2));
+    last_log = ErrorLog() + ReadFile(dir_.File("stderr.log"));
+  }
+  throw std::runtime_error("lighttpd did not start:\n" + last_log + "\nconfig:\n" + config_);
+}
+
+Lighttpd::~Lighttpd() {
+  if (process_) process_->Stop(Seconds(8));
+}
+
+std::string Lighttpd::Url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::string Lighttpd::ErrorLog() const { return ReadFile(state_ + "/error.log"); }
+
+H2o::H2o(H2oOptions options) : options_(std::move(options)), dir_("fcgi-run-h2o") {
+  state_ = MakeServerStateDir(dir_);
+  std::string last_log;
+  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+    port_ = FreeTcpPort();
+    config_ = H2oConfig(options_, state_, port_);
+    std::string conf = dir_.WriteFile("h2o.conf", config_);
+    ProcessOptions p;
+    p.argv = {"/usr/bin/h2o", "-c", conf};
+    p.env = MinimalEnv();
+    p.stderr_path = dir_.File("stderr.log");
+    process_ = std::make_unique<Process>(p);
+    if (WaitForPort(process_.get(), port_, Seconds(15))) return;
+    process_->Stop(Seconds(2));
+    last_log = ErrorLog() + ReadFile(dir_.File("stderr.log"));
+  }
+  throw std::runtime_error("h2o did not start:\n" + last_log + "\nconfig:\n" + config_);
+}
+
+H2o::~H2o() {
+  if (process_) process_->Stop(Seconds(8));
+}
+
+std::string H2o::Url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+std::string H2o::ErrorLog() const { return ReadFile(state_ + "/error.log") + ReadFile(dir_.File("stderr.log")); }
+
+std::string FcgidConfig(const FcgidOptions& o, const std::string& state_dir) {
+  std::string c;
+  c += "LoadModule fcgid_module /usr/lib/apache2/modules/mod_fcgid.so\n";
+  c += "FcgidIPCDir " + Quoted(state_dir) + "\n";
+  c += "FcgidProcessTableFile " + Quoted(state_dir + "/fcgid_shm") + "\n";
+  c += "FcgidMaxRequestLen 67108864\n";  // the default, 128 KiB, refuses larger bodies
+  c += "FcgidIOTimeout 60\n";
+  c += "FcgidOutputBufferSize 0\n";     // pass output on as it comes (streaming)
+  for (const std::string& e : o.initial_env) c += "FcgidInitialEnv " + e + "\n";
+  c += "DocumentRoot " + Quoted(o.document_root) + "\n";
+  if (!o.is_virtual) {
+    c += "<Directory " + Quoted(o.document_root) + ">\n";
+    c += "  Options +ExecCGI\n";
+    c += "  AddHandler fcgid-script .cgi\n";
+    c += "  FcgidWrapper " + Quoted(o.wrapper) + " .cgi\n";
+    c += "</Directory>\n";
+  } else {
+    c += "<Location /app>\n";
+    c += "  SetHandler fcgid-script\n";
+    c += "  Options +ExecCGI\n";
+    c += "  FcgidWrapper " + Quoted(o.wrapper) + " virtual\n";
+    c += "</Location>\n";
+  }
+  return c;
+}
+
+FcgidApache::FcgidApache(FcgidOptions options) : state_dir_("fcgi-run-fcgid") {
+  std::string state = MakeServerStateDir(state_dir_);
+  fcgid_config_ = FcgidConfig(options, state);
+  ApacheOptions a;
+  a.extra_config = fcgid_config_;
+  apache_ = std::make_unique<Apache>(a);
+}
+
+CommandResult FcgidApache::Control(const std::string& verb) {
+  return RunCommand({"/usr/sbin/apache2", "-f", apache_->dir().File("httpd.conf"), "-k", verb}, "", Seconds(30));
+}
+
+}  // namespace fcgi::test
