@@ -69,7 +69,7 @@ TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program", "
   DocumentRoot root({ProbeProgram()});
   FcgidOptions o;
   o.document_root = root.path();
-  o.wrapper = FcgiRunBinary() + " --mode fork " + root.File("probe.cgi");
+  o.wrapper = FcgiRunBinary() + " --mode fork --env PROBE_SETTING " + root.File("probe.cgi");
   o.is_virtual = true;
   o.initial_env = {"PROBE_SETTING from-fcgid"};
   FcgidApache server(o);
@@ -82,6 +82,7 @@ TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program", "
     auto fields = ParseEnvDump(r.body);
     CHECK(fields["query"] == "env&n=" + std::to_string(i));
     CHECK(fields["counter"] == "1");
+    CHECK(fields["PROBE_SETTING"] == "from-fcgid");  // FcgidInitialEnv, passed on with --env
     ppids.push_back(fields["ppid"]);
   }
   CHECK(ppids[1] == ppids[2]);  // one parked probe.cgi serves the requests
