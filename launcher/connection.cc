@@ -1,6 +1,5 @@
 #include "launcher/connection.h"
 
-#include <boost/asio/write.hpp>
 #include <utility>
 #include <vector>
 
@@ -22,7 +21,7 @@ void Connection::Start() { Read(); }
 
 void Connection::StopReading() {
   stop_reading_ = true;
-  if (requests_.empty() && !writing_active_ && out_.empty()) {
+  if (requests_.empty() && output_.idle()) {
     Close("");  // idle: nothing in flight from the peer's point of view
   }
 }
@@ -75,7 +74,7 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
     Read();
     return;
   }
-  Status s = state_.Feed(std::string_view(read_buf_.data(), n), &out_);
+  Status s = state_.Feed(std::string_view(read_buf_.data(), n), output_.pending());
   if (!s.ok()) {
     LogWarning("connection " + peer_ + ": " + s.message() + "; closing it");
     Flush();
@@ -83,7 +82,7 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
     return;
   }
   Flush();
-  if (state_.ShouldClose() && OutputBacklog() == 0 && !writing_active_) {
+  if (state_.ShouldClose() && OutputBacklog() == 0 && !output_.writing()) {
     Linger();
     return;
   }
@@ -91,18 +90,11 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
 }
 
 void Connection::Flush() {
-  if (writing_active_ || closed_ || out_.empty()) return;
-  writing_.swap(out_);
-  writing_active_ = true;
-  boost::asio::async_write(socket_, boost::asio::buffer(writing_),
-                           [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                             self->OnWrite(ec);
-                           });
+  if (closed_) return;
+  output_.Flush(socket_, [self = shared_from_this()](const boost::system::error_code& ec) { self->OnWrite(ec); });
 }
 
 void Connection::OnWrite(const boost::system::error_code& ec) {
-  writing_active_ = false;
-  writing_.clear();
   if (closed_) return;
   if (ec) {
     LogDebug("connection " + peer_ + ": write failed: " + ec.message());
@@ -122,7 +114,7 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
     }
   }
   Flush();
-  if (!writing_active_ && out_.empty()) {
+  if (output_.idle()) {
     if (state_.ShouldClose() || (stop_reading_ && requests_.empty())) {
       Linger();
       return;
@@ -137,7 +129,7 @@ void Connection::Close(std::string_view why) {
   boost::system::error_code ignored;
   socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);
-  out_.clear();
+  output_.ClearPending();
   output_waiters_.clear();
   // Abort what still runs; the requests finish (and leave the table) once
   // their programs are gone.
@@ -148,13 +140,13 @@ void Connection::Close(std::string_view why) {
 
 void Connection::SendStdout(uint16_t id, std::string_view data) {
   if (closed_ || data.empty()) return;
-  state_.AppendStdout(id, data, &out_);
+  state_.AppendStdout(id, data, output_.pending());
   Flush();
 }
 
 void Connection::SendStderr(uint16_t id, std::string_view data) {
   if (closed_ || data.empty()) return;
-  state_.AppendStderr(id, data, &out_);
+  state_.AppendStderr(id, data, output_.pending());
   Flush();
 }
 
@@ -163,10 +155,10 @@ void Connection::FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus 
   requests_.erase(id);
   output_waiters_.erase(id);
   if (!closed_) {
-    state_.EndRequest(id, app_status, status, &out_);
+    state_.EndRequest(id, app_status, status, output_.pending());
     Flush();
-    if (state_.ShouldClose() && !writing_active_ && out_.empty()) Linger();
-    else if (stop_reading_ && requests_.empty() && !writing_active_ && out_.empty()) Linger();
+    if (state_.ShouldClose() && output_.idle()) Linger();
+    else if (stop_reading_ && requests_.empty() && output_.idle()) Linger();
     else StdinDrained();  // the finished request may have been what paused input
   }
   if (ctx_.on_request_finished) ctx_.on_request_finished();
@@ -200,41 +192,35 @@ void Connection::OnRequestReady(uint16_t id, Role role, bool keep_conn, NameValu
   request->Start(std::move(params));
 }
 
-void Connection::OnStdin(uint16_t id, std::string_view data) {
+std::shared_ptr<CgiRequest> Connection::FindRequest(uint16_t id) const {
   auto it = requests_.find(id);
-  if (it == requests_.end()) return;
-  auto request = it->second;
-  request->OnStdin(data);
-  CheckInputBackpressure(id);
+  return it == requests_.end() ? nullptr : it->second;
+}
+
+void Connection::OnStdin(uint16_t id, std::string_view data) {
+  if (auto request = FindRequest(id)) {
+    request->OnStdin(data);
+    CheckInputBackpressure(id);
+  }
 }
 
 void Connection::OnStdinEnd(uint16_t id) {
-  auto it = requests_.find(id);
-  if (it == requests_.end()) return;
-  auto request = it->second;
-  request->OnStdinEnd();
+  if (auto request = FindRequest(id)) request->OnStdinEnd();
 }
 
 void Connection::OnData(uint16_t id, std::string_view data) {
-  auto it = requests_.find(id);
-  if (it == requests_.end()) return;
-  auto request = it->second;
-  request->OnData(data);
-  CheckInputBackpressure(id);
+  if (auto request = FindRequest(id)) {
+    request->OnData(data);
+    CheckInputBackpressure(id);
+  }
 }
 
 void Connection::OnDataEnd(uint16_t id) {
-  auto it = requests_.find(id);
-  if (it == requests_.end()) return;
-  auto request = it->second;
-  request->OnDataEnd();
+  if (auto request = FindRequest(id)) request->OnDataEnd();
 }
 
 void Connection::OnAbort(uint16_t id) {
-  auto it = requests_.find(id);
-  if (it == requests_.end()) return;
-  auto request = it->second;
-  request->Abort("FCGI_ABORT_REQUEST from the web server");
+  if (auto request = FindRequest(id)) request->Abort("FCGI_ABORT_REQUEST from the web server");
 }
 
 }  // namespace fcgi

@@ -24,6 +24,7 @@
 #include <unordered_map>
 
 #include "launcher/core/connection_state.h"
+#include "launcher/output_queue.h"
 #include "launcher/request_sink.h"
 #include "launcher/server_context.h"
 
@@ -50,7 +51,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Reque
   void SendStdout(uint16_t id, std::string_view data) override;
   void SendStderr(uint16_t id, std::string_view data) override;
   void FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus status) override;
-  size_t OutputBacklog() const override { return out_.size() + writing_.size(); }
+  size_t OutputBacklog() const override { return output_.backlog(); }
   void WaitForOutputSpace(uint16_t id) override { output_waiters_.insert(id); }
   void StdinDrained() override;
   bool closed() const { return closed_; }
@@ -70,6 +71,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Reque
   void Flush();
   void OnWrite(const boost::system::error_code& ec);
   void CheckInputBackpressure(uint16_t id);
+  // The running request `id` (a strong reference, so that it survives the
+  // call it is given), or null when there is none.
+  std::shared_ptr<CgiRequest> FindRequest(uint16_t id) const;
   void Linger();
   void Close(std::string_view why);
 
@@ -84,9 +88,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Reque
   bool stop_reading_ = false;
   bool closed_ = false;
   bool lingering_ = false;
-  std::string out_;      // output not yet handed to the socket
-  std::string writing_;  // output of the write in flight
-  bool writing_active_ = false;
+  OutputQueue output_;
   std::unordered_map<uint16_t, std::shared_ptr<CgiRequest>> requests_;
   std::set<uint16_t> output_waiters_;
 };

@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cstdio>
@@ -54,7 +53,7 @@ void HttpConnection::Start() { ReadHeader(); }
 
 void HttpConnection::StopReading() {
   stop_reading_ = true;
-  if (!in_exchange_ && !writing_active_ && out_.empty()) Close("");
+  if (!in_exchange_ && output_.idle()) Close("");
 }
 
 void HttpConnection::ArmIdleTimer() {
@@ -123,7 +122,7 @@ void HttpConnection::OnHeader(const boost::system::error_code& ec) {
   if (request_ && expect != req.end() && minor_version_ == 1) {
     std::string_view v = expect->value();
     if (v.size() == 12 && (v[0] == '1') && v.substr(3) == "-continue") {
-      out_ += "HTTP/1.1 100 Continue\r\n\r\n";
+      output_.Append("HTTP/1.1 100 Continue\r\n\r\n");
       Flush();
     }
   }
@@ -275,7 +274,7 @@ void HttpConnection::HandleHead(std::string_view buf) {
     rest = {};
     head_done_ = true;
     framing_ = ChooseFraming(head, method_, minor_version_, false);
-    out_ += SerializeHttpHead(head, framing_, minor_version_, ServerSoftware());
+    output_.Append(SerializeHttpHead(head, framing_, minor_version_, ServerSoftware()));
     status_ = head.status;
     length_left_ = head.content_length;
     WriteBody(std::string_view(replacement).substr(e));
@@ -285,7 +284,7 @@ void HttpConnection::HandleHead(std::string_view buf) {
   head_done_ = true;
   const bool keep = client_keep_alive_ && body_done_ && !stop_reading_;
   framing_ = ChooseFraming(head, method_, minor_version_, keep);
-  out_ += SerializeHttpHead(head, framing_, minor_version_, ServerSoftware());
+  output_.Append(SerializeHttpHead(head, framing_, minor_version_, ServerSoftware()));
   status_ = head.status;
   length_left_ = head.content_length;
   if (!rest.empty()) WriteBody(rest);
@@ -305,11 +304,11 @@ void HttpConnection::WriteBody(std::string_view data) {
   if (data.empty()) return;
   body_bytes_ += data.size();
   if (framing_.chunked) {
-    out_ += ChunkPrefix(data.size());
-    out_.append(data);
-    out_ += kChunkSuffix;
+    output_.Append(ChunkPrefix(data.size()));
+    output_.Append(data);
+    output_.Append(kChunkSuffix);
   } else {
-    out_.append(data);
+    output_.Append(data);
   }
   Flush();
 }
@@ -367,7 +366,7 @@ void HttpConnection::EndExchange() {
     Close("");
     return;
   }
-  if (framing_.chunked) out_ += kLastChunk;
+  if (framing_.chunked) output_.Append(kLastChunk);
   bool truncated = false;
   if (framing_.send_body && length_left_ && *length_left_ > 0) {
     truncated = true;
@@ -378,7 +377,7 @@ void HttpConnection::EndExchange() {
   response_done_ = true;
   close_after_ = framing_.close || !body_done_ || stop_reading_ || truncated;
   Flush();
-  if (!writing_active_ && out_.empty()) AfterResponse();
+  if (output_.idle()) AfterResponse();
 }
 
 // The request's log line: peer, request line, status, body bytes, duration.
@@ -399,8 +398,8 @@ void HttpConnection::RespondLocally(int status, std::string_view body) {
   head.content_length = cgi.size() - e;
   HttpFraming framing;
   framing.close = true;
-  out_ += SerializeHttpHead(head, framing, minor_version_, ServerSoftware());
-  out_.append(cgi, e, std::string::npos);
+  output_.Append(SerializeHttpHead(head, framing, minor_version_, ServerSoftware()));
+  output_.Append(std::string_view(cgi).substr(e));
   LogInfo("http " + peer_ + " \"" + (method_.empty() ? "-" : method_) + " " +
           (target_.empty() ? "-" : EscapeForLog(target_, 200)) + "\" " + std::to_string(status) + " " +
           std::to_string(cgi.size() - e) + " bytes");
@@ -411,18 +410,11 @@ void HttpConnection::RespondLocally(int status, std::string_view body) {
 }
 
 void HttpConnection::Flush() {
-  if (writing_active_ || closed_ || out_.empty()) return;
-  writing_.swap(out_);
-  writing_active_ = true;
-  boost::asio::async_write(socket_, boost::asio::buffer(writing_),
-                           [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                             self->OnWrite(ec);
-                           });
+  if (closed_) return;
+  output_.Flush(socket_, [self = shared_from_this()](const boost::system::error_code& ec) { self->OnWrite(ec); });
 }
 
 void HttpConnection::OnWrite(const boost::system::error_code& ec) {
-  writing_active_ = false;
-  writing_.clear();
   if (closed_) return;
   if (ec) {
     LogDebug("http " + peer_ + ": write failed: " + ec.message());
@@ -435,7 +427,7 @@ void HttpConnection::OnWrite(const boost::system::error_code& ec) {
     request->ResumeOutput();
   }
   Flush();
-  if (!writing_active_ && out_.empty() && response_done_) AfterResponse();
+  if (output_.idle() && response_done_) AfterResponse();
 }
 
 void HttpConnection::AfterResponse() {
@@ -490,7 +482,7 @@ void HttpConnection::Close(std::string_view why) {
   boost::system::error_code ignored;
   socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);
-  out_.clear();
+  output_.ClearPending();
   if (request_) {
     auto request = request_;
     request->Abort(why.empty() ? "connection closed" : why);

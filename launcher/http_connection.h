@@ -32,6 +32,7 @@
 
 #include "launcher/core/cgi_to_http.h"
 #include "launcher/core/http_cgi_params.h"
+#include "launcher/output_queue.h"
 #include "launcher/request_sink.h"
 #include "launcher/server_context.h"
 
@@ -66,7 +67,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection>, publ
   void SendStdout(uint16_t id, std::string_view data) override;
   void SendStderr(uint16_t id, std::string_view data) override;
   void FinishRequest(uint16_t id, uint32_t app_status, ProtocolStatus status) override;
-  size_t OutputBacklog() const override { return out_.size() + writing_.size(); }
+  size_t OutputBacklog() const override { return output_.backlog(); }
   void WaitForOutputSpace(uint16_t id) override;
   void StdinDrained() override;
 
@@ -135,9 +136,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection>, publ
   bool close_after_ = false;
   bool output_waiting_ = false;
 
-  std::string out_;      // output not yet handed to the socket
-  std::string writing_;  // output of the write in flight
-  bool writing_active_ = false;
+  OutputQueue output_;
 };
 
 }  // namespace fcgi
