@@ -9,15 +9,12 @@
 #ifndef FCGI_RUN_HTTP_FRONT_H_
 #define FCGI_RUN_HTTP_FRONT_H_
 
-#include <boost/asio/basic_socket_acceptor.hpp>
-#include <boost/asio/generic/stream_protocol.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <chrono>
-#include <list>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "launcher/acceptor.h"
+#include "launcher/connection_list.h"
 #include "launcher/core/status.h"
 #include "launcher/http_connection.h"
 #include "launcher/listener.h"
@@ -46,21 +43,12 @@ class HttpFront {
   bool HasConnections() const;
 
  private:
-  struct Acceptor {
-    explicit Acceptor(boost::asio::io_context& io) : acceptor(io), backoff(io) {}
-    boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol> acceptor;
-    boost::asio::steady_timer backoff;
-    ListeningSocket socket;
-    std::chrono::milliseconds delay{0};
-  };
-
-  void Accept(Acceptor* a);
+  void OnAccept(Acceptor::Socket socket);
 
   ServerContext& ctx_;
   HttpFrontSettings settings_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
-  std::list<std::weak_ptr<HttpConnection>> connections_;
-  bool stopping_ = false;
+  ConnectionList<HttpConnection> connections_;
 };
 
 }  // namespace fcgi

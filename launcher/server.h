@@ -9,7 +9,6 @@
 #ifndef FCGI_RUN_SERVER_H_
 #define FCGI_RUN_SERVER_H_
 
-#include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -18,6 +17,8 @@
 #include <memory>
 #include <vector>
 
+#include "launcher/acceptor.h"
+#include "launcher/connection_list.h"
 #include "launcher/core/address_filter.h"
 #include "launcher/core/status.h"
 #include "launcher/core/worker_slots.h"
@@ -46,21 +47,14 @@ class Server {
   int Run();
 
  private:
-  struct Acceptor {
-    explicit Acceptor(boost::asio::io_context& io) : acceptor(io), backoff(io) {}
-    boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol> acceptor;
-    boost::asio::steady_timer backoff;
-    ListeningSocket socket;
-    std::chrono::milliseconds delay{0};
-  };
-
   Status ResolveProgram(ProgramTarget* target);
   std::unique_ptr<ProgramRunner> MakeRunner(const ProgramTarget& target);
   void BuildBaseEnvironment();
   Status InitSecurity();
   Status InitDispatcher();
-  bool PeerAllowed(const Acceptor& a, boost::asio::generic::stream_protocol::socket& socket);
-  void Accept(Acceptor* a);
+  bool PeerAllowed(const ListeningSocket& ls, boost::asio::generic::stream_protocol::socket& socket);
+  // A connection accepted on `ls`.
+  void OnAccept(const ListeningSocket& ls, boost::asio::generic::stream_protocol::socket socket);
   void WaitForSignal();
   void BeginShutdown();
   void AbortEverything(const char* why);
@@ -78,7 +72,7 @@ class Server {
   std::unique_ptr<ProgramSource> programs_;  // created in Init()
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
-  std::list<std::weak_ptr<Connection>> connections_;
+  ConnectionList<Connection> connections_;
   AddressFilter peer_filter_;  // --allow-from / FCGI_WEB_SERVER_ADDRS
   bool filter_peers_ = false;
   bool stopping_ = false;
