@@ -74,7 +74,7 @@ TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program", "
   o.initial_env = {"PROBE_SETTING from-fcgid"};
   FcgidApache server(o);
   std::vector<std::string> ppids;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {
     HttpResponse r = CurlGet(server.Url("/app/any/path?env&n=" + std::to_string(i)), 20);
     INFO(r.error << r.body << "\n--- error log:\n" << server.ErrorLog());
     REQUIRE(r.ok);
@@ -85,7 +85,7 @@ TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program", "
     CHECK(fields["PROBE_SETTING"] == "from-fcgid");  // FcgidInitialEnv, passed on with --env
     ppids.push_back(fields["ppid"]);
   }
-  CHECK(ppids[1] == ppids[2]);  // one parked probe.cgi serves the requests
+  CHECK(MostCommonCount(ppids) >= 3);  // one parked probe.cgi serves the requests
 }
 
 // A slow request, then `apache2 -k <verb>`: fcgi-run gets mod_fcgid's

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -54,6 +55,17 @@ inline bool WaitUntil(const std::function<bool()>& done, std::chrono::millisecon
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return true;
+}
+
+// How often the most frequent value occurs in `values`.
+inline int MostCommonCount(const std::vector<std::string>& values) {
+  int best = 0;
+  for (const std::string& v : values) {
+    int n = 0;
+    for (const std::string& w : values) n += v == w ? 1 : 0;
+    best = std::max(best, n);
+  }
+  return best;
 }
 
 inline void CheckHello(const Served& s, const std::string& path = "/hello.cgi") {
@@ -138,12 +150,12 @@ inline void CheckParkedProcessPersists(const Served& s) {
   }
   INFO("ppids " << ppids[0] << " " << ppids[1] << " " << ppids[2] << " " << ppids[3] << "; pids " << pids[1] << " "
                 << pids[2] << " " << pids[3]);
-  // The first request may be the one that parks the program: from the second on, one parent.
-  CHECK(ppids[1] == ppids[2]);
-  CHECK(ppids[2] == ppids[3]);
-  CHECK(pids[1] != pids[2]);
-  CHECK(pids[2] != pids[3]);
-  CHECK(pids[3] != ppids[3]);
+  // One parked process is the parent of (nearly) every request: the first
+  // request may be the one that parks it, and mod_fcgid may start a second
+  // fcgi-run when a request arrives before it took the previous one back.
+  CHECK(MostCommonCount(ppids) >= 3);
+  CHECK(MostCommonCount(pids) == 1);  // each request is a process of its own
+  for (size_t i = 0; i < pids.size(); ++i) CHECK(pids[i] != ppids[i]);
 }
 
 inline void CheckAll(const Served& s) {
