@@ -1,7 +1,8 @@
 # fcgi-run: the two commands.
 #   make run    installs missing Debian packages, builds, starts fcgi-run on examples/
 #   make test   installs, builds, runs every test (unit, end-to-end, fuzz 30 s under ASan+UBSan)
-# Other targets: make (build only), make fuzz [FUZZ_SECONDS=N], make bench [QUICK=1], make clean.
+# Other targets: make (build only), make fuzz [FUZZ_SECONDS=N], make bench [QUICK=1], make clean,
+#   make install [PREFIX=/usr/local] [DESTDIR=], make deb (Debian package in $(BUILD)/).
 
 BUILD        ?= build
 BUILD_TYPE   ?= RelWithDebInfo
@@ -10,8 +11,9 @@ FUZZ_SECONDS ?= 30
 FUZZ_BUILD   ?= build-fuzz
 ASAN_BUILD   ?= build-asan
 CMAKE_FLAGS  ?=
+PREFIX       ?= /usr/local
 
-.PHONY: all build deps test unit-test e2e-test sanitize-test fuzz fuzz-build run bench clean
+.PHONY: all build deps test unit-test e2e-test sanitize-test fuzz fuzz-build run bench clean install deb install-build
 
 all: build
 
@@ -63,5 +65,18 @@ bench:
 	@cmake --build $(or $(BENCH_BUILD),build-bench) -j $(JOBS) --target fcgi-run fcgi_compat examples
 	@bench/run --build $(or $(BENCH_BUILD),build-bench) $(if $(QUICK),--quick,)
 
-clean:
+# What make install and make deb ship: fcgi-run, libfcgi-run-compat.so, the man page
+# (cmake/Packaging.cmake has the layout). DESTDIR is honoured by cmake --install.
+install-build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target fcgi-run fcgi_compat fcgi_run_man_page
+
+install: install-build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+deb: install-build
+	@command -v dpkg-shlibdeps >/dev/null || scripts/install-deps test
+	cd $(BUILD) && cpack -G DEB
+	@ls $(BUILD)/fcgi-run_*.deb
+
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)

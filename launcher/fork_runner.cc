@@ -295,6 +295,10 @@ std::unique_ptr<ProgramRunner> MakeForkRunner(boost::asio::io_context& io, Spawn
   return std::make_unique<ForkRunner>(io, spawner, std::move(options));
 }
 
+#ifndef FCGI_RUN_COMPAT_INSTALL_DIR
+#define FCGI_RUN_COMPAT_INSTALL_DIR "../lib/fcgi-run"
+#endif
+
 std::string FindCompatLibrary(const std::string& configured) {
   if (!configured.empty()) return access(configured.c_str(), R_OK) == 0 ? configured : "";
   char exe[PATH_MAX];
@@ -303,8 +307,10 @@ std::string FindCompatLibrary(const std::string& configured) {
   exe[n] = '\0';
   std::string dir(exe);
   dir = dir.substr(0, dir.rfind('/'));
-  for (const char* rel : {"/../libcompat/libfcgi-run-compat.so", "/../lib/fcgi-run/libfcgi-run-compat.so"}) {
-    std::string candidate = dir + rel;
+  // The build tree (launcher/ next to libcompat/), then the installed layout:
+  // <bindir>/<FCGI_RUN_COMPAT_INSTALL_DIR>, set by CMake from GNUInstallDirs.
+  for (const char* rel : {"../libcompat", FCGI_RUN_COMPAT_INSTALL_DIR}) {
+    std::string candidate = dir + "/" + rel + "/libfcgi-run-compat.so";
     char resolved[PATH_MAX];
     if (realpath(candidate.c_str(), resolved) != nullptr && access(resolved, R_OK) == 0) return resolved;
   }
