@@ -1,65 +1,132 @@
 #include "launcher/log.h"
 
 #include <fcntl.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <memory>
+
+#include "launcher/syslog_sink.h"
 
 namespace fcgi {
 
 namespace {
-int g_fd = STDERR_FILENO;
-std::string g_path;
-LogLevel g_min = LogLevel::kInfo;
 
-const char* LevelName(LogLevel l) {
-  switch (l) {
+struct LogState {
+  int fd = STDERR_FILENO;  // -1: no stream sink (--syslog without --log)
+  std::string path;
+  LogLevel min = LogLevel::kInfo;
+  std::unique_ptr<SyslogSink> syslog;
+};
+
+LogState& State() {
+  static LogState* state = new LogState;  // never destroyed: usable until exit
+  return *state;
+}
+
+void CloseFile(LogState& s) {
+  if (s.fd > STDERR_FILENO) ::close(s.fd);
+}
+
+}  // namespace
+
+const char* LogLevelName(LogLevel level) {
+  switch (level) {
     case LogLevel::kDebug: return "debug";
     case LogLevel::kInfo: return "info";
+    case LogLevel::kNotice: return "notice";
     case LogLevel::kWarning: return "warning";
     case LogLevel::kError: return "error";
   }
   return "?";
 }
-}  // namespace
 
-Status Log::Open(const std::string& path, LogLevel min_level) {
-  g_min = min_level;
-  g_path = path;
-  return Reopen();
+bool ParseLogLevel(std::string_view name, LogLevel* out) {
+  for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kNotice, LogLevel::kWarning, LogLevel::kError}) {
+    if (name == LogLevelName(l)) {
+      *out = l;
+      return true;
+    }
+  }
+  return false;
 }
 
-Status Log::Reopen() {
-  if (g_path.empty()) return Status::Ok();
-  int fd = ::open(g_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return Status::FromErrno("open(2)", g_path, errno);
-  if (g_fd != STDERR_FILENO) ::close(g_fd);
-  g_fd = fd;
-  return Status::Ok();
+std::string OneLine(std::string_view message) {
+  std::string out(message);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
 }
 
-void Log::SetLevel(LogLevel level) { g_min = level; }
-bool Log::Enabled(LogLevel level) { return level >= g_min; }
-
-void Log::Write(LogLevel level, std::string_view message) {
-  if (level < g_min) return;
-  struct timeval tv;
-  gettimeofday(&tv, nullptr);
+std::string FormatLogLine(LogLevel level, std::string_view message, const timeval& now, int pid) {
   struct tm tm;
-  localtime_r(&tv.tv_sec, &tm);
+  localtime_r(&now.tv_sec, &tm);
   char prefix[96];
   int n = std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02d %02d:%02d:%02d.%03d fcgi-run[%d]: %s: ",
                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                        static_cast<int>(tv.tv_usec / 1000), static_cast<int>(getpid()), LevelName(level));
+                        static_cast<int>(now.tv_usec / 1000), pid, LogLevelName(level));
   std::string line(prefix, n > 0 ? static_cast<size_t>(n) : 0);
-  for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;  // one line per event
+  line += OneLine(message);
   line += '\n';
-  // A failed log write (disk full) must never stop the launcher: drop the line.
-  ssize_t w = ::write(g_fd, line.data(), line.size());
-  (void)w;
+  return line;
+}
+
+Status Log::Open(const LogOptions& options) {
+  LogState& s = State();
+  CloseFile(s);
+  s.fd = (options.syslog && options.path.empty()) ? -1 : STDERR_FILENO;
+  s.path = options.path;
+  s.min = options.min_level;
+  s.syslog.reset();
+  if (options.syslog) s.syslog = std::make_unique<SyslogSink>(options.syslog_socket, options.syslog_facility);
+  return Reopen();
+}
+
+Status Log::Open(const std::string& path, LogLevel min_level) {
+  LogOptions options;
+  options.path = path;
+  options.min_level = min_level;
+  return Open(options);
+}
+
+Status Log::Reopen() {
+  LogState& s = State();
+  if (s.path.empty()) return Status::Ok();
+  int fd = ::open(s.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return Status::FromErrno("open(2)", s.path, errno);
+  CloseFile(s);
+  s.fd = fd;
+  return Status::Ok();
+}
+
+void Log::SetLevel(LogLevel level) { State().min = level; }
+bool Log::Enabled(LogLevel level) { return level >= State().min; }
+
+uint64_t Log::SyslogDropped() {
+  const LogState& s = State();
+  return s.syslog ? s.syslog->dropped() : 0;
+}
+
+bool Log::ToStderr() {
+  const LogState& s = State();
+  return s.fd == STDERR_FILENO;
+}
+
+void Log::Write(LogLevel level, std::string_view message) {
+  LogState& s = State();
+  if (level < s.min) return;
+  if (s.fd >= 0) {
+    timeval tv;
+    gettimeofday(&tv, nullptr);
+    std::string line = FormatLogLine(level, message, tv, static_cast<int>(getpid()));
+    // A failed log write (disk full) must never stop the launcher: drop the line.
+    ssize_t w = ::write(s.fd, line.data(), line.size());
+    (void)w;
+  }
+  if (s.syslog) s.syslog->Send(level, message);
 }
 
 }  // namespace fcgi

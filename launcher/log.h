@@ -1,10 +1,23 @@
-// Logging: one line per event, "<time> fcgi-run[<pid>]: <level>: <message>".
-// Goes to stderr by default (which Apache mod_fcgid sends to its error log) or to
-// the file given with --log; Reopen() is called on SIGUSR1 for log rotation.
+// Error log: one line per event, in a fixed format:
+//   "YYYY-MM-DD HH:MM:SS.mmm fcgi-run[<pid>]: <level>: <message>"
+// with <level> one of error, warning, notice, info, debug (syslog's severities
+// 3-7) and every control character of the message (newlines included) turned
+// into a blank, so a line is always one event.
+//
+// Sinks: stderr by default (which Apache mod_fcgid sends to its error log), or
+// the file given with --log (reopened by Reopen() on SIGUSR1 for rotation);
+// with --syslog, a syslog datagram socket instead of stderr, or as well as the
+// --log file when both are given (launcher/syslog_sink.h). --log-level (default
+// info; -v = debug) drops lines below the level for every sink.
+// A failed write (disk full, syslog socket missing or full) never blocks or
+// stops the launcher: the line is dropped (syslog drops are counted).
 // Not thread-safe by design: the launcher is single-threaded (one reactor).
 #ifndef FCGI_RUN_LOG_H_
 #define FCGI_RUN_LOG_H_
 
+#include <sys/time.h>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,20 +25,49 @@
 
 namespace fcgi {
 
-enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+enum class LogLevel { kDebug = 0, kInfo = 1, kNotice = 2, kWarning = 3, kError = 4 };
+
+// "error", "warning", "notice", "info", "debug".
+const char* LogLevelName(LogLevel level);
+// Parses one of the names above (exactly); false otherwise.
+bool ParseLogLevel(std::string_view name, LogLevel* out);
+
+// The line Write() emits, newline included (pure: time and pid are given).
+std::string FormatLogLine(LogLevel level, std::string_view message, const timeval& now, int pid);
+
+// The message with control characters replaced by blanks (one line per event).
+std::string OneLine(std::string_view message);
+
+struct LogOptions {
+  std::string path;                       // --log FILE; "" = stderr (or nothing with syslog)
+  LogLevel min_level = LogLevel::kInfo;   // --log-level
+  bool syslog = false;                    // --syslog
+  std::string syslog_socket = "/dev/log"; // --syslog-socket PATH (a unix datagram socket)
+  int syslog_facility = 3;                // --syslog-facility (LOG_DAEMON >> 3)
+};
 
 class Log {
  public:
-  // Sets where lines go ("" = stderr) and the lowest level written.
+  // Replaces the sinks and the level. Fails only if the --log file cannot be
+  // opened; a missing syslog socket is not an error (lines are dropped until
+  // it exists).
+  static Status Open(const LogOptions& options);
+  // Shorthand: a file ("" = stderr), no syslog.
   static Status Open(const std::string& path, LogLevel min_level);
+  // Reopens the --log file (SIGUSR1). No-op for stderr and syslog.
   static Status Reopen();
   static void SetLevel(LogLevel level);
   static bool Enabled(LogLevel level);
   static void Write(LogLevel level, std::string_view message);
+  // Syslog datagrams dropped so far (socket missing, full or refusing).
+  static uint64_t SyslogDropped();
+  // True when lines go to stderr (no --log, no --syslog).
+  static bool ToStderr();
 };
 
 inline void LogDebug(std::string_view m) { if (Log::Enabled(LogLevel::kDebug)) Log::Write(LogLevel::kDebug, m); }
 inline void LogInfo(std::string_view m) { Log::Write(LogLevel::kInfo, m); }
+inline void LogNotice(std::string_view m) { Log::Write(LogLevel::kNotice, m); }
 inline void LogWarning(std::string_view m) { Log::Write(LogLevel::kWarning, m); }
 inline void LogError(std::string_view m) { Log::Write(LogLevel::kError, m); }
 

@@ -2,10 +2,12 @@
 #include <cstdio>
 #include <iostream>
 
+#include "launcher/config_check.h"
 #include "launcher/log.h"
 #include "launcher/options.h"
 #include "launcher/safety_check.h"
 #include "launcher/server.h"
+#include "launcher/syslog_sink.h"
 
 int main(int argc, char** argv) {
   fcgi::Config config;
@@ -14,7 +16,15 @@ int main(int argc, char** argv) {
     case fcgi::ParseOutcome::kExitFailure: return 2;
     case fcgi::ParseOutcome::kRun: break;
   }
-  fcgi::Status s = fcgi::Log::Open(config.log_file, config.verbose ? fcgi::LogLevel::kDebug : fcgi::LogLevel::kInfo);
+  if (config.check_config) return fcgi::RunConfigCheck(config, std::cout, std::cerr);  // 0 OK, 2 errors
+  fcgi::LogOptions log;
+  log.path = config.log_file;
+  fcgi::ParseLogLevel(config.log_level, &log.min_level);  // validated by ParseCommandLine
+  if (config.verbose) log.min_level = fcgi::LogLevel::kDebug;
+  log.syslog = config.syslog;
+  log.syslog_socket = config.syslog_socket;
+  fcgi::ParseSyslogFacility(config.syslog_facility, &log.syslog_facility);
+  fcgi::Status s = fcgi::Log::Open(log);
   if (!s.ok()) {
     std::fprintf(stderr, "fcgi-run: %s\n", s.message().c_str());
     return 1;
@@ -27,6 +37,8 @@ int main(int argc, char** argv) {
   s = server.Init();
   if (!s.ok()) {
     fcgi::LogError(s.message());
+    // With --log or --syslog (no stderr sink) a start-up failure is also said on stderr.
+    if (!fcgi::Log::ToStderr()) std::fprintf(stderr, "fcgi-run: %s\n", s.message().c_str());
     return 1;
   }
   return server.Run();

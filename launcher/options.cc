@@ -4,10 +4,14 @@
 
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <map>
 #include <string_view>
 #include <thread>
 
+#include "launcher/config_file.h"
 #include "launcher/core/address_filter.h"
+#include "launcher/log.h"
+#include "launcher/syslog_sink.h"
 
 namespace fcgi {
 
@@ -27,9 +31,27 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
   general.add_options()
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
-      ("verbose,v", po::bool_switch(&c->verbose), "log debug lines (one per event)")
+      ("verbose,v", po::bool_switch(&c->verbose), "log debug lines too (same as --log-level debug)")
       ("log", po::value(&c->log_file)->value_name("FILE"),
-       "append log lines to FILE instead of stderr (reopened on SIGUSR1)");
+       "append log lines to FILE instead of stderr (reopened on SIGUSR1)")
+      // Config file and error log (launcher/config_file.h, launcher/log.h).
+      ("config", po::value(&c->config_file)->value_name("FILE"),
+       "read options from FILE: one 'name = value' line per option (long name, no dashes; flags "
+       "'name = true'; repeatable options one line per value; PROGRAM as 'command = PATH', its ARGS "
+       "as 'arg = ARG' lines; '#' comments). The command line overrides single values and adds to "
+       "repeatable ones. Default: $FCGI_RUN_CONFIG if set")
+      ("check-config", po::bool_switch(&c->check_config),
+       "validate the options, config file, PROGRAM or --root, addresses and users as start-up does, "
+       "without binding or running anything; print 'configuration OK' (exit 0) or the errors (exit 2)")
+      ("log-level", po::value(&c->log_level)->default_value("info")->value_name("LEVEL"),
+       "lowest level logged: error, warning, notice, info or debug")
+      ("syslog", po::bool_switch(&c->syslog),
+       "send log lines to syslog instead of stderr (and still to --log FILE if given); never blocks: "
+       "lines are dropped while the socket is missing or full")
+      ("syslog-facility", po::value(&c->syslog_facility)->default_value("daemon")->value_name("NAME"),
+       "--syslog facility: daemon, user, local0 ... local7, ...")
+      ("syslog-socket", po::value(&c->syslog_socket)->default_value("/dev/log")->value_name("PATH"),
+       "--syslog: the unix datagram socket written to");
 
   po::options_description listen("Listening");
   listen.add_options()
@@ -189,10 +211,20 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   bool double_dash = false;
   int program_index = FindProgramIndex(argc, argv, desc, &double_dash);
   po::variables_map vm;
+  std::map<std::string, std::string> origins;  // option -> "FILE:LINE" of its value (config file)
+  ConfigCommand file_command;                  // `command` / `arg` lines of the config file
   try {
     int option_argc = double_dash ? program_index - 1 : program_index;
-    po::store(po::command_line_parser(option_argc, argv).options(desc).run(), vm);
+    po::parsed_options command_line = po::command_line_parser(option_argc, argv).options(desc).run();
+    std::string config_path;
+    Status s = ApplyConfigFile(desc, command_line, &vm, &file_command, &origins, &config_path);
+    if (!s.ok()) {
+      std::cerr << "fcgi-run: " << s.message() << "\n";
+      return ParseOutcome::kExitFailure;
+    }
+    po::store(command_line, vm);
     po::notify(vm);
+    config->config_file = config_path;
   } catch (const po::error& e) {
     std::cerr << "fcgi-run: " << e.what() << "\nTry 'fcgi-run --help'.\n";
     return ParseOutcome::kExitFailure;
@@ -205,10 +237,31 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
     std::cout << "fcgi-run " << FCGI_RUN_VERSION << "\n";
     return ParseOutcome::kExitSuccess;
   }
-  auto fail = [](const std::string& msg) {
-    std::cerr << "fcgi-run: " << msg << "\nTry 'fcgi-run --help'.\n";
+  // Errors about "--NAME ..." whose value came from the config file name its line.
+  auto fail = [&origins](const std::string& msg) {
+    std::string where;
+    if (msg.rfind("--", 0) == 0) {
+      auto it = origins.find(msg.substr(2, msg.find_first_of(" :=',", 2) - 2));
+      if (it != origins.end()) where = it->second + ": ";
+    }
+    std::cerr << "fcgi-run: " << where << msg << "\nTry 'fcgi-run --help'.\n";
     return ParseOutcome::kExitFailure;
   };
+  {
+    LogLevel level;
+    if (!ParseLogLevel(config->log_level, &level)) {
+      return fail("--log-level " + config->log_level + ": expected error, warning, notice, info or debug");
+    }
+    int facility;
+    if (!ParseSyslogFacility(config->syslog_facility, &facility)) {
+      return fail("--syslog-facility " + config->syslog_facility +
+                  ": expected daemon, user, local0 ... local7, auth, authpriv, cron, ftp, kern, lpr, mail, "
+                  "news, syslog or uucp");
+    }
+    if (config->syslog_socket.empty() || config->syslog_socket.size() > 107) {
+      return fail("--syslog-socket '" + config->syslog_socket + "': expected a unix socket path of 1-107 bytes");
+    }
+  }
   if (mode_text != "exec" && mode_text != "fork" && mode_text != "persistent")
     return fail("--mode " + mode_text + ": unknown mode (expected exec, fork or persistent)");
   if (config->park_timeout_seconds <= 0) return fail("--park-timeout must be > 0");
@@ -248,7 +301,14 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   }
   const bool dispatcher_options = !config->root.empty() || config->allow_any_path || !config->allow_ext.empty() ||
                                   !config->allowed_programs.empty();
-  if (program_index >= argc) {
+  // PROGRAM [ARGS]: the command line's, else the config file's `command` and `arg` lines.
+  std::vector<std::string> program_and_args;
+  for (int i = program_index; i < argc; ++i) program_and_args.emplace_back(argv[i]);
+  if (program_and_args.empty() && !file_command.program.empty()) {
+    program_and_args.push_back(file_command.program);
+    program_and_args.insert(program_and_args.end(), file_command.args.begin(), file_command.args.end());
+  }
+  if (program_and_args.empty()) {
     if (!dispatcher_options) {
       return fail("no PROGRAM given: usage is fcgi-run [OPTIONS] PROGRAM [ARGS...], or fcgi-run --root DIR "
                   "[OPTIONS] to run the program each request names (dispatcher mode)");
@@ -261,10 +321,10 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   }
   if (dispatcher_options) {
     return fail(std::string("--root, --allow-any-path, --allow-ext and --program are for dispatcher mode, ") +
-                "which has no PROGRAM (got " + argv[program_index] + ")");
+                "which has no PROGRAM (got " + program_and_args.front() + ")");
   }
-  config->program = argv[program_index];
-  for (int i = program_index + 1; i < argc; ++i) config->args.emplace_back(argv[i]);
+  config->program = program_and_args.front();
+  config->args.assign(program_and_args.begin() + 1, program_and_args.end());
   return ParseOutcome::kRun;
 }
 

@@ -80,6 +80,14 @@ struct Config {
 
   bool verbose = false;
   std::string log_file;
+  // Config file and error log (launcher/config_file.h, launcher/log.h): --config FILE
+  // (or FCGI_RUN_CONFIG), --check-config, --log-level, --syslog[-facility|-socket].
+  std::string config_file;               // the file read ("" = none)
+  bool check_config = false;
+  std::string log_level = "info";        // error|warning|notice|info|debug; -v = debug
+  bool syslog = false;
+  std::string syslog_facility = "daemon";
+  std::string syslog_socket = "/dev/log";
 
   std::string program;            // PROGRAM (as given)
   std::vector<std::string> args;  // ARGS

@@ -97,8 +97,9 @@ std::unique_ptr<Spawner> MakeCredentialSpawner(std::unique_ptr<Spawner> inner, c
   return std::make_unique<CredentialSpawner>(std::move(inner), c);
 }
 
-Status ApplyPrivileges(const Config& config, std::unique_ptr<Spawner>* spawner) {
-  Credentials launcher, program;
+Status CheckPrivileges(const Config& config, Credentials* launcher_out, Credentials* program_out) {
+  Credentials& launcher = *launcher_out;
+  Credentials& program = *program_out;
   const bool have_user = !config.user.empty(), have_program_user = !config.program_user.empty();
   if (have_user) {
     Status s = LookUpCredentials(config.user, &launcher);
@@ -128,6 +129,16 @@ Status ApplyPrivileges(const Config& config, std::unique_ptr<Spawner>* spawner) 
   if (have_user && euid != 0 && launcher.uid != euid) {
     return Status::Invalid("--user " + config.user + ": changing user needs fcgi-run to start as root");
   }
+  return Status::Ok();
+}
+
+Status ApplyPrivileges(const Config& config, std::unique_ptr<Spawner>* spawner) {
+  Credentials launcher, program;
+  Status checked = CheckPrivileges(config, &launcher, &program);
+  if (!checked.ok()) return checked;
+  const bool have_user = !config.user.empty(), have_program_user = !config.program_user.empty();
+  const uid_t euid = geteuid();
+  const uid_t program_uid = have_program_user ? program.uid : have_user ? launcher.uid : euid;
   if (have_program_user && !have_user) {
     *spawner = MakeCredentialSpawner(std::move(*spawner), program);
     LogInfo("programs run as " + config.program_user + " (uid " + std::to_string(program.uid) + ", gid " +

@@ -36,6 +36,11 @@ Status DropPrivileges(const Credentials& c);
 // A Spawner whose children switch to `c` before execve (SpawnSpec::credentials).
 std::unique_ptr<Spawner> MakeCredentialSpawner(std::unique_ptr<Spawner> inner, const Credentials& c);
 
+// The checks of ApplyPrivileges without their effects (also --check-config):
+// looks up --user and --program-user into *launcher and *program and refuses
+// what ApplyPrivileges refuses, with the same messages.
+Status CheckPrivileges(const Config& config, Credentials* launcher, Credentials* program);
+
 // What the server does at start-up, after binding: refuses to run programs as
 // root without --allow-root (with the reason), then drops fcgi-run to --user,
 // and wraps *spawner so programs run as --program-user.

@@ -27,6 +27,13 @@ namespace fcgi {
 
 namespace {
 
+int SocketFamily(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return AF_UNIX;
+  return ss.ss_family;
+}
+
 std::string DescribePeer(const boost::asio::generic::stream_protocol::socket& socket) {
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
@@ -174,12 +181,12 @@ Status Server::InitDispatcher() {
 }
 
 // A TCP peer outside the allow-list is closed at once (and logged).
-bool Server::PeerAllowed(const ListeningSocket& ls, boost::asio::generic::stream_protocol::socket& socket) {
-  if (!filter_peers_ || !ls.is_tcp) return true;
+bool Server::PeerAllowed(const Acceptor& a, boost::asio::generic::stream_protocol::socket& socket) {
+  if (!filter_peers_ || !a.socket.is_tcp) return true;
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
   if (!ec && peer_filter_.Allows(ep.data())) return true;
-  LogWarning("refused connection from " + DescribePeer(socket) + " on " + ls.name + ": not in " +
+  LogWarning("refused connection from " + DescribePeer(socket) + " on " + a.socket.name + ": not in " +
              (config_.allow_from.empty() ? "FCGI_WEB_SERVER_ADDRS" : "--allow-from"));
   socket.close(ec);
   return false;
@@ -209,9 +216,14 @@ Status Server::Init() {
   }
   ctx_.programs = programs_.get();
   for (const ListeningSocket& ls : listening_) {
-    auto a = std::make_unique<Acceptor>(io_, ls, "");
-    s = a->Open(ls.name);
-    if (!s.ok()) return s;
+    auto a = std::make_unique<Acceptor>(io_);
+    a->socket = ls;
+    int family = SocketFamily(ls.fd);
+    boost::system::error_code ec;
+    a->acceptor.assign(boost::asio::generic::stream_protocol(family, family == AF_UNIX ? 0 : IPPROTO_TCP), ls.fd,
+                       ec);
+    if (ec) return Status::FromErrno("epoll_ctl(2)", ls.name, ec.value());
+    a->acceptor.non_blocking(true, ec);
     acceptors_.push_back(std::move(a));
   }
   // The spawning web server's "exit" pipe (h2o fastcgi.spawn: fd 5): its EOF stops as SIGTERM does.
@@ -228,27 +240,51 @@ int Server::Run() {
   ::signal(SIGPIPE, SIG_IGN);
   BecomeSubreaper();
   for (auto& a : acceptors_) {
-    LogInfo("listening on " + a->socket().name + " for " +
+    LogNotice("listening on " + a->socket.name + " for " +
             (config_.dispatcher() ? "the programs requests name (dispatcher mode)" : config_.program) + " (mode " + config_.mode + ", " +
             std::to_string(slots_.capacity()) + " workers)");
-    const ListeningSocket* ls = &a->socket();
-    a->Start([this, ls](Acceptor::Socket socket) { OnAccept(*ls, std::move(socket)); });
+    Accept(a.get());
   }
   if (http_) http_->Start();
   WaitForSignal();
   io_.run();
   RemoveSocketFiles(listening_);
-  LogInfo("stopped");
+  LogNotice("stopped");
   return 0;
 }
 
-void Server::OnAccept(const ListeningSocket& ls, boost::asio::generic::stream_protocol::socket socket) {
-  if (!PeerAllowed(ls, socket)) return;
-  ++ctx_.counters.accepted_connections;
-  std::string peer = DescribePeer(socket);
-  auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));
-  connections_.Add(conn);
-  conn->Start();
+void Server::Accept(Acceptor* a) {
+  if (stopping_) return;
+  a->acceptor.async_accept([this, a](const boost::system::error_code& ec,
+                                     boost::asio::generic::stream_protocol::socket socket) {
+    if (stopping_ || ec == boost::asio::error::operation_aborted) return;
+    if (ec) {
+      // EMFILE/ENFILE/ENOBUFS...: back off instead of spinning, keep serving.
+      a->delay = std::min(std::chrono::milliseconds(1000),
+                          a->delay.count() == 0 ? std::chrono::milliseconds(50) : a->delay * 2);
+      LogError("accept(2) on " + a->socket.name + ": " + ec.message() + "; retrying in " +
+               std::to_string(a->delay.count()) + " ms");
+      a->backoff.expires_after(a->delay);
+      a->backoff.async_wait([this, a](const boost::system::error_code& e) {
+        if (!e) Accept(a);
+      });
+      return;
+    }
+    a->delay = std::chrono::milliseconds(0);
+    if (!PeerAllowed(*a, socket)) {
+      Accept(a);
+      return;
+    }
+    ++ctx_.counters.accepted_connections;
+    std::string peer = DescribePeer(socket);
+    auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      it = it->expired() ? connections_.erase(it) : std::next(it);
+    }
+    connections_.push_back(conn);
+    conn->Start();
+    Accept(a);
+  });
 }
 
 void Server::WaitForSignal() {
@@ -267,7 +303,7 @@ void Server::WaitForSignal() {
       }
     } else if (sig == SIGUSR1) {
       Status s = Log::Reopen();
-      LogInfo(s.ok() ? "log reopened (SIGUSR1)" : "log reopen failed: " + s.message());
+      LogNotice(s.ok() ? "log reopened (SIGUSR1)" : "log reopen failed: " + s.message());
     } else if (sig == SIGHUP) {
       if (config_.mode == "exec") {
         LogInfo("SIGHUP: nothing to recycle in exec mode (every request starts the program afresh)");
@@ -275,11 +311,11 @@ void Server::WaitForSignal() {
         programs_->Recycle("SIGHUP");
       }
     } else if (!stopping_) {
-      LogInfo(std::string("received SIG") + sigabbrev_np(sig) + ": stopping gracefully (" +
+      LogNotice(std::string("received SIG") + sigabbrev_np(sig) + ": stopping gracefully (" +
               std::to_string(ctx_.counters.requests_active) + " requests running; again to stop at once)");
       BeginShutdown();
     } else {
-      LogInfo(std::string("received SIG") + sigabbrev_np(sig) + " again: stopping now");
+      LogNotice(std::string("received SIG") + sigabbrev_np(sig) + " again: stopping now");
       AbortEverything("launcher stopping");
     }
     WaitForSignal();
@@ -288,9 +324,15 @@ void Server::WaitForSignal() {
 
 void Server::BeginShutdown() {
   stopping_ = true;
-  for (auto& a : acceptors_) a->Stop();
+  for (auto& a : acceptors_) {
+    boost::system::error_code ignored;
+    a->acceptor.close(ignored);
+    a->backoff.cancel();
+  }
   RemoveSocketFiles(listening_);
-  connections_.StopReading();
+  for (auto& weak : connections_) {
+    if (auto c = weak.lock()) c->StopReading();
+  }
   if (http_) http_->StopAccepting();
   if (config_.shutdown_timeout_seconds > 0) {
     shutdown_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -308,8 +350,12 @@ void Server::BeginShutdown() {
 
 void Server::AbortEverything(const char* why) {
   stopping_ = true;
+  std::list<std::shared_ptr<Connection>> live;
+  for (auto& weak : connections_) {
+    if (auto c = weak.lock()) live.push_back(c);
+  }
   // Closing a connection aborts its requests (SIGTERM, then SIGKILL after --kill-grace).
-  connections_.AbortAll(why);
+  for (auto& c : live) c->Abort(why);
   if (http_) http_->AbortAll(why);
   MaybeFinishShutdown();
 }
@@ -327,7 +373,9 @@ void Server::MaybeFinishShutdown() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   auto poll = std::make_shared<std::function<void()>>();
   *poll = [this, deadline, poll]() {
-    const bool any = connections_.Any() || (http_ && http_->HasConnections());
+    bool any = false;
+    for (auto& weak : connections_) any = any || !weak.expired();
+    any = any || (http_ && http_->HasConnections());
     if (!any || std::chrono::steady_clock::now() > deadline) {
       io_.stop();
       *poll = nullptr;
