@@ -27,13 +27,6 @@ namespace fcgi {
 
 namespace {
 
-int SocketFamily(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return AF_UNIX;
-  return ss.ss_family;
-}
-
 std::string DescribePeer(const boost::asio::generic::stream_protocol::socket& socket) {
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
@@ -181,12 +174,12 @@ Status Server::InitDispatcher() {
 }
 
 // A TCP peer outside the allow-list is closed at once (and logged).
-bool Server::PeerAllowed(const Acceptor& a, boost::asio::generic::stream_protocol::socket& socket) {
-  if (!filter_peers_ || !a.socket.is_tcp) return true;
+bool Server::PeerAllowed(const ListeningSocket& ls, boost::asio::generic::stream_protocol::socket& socket) {
+  if (!filter_peers_ || !ls.is_tcp) return true;
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
   if (!ec && peer_filter_.Allows(ep.data())) return true;
-  LogWarning("refused connection from " + DescribePeer(socket) + " on " + a.socket.name + ": not in " +
+  LogWarning("refused connection from " + DescribePeer(socket) + " on " + ls.name + ": not in " +
              (config_.allow_from.empty() ? "FCGI_WEB_SERVER_ADDRS" : "--allow-from"));
   socket.close(ec);
   return false;
@@ -216,14 +209,9 @@ Status Server::Init() {
   }
   ctx_.programs = programs_.get();
   for (const ListeningSocket& ls : listening_) {
-    auto a = std::make_unique<Acceptor>(io_);
-    a->socket = ls;
-    int family = SocketFamily(ls.fd);
-    boost::system::error_code ec;
-    a->acceptor.assign(boost::asio::generic::stream_protocol(family, family == AF_UNIX ? 0 : IPPROTO_TCP), ls.fd,
-                       ec);
-    if (ec) return Status::FromErrno("epoll_ctl(2)", ls.name, ec.value());
-    a->acceptor.non_blocking(true, ec);
+    auto a = std::make_unique<Acceptor>(io_, ls, "");
+    s = a->Open(ls.name);
+    if (!s.ok()) return s;
     acceptors_.push_back(std::move(a));
   }
   // The spawning web server's "exit" pipe (h2o fastcgi.spawn: fd 5): its EOF stops as SIGTERM does.
@@ -240,10 +228,11 @@ int Server::Run() {
   ::signal(SIGPIPE, SIG_IGN);
   BecomeSubreaper();
   for (auto& a : acceptors_) {
-    LogNotice("listening on " + a->socket.name + " for " +
+    LogNotice("listening on " + a->socket().name + " for " +
             (config_.dispatcher() ? "the programs requests name (dispatcher mode)" : config_.program) + " (mode " + config_.mode + ", " +
             std::to_string(slots_.capacity()) + " workers)");
-    Accept(a.get());
+    const ListeningSocket* ls = &a->socket();
+    a->Start([this, ls](Acceptor::Socket socket) { OnAccept(*ls, std::move(socket)); });
   }
   if (http_) http_->Start();
   WaitForSignal();
@@ -253,38 +242,13 @@ int Server::Run() {
   return 0;
 }
 
-void Server::Accept(Acceptor* a) {
-  if (stopping_) return;
-  a->acceptor.async_accept([this, a](const boost::system::error_code& ec,
-                                     boost::asio::generic::stream_protocol::socket socket) {
-    if (stopping_ || ec == boost::asio::error::operation_aborted) return;
-    if (ec) {
-      // EMFILE/ENFILE/ENOBUFS...: back off instead of spinning, keep serving.
-      a->delay = std::min(std::chrono::milliseconds(1000),
-                          a->delay.count() == 0 ? std::chrono::milliseconds(50) : a->delay * 2);
-      LogError("accept(2) on " + a->socket.name + ": " + ec.message() + "; retrying in " +
-               std::to_string(a->delay.count()) + " ms");
-      a->backoff.expires_after(a->delay);
-      a->backoff.async_wait([this, a](const boost::system::error_code& e) {
-        if (!e) Accept(a);
-      });
-      return;
-    }
-    a->delay = std::chrono::milliseconds(0);
-    if (!PeerAllowed(*a, socket)) {
-      Accept(a);
-      return;
-    }
-    ++ctx_.counters.accepted_connections;
-    std::string peer = DescribePeer(socket);
-    auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));
-    for (auto it = connections_.begin(); it != connections_.end();) {
-      it = it->expired() ? connections_.erase(it) : std::next(it);
-    }
-    connections_.push_back(conn);
-    conn->Start();
-    Accept(a);
-  });
+void Server::OnAccept(const ListeningSocket& ls, boost::asio::generic::stream_protocol::socket socket) {
+  if (!PeerAllowed(ls, socket)) return;
+  ++ctx_.counters.accepted_connections;
+  std::string peer = DescribePeer(socket);
+  auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));
+  connections_.Add(conn);
+  conn->Start();
 }
 
 void Server::WaitForSignal() {
@@ -324,15 +288,9 @@ void Server::WaitForSignal() {
 
 void Server::BeginShutdown() {
   stopping_ = true;
-  for (auto& a : acceptors_) {
-    boost::system::error_code ignored;
-    a->acceptor.close(ignored);
-    a->backoff.cancel();
-  }
+  for (auto& a : acceptors_) a->Stop();
   RemoveSocketFiles(listening_);
-  for (auto& weak : connections_) {
-    if (auto c = weak.lock()) c->StopReading();
-  }
+  connections_.StopReading();
   if (http_) http_->StopAccepting();
   if (config_.shutdown_timeout_seconds > 0) {
     shutdown_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -350,12 +308,8 @@ void Server::BeginShutdown() {
 
 void Server::AbortEverything(const char* why) {
   stopping_ = true;
-  std::list<std::shared_ptr<Connection>> live;
-  for (auto& weak : connections_) {
-    if (auto c = weak.lock()) live.push_back(c);
-  }
   // Closing a connection aborts its requests (SIGTERM, then SIGKILL after --kill-grace).
-  for (auto& c : live) c->Abort(why);
+  connections_.AbortAll(why);
   if (http_) http_->AbortAll(why);
   MaybeFinishShutdown();
 }
@@ -373,9 +327,7 @@ void Server::MaybeFinishShutdown() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   auto poll = std::make_shared<std::function<void()>>();
   *poll = [this, deadline, poll]() {
-    bool any = false;
-    for (auto& weak : connections_) any = any || !weak.expired();
-    any = any || (http_ && http_->HasConnections());
+    const bool any = connections_.Any() || (http_ && http_->HasConnections());
     if (!any || std::chrono::steady_clock::now() > deadline) {
       io_.stop();
       *poll = nullptr;
