@@ -23,6 +23,7 @@
 #include "libcompat/control_protocol.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_state.h"
+#include "libcompat/signal_watch.h"
 
 extern char** environ;
 
@@ -39,6 +40,7 @@ struct Worker {
   pid_t pid;
   ParkedProgram program;
   ProcessSnapshot snapshot;
+  ProcFiles proc;
   char** parked_environ;
   uint32_t requests;
   int baseline_fds;
@@ -53,6 +55,27 @@ void Send(const Worker& w, const void* message, size_t length) {
     if (n >= 0) return;
     if (errno == EINTR) continue;
     _exit(0);  // the launcher is gone
+  }
+}
+
+// REPORT then EXITED, two messages in one sendmmsg(2): one system call and one
+// wake-up of the launcher instead of two.
+void SendReportAndExited(const Worker& w, const proto::ReportMessage& report, const proto::ExitedMessage& exited) {
+  iovec iov[2] = {{const_cast<proto::ReportMessage*>(&report), sizeof report},
+                  {const_cast<proto::ExitedMessage*>(&exited), sizeof exited}};
+  mmsghdr messages[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    messages[i].msg_hdr.msg_iov = &iov[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+  }
+  unsigned sent = 0;
+  while (sent < 2) {
+    int n = sendmmsg(w.control_fd, messages + sent, 2 - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<unsigned>(n);
+    } else if (n < 0 && errno != EINTR) {
+      _exit(0);  // the launcher is gone
+    }
   }
 }
 
@@ -79,14 +102,40 @@ bool LibStdCxxLoaded() {
   return found;
 }
 
-// A request's environment: its own mapping, kept until the worker exits.
+// A request's environment: its own part of an arena mapping, kept until the
+// worker exits.
 struct EnvBlock {
   char** envp = nullptr;
-  const char* begin = nullptr;  // the mapping
+  const char* begin = nullptr;  // the request's part of the arena
   const char* end = nullptr;
 };
 
-// Copies the env block into a new mapping and builds the envp array there.
+// Where request environments are kept (programs keep getenv() pointers, so a
+// request's strings are never reused): requests are packed one after another
+// in mappings of kArenaBytes, instead of one mmap(2) per request. A full
+// mapping stays mapped; a new one is made.
+constexpr size_t kArenaBytes = 256 * 1024;
+struct EnvArena {
+  char* next = nullptr;
+  size_t left = 0;
+};
+EnvArena g_env_arena;
+
+void* ArenaAllocate(size_t bytes) {
+  bytes = (bytes + 15) & ~static_cast<size_t>(15);
+  if (bytes > g_env_arena.left) {
+    size_t size = bytes > kArenaBytes ? bytes : kArenaBytes;
+    void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) return nullptr;
+    g_env_arena = EnvArena{static_cast<char*>(memory), size};
+  }
+  void* result = g_env_arena.next;
+  g_env_arena.next += bytes;
+  g_env_arena.left -= bytes;
+  return result;
+}
+
+// Copies the env block into the arena and builds the envp array there.
 // Returns 0 or an errno for FAILED.
 int KeepEnvironment(const char* block, uint32_t size, EnvBlock* out) {
   uint32_t entries = 0;
@@ -96,8 +145,8 @@ int KeepEnvironment(const char* block, uint32_t size, EnvBlock* out) {
     if (++entries > proto::kMaxEnvEntries) return E2BIG;
   }
   size_t array_bytes = (entries + 1) * sizeof(char*);
-  void* memory = mmap(nullptr, array_bytes + size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) return errno;
+  void* memory = ArenaAllocate(array_bytes + size);
+  if (memory == nullptr) return errno;
   char** envp = static_cast<char**>(memory);
   char* strings = static_cast<char*>(memory) + array_bytes;
   if (size > 0) memcpy(strings, block, size);
@@ -218,18 +267,18 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
   ResetStdio(w);
   environ = w.parked_environ;
   optind = 0;
-  report.flags |= RestoreSnapshot(w.snapshot, request_mask);
+  report.flags |= RestoreSnapshot(w.snapshot, request_mask, SignalDispositionsTouched());
+  ForgetSignalChanges();  // after the restore, whose own sigaction() calls set it
   report.zombies_reaped = ReapZombies();
-  int threads = CountThreads();
-  int fds_now = CountOpenFds();
+  int threads = CountThreads(&w.proc);
+  int fds_now = CountOpenFds(&w.proc);
   report.threads = threads > 0 ? static_cast<uint32_t>(threads) : 0;
   report.open_fds = fds_now > 0 ? static_cast<uint32_t>(fds_now) : 0;
   report.baseline_fds = static_cast<uint32_t>(w.baseline_fds);
-  report.rss_kib = ResidentKib();
+  report.rss_kib = ResidentKib(&w.proc);
   report.requests = w.requests;
-  Send(w, &report, sizeof report);
   proto::ExitedMessage exited{proto::kExited, static_cast<uint32_t>(w.pid), h.request_id, wait_status, 0};
-  Send(w, &exited, sizeof exited);
+  SendReportAndExited(w, report, exited);
 }
 
 // Blocks for one command and serves it.
@@ -290,7 +339,9 @@ bool PersistentModeRequested() {
   if (error != 0) RefuseAndExit(control_fd, proto::kRefuseSetup, error);
   ResolveRealExitFunctions();
   SetProgramImage(reinterpret_cast<const void*>(program.main));
-  w.baseline_fds = CountOpenFds();
+  OpenProcFiles(&w.proc);
+  w.baseline_fds = CountOpenFds(&w.proc);
+  ForgetSignalChanges();  // the snapshot holds what the program set before main
   uint32_t flags = proto::kHelloPersistent | (program.bind_now ? proto::kHelloBindNow : 0u) |
                    (LibStdCxxLoaded() ? proto::kHelloLibStdCxx : 0u);
   proto::HelloMessage hello{proto::kHello, proto::kProtocolVersion, static_cast<uint32_t>(w.pid), flags, 1,

@@ -27,14 +27,16 @@ struct LinuxDirent64 {
 
 bool Restorable(int sig) { return sig != SIGKILL && sig != SIGSTOP; }
 
-// Compares masks signal by signal: glibc fills only the kernel's 64 bits of
-// sa_mask and leaves the rest of its 1024-bit sigset_t as it found it.
-bool SameMask(const sigset_t& a, const sigset_t& b) {
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sigismember(&a, sig) != sigismember(&b, sig)) return false;
-  }
-  return true;
+// The kernel's 64 signals are the first 64 bits of glibc's 1024-bit
+// sigset_t (NSIG is 65); glibc fills only those bits of sa_mask and leaves the
+// rest as it found it, so only they are compared.
+uint64_t KernelBits(const sigset_t& set) {
+  uint64_t bits;
+  memcpy(&bits, &set, sizeof bits);
+  return bits;
 }
+
+bool SameMask(const sigset_t& a, const sigset_t& b) { return KernelBits(a) == KernelBits(b); }
 
 bool SameAction(const struct sigaction& a, const struct sigaction& b) {
   return a.sa_handler == b.sa_handler && a.sa_flags == b.sa_flags && SameMask(a.sa_mask, b.sa_mask);
@@ -57,6 +59,10 @@ int TakeSnapshot(ProcessSnapshot* snapshot) {
   if (sigprocmask(SIG_SETMASK, nullptr, &snapshot->mask) != 0) return errno;
   snapshot->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (snapshot->cwd_fd < 0) return errno;
+  struct stat cwd;
+  if (fstat(snapshot->cwd_fd, &cwd) != 0) return errno;
+  snapshot->cwd_dev = cwd.st_dev;
+  snapshot->cwd_ino = cwd.st_ino;
   snapshot->umask = umask(022);
   umask(snapshot->umask);
   return 0;
@@ -68,7 +74,8 @@ void BlockAllSignals(sigset_t* previous) {
   sigprocmask(SIG_SETMASK, &all, previous);
 }
 
-uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& request_mask) {
+uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& request_mask,
+                         bool compare_dispositions) {
   uint32_t flags = 0;
   if (!SameMask(request_mask, snapshot.mask)) flags |= proto::kReportMaskRestored;
   static const int kTimers[] = {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF};
@@ -76,7 +83,7 @@ uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& reques
     itimerval zero{}, old{};
     if (setitimer(which, &zero, &old) == 0 && Armed(old)) flags |= proto::kReportTimerCancelled;
   }
-  for (int sig = 1; sig < NSIG; ++sig) {
+  for (int sig = 1; compare_dispositions && sig < NSIG; ++sig) {
     if (!Restorable(sig)) continue;
     struct sigaction now;
     memset(&now, 0, sizeof now);  // glibc fills only the kernel's part of sa_mask
@@ -89,7 +96,7 @@ uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& reques
   // A signal still pending belonged to the request (a late alarm, a SIGPIPE):
   // setting SIG_IGN discards it, then the snapshot's action comes back.
   sigset_t pending;
-  if (sigpending(&pending) == 0) {
+  if (sigpending(&pending) == 0 && KernelBits(pending) != 0) {
     for (int sig = 1; sig < NSIG; ++sig) {
       if (!Restorable(sig) || sigismember(&pending, sig) != 1) continue;
       struct sigaction ignore {};
@@ -102,12 +109,11 @@ uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& reques
     }
   }
   if (snapshot.cwd_fd >= 0) {
-    struct stat here, base;
-    if (stat(".", &here) != 0 || fstat(snapshot.cwd_fd, &base) != 0 || here.st_ino != base.st_ino ||
-        here.st_dev != base.st_dev) {
+    struct stat here;
+    if (stat(".", &here) != 0 || here.st_ino != snapshot.cwd_ino || here.st_dev != snapshot.cwd_dev) {
+      fchdir(snapshot.cwd_fd);
       flags |= proto::kReportCwdRestored;
     }
-    fchdir(snapshot.cwd_fd);
   }
   mode_t previous = umask(snapshot.umask);
   if (previous != snapshot.umask) flags |= proto::kReportUmaskRestored;
@@ -115,19 +121,15 @@ uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& reques
   return flags;
 }
 
-int CountDirectoryEntries(const char* path) {
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -errno;
+// Entries read from `fd` (a /proc directory) from its current offset on, not
+// counting . and .., or -errno.
+int CountEntries(int fd) {
   alignas(8) char buffer[4096];
   int entries = 0;
   for (;;) {
     long n = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
-    if (n < 0) {
-      int error = errno;
-      close(fd);
-      return -error;
-    }
-    if (n == 0) break;
+    if (n < 0) return -errno;
+    if (n == 0) return entries;
     for (long off = 0; off < n;) {
       const auto* d = reinterpret_cast<const LinuxDirent64*>(buffer + off);
       if (!(d->d_name[0] == '.' && (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))) {
@@ -136,22 +138,59 @@ int CountDirectoryEntries(const char* path) {
       off += d->d_reclen;
     }
   }
+}
+
+int CountDirectoryEntries(const char* path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int entries = CountEntries(fd);
   close(fd);
   return entries;
 }
 
-int CountOpenFds() {
-  int n = CountDirectoryEntries("/proc/self/fd");
-  return n > 0 ? n - 1 : n;  // the directory's own fd was open while counting
+namespace {
+
+// Entries of the directory *kept (reread from offset 0), reopening `path`
+// when the kept fd no longer reads as a directory (the program closed it; its
+// number may now be the program's, so it is forgotten, never closed).
+int CountKeptDirectory(int* kept, const char* path) {
+  if (*kept >= 0 && lseek(*kept, 0, SEEK_SET) == 0) {
+    int entries = CountEntries(*kept);
+    if (entries >= 0) return entries;
+  }
+  *kept = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*kept < 0) return -errno;
+  return CountEntries(*kept);
 }
 
-uint32_t ResidentKib() {
-  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+int KeptCount(const ProcFiles& files) {
+  return (files.task_dir >= 0) + (files.fd_dir >= 0) + (files.statm >= 0);
+}
+
+}  // namespace
+
+void OpenProcFiles(ProcFiles* files) {
+  files->task_dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  files->fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  files->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+}
+
+int CountThreads(ProcFiles* files) { return CountKeptDirectory(&files->task_dir, "/proc/self/task"); }
+
+int CountOpenFds(ProcFiles* files) {
+  int n = CountKeptDirectory(&files->fd_dir, "/proc/self/fd");
+  return n > 0 ? n - KeptCount(*files) : n;
+}
+
+uint32_t ResidentKib(ProcFiles* files) {
   char text[128];
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  if (n <= 0) return 0;
+  ssize_t n = files->statm >= 0 ? pread(files->statm, text, sizeof text - 1, 0) : -1;
+  if (n <= 0) {
+    files->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (files->statm < 0) return 0;
+    n = pread(files->statm, text, sizeof text - 1, 0);
+    if (n <= 0) return 0;
+  }
   text[n] = '\0';
   const char* p = text;
   while (*p != '\0' && *p != ' ') ++p;  // skip "size"

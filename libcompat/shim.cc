@@ -13,7 +13,8 @@
 //     FCGI_RUN_COMPAT_MODE=persistent, the persistent loop
 //     (persistent_server.h); neither returns. The shim also interposes
 //     exit/_exit/_Exit/__cxa_atexit (persistent_exit.h), which forward to libc
-//     unless a persistent request is running. When parking is refused, main() never runs (a run with
+//     unless a persistent request is running, and the functions that set
+//     signal dispositions (signal_watch.h), which note it and forward. When parking is refused, main() never runs (a run with
 //     /dev/null stdin and a neutral environment would be a spurious request).
 #include <dlfcn.h>
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include "libcompat/fork_server.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_server.h"
+#include "libcompat/signal_watch.h"
 
 extern char** environ;
 
@@ -153,5 +155,6 @@ extern "C" __attribute__((visibility("default"))) int __libc_start_main(
   }
   fcgi_compat::g_program_main = main;
   fcgi_compat::ResolveRealExitFunctions();
+  fcgi_compat::ResolveRealSignalFunctions();
   return real(fcgi_compat::ParkingMain, argc, argv, init, fini, rtld_fini, stack_end);
 }
