@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <type_traits>
 
 namespace fcgi {
@@ -193,8 +194,11 @@ ChannelResult SendCompatMessage(int fd, std::string_view message, std::span<cons
 }
 
 ChannelResult ReceiveCompatMessage(int fd, std::string* message) {
-  message->resize(proto::kMaxMessageBytes);
-  iovec iov{message->data(), message->size()};
+  // One receive buffer per thread, never zero-filled: resizing *message to
+  // kMaxMessageBytes for every message (messages are 16 to 48 bytes) cleared
+  // 128 KiB, and malloc(2) grew and trimmed the heap around it, each time.
+  thread_local std::unique_ptr<char[]> buffer(new char[proto::kMaxMessageBytes]);
+  iovec iov{buffer.get(), proto::kMaxMessageBytes};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -211,7 +215,7 @@ ChannelResult ReceiveCompatMessage(int fd, std::string* message) {
     if (errno == ECONNRESET) return {ChannelIo::kClosed, Status::Ok()};
     return {ChannelIo::kError, Status::FromErrno("recvmsg(2)", kSocketName, errno)};
   }
-  message->resize(static_cast<size_t>(n));
+  message->assign(buffer.get(), static_cast<size_t>(n));
   bool had_fds = false;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
