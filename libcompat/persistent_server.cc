@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -178,6 +179,15 @@ void ResetStdio(const Worker& w) {
   clearerr(stderr);
 }
 
+// True when `path` is the directory the worker is in between requests (the
+// snapshot's, where every request's clean-up puts it back): the usual RUN, whose
+// cwd is the program's directory, then needs no open/fchdir/close.
+bool IsParkedDirectory(const Worker& w, const char* path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == w.snapshot.cwd_dev &&
+         st.st_ino == w.snapshot.cwd_ino;
+}
+
 // Runs main() for one request; returns the raw wait status to report and
 // fills the REPORT.
 int RunMain(Worker& w, char** envp, proto::ReportMessage* report) {
@@ -228,7 +238,7 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
     memcpy(cwd, w.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
     cwd[h.cwd_bytes] = '\0';
     if (strlen(cwd) != h.cwd_bytes) error = EPROTO;
-    if (error == 0 && (dir_fd = OpenDirectory(cwd)) < 0) error = errno;
+    if (error == 0 && !IsParkedDirectory(w, cwd) && (dir_fd = OpenDirectory(cwd)) < 0) error = errno;
   }
   EnvBlock env;
   if (error == 0) error = KeepEnvironment(reinterpret_cast<char*>(w.buffer + sizeof h), h.env_bytes, &env);
@@ -267,7 +277,7 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
   ResetStdio(w);
   environ = w.parked_environ;
   optind = 0;
-  report.flags |= RestoreSnapshot(w.snapshot, request_mask, SignalDispositionsTouched());
+  report.flags |= RestoreSnapshot(w.snapshot, request_mask, SignalDispositionsTouched(), IntervalTimersTouched());
   ForgetSignalChanges();  // after the restore, whose own sigaction() calls set it
   report.zombies_reaped = ReapZombies();
   int threads = CountThreads(&w.proc);

@@ -75,11 +75,12 @@ void BlockAllSignals(sigset_t* previous) {
 }
 
 uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& request_mask,
-                         bool compare_dispositions) {
+                         bool compare_dispositions, bool check_timers) {
   uint32_t flags = 0;
   if (!SameMask(request_mask, snapshot.mask)) flags |= proto::kReportMaskRestored;
   static const int kTimers[] = {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF};
   for (int which : kTimers) {
+    if (!check_timers) break;
     itimerval zero{}, old{};
     if (setitimer(which, &zero, &old) == 0 && Armed(old)) flags |= proto::kReportTimerCancelled;
   }

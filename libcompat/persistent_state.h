@@ -35,12 +35,13 @@ int TakeSnapshot(ProcessSnapshot* snapshot);
 // Puts the snapshot back. REQUIRES: BlockAllSignals() was called and
 // `request_mask` is the mask it replaced; the mask ends as in the snapshot.
 // `compare_dispositions`: false skips comparing the 64 dispositions one by one
-// (no libc function could have changed them: signal_watch.h); a pending
-// signal is discarded either way. Returns the
+// (no libc function could have changed them: signal_watch.h); `check_timers`:
+// false skips disarming the interval timers (likewise); a pending signal is
+// discarded either way. Returns the
 // fcgi::compat::ReportFlags of what differed (signals, mask, timers, cwd,
 // umask, pending signals dropped).
 uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& request_mask,
-                         bool compare_dispositions);
+                         bool compare_dispositions, bool check_timers);
 
 // Blocks every signal (the start of the restore, so that nothing the request
 // armed fires while the worker is put back in order).

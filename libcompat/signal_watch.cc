@@ -3,6 +3,8 @@
 
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 namespace fcgi_compat {
 namespace {
@@ -11,9 +13,13 @@ using SigactionFunction = int (*)(int, const struct sigaction*, struct sigaction
 using SignalFunction = sighandler_t (*)(int, sighandler_t);
 using SigignoreFunction = int (*)(int);
 using SiginterruptFunction = int (*)(int, int);
+using AlarmFunction = unsigned (*)(unsigned);
+using UalarmFunction = useconds_t (*)(useconds_t, useconds_t);
+using SetitimerFunction = int (*)(int, const struct itimerval*, struct itimerval*);
 
 // Starts set: whatever ran before the first look is unknown.
 volatile sig_atomic_t g_touched = 1;
+volatile sig_atomic_t g_timers_touched = 1;
 
 SigactionFunction g_sigaction = nullptr;
 SigactionFunction g_underscore_sigaction = nullptr;
@@ -23,6 +29,9 @@ SignalFunction g_underscore_sysv_signal = nullptr;
 SignalFunction g_sigset = nullptr;
 SigignoreFunction g_sigignore = nullptr;
 SiginterruptFunction g_siginterrupt = nullptr;
+AlarmFunction g_alarm = nullptr;
+UalarmFunction g_ualarm = nullptr;
+SetitimerFunction g_setitimer = nullptr;
 
 template <typename F>
 F Next(const char* name) {
@@ -48,10 +57,17 @@ void ResolveRealSignalFunctions() {
   Real(&g_sigset, "sigset");
   Real(&g_sigignore, "sigignore");
   Real(&g_siginterrupt, "siginterrupt");
+  Real(&g_alarm, "alarm");
+  Real(&g_ualarm, "ualarm");
+  Real(&g_setitimer, "setitimer");
 }
 
 bool SignalDispositionsTouched() { return g_touched != 0; }
-void ForgetSignalChanges() { g_touched = 0; }
+bool IntervalTimersTouched() { return g_timers_touched != 0; }
+void ForgetSignalChanges() {
+  g_touched = 0;
+  g_timers_touched = 0;
+}
 
 }  // namespace fcgi_compat
 
@@ -111,6 +127,22 @@ __attribute__((visibility("default"))) int sigignore(int sig) noexcept {
 __attribute__((visibility("default"))) int siginterrupt(int sig, int flag) noexcept {
   fc::g_touched = 1;
   return fc::Real(&fc::g_siginterrupt, "siginterrupt")(sig, flag);
+}
+
+__attribute__((visibility("default"))) unsigned alarm(unsigned seconds) noexcept {
+  fc::g_timers_touched = 1;
+  return fc::Real(&fc::g_alarm, "alarm")(seconds);
+}
+
+__attribute__((visibility("default"))) useconds_t ualarm(useconds_t value, useconds_t interval) noexcept {
+  fc::g_timers_touched = 1;
+  return fc::Real(&fc::g_ualarm, "ualarm")(value, interval);
+}
+
+__attribute__((visibility("default"))) int setitimer(__itimer_which_t which, const struct itimerval* value,
+                                                     struct itimerval* old) noexcept {
+  fc::g_timers_touched = 1;
+  return fc::Real(&fc::g_setitimer, "setitimer")(which, value, old);
 }
 
 }  // extern "C"

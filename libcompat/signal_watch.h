@@ -7,9 +7,11 @@
 // sigset, sigignore, siginterrupt; exported: being preloaded, they come before
 // libc's for the program and every library it loads). Each sets a flag and
 // forwards to libc's own function (dlsym RTLD_NEXT), in every process, so fork
-// mode and plain runs see no difference. What the flag cannot see: a program
-// that calls the rt_sigaction system call directly (syscall(2) or its own
-// assembly), bypassing libc; persistent mode is for compiled C/C++ programs,
+// mode and plain runs see no difference. Likewise alarm, ualarm and setitimer
+// (the interval timers whose signals the restore cancels: 3 setitimer(2)
+// calls per request otherwise). What the flags cannot see: a program that
+// calls rt_sigaction or setitimer directly (syscall(2) or its own assembly),
+// bypassing libc; persistent mode is for compiled C/C++ programs,
 // which go through libc. Async-signal-safe (a handler may call sigaction);
 // nothing allocates.
 #ifndef FCGI_RUN_LIBCOMPAT_SIGNAL_WATCH_H_
@@ -24,7 +26,10 @@ void ResolveRealSignalFunctions();
 // True when a disposition-setting function ran since the last
 // ForgetSignalChanges() (or since the process started).
 bool SignalDispositionsTouched();
-void ForgetSignalChanges();
+// True when alarm, ualarm or setitimer (arming or not) ran since the last
+// ForgetSignalChanges() (or since the process started).
+bool IntervalTimersTouched();
+void ForgetSignalChanges();  // both flags
 
 }  // namespace fcgi_compat
 
