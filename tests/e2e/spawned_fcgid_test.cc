@@ -6,6 +6,7 @@
 // the e2e-exec ctest variant); every fcgi-run here gets its --mode explicitly.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -49,6 +50,38 @@ void CheckOneLinePerEvent(const std::string& log) {
     ++launcher_lines;
   }
   CHECK(launcher_lines > 0);
+}
+
+// Seconds since midnight of a fcgi-run log line ("YYYY-MM-DD HH:MM:SS.mmm ..."), -1 if none.
+double LineSeconds(const std::string& line) {
+  int h = 0, m = 0;
+  double sec = 0;
+  if (line.size() < 23 || std::sscanf(line.c_str() + 11, "%d:%d:%lf", &h, &m, &sec) != 3) return -1;
+  return h * 3600 + m * 60 + sec;
+}
+
+// For every fcgi-run that got mod_fcgid's SIGTERM: seconds from that line to
+// its "stopped" line (-1 if it never logged one).
+std::vector<double> StopDurations(const std::string& log) {
+  std::vector<std::string> lines;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::vector<double> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto at = lines[i].find(" fcgi-run[");
+    if (at == std::string::npos || lines[i].find("received SIGTERM: stopping gracefully") == std::string::npos) continue;
+    std::string who = lines[i].substr(at, lines[i].find("]:", at) - at + 2);  // " fcgi-run[PID]:"
+    double duration = -1;
+    for (size_t j = i + 1; j < lines.size(); ++j) {
+      if (lines[j].find(who + " info: stopped") != std::string::npos) {
+        duration = LineSeconds(lines[j]) - LineSeconds(lines[i]);
+        if (duration < 0) duration += 86400;  // across midnight
+        break;
+      }
+    }
+    out.push_back(duration);
+  }
+  return out;
 }
 
 TEST_CASE("spawned: Apache mod_fcgid runs every .cgi through FcgidWrapper fcgi-run --root",
@@ -147,6 +180,14 @@ TEST_CASE("spawned: Apache mod_fcgid graceful restart and stop during a slow req
   INFO("Apache processes left:\n" << Join(ProcessesMatching(apache_dir)));
   CHECK(apache_gone);  // Apache itself stopped
   CheckOneLinePerEvent(server.ErrorLog());
+  // Both generations (graceful, stop) finished within mod_fcgid's window: SIGKILL comes at 8 s.
+  std::vector<double> durations = StopDurations(server.ErrorLog());
+  CHECK(durations.size() >= 2);
+  for (double d : durations) {
+    INFO("SIGTERM to stopped: " << d << " s");
+    CHECK(d >= 0);
+    CHECK(d < 8);
+  }
 }
 
 }  // namespace
