@@ -121,6 +121,24 @@ TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program", "
   CHECK(MostCommonCount(ppids) >= 3);  // one parked probe.cgi serves the requests
 }
 
+// mod_fcgid passes only PATH and FcgidInitialEnv: the wrapper's options come
+// from the config file FCGI_RUN_CONFIG names (README: Operations, Config file).
+TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper fcgi-run with its options in FCGI_RUN_CONFIG",
+          "[e2e][spawned][once][fcgid][config]") {
+  DocumentRoot root(ServedPrograms());
+  TempDir config_dir("fcgi-run-fcgid-config");
+  std::string config = config_dir.WriteFile("app.conf", "root = " + root.path() + "\nmode = fork\n");
+  FcgidOptions o;
+  o.document_root = root.path();
+  o.wrapper = FcgiRunBinary();
+  o.initial_env = {"FCGI_RUN_CONFIG " + config};
+  FcgidApache server(o);
+  Served s = ServedBy(server, root.path());
+  CheckHello(s);
+  CheckParkedProcessPersists(s);
+  CHECK(server.ErrorLog().find("(mode fork,") != std::string::npos);
+}
+
 // A slow request, then `apache2 -k <verb>`: fcgi-run gets mod_fcgid's
 // SIGTERM (and a second one a second later), aborts the request, exits 0.
 void SlowRequestThen(FcgidApache& server, const std::string& root, const std::string& verb) {
