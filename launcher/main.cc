@@ -1,4 +1,6 @@
 // fcgi-run: serves an unmodified CGI program over FastCGI. See README.md.
+#include <malloc.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -33,6 +35,13 @@ int main(int argc, char** argv) {
     if (!config.verbose) fcgi::Log::SetLevel(fcgi::LogLevel::kWarning);
     return fcgi::RunSafetyCheck(config, std::cout);
   }
+  // Each request allocates and frees about 85 KiB (CgiRequest and its read
+  // buffers): with glibc's default 128 KiB trim threshold, brk(2) gave the top
+  // of the heap back and page faults brought it in again almost every request.
+  // Fixed thresholds: chunks below 1 MiB come from the heap, which keeps up to
+  // 4 MiB free at its top.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
   fcgi::Server server(config);
   s = server.Init();
   if (!s.ok()) {
