@@ -16,6 +16,7 @@ namespace fcgi {
 namespace {
 
 constexpr int kPipeBytes = 1 << 20;
+constexpr uint64_t kDefaultPipeBytes = 64 * 1024;  // Linux's default pipe capacity
 
 // Bytes waiting in a pipe (FIONREAD); 0 on error.
 size_t PendingBytes(int fd) {
@@ -82,6 +83,7 @@ void CgiRequest::Start(NameValuePairs params) {
                       "fcgi-run: request body too large", ProtocolStatus::kRequestComplete);
     return;
   }
+  small_body_ = content_length ? *content_length <= kDefaultPipeBytes : (method_ == "GET" || method_ == "HEAD");
   if (role_ == Role::kAuthorizer) {
     stdin_remaining_ = 0;  // authorizers get no body; mod_fcgid sends no STDIN at all
   } else {
@@ -170,14 +172,16 @@ void CgiRequest::Launch() {
                       "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
     return;
   }
-  // Larger pipes for the body and the response: 16x fewer wake-ups on big
-  // transfers. Best effort: the kernel caps it at /proc/sys/fs/pipe-max-size.
-  fcntl(in[1], F_SETPIPE_SZ, kPipeBytes);
-  fcntl(out[0], F_SETPIPE_SZ, kPipeBytes);
+  // Larger pipes for big bodies and responses: 16x fewer wake-ups. Best
+  // effort (the kernel caps it at /proc/sys/fs/pipe-max-size) and only where
+  // it pays: not for a body known to fit the default pipe (a GET or HEAD
+  // without CONTENT_LENGTH is taken to have none); stdout grows once a read
+  // fills a whole chunk (OnStdout). Small requests save two fcntl(2).
+  if (!small_body_ || role_ == Role::kFilter) fcntl(in[1], F_SETPIPE_SZ, kPipeBytes);
   SpawnSpec spec;
   spec.path = program_.target.path;
   spec.args = program_.target.args;
-  spec.env = env_;
+  spec.env = std::move(env_);  // used once: Launch runs once per request
   spec.cwd = program_.target.cwd;
   spec.rlimits = program_.target.rlimits;
   spec.stdin_fd = in[0];
@@ -418,6 +422,10 @@ void CgiRequest::OnStdout(const boost::system::error_code& ec, size_t n) {
     stdout_.close(ignored);
     MaybeFinish();
     return;
+  }
+  if (n == stdout_chunk_.size() && !stdout_pipe_grown_) {  // a big response: see Launch
+    stdout_pipe_grown_ = true;
+    fcntl(stdout_.native_handle(), F_SETPIPE_SZ, kPipeBytes);
   }
   std::string_view data(stdout_chunk_.data(), n);
   if (!discard_output_) {

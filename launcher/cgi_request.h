@@ -132,6 +132,8 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   std::array<char, 64 * 1024> stdout_chunk_;
   std::array<char, 16 * 1024> stderr_chunk_;
   bool stdout_reading_ = false, stdout_eof_ = false, stdout_paused_ = false;
+  bool stdout_pipe_grown_ = false;  // F_SETPIPE_SZ done (after a full read)
+  bool small_body_ = false;  // the body fits a default pipe: stdin's is not enlarged
   bool stderr_reading_ = false, stderr_eof_ = false;
   CgiResponseParser parser_;
   bool header_sent_ = false;  // a header block (ours or the program's) went to the client
