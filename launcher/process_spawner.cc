@@ -97,10 +97,14 @@ struct ChildSetup {
     return {};
   }
   // Boost's vfork child calls ::exit() after this, which would run the
-  // launcher's atexit handlers in shared memory: leave with _exit instead. The
-  // errno is already stored in the parent's error_code.
-  void on_exec_error(bp::posix::default_launcher&, const bp::filesystem::path&, const char* const*,
-                     const bp::error_code&) {
+  // launcher's atexit handlers and static destructors in shared memory (it
+  // freed the parent's heap: a crash at a later request): leave with _exit
+  // instead. The errno is already stored in the parent's error_code.
+  // Variadic on purpose: Boost 1.81 detects this hook with a five-argument
+  // expression (launcher, ec, path, argv, ec) but calls it with four, so a
+  // hook with the documented four parameters is never called.
+  template <typename... Args>
+  void on_exec_error(Args&&...) {
     _exit(127);
   }
 };
