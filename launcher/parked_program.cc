@@ -14,73 +14,30 @@
 
 namespace fcgi {
 
-namespace {
-constexpr int kShimFdInChild = 3;
-}  // namespace
-
 ParkedProgram::ParkedProgram(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec)
-    : io_(io), spawner_(spawner), spec_(std::move(spec)), watcher_(io), channel_(io), hello_timer_(io) {}
+    : io_(io), spawner_(spawner), spec_(std::move(spec)), shim_(io) {}
 
 ParkedProgram::~ParkedProgram() {
   for (Outgoing& o : outgoing_) {
     for (int fd : o.fds) ::close(fd);
   }
-  // watcher_'s destructor kills and reaps the parked process if still running.
+  // shim_'s destructor kills and reaps the parked process if still running.
 }
 
 Status ParkedProgram::Spawn(ReadyCallback on_ready, FailedCallback on_failed) {
   on_ready_ = std::move(on_ready);
   on_failed_ = std::move(on_failed);
-  int launcher_end = -1, shim_end = -1;
-  Status s = CreateCompatSocketPair(&launcher_end, &shim_end);
-  if (!s.ok()) return s;
-  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull < 0) {
-    int e = errno;
-    ::close(launcher_end);
-    ::close(shim_end);
-    return Status::FromErrno("open(2)", "/dev/null", e);
-  }
-  SpawnSpec ss;
-  ss.path = spec_.program;
-  ss.args = spec_.args;
-  ss.cwd = spec_.cwd;
-  ss.env = spec_.env;
-  ss.env.push_back("LD_PRELOAD=" + spec_.compat_library);
-  ss.env.push_back("LD_BIND_NOW=1");
-  ss.env.push_back(std::string(compat::kControlFdEnv) + "=" + std::to_string(kShimFdInChild));
-  ss.rlimits = spec_.rlimits;
-  ss.stdin_fd = devnull;
-  ss.stdout_fd = devnull;
-  ss.stderr_fd = STDERR_FILENO;  // the shim's own complaints reach fcgi-run's log
-  ss.extra_fds.emplace_back(kShimFdInChild, shim_end);
-  pid_t pid = -1;
-  s = spawner_.Spawn(ss, &pid);
-  ::close(devnull);
-  ::close(shim_end);
-  if (!s.ok()) {
-    ::close(launcher_end);
-    return s;
-  }
-  boost::system::error_code ec;
-  channel_.assign(launcher_end, ec);
-  if (ec) {
-    ::close(launcher_end);
-    kill(pid, SIGKILL);
-    return Status::FromErrno("epoll_ctl(2)", "control channel of " + spec_.program, ec.value());
-  }
   std::weak_ptr<ParkedProgram> weak = weak_from_this();
-  s = watcher_.Watch(pid, [weak](int raw) {
-    if (auto self = weak.lock()) self->OnProcessExit(raw);
-  });
+  Status s = shim_.Spawn(
+      spawner_, spec_, {},
+      [weak](int raw) {
+        if (auto self = weak.lock()) self->OnProcessExit(raw);
+      },
+      [weak](const std::string& why) {
+        auto self = weak.lock();
+        if (self && !self->ready_ && !self->dead_) self->Fail(why);
+      });
   if (!s.ok()) return s;
-  hello_timer_.expires_after(spec_.hello_timeout);
-  hello_timer_.async_wait([weak](const boost::system::error_code& e) {
-    auto self = weak.lock();
-    if (e || !self || self->ready_ || self->dead_) return;
-    self->Fail("no HELLO from the preloaded shim within " + std::to_string(self->spec_.hello_timeout.count()) +
-               " ms (the program may not use the dynamic loader's LD_PRELOAD, or it blocks before main)");
-  });
   WaitReadable();
   return Status::Ok();
 }
@@ -101,7 +58,7 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
   }
   const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
   if (outgoing_.empty()) {
-    ChannelResult r = SendCompatMessage(channel_.native_handle(), message, fds);
+    ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, fds);
     if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
       // Not handed over, so certainly not started: the caller may retry it.
       // (`this` may be destroyed by Fail's callback: touch nothing after it.)
@@ -131,12 +88,12 @@ void ParkedProgram::Shutdown() {
   Send(EncodeCompatShutdown(), nullptr, 0);
 }
 
-void ParkedProgram::Kill() { watcher_.SignalGroup(SIGKILL); }
+void ParkedProgram::Kill() { shim_.watcher().SignalGroup(SIGKILL); }
 
 void ParkedProgram::Send(std::string message, const int* fds, size_t nfds) {
   if (dead_) return;
   if (outgoing_.empty()) {
-    ChannelResult r = SendCompatMessage(channel_.native_handle(), message, std::span<const int>(fds, nfds));
+    ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
     if (r.io == ChannelIo::kDone) return;
     if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
       Fail("control channel: " + (r.io == ChannelIo::kClosed ? std::string("closed by the parked process")
@@ -163,17 +120,17 @@ void ParkedProgram::Send(std::string message, const int* fds, size_t nfds) {
 void ParkedProgram::FlushOutgoing() {
   while (!outgoing_.empty() && !dead_) {
     Outgoing& o = outgoing_.front();
-    ChannelResult r = SendCompatMessage(channel_.native_handle(), o.message, o.fds);
+    ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), o.message, o.fds);
     if (r.io == ChannelIo::kWouldBlock) {
       if (!write_wait_) {
         write_wait_ = true;
-        channel_.async_wait(boost::asio::posix::descriptor_base::wait_write,
-                            [weak = weak_from_this()](const boost::system::error_code& ec) {
-                              auto self = weak.lock();
-                              if (!self) return;
-                              self->write_wait_ = false;
-                              if (!ec) self->FlushOutgoing();
-                            });
+        shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_write,
+                                     [weak = weak_from_this()](const boost::system::error_code& ec) {
+                                       auto self = weak.lock();
+                                       if (!self) return;
+                                       self->write_wait_ = false;
+                                       if (!ec) self->FlushOutgoing();
+                                     });
       }
       return;
     }
@@ -188,19 +145,19 @@ void ParkedProgram::FlushOutgoing() {
 }
 
 void ParkedProgram::WaitReadable() {
-  channel_.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                      [weak = weak_from_this()](const boost::system::error_code& ec) {
-                        auto self = weak.lock();
-                        if (!self || ec || self->dead_) return;
-                        self->OnReadable();
-                      });
+  shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_read,
+                               [weak = weak_from_this()](const boost::system::error_code& ec) {
+                                 auto self = weak.lock();
+                                 if (!self || ec || self->dead_) return;
+                                 self->OnReadable();
+                               });
 }
 
 void ParkedProgram::OnReadable() {
   auto keep = shared_from_this();
   for (;;) {
     std::string message;
-    ChannelResult r = ReceiveCompatMessage(channel_.native_handle(), &message);
+    ChannelResult r = ReceiveCompatMessage(shim_.channel().native_handle(), &message);
     if (r.io == ChannelIo::kWouldBlock) break;
     if (r.io == ChannelIo::kClosed) {
       // EOF: the process is exiting; OnProcessExit reports what is pending.
@@ -231,7 +188,7 @@ void ParkedProgram::Dispatch(const std::string& message) {
       return;
     }
     ready_ = true;
-    hello_timer_.cancel();
+    shim_.HelloReceived();
     LogInfo("fork mode: " + spec_.program + " parked at main() as pid " + std::to_string(hello->pid));
     if (on_ready_) on_ready_();
   } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
@@ -267,10 +224,8 @@ void ParkedProgram::Fail(const std::string& why) {
   if (dead_) return;
   auto keep = shared_from_this();  // the callbacks below may drop the owner's reference
   dead_ = true;
-  hello_timer_.cancel();
-  boost::system::error_code ignored;
-  channel_.close(ignored);
-  watcher_.SignalGroup(SIGKILL);  // its request children die with it (PDEATHSIG)
+  shim_.CloseChannel();
+  shim_.watcher().SignalGroup(SIGKILL);  // its request children die with it (PDEATHSIG)
   auto runs = std::move(runs_);
   runs_.clear();
   for (auto& [id, run] : runs) {
@@ -294,7 +249,7 @@ void ParkedProgram::OnProcessExit(int raw_status) {
     dead_ = true;
     return;
   }
-  Fail("parked process " + std::to_string(watcher_.pid()) + " ended: " + DescribeWaitStatus(raw_status));
+  Fail("parked process " + std::to_string(shim_.watcher().pid()) + " ended: " + DescribeWaitStatus(raw_status));
 }
 
 }  // namespace fcgi

@@ -30,19 +30,10 @@
 #include "launcher/child_watcher.h"
 #include "launcher/core/status.h"
 #include "launcher/program_runner.h"
+#include "launcher/shim_process.h"
 #include "launcher/spawner.h"
 
 namespace fcgi {
-
-struct ParkSpec {
-  std::string program;             // absolute path
-  std::vector<std::string> args;
-  std::string cwd;
-  std::vector<std::string> env;    // neutral environment (PATH, --env)
-  std::vector<std::pair<int, rlim_t>> rlimits;
-  std::string compat_library;      // path of libfcgi-run-compat.so
-  std::chrono::milliseconds hello_timeout{2000};
-};
 
 class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
  public:
@@ -59,7 +50,7 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
   Status Spawn(ReadyCallback on_ready, FailedCallback on_failed);
   bool ready() const { return ready_ && !dead_; }
   bool dead() const { return dead_; }
-  pid_t pid() const { return watcher_.pid(); }
+  pid_t pid() const { return shim_.pid(); }
   size_t running() const { return runs_.size(); }
 
   // Asks for one request child. REQUIRES: ready(). The stdio fds are borrowed
@@ -101,9 +92,7 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
   boost::asio::io_context& io_;
   Spawner& spawner_;
   ParkSpec spec_;
-  ChildWatcher watcher_;
-  boost::asio::posix::stream_descriptor channel_;
-  boost::asio::steady_timer hello_timer_;
+  ShimProcess shim_;  // the process and its control channel
   ReadyCallback on_ready_;
   FailedCallback on_failed_;
   bool ready_ = false;

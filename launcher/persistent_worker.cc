@@ -12,70 +12,26 @@
 
 namespace fcgi {
 
-namespace {
-constexpr int kShimFdInChild = 3;
-}  // namespace
-
 PersistentWorker::PersistentWorker(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec)
-    : io_(io), spawner_(spawner), spec_(std::move(spec)), watcher_(io), channel_(io), hello_timer_(io) {}
+    : io_(io), spawner_(spawner), spec_(std::move(spec)), shim_(io) {}
 
-// watcher_'s destructor kills and reaps the worker if it still runs.
+// shim_'s destructor kills and reaps the worker if it still runs.
 PersistentWorker::~PersistentWorker() = default;
 
 Status PersistentWorker::Spawn(ReadyCallback on_ready, GoneCallback on_gone) {
   on_ready_ = std::move(on_ready);
   on_gone_ = std::move(on_gone);
-  int launcher_end = -1, shim_end = -1;
-  Status s = CreateCompatSocketPair(&launcher_end, &shim_end);
-  if (!s.ok()) return s;
-  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull < 0) {
-    int e = errno;
-    ::close(launcher_end);
-    ::close(shim_end);
-    return Status::FromErrno("open(2)", "/dev/null", e);
-  }
-  SpawnSpec ss;
-  ss.path = spec_.program;
-  ss.args = spec_.args;
-  ss.cwd = spec_.cwd;
-  ss.env = spec_.env;
-  ss.env.push_back("LD_PRELOAD=" + spec_.compat_library);
-  ss.env.push_back("LD_BIND_NOW=1");
-  ss.env.push_back(std::string(compat::kControlFdEnv) + "=" + std::to_string(kShimFdInChild));
-  ss.env.push_back(std::string(compat::kModeEnv) + "=" + compat::kModePersistent);
-  ss.rlimits = spec_.rlimits;
-  ss.stdin_fd = devnull;
-  ss.stdout_fd = devnull;
-  ss.stderr_fd = STDERR_FILENO;  // what the program writes before main reaches the log
-  ss.extra_fds.emplace_back(kShimFdInChild, shim_end);
-  pid_t pid = -1;
-  s = spawner_.Spawn(ss, &pid);
-  ::close(devnull);
-  ::close(shim_end);
-  if (!s.ok()) {
-    ::close(launcher_end);
-    return s;
-  }
-  boost::system::error_code ec;
-  channel_.assign(launcher_end, ec);
-  if (ec) {
-    ::close(launcher_end);
-    kill(pid, SIGKILL);
-    return Status::FromErrno("epoll_ctl(2)", "control channel of " + spec_.program, ec.value());
-  }
   std::weak_ptr<PersistentWorker> weak = weak_from_this();
-  s = watcher_.Watch(pid, [weak](int raw) {
-    if (auto self = weak.lock()) self->OnProcessExit(raw);
-  });
+  Status s = shim_.Spawn(
+      spawner_, spec_, {std::string(compat::kModeEnv) + "=" + compat::kModePersistent},
+      [weak](int raw) {
+        if (auto self = weak.lock()) self->OnProcessExit(raw);
+      },
+      [weak](const std::string& why) {
+        auto self = weak.lock();
+        if (self && !self->ready_ && !self->gone_) self->Fail(why);
+      });
   if (!s.ok()) return s;
-  hello_timer_.expires_after(spec_.hello_timeout);
-  hello_timer_.async_wait([weak](const boost::system::error_code& e) {
-    auto self = weak.lock();
-    if (e || !self || self->ready_ || self->gone_) return;
-    self->Fail("no HELLO from the preloaded shim within " + std::to_string(self->spec_.hello_timeout.count()) +
-               " ms (the program may not use the dynamic loader's LD_PRELOAD, or it blocks before main)");
-  });
   WaitReadable();
   return Status::Ok();
 }
@@ -94,7 +50,7 @@ void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback
   }
   const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
   // Idle means nothing is in flight: the socket has room for one RUN.
-  ChannelResult r = SendCompatMessage(channel_.native_handle(), message, fds);
+  ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, fds);
   if (r.io != ChannelIo::kDone) {
     Fail("control channel: " + (r.io == ChannelIo::kError ? r.status.message() : std::string("cannot send RUN")));
     on_started(Status::Unavailable("persistent mode: the worker is gone"), -1);
@@ -109,7 +65,7 @@ void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback
 
 void PersistentWorker::SignalRequest(int sig) {
   retiring_ = true;
-  if (!gone_ && busy_) watcher_.SignalGroup(sig);
+  if (!gone_ && busy_) shim_.watcher().SignalGroup(sig);
 }
 
 void PersistentWorker::Retire() {
@@ -119,34 +75,34 @@ void PersistentWorker::Retire() {
 
 void PersistentWorker::Kill() {
   retiring_ = true;
-  watcher_.SignalGroup(SIGKILL);
+  shim_.watcher().SignalGroup(SIGKILL);
 }
 
 void PersistentWorker::SendShutdown() {
   if (gone_ || shutdown_sent_) return;
   shutdown_sent_ = true;
   if (!ready_) {  // still starting: nothing to drain
-    watcher_.SignalGroup(SIGKILL);
+    shim_.watcher().SignalGroup(SIGKILL);
     return;
   }
-  ChannelResult r = SendCompatMessage(channel_.native_handle(), EncodeCompatShutdown());
-  if (r.io != ChannelIo::kDone) watcher_.SignalGroup(SIGKILL);
+  ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), EncodeCompatShutdown());
+  if (r.io != ChannelIo::kDone) shim_.watcher().SignalGroup(SIGKILL);
 }
 
 void PersistentWorker::WaitReadable() {
-  channel_.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                      [weak = weak_from_this()](const boost::system::error_code& ec) {
-                        auto self = weak.lock();
-                        if (!self || ec || self->gone_) return;
-                        self->OnReadable();
-                      });
+  shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_read,
+                               [weak = weak_from_this()](const boost::system::error_code& ec) {
+                                 auto self = weak.lock();
+                                 if (!self || ec || self->gone_) return;
+                                 self->OnReadable();
+                               });
 }
 
 void PersistentWorker::OnReadable() {
   auto keep = shared_from_this();
   for (;;) {
     std::string bytes;
-    ChannelResult r = ReceiveCompatMessage(channel_.native_handle(), &bytes);
+    ChannelResult r = ReceiveCompatMessage(shim_.channel().native_handle(), &bytes);
     if (r.io == ChannelIo::kWouldBlock) break;
     if (r.io == ChannelIo::kClosed) return;  // the process is ending: OnProcessExit reports
     if (r.io == ChannelIo::kError) {
@@ -174,7 +130,7 @@ void PersistentWorker::Dispatch(const CompatMessage& m) {
     }
     ready_ = true;
     libstdcxx_ = (hello->flags & compat::kHelloLibStdCxx) != 0;
-    hello_timer_.cancel();
+    shim_.HelloReceived();
     LogDebug("persistent mode: worker pid " + std::to_string(hello->pid) + " of " + spec_.program + " ready" +
              (libstdcxx_ ? " (links libstdc++)" : ""));
     if (retiring_) {
@@ -215,14 +171,12 @@ void PersistentWorker::Dispatch(const CompatMessage& m) {
 void PersistentWorker::Fail(const std::string& why) {
   if (gone_) return;
   auto keep = shared_from_this();
-  watcher_.SignalGroup(SIGKILL);
+  shim_.watcher().SignalGroup(SIGKILL);
   // The exit status arrives through OnProcessExit; until then refuse work.
   retiring_ = true;
   if (!ready_) {
     gone_ = true;
-    hello_timer_.cancel();
-    boost::system::error_code ignored;
-    channel_.close(ignored);
+    shim_.CloseChannel();
     if (on_gone_) on_gone_(why, true);
     return;
   }
@@ -233,9 +187,7 @@ void PersistentWorker::OnProcessExit(int raw_status) {
   if (gone_) return;
   auto keep = shared_from_this();
   gone_ = true;
-  hello_timer_.cancel();
-  boost::system::error_code ignored;
-  channel_.close(ignored);
+  shim_.CloseChannel();
   const bool before_ready = !ready_;
   if (busy_) {
     busy_ = false;

@@ -28,6 +28,7 @@
 #include "launcher/core/status.h"
 #include "launcher/parked_program.h"
 #include "launcher/program_runner.h"
+#include "launcher/shim_process.h"
 #include "launcher/spawner.h"
 
 namespace fcgi {
@@ -51,7 +52,7 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   bool busy() const { return busy_; }
   bool gone() const { return gone_; }
   bool links_libstdcxx() const { return libstdcxx_; }
-  pid_t pid() const { return watcher_.pid(); }
+  pid_t pid() const { return shim_.pid(); }
   uint64_t generation = 0;  // set by the runner: program version it was started for
 
   // Runs one request. REQUIRES: idle(). stdio fds are borrowed. Callbacks:
@@ -79,9 +80,7 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   boost::asio::io_context& io_;
   Spawner& spawner_;
   ParkSpec spec_;
-  ChildWatcher watcher_;
-  boost::asio::posix::stream_descriptor channel_;
-  boost::asio::steady_timer hello_timer_;
+  ShimProcess shim_;  // the process and its control channel
   ReadyCallback on_ready_;
   GoneCallback on_gone_;
   ProgramRunner::StartedCallback on_started_;
