@@ -219,7 +219,7 @@ Status Server::Init() {
   parent_watch_ = std::make_unique<ParentWatch>(io_);
   return parent_watch_->Start(config_.parent_pipe_fd, spawned, [this](const std::string& what) {
     if (stopping_) return;
-    LogInfo(what + ": stopping gracefully (" + std::to_string(ctx_.counters.requests_active) + " requests running)");
+    LogNotice(what + ": stopping gracefully (" + std::to_string(ctx_.counters.requests_active) + " requests running)");
     BeginShutdown();
   });
 }
