@@ -73,7 +73,8 @@ std::vector<double> StopDurations(const std::string& log) {
     std::string who = lines[i].substr(at, lines[i].find("]:", at) - at + 2);  // " fcgi-run[PID]:"
     double duration = -1;
     for (size_t j = i + 1; j < lines.size(); ++j) {
-      if (lines[j].find(who + " info: stopped") != std::string::npos) {
+      if (lines[j].find(who) != std::string::npos && lines[j].size() >= 9 &&
+          lines[j].compare(lines[j].size() - 9, 9, ": stopped") == 0) {
         duration = LineSeconds(lines[j]) - LineSeconds(lines[i]);
         if (duration < 0) duration += 86400;  // across midnight
         break;

@@ -62,7 +62,7 @@ TEST_CASE("spawned: fd 0 socket and a pipe on fd 5: fcgi-run stops gracefully wh
   std::string log = ReadFile(dir.File("fcgi-run.log"));
   CHECK(log.find("watching fd 5 from the parent") != std::string::npos);
   CHECK(log.find("parent pipe fd 5 closed: stopping gracefully") != std::string::npos);
-  CHECK(log.find("info: stopped") != std::string::npos);
+  CHECK(log.find(": stopped\n") != std::string::npos);
 }
 
 TEST_CASE("spawned: --parent-pipe-fd N with --listen, and a bad N", "[e2e][spawned][once][parent-pipe]") {
