@@ -14,6 +14,7 @@
 #include "launcher/elf_inspector.h"
 #include "launcher/file_stamp.h"
 #include "launcher/log.h"
+#include "launcher/start_retry.h"
 
 namespace fcgi {
 
@@ -59,7 +60,7 @@ class ForkRunner : public ProgramRunner {
  public:
   ForkRunner(boost::asio::io_context& io, Spawner& spawner, ForkRunnerOptions options)
       : io_(io), spawner_(spawner), options_(std::move(options)), exec_(MakeExecRunner(io, spawner)),
-        retry_timer_(io) {
+        retry_(io, options_.max_failures) {
     if (options_.park.compat_library.empty()) {
       FallBack("libfcgi-run-compat.so not found (give --compat-library)");
       return;
@@ -104,17 +105,14 @@ class ForkRunner : public ProgramRunner {
     // A restart pending after a failure is superseded by this start: left
     // armed, it would start yet another process and drop this one, with the
     // requests it serves (their children killed, no EXITED ever reported).
-    if (retry_timer_pending_) {
-      retry_timer_.cancel();
-      retry_timer_pending_ = false;
-    }
-    failures_ = 0;
+    retry_.Cancel();
+    retry_.ClearFailures();
     StartParked();
   }
 
   void Shutdown() override {
     shutting_down_ = true;
-    retry_timer_.cancel();
+    retry_.Cancel();
     if (parked_) {
       parked_->Shutdown();
     } else {  // a restart was pending: it will not happen now
@@ -197,19 +195,15 @@ class ForkRunner : public ProgramRunner {
   void OnParkedFailed(const std::string& why) {
     parked_.reset();
     if (shutting_down_) return;
-    if (++failures_ >= options_.max_failures) {
-      FallBack(why + " (" + std::to_string(failures_) + " failures in a row)");
-      return;
-    }
-    auto delay = std::chrono::milliseconds(100 << failures_);
-    LogWarning("fork mode: " + why + "; restarting the parked program in " + std::to_string(delay.count()) + " ms");
-    retry_timer_pending_ = true;
-    retry_timer_.expires_after(delay);
-    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;  // cancelled: by Recycle (which started a process) or ~ForkRunner (`this` is gone)
-      retry_timer_pending_ = false;
+    const bool retrying = retry_.Failed([this]() {
       if (!parked_) StartParked();
     });
+    if (!retrying) {
+      FallBack(why + " (" + std::to_string(retry_.failures()) + " failures in a row)");
+      return;
+    }
+    LogWarning("fork mode: " + why + "; restarting the parked program in " + std::to_string(retry_.delay().count()) +
+               " ms");
   }
 
   // Runs one request wherever it can go now: exec mode after a fallback, the
@@ -240,7 +234,7 @@ class ForkRunner : public ProgramRunner {
     waiting_.push_back(std::move(w));
     // Parking stopped after the program could not even be started (missing,
     // not executable): try again now that a request wants it.
-    if (!parked_ && !retry_timer_pending_) StartParked();
+    if (!parked_ && !retry_.pending()) StartParked();
   }
 
   void RunParked(const SpawnSpec& spec, const std::shared_ptr<RunState>& state, StartedCallback on_started,
@@ -249,7 +243,7 @@ class ForkRunner : public ProgramRunner {
     state->parked = parked;
     auto started_cb = [this, state, on_started](const Status& s, pid_t pid) {
       state->pid = pid;
-      if (s.ok()) failures_ = 0;  // a parked program that serves is healthy
+      if (s.ok()) retry_.ClearFailures();  // a parked program that serves is healthy
       on_started(s, pid);
     };
     auto exit_cb = [state, on_exit](int raw_status) {
@@ -277,15 +271,13 @@ class ForkRunner : public ProgramRunner {
   Spawner& spawner_;
   ForkRunnerOptions options_;
   std::unique_ptr<ProgramRunner> exec_;
-  boost::asio::steady_timer retry_timer_;
+  StartRetry retry_;  // restarts after failed starts; the exec fallback
   std::shared_ptr<ParkedProgram> parked_;
   std::vector<std::shared_ptr<ParkedProgram>> retiring_;
   std::deque<Waiting> waiting_;
   FileStamp identity_;
-  int failures_ = 0;
   bool exec_only_ = false;
   bool shutting_down_ = false;
-  bool retry_timer_pending_ = false;
 };
 
 }  // namespace

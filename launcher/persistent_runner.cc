@@ -16,6 +16,7 @@
 #include "launcher/fork_runner.h"
 #include "launcher/log.h"
 #include "launcher/persistent_worker.h"
+#include "launcher/start_retry.h"
 
 namespace fcgi {
 
@@ -58,7 +59,7 @@ struct Member {
 class PersistentRunner : public ProgramRunner {
  public:
   PersistentRunner(boost::asio::io_context& io, Spawner& spawner, PersistentRunnerOptions options)
-      : io_(io), spawner_(spawner), options_(std::move(options)), retry_timer_(io) {
+      : io_(io), spawner_(spawner), options_(std::move(options)), retry_(io, options_.max_failures) {
     stamp_ = FileStamp::Of(options_.park.program);
     FillPool();
   }
@@ -95,7 +96,7 @@ class PersistentRunner : public ProgramRunner {
     if (exec_ || shutting_down_) return;
     LogInfo(std::string("persistent mode: replacing the workers of ") + options_.park.program + ": " + why);
     stamp_ = FileStamp::Of(options_.park.program);
-    failures_ = 0;
+    retry_.ClearFailures();
     auto members = std::move(members_);
     members_.clear();
     for (auto& m : members) RetireWorker(m->worker);
@@ -104,7 +105,7 @@ class PersistentRunner : public ProgramRunner {
 
   void Shutdown() override {
     shutting_down_ = true;
-    retry_timer_.cancel();
+    retry_.Cancel();
     for (auto& m : members_) m->worker->Retire();
     if (exec_) exec_->Shutdown();
   }
@@ -145,7 +146,7 @@ class PersistentRunner : public ProgramRunner {
 
   // Starts workers until the pool is full (not during a start-up backoff).
   void FillPool() {
-    while (!exec_ && !shutting_down_ && !retry_pending_ && members_.size() < options_.workers) {
+    while (!exec_ && !shutting_down_ && !retry_.pending() && members_.size() < options_.workers) {
       auto worker = std::make_shared<PersistentWorker>(io_, spawner_, options_.park);
       std::weak_ptr<PersistentWorker> weak = worker;
       members_.push_back(std::make_unique<Member>(Member{worker, RecyclePolicy(options_.limits), ""}));
@@ -165,7 +166,7 @@ class PersistentRunner : public ProgramRunner {
   }
 
   void OnWorkerReady() {
-    failures_ = 0;
+    retry_.ClearFailures();
     DispatchWaiting();
   }
 
@@ -181,18 +182,12 @@ class PersistentRunner : public ProgramRunner {
       FillPool();
       return;
     }
-    if (++failures_ >= options_.max_failures) {
-      FallBack(why + " (" + std::to_string(failures_) + " failed starts in a row)");
+    if (!retry_.Failed([this]() { FillPool(); })) {
+      FallBack(why + " (" + std::to_string(retry_.failures()) + " failed starts in a row)");
       return;
     }
-    auto delay = std::chrono::milliseconds(100 << failures_);
-    LogWarning("persistent mode: " + why + "; starting a new worker in " + std::to_string(delay.count()) + " ms");
-    retry_pending_ = true;
-    retry_timer_.expires_after(delay);
-    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-      retry_pending_ = false;
-      if (!ec) FillPool();
-    });
+    LogWarning("persistent mode: " + why + "; starting a new worker in " + std::to_string(retry_.delay().count()) +
+               " ms");
   }
 
   void FallBack(const std::string& why) {
@@ -287,15 +282,13 @@ class PersistentRunner : public ProgramRunner {
   boost::asio::io_context& io_;
   Spawner& spawner_;
   PersistentRunnerOptions options_;
-  boost::asio::steady_timer retry_timer_;
+  StartRetry retry_;  // restarts after failed starts; the exec fallback
   std::vector<std::unique_ptr<Member>> members_;  // starting, idle or busy; not retiring
   std::vector<std::shared_ptr<PersistentWorker>> retiring_;
   std::deque<Waiting> waiting_;
   std::unique_ptr<ProgramRunner> exec_;  // set after the exec fallback
   FileStamp stamp_;
-  int failures_ = 0;
   bool shutting_down_ = false;
-  bool retry_pending_ = false;
 };
 
 std::string SearchPathOf(const std::vector<std::string>& env) {
