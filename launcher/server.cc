@@ -46,6 +46,19 @@ std::string DescribePeer(const boost::asio::generic::stream_protocol::socket& so
   return "unix";
 }
 
+// How fork and persistent modes start `target` under libcompat.
+ParkSpec ParkSpecFor(const ProgramTarget& target, const NameValuePairs& base_env, const Config& config) {
+  ParkSpec park;
+  park.program = target.path;
+  park.args = target.args;
+  park.cwd = target.cwd;
+  for (const auto& [name, value] : base_env) park.env.push_back(name + "=" + value);
+  park.rlimits = target.rlimits;
+  park.compat_library = FindCompatLibrary(config.compat_library);
+  park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config.park_timeout_seconds * 1000));
+  return park;
+}
+
 }  // namespace
 
 Server::Server(const Config& config)
@@ -117,13 +130,7 @@ void Server::BuildBaseEnvironment() {
 std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
   if (config_.mode == "persistent") {
     PersistentRunnerOptions po;
-    po.park.program = target.path;
-    po.park.args = target.args;
-    po.park.cwd = target.cwd;
-    for (const auto& [name, value] : ctx_.base_env) po.park.env.push_back(name + "=" + value);
-    po.park.rlimits = target.rlimits;
-    po.park.compat_library = FindCompatLibrary(config_.compat_library);
-    po.park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config_.park_timeout_seconds * 1000));
+    po.park = ParkSpecFor(target, ctx_.base_env, config_);
     po.workers = config_.EffectiveWorkers();
     po.limits.max_requests = config_.max_requests;
     po.limits.max_rss_kib = config_.max_rss_mib * 1024;
@@ -132,13 +139,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
   }
   if (config_.mode != "fork") return MakeExecRunner(io_, *spawner_);
   ForkRunnerOptions fo;
-  fo.park.program = target.path;
-  fo.park.args = target.args;
-  fo.park.cwd = target.cwd;
-  for (const auto& [name, value] : ctx_.base_env) fo.park.env.push_back(name + "=" + value);
-  fo.park.rlimits = target.rlimits;
-  fo.park.compat_library = FindCompatLibrary(config_.compat_library);
-  fo.park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config_.park_timeout_seconds * 1000));
+  fo.park = ParkSpecFor(target, ctx_.base_env, config_);
   fo.max_failures = config_.park_retries;
   return MakeForkRunner(io_, *spawner_, std::move(fo));
 }
