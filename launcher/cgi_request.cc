@@ -8,8 +8,11 @@
 #include <cerrno>
 #include <utility>
 
+#include "launcher/access_log.h"
+#include "launcher/builtin_pages.h"
 #include "launcher/core/cgi_environment.h"
 #include "launcher/log.h"
+#include "launcher/slow_log.h"
 
 namespace fcgi {
 
@@ -46,13 +49,15 @@ CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, ui
       stderr_(ctx.io),
       parser_(ctx.config.max_header_bytes),
       timeout_timer_(ctx.io),
-      kill_timer_(ctx.io) {
+      kill_timer_(ctx.io),
+      slow_timer_(ctx.io) {
   ++ctx_.counters.requests_total;
   ++ctx_.counters.requests_active;
 }
 
 CgiRequest::~CgiRequest() {
   if (phase_ != Phase::kFinished) --ctx_.counters.requests_active;
+  if (!finalized_) ctx_.observability.metrics.EndRequest(metrics_id_, 0);  // left without finishing
   if (has_slot_) ctx_.slots.Release();
 }
 
@@ -71,6 +76,8 @@ void CgiRequest::Start(NameValuePairs params) {
   if (const std::string* m = FindParam(params, "REQUEST_METHOD")) method_ = *m;
   if (const std::string* u = FindParam(params, "REQUEST_URI")) uri_ = *u;
   else if (const std::string* s = FindParam(params, "SCRIPT_NAME")) uri_ = *s;
+  if (AnswerBuiltin(params)) return;  // --status-path, --ping-path: not in the active-request table
+  metrics_id_ = ctx_.observability.metrics.BeginRequest("", method_, uri_, started_);
 
   std::optional<uint64_t> content_length;
   Status s = ParseContentLength(params, &content_length);
@@ -102,6 +109,7 @@ void CgiRequest::Start(NameValuePairs params) {
                       ProtocolStatus::kRequestComplete);
     return;
   }
+  ctx_.observability.metrics.SetProgram(metrics_id_, program_.target.path);
   for (auto& [name, value] : program_.param_overrides) {
     std::erase_if(params, [&name](const auto& p) { return p.first == name; });
     params.emplace_back(name, value);
@@ -210,6 +218,7 @@ void CgiRequest::Launch() {
       if (!ec) self->OnTimeout();
     });
   }
+  StartSlowTimer();
   ReadStdout();
   ReadStderr();
   PumpStdin();
@@ -225,6 +234,7 @@ void CgiRequest::OnStarted(const Status& status, pid_t pid) {
   }
   program_started_ = true;
   pid_ = pid;
+  ctx_.observability.metrics.RequestStarted(metrics_id_, pid, program_.runner->mode_name());
   LogDebug(Describe() + ": started pid " + std::to_string(pid) + " (" + program_.runner->mode_name() + ")");
   if (stop_pending_) StopProgram();
 }
@@ -292,13 +302,13 @@ void CgiRequest::InputProgressed() {
     // The web server has sent everything: release the output held meanwhile.
     std::string held;
     held.swap(held_output_);
-    connection_->SendStdout(id_, held);
+    Emit(held);
     stdout_held_ = false;
     ReadStdout();
   } else if (!held_output_.empty() && StdinInputComplete()) {
     std::string held;
     held.swap(held_output_);
-    connection_->SendStdout(id_, held);
+    Emit(held);
   }
 }
 
@@ -307,7 +317,7 @@ void CgiRequest::InputProgressed() {
 // until the whole body has arrived; the body itself is always read and spooled.
 void CgiRequest::SendOutput(std::string_view data) {
   if (StdinInputComplete() && held_output_.empty()) {
-    connection_->SendStdout(id_, data);
+    Emit(data);
   } else {
     held_output_.append(data);
   }
@@ -436,6 +446,7 @@ void CgiRequest::OnStdout(const boost::system::error_code& ec, size_t n) {
       CgiResponseParser::State st = parser_.Feed(data, &to_client);
       if (st == CgiResponseParser::State::kBody) {
         header_sent_ = true;
+        response_status_ = parser_.status_code();
         SendOutput(to_client);
       } else if (st == CgiResponseParser::State::kError) {
         FailResponse(502, "invalid response: " + parser_.error(),
@@ -496,6 +507,7 @@ void CgiRequest::OnExit(int raw_status) {
   wait_status_ = raw_status;
   timeout_timer_.cancel();
   kill_timer_.cancel();
+  slow_timer_.cancel();
   // A read still pending on an empty pipe would wait for background children:
   // cancel it; the handlers then see the pipes as finished.
   if (stdout_reading_ && PendingBytes(stdout_.native_handle()) == 0) stdout_.cancel();
@@ -561,7 +573,8 @@ void CgiRequest::FailResponse(int status, std::string_view log_cause, std::strin
   LogWarning(Describe() + ": " + std::string(log_cause));
   if (status >= 500) ++ctx_.counters.errors_5xx;
   if (!header_sent_ && !aborted_) {
-    connection_->SendStdout(id_, MakeCgiErrorResponse(status, ReasonPhrase(status), body));
+    response_status_ = status;
+    Emit(MakeCgiErrorResponse(status, ReasonPhrase(status), body));
     header_sent_ = true;
   }
   discard_output_ = true;
@@ -572,6 +585,7 @@ void CgiRequest::EndWithoutProgram(int status, std::string_view log_cause, std::
   FailResponse(status, log_cause, body);
   EnterFinished();
   CloseStdin();
+  Finalize();
   connection_->FinishRequest(id_, 0, protocol_status);
 }
 
@@ -588,7 +602,7 @@ void CgiRequest::Finish() {
     // done: what it wrote is the response.
     std::string held;
     held.swap(held_output_);
-    connection_->SendStdout(id_, held);
+    Emit(held);
   }
   if (ran && !header_sent_ && !aborted_) {
     std::string cause;
@@ -600,10 +614,12 @@ void CgiRequest::Finish() {
   } else if (ran && (WIFSIGNALED(wait_status_) || (WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) != 0))) {
     LogDebug(Describe() + ": " + DescribeWaitStatus(wait_status_));
   }
+  slow_timer_.cancel();
   if (has_slot_) {
     has_slot_ = false;
     ctx_.slots.Release();
   }
+  Finalize();
   connection_->FinishRequest(id_, ran ? AppStatusFromWaitStatus(wait_status_) : 0,
                              ProtocolStatus::kRequestComplete);
 }

@@ -100,6 +100,12 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void EndWithoutProgram(int status, std::string_view log_cause, std::string_view body,
                          ProtocolStatus protocol_status);
   std::string Describe() const;  // "GET /uri (hello.cgi)"
+  // Status page, access and slow logs (builtin_pages.h, access_log.h, slow_log.h).
+  bool AnswerBuiltin(const NameValuePairs& params);
+  void Emit(std::string_view data);  // every response byte to the sink goes through here
+  void StartSlowTimer();
+  void OnSlow();
+  void Finalize();                   // once, right before FinishRequest: metrics + access log
 
   ServerContext& ctx_;
   std::shared_ptr<RequestSink> connection_;  // the FastCGI connection or the HTTP front
@@ -153,6 +159,15 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   bool timed_out_ = false;
   boost::asio::steady_timer timeout_timer_;
   boost::asio::steady_timer kill_timer_;
+
+  // observability
+  uint64_t metrics_id_ = 0;
+  int response_status_ = 0;  // the HTTP status sent (0 = none yet)
+  uint64_t response_bytes_ = 0, header_bytes_ = 0;
+  std::string query_, remote_addr_, protocol_;
+  NameValuePairs logged_params_;  // kept only for %{NAME}e
+  bool finalized_ = false;
+  boost::asio::steady_timer slow_timer_;
 };
 
 }  // namespace fcgi

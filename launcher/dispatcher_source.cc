@@ -84,6 +84,10 @@ class DispatcherSource : public ProgramSource {
     for (auto& r : retired_) r->Shutdown();
   }
 
+  void ForEachRunner(const RunnerVisitor& visit) const override {
+    for (const Class& c : lru_) visit(c.target.path, *c.runner);
+  }
+
  private:
   struct Class {
     ProgramTarget target;

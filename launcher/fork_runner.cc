@@ -93,8 +93,16 @@ class ForkRunner : public ProgramRunner {
 
   const char* mode_name() const override { return exec_only_ ? "exec" : "fork"; }
 
+  WorkerCounts Workers() const override {
+    WorkerCounts c;
+    if (parked_ && parked_->ready()) c.parked = 1;
+    else if (parked_ && !parked_->dead()) c.starting = 1;
+    return c;
+  }
+
   void Recycle(const char* why) override {
     if (exec_only_ || shutting_down_) return;
+    Count(RunnerEvent::kRecycled, RecycleReasonKey(why));
     LogInfo(std::string("fork mode: replacing the parked ") + options_.park.program + ": " + why);
     if (parked_) {
       parked_->Shutdown();  // drains: its running children finish
@@ -141,7 +149,12 @@ class ForkRunner : public ProgramRunner {
     return "/usr/local/bin:/usr/bin:/bin";
   }
 
+  void Count(RunnerEvent event, const std::string& reason = "") {
+    if (options_.metrics != nullptr) options_.metrics->OnRunnerEvent("fork", event, reason);
+  }
+
   void FallBack(const std::string& why) {
+    Count(RunnerEvent::kFallbackToExec);
     exec_only_ = true;
     LogWarning("fork mode: " + why + "; serving " + options_.park.program + " in exec mode");
     DrainWaiting();
@@ -173,6 +186,7 @@ class ForkRunner : public ProgramRunner {
           auto p = weak.lock();
           if (p && p == parked_) OnParkedFailed(why);
         });
+    if (s.ok()) Count(RunnerEvent::kParkStarted);
     if (!s.ok()) {
       // The program cannot be started at all: that is not the shim's fault
       // and retrying will not help until the file changes. Fail the waiting
@@ -194,6 +208,7 @@ class ForkRunner : public ProgramRunner {
 
   void OnParkedFailed(const std::string& why) {
     parked_.reset();
+    Count(RunnerEvent::kParkFailed);
     if (shutting_down_) return;
     const bool retrying = retry_.Failed([this]() {
       if (!parked_) StartParked();

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "launcher/core/metrics.h"
 #include "launcher/parked_program.h"
 #include "launcher/program_runner.h"
 #include "launcher/spawner.h"
@@ -26,6 +27,7 @@ namespace fcgi {
 struct ForkRunnerOptions {
   ParkSpec park;
   int max_failures = 3;  // consecutive park failures before exec fallback
+  Metrics* metrics = nullptr;  // status page counters (parks, failures, fallback, recycles); may be null
 };
 
 std::unique_ptr<ProgramRunner> MakeForkRunner(boost::asio::io_context& io, Spawner& spawner,

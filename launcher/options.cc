@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "launcher/config_file.h"
+#include "launcher/core/access_format.h"
 #include "launcher/core/address_filter.h"
 #include "launcher/log.h"
 #include "launcher/syslog_sink.h"
@@ -170,10 +171,34 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
        "TCP peers allowed to connect: IPv4/IPv6 addresses and CIDR prefixes; others are closed and "
        "logged. Default: FCGI_WEB_SERVER_ADDRS from the environment, else any peer");
 
+  po::options_description observe("Status page and logs");
+  observe.add_options()
+      ("status-path", po::value(&c->status_path)->value_name("PATH"),
+       "answer requests for PATH (DOCUMENT_URI or SCRIPT_NAME, e.g. /fcgi-status) with the status page, "
+       "without running a program: text, ?json or ?openmetrics; ?full adds the active requests. Default: off")
+      ("ping-path", po::value(&c->ping_path)->value_name("PATH"),
+       "answer requests for PATH (e.g. /fcgi-ping) with --ping-response, without running a program. Default: off")
+      ("ping-response", po::value(&c->ping_response)->default_value("pong")->value_name("TEXT"),
+       "body of the --ping-path answer")
+      ("access-log", po::value(&c->access_log)->value_name("FILE"),
+       "append one line per finished request to FILE ('-' = stdout); reopened on SIGUSR1. Default: off")
+      ("access-format", po::value(&c->access_format)->value_name("FORMAT"),
+       "--access-log line: %r remote address, %t time, %T ISO time, %m method, %u URI, %q query, %H protocol, "
+       "%s status, %b body bytes, %B response bytes, %d duration ms, %D duration us, %p pid, %P program, "
+       "%M mode, %{NAME}e a FastCGI param, %% a percent sign. Default: "
+       "'%r - - [%t] \"%m %u %H\" %s %b %d %P %M %p'")
+      ("slow-threshold", po::value(&c->slow_threshold_seconds)->default_value(0)->value_name("SECONDS"),
+       "log a request still running after SECONDS (program, pid, URI, elapsed) once; 0 = off")
+      ("slow-log", po::value(&c->slow_log)->value_name("FILE"),
+       "where slow-request lines go (reopened on SIGUSR1). Default: the error log")
+      ("slow-backtrace", po::bool_switch(&c->slow_backtrace),
+       "with --slow-threshold: also log the program's stacks (gdb -batch -p PID, in the background, "
+       "killed after 10 s)");
+
   po::options_description all("fcgi-run [OPTIONS] PROGRAM [ARGS...]\n"
                               "fcgi-run --root DIR [OPTIONS]   (dispatcher mode)\n\n"
                               "Serves an unmodified CGI program over FastCGI.\n\nOptions");
-  all.add(general).add(listen).add(run).add(limits).add(dispatch);
+  all.add(general).add(listen).add(run).add(limits).add(dispatch).add(observe);
   return all;
 }
 
@@ -299,6 +324,22 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
     Status s = AddressFilter::Parse(config->allow_from, &filter);
     if (!s.ok()) return fail("--allow-from: " + s.message());
   }
+  for (const std::string* path : {&config->status_path, &config->ping_path}) {
+    if (!path->empty() && (*path)[0] != '/') {
+      return fail(std::string(path == &config->status_path ? "--status-path" : "--ping-path") + " " + *path +
+                  ": expected a path starting with '/'");
+    }
+  }
+  if (!config->status_path.empty() && config->status_path == config->ping_path)
+    return fail("--status-path and --ping-path must differ");
+  if (config->access_format.empty()) config->access_format = kDefaultAccessFormat;
+  if (AccessFormat f; !config->access_log.empty()) {
+    Status s = AccessFormat::Parse(config->access_format, &f);
+    if (!s.ok()) return fail("--access-format: " + s.message());
+  }
+  if (config->slow_threshold_seconds < 0) return fail("--slow-threshold must be >= 0");
+  if (config->slow_backtrace && config->slow_threshold_seconds <= 0)
+    return fail("--slow-backtrace needs --slow-threshold SECONDS");
   const bool dispatcher_options = !config->root.empty() || config->allow_any_path || !config->allow_ext.empty() ||
                                   !config->allowed_programs.empty();
   // PROGRAM [ARGS]: the command line's, else the config file's `command` and `arg` lines.

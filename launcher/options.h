@@ -89,6 +89,16 @@ struct Config {
   std::string syslog_facility = "daemon";
   std::string syslog_socket = "/dev/log";
 
+  // Status page, ping, access and slow logs (launcher/builtin_pages.h, access_log.h, slow_log.h).
+  std::string status_path;              // --status-path ("" = off)
+  std::string ping_path;                // --ping-path ("" = off)
+  std::string ping_response = "pong";   // --ping-response
+  std::string access_log;               // --access-log FILE ("" = off, "-" = stdout)
+  std::string access_format;            // --access-format ("" = core/access_format.h's default)
+  double slow_threshold_seconds = 0;    // --slow-threshold (0 = off)
+  std::string slow_log;                 // --slow-log FILE ("" = the error log)
+  bool slow_backtrace = false;          // --slow-backtrace (gdb)
+
   std::string program;            // PROGRAM (as given)
   std::vector<std::string> args;  // ARGS
 

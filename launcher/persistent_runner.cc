@@ -92,6 +92,15 @@ class PersistentRunner : public ProgramRunner {
 
   const char* mode_name() const override { return exec_ ? "exec" : "persistent"; }
 
+  WorkerCounts Workers() const override {
+    WorkerCounts c;
+    for (const auto& m : members_) {
+      if (m->worker->idle()) ++c.idle;
+      else if (!m->worker->busy() && !m->worker->gone()) ++c.starting;
+    }
+    return c;
+  }
+
   void Recycle(const char* why) override {
     if (exec_ || shutting_down_) return;
     LogInfo(std::string("persistent mode: replacing the workers of ") + options_.park.program + ": " + why);
@@ -99,7 +108,10 @@ class PersistentRunner : public ProgramRunner {
     retry_.ClearFailures();
     auto members = std::move(members_);
     members_.clear();
-    for (auto& m : members) RetireWorker(m->worker);
+    for (auto& m : members) {
+      Count(RunnerEvent::kRecycled, RecycleReasonKey(why));
+      RetireWorker(m->worker);
+    }
     FillPool();
   }
 
@@ -122,6 +134,10 @@ class PersistentRunner : public ProgramRunner {
     for (int fd : {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd}) {
       if (fd >= 0) ::close(fd);
     }
+  }
+
+  void Count(RunnerEvent event, const std::string& reason = "") {
+    if (options_.metrics != nullptr) options_.metrics->OnRunnerEvent("persistent", event, reason);
   }
 
   Member* IdleMember() {
@@ -162,6 +178,7 @@ class PersistentRunner : public ProgramRunner {
         FailWaiting(s);
         return;
       }
+      Count(RunnerEvent::kParkStarted);
     }
   }
 
@@ -177,6 +194,7 @@ class PersistentRunner : public ProgramRunner {
     auto keep = (*it)->worker;
     members_.erase(it);
     if (shutting_down_) return;
+    Count(before_ready ? RunnerEvent::kParkFailed : RunnerEvent::kRecycled, before_ready ? "" : "worker_exited");
     if (!before_ready) {
       LogWarning("persistent mode: " + options_.park.program + ": " + why + "; starting a new worker");
       FillPool();
@@ -191,6 +209,7 @@ class PersistentRunner : public ProgramRunner {
   }
 
   void FallBack(const std::string& why) {
+    Count(RunnerEvent::kFallbackToExec);
     LogWarning("persistent mode: " + why + "; serving " + options_.park.program + " in exec mode");
     exec_ = MakeExecRunner(io_, spawner_);
     for (auto& m : members_) m->worker->Kill();
@@ -273,6 +292,7 @@ class PersistentRunner : public ProgramRunner {
     if (reason.empty()) return;
     LogInfo("persistent mode: recycling worker " + std::to_string(w->pid()) + " of " + options_.park.program + ": " +
             reason);
+    Count(RunnerEvent::kRecycled, RecycleReasonKey(reason));
     auto keep = m->worker;
     std::erase_if(members_, [w](const auto& x) { return x->worker.get() == w; });
     RetireWorker(keep);
@@ -303,13 +323,18 @@ std::string SearchPathOf(const std::vector<std::string>& env) {
 std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io, Spawner& spawner,
                                                     PersistentRunnerOptions options) {
   const std::string& program = options.park.program;
+  auto fallback = [&options]() {
+    if (options.metrics != nullptr) options.metrics->OnRunnerEvent("persistent", RunnerEvent::kFallbackToExec);
+  };
   if (options.park.compat_library.empty()) {
+    fallback();
     LogWarning("persistent mode: libfcgi-run-compat.so not found (give --compat-library); serving " + program +
                " in exec mode");
     return MakeExecRunner(io, spawner);
   }
   ParkCheck check = InspectForForkMode(program, SearchPathOf(options.park.env));
   if (!check.can_park) {
+    fallback();
     LogWarning("persistent mode: " + check.reason + "; serving " + program + " in exec mode");
     return MakeExecRunner(io, spawner);
   }
@@ -319,6 +344,7 @@ std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io,
     ForkRunnerOptions fo;
     fo.park = std::move(options.park);
     fo.max_failures = options.max_failures;
+    fo.metrics = options.metrics;
     return MakeForkRunner(io, spawner, std::move(fo));
   }
   if (options.workers == 0) options.workers = 1;

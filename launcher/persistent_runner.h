@@ -24,6 +24,7 @@
 #include <string>
 
 #include "launcher/compat_channel.h"
+#include "launcher/core/metrics.h"
 #include "launcher/core/recycle_policy.h"
 #include "launcher/parked_program.h"
 #include "launcher/program_runner.h"
@@ -40,6 +41,7 @@ struct PersistentRunnerOptions {
   // program links libstdc++, and the recycle reason ("" = kept). For logs and
   // for `fcgi-run --check`.
   std::function<void(const CompatReport& report, bool libstdcxx, const std::string& recycle_reason)> on_report;
+  Metrics* metrics = nullptr;  // status page counters (workers, failures, fallback, recycles); may be null
 };
 
 // Returns the persistent runner, or the fork / exec runner the pre-flight

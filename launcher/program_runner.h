@@ -35,6 +35,14 @@ class ProgramRun {
   virtual pid_t pid() const = 0;
 };
 
+// Long-lived processes of a runner, for the status page (busy programs are
+// counted from the active requests, not here).
+struct WorkerCounts {
+  unsigned starting = 0;  // parked process / persistent worker not ready yet
+  unsigned idle = 0;      // persistent workers waiting for a request
+  unsigned parked = 0;    // fork mode: a parked process ready to fork
+};
+
 class ProgramRunner {
  public:
   using StartedCallback = std::function<void(const Status& status, pid_t pid)>;
@@ -49,6 +57,8 @@ class ProgramRunner {
   virtual void Recycle(const char* why) = 0;
   // Graceful stop: no more starts; let long-lived helpers go.
   virtual void Shutdown() = 0;
+  // For the status page; exec mode keeps nothing between requests.
+  virtual WorkerCounts Workers() const { return {}; }
 };
 
 // Exec mode: one fork+exec (through `spawner`) per request.

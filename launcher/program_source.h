@@ -6,6 +6,7 @@
 
 #include <sys/resource.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -48,6 +49,9 @@ class ProgramSource {
   virtual void Recycle(const char* why) = 0;
   // Graceful stop.
   virtual void Shutdown() = 0;
+  // For the status page: every worker class (program path and its runner).
+  using RunnerVisitor = std::function<void(const std::string& program, const ProgramRunner& runner)>;
+  virtual void ForEachRunner(const RunnerVisitor& visit) const = 0;
 };
 
 // Single-program mode: every request runs `target` with `runner`.

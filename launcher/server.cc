@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstdlib>
+#include <ctime>
 
 #include "launcher/child_watcher.h"
 #include "launcher/connection.h"
@@ -68,7 +69,7 @@ Server::Server(const Config& config)
       orphan_timer_(io_),
       slots_(config.EffectiveWorkers(), config.queue),
       spawner_(MakeProcessSpawner()),
-      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}} {
+      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}, {}} {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
   signals_.add(SIGCHLD);
@@ -135,12 +136,14 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
     po.limits.max_requests = config_.max_requests;
     po.limits.max_rss_kib = config_.max_rss_mib * 1024;
     po.max_failures = config_.park_retries;
+    po.metrics = &ctx_.observability.metrics;
     return MakePersistentRunner(io_, *spawner_, std::move(po));
   }
   if (config_.mode != "fork") return MakeExecRunner(io_, *spawner_);
   ForkRunnerOptions fo;
   fo.park = ParkSpecFor(target, ctx_.base_env, config_);
   fo.max_failures = config_.park_retries;
+  fo.metrics = &ctx_.observability.metrics;
   return MakeForkRunner(io_, *spawner_, std::move(fo));
 }
 
@@ -198,6 +201,20 @@ Status Server::Init() {
     http_ = std::make_unique<HttpFront>(ctx_);
     s = http_->Open(config_, target.path);
     if (!s.ok()) return s;
+  }
+  // --access-log, --slow-threshold: opened before privileges drop, like --log.
+  ctx_.observability.started_unix = static_cast<int64_t>(std::time(nullptr));
+  if (!config_.access_log.empty()) {
+    access_log_ = std::make_unique<AccessLog>();
+    s = access_log_->Open(config_.access_log, config_.access_format);
+    if (!s.ok()) return Status::Invalid("--access-log: " + s.message());
+    ctx_.observability.access_log = access_log_.get();
+  }
+  if (config_.slow_threshold_seconds > 0) {
+    slow_log_ = std::make_unique<SlowLog>(io_, *spawner_);
+    s = slow_log_->Open(config_.slow_log, config_.slow_backtrace);
+    if (!s.ok()) return Status::Invalid("--slow-log: " + s.message());
+    ctx_.observability.slow_log = slow_log_.get();
   }
   s = InitSecurity();  // after binding: may drop privileges
   if (!s.ok()) return s;
@@ -269,6 +286,9 @@ void Server::WaitForSignal() {
     } else if (sig == SIGUSR1) {
       Status s = Log::Reopen();
       LogNotice(s.ok() ? "log reopened (SIGUSR1)" : "log reopen failed: " + s.message());
+      for (Status r : {access_log_ ? access_log_->Reopen() : Status::Ok(), slow_log_ ? slow_log_->Reopen() : Status::Ok()}) {
+        if (!r.ok()) LogError("SIGUSR1: " + r.message());
+      }
     } else if (sig == SIGHUP) {
       if (config_.mode == "exec") {
         LogInfo("SIGHUP: nothing to recycle in exec mode (every request starts the program afresh)");

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "launcher/access_log.h"
 #include "launcher/acceptor.h"
 #include "launcher/connection_list.h"
 #include "launcher/core/address_filter.h"
@@ -27,6 +28,7 @@
 #include "launcher/options.h"
 #include "launcher/server_context.h"
 #include "launcher/program_source.h"
+#include "launcher/slow_log.h"
 #include "launcher/spawner.h"
 
 namespace fcgi {
@@ -78,6 +80,8 @@ class Server {
   bool stopping_ = false;
   bool finishing_ = false;
   std::unique_ptr<HttpFront> http_;  // --http; destroyed before ctx_
+  std::unique_ptr<AccessLog> access_log_;  // --access-log (ctx_.observability points here)
+  std::unique_ptr<SlowLog> slow_log_;      // --slow-threshold
   std::unique_ptr<ParentWatch> parent_watch_;  // --parent-pipe-fd (h2o's fd 5)
 };
 

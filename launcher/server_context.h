@@ -5,6 +5,7 @@
 #define FCGI_RUN_SERVER_CONTEXT_H_
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "launcher/core/connection_state.h"
 #include "launcher/core/fcgi_name_value.h"
+#include "launcher/core/metrics.h"
 #include "launcher/core/worker_slots.h"
 #include "launcher/options.h"
 #include "launcher/program_source.h"
@@ -27,6 +29,19 @@ struct ServerCounters {
   uint64_t errors_5xx = 0;
 };
 
+class AccessLog;
+class SlowLog;
+
+// Status page, access log and slow log (launcher/builtin_pages.h,
+// access_log.h, slow_log.h). The logs are owned by Server; null when off.
+struct Observability {
+  Metrics metrics;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  int64_t started_unix = 0;
+  AccessLog* access_log = nullptr;
+  SlowLog* slow_log = nullptr;
+};
+
 struct ServerContext {
   boost::asio::io_context& io;
   const Config& config;
@@ -38,6 +53,7 @@ struct ServerContext {
   // Called whenever a request finishes (the server uses it to complete a
   // graceful stop once nothing is active).
   std::function<void()> on_request_finished;
+  Observability observability;
 };
 
 }  // namespace fcgi

@@ -20,6 +20,7 @@ class SingleProgramSource : public ProgramSource {
   }
   void Recycle(const char* why) override { runner_->Recycle(why); }
   void Shutdown() override { runner_->Shutdown(); }
+  void ForEachRunner(const RunnerVisitor& visit) const override { visit(target_.path, *runner_); }
 
  private:
   ProgramTarget target_;
