@@ -16,6 +16,7 @@
 
 #include "libcompat/child_start.h"
 #include "libcompat/control_protocol.h"
+#include "libcompat/control_receive.h"
 
 namespace fcgi_compat {
 namespace {
@@ -35,8 +36,6 @@ struct OutMessage {
 constexpr uint32_t kQueueSlots = proto::kMaxChildren * 2 + 8;
 // Commands are read in batches of at most this many per poll() wake-up.
 constexpr int kCommandsPerWakeup = 32;
-// Room for SCM_RIGHTS carrying more fds than allowed, so excess is detected.
-constexpr int kMaxReceivedFds = 8;
 
 struct Server {
   int control_fd;
@@ -202,42 +201,23 @@ bool RoomToRead(const Server& s) {
 // Reads queued commands without blocking.
 void ReadCommands(Server& s) {
   for (int i = 0; i < kCommandsPerWakeup && RoomToRead(s); ++i) {
-    iovec iov{s.buffer, sizeof s.buffer};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds)];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = recvmsg(s.control_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    ReceivedMessage m;
+    ssize_t n = ReceiveControlMessage(s.control_fd, s.buffer, sizeof s.buffer, MSG_DONTWAIT, &m);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) HardStop(s);  // EOF or a broken socket
-    int fds[kMaxReceivedFds];
-    int nfds = 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      int count = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-      for (int k = 0; k < count && nfds < kMaxReceivedFds; ++k) {
-        memcpy(&fds[nfds++], CMSG_DATA(c) + k * sizeof(int), sizeof(int));
-      }
-    }
-    uint32_t type = 0;
-    size_t length = static_cast<size_t>(n);
-    if (length >= sizeof type) memcpy(&type, s.buffer, sizeof type);
-    bool truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-    if (type == proto::kRun && !truncated) {
-      HandleRun(s, length, fds, nfds, (msg.msg_flags & MSG_CTRUNC) != 0);
+    if (m.type == proto::kRun && !m.truncated) {
+      HandleRun(s, m.length, m.fds, m.nfds, m.fds_truncated);
       continue;
     }
-    CloseAll(fds, nfds);  // only RUN carries fds
-    if (type == proto::kRun) {
+    CloseAll(m.fds, m.nfds);  // only RUN carries fds
+    if (m.type == proto::kRun) {
       uint64_t id = 0;  // too long: the header is still there
       memcpy(&id, s.buffer + offsetof(proto::RunHeader, request_id), sizeof id);
       Fail(s, id, EPROTO);
-    } else if (type == proto::kSignal) {
-      HandleSignal(s, length);
-    } else if (type == proto::kShutdown) {
+    } else if (m.type == proto::kSignal) {
+      HandleSignal(s, m.length);
+    } else if (m.type == proto::kShutdown) {
       s.draining = true;
     }  // unknown types are ignored (no reply is expected for them)
   }

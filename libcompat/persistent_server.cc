@@ -22,6 +22,7 @@
 
 #include "libcompat/child_start.h"
 #include "libcompat/control_protocol.h"
+#include "libcompat/control_receive.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_state.h"
 #include "libcompat/signal_watch.h"
@@ -32,8 +33,6 @@ namespace fcgi_compat {
 namespace {
 
 namespace proto = fcgi::compat;
-
-constexpr int kMaxReceivedFds = 8;
 
 struct Worker {
   int control_fd;
@@ -293,37 +292,19 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
 
 // Blocks for one command and serves it.
 void ServeOne(Worker& w) {
-  iovec iov{w.buffer, sizeof w.buffer};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds)];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n = recvmsg(w.control_fd, &msg, MSG_CMSG_CLOEXEC);
+  ReceivedMessage m;
+  ssize_t n = ReceiveControlMessage(w.control_fd, w.buffer, sizeof w.buffer, 0, &m);
   if (n < 0 && errno == EINTR) return;
   if (n <= 0) _exit(0);  // EOF or a broken socket: the launcher is gone
-  int fds[kMaxReceivedFds];
-  int nfds = 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    int count = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    for (int k = 0; k < count && nfds < kMaxReceivedFds; ++k) {
-      memcpy(&fds[nfds++], CMSG_DATA(c) + k * sizeof(int), sizeof(int));
-    }
+  if (m.type == proto::kRun && !m.truncated) {
+    return HandleRun(w, m.length, m.fds, m.nfds, m.fds_truncated);
   }
-  uint32_t type = 0;
-  size_t length = static_cast<size_t>(n);
-  if (length >= sizeof type) memcpy(&type, w.buffer, sizeof type);
-  if (type == proto::kRun && (msg.msg_flags & MSG_TRUNC) == 0) {
-    return HandleRun(w, length, fds, nfds, (msg.msg_flags & MSG_CTRUNC) != 0);
-  }
-  CloseAll(fds, nfds);
-  if (type == proto::kRun) {
+  CloseAll(m.fds, m.nfds);
+  if (m.type == proto::kRun) {
     uint64_t id = 0;
     memcpy(&id, w.buffer + offsetof(proto::RunHeader, request_id), sizeof id);
     SendFailed(w, id, EPROTO);
-  } else if (type == proto::kShutdown) {
+  } else if (m.type == proto::kShutdown) {
     proto::ByeMessage bye{proto::kBye, static_cast<uint32_t>(w.pid)};
     Send(w, &bye, sizeof bye);
     _exit(0);

@@ -23,13 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "libcompat/control_protocol.h"
 #include "libcompat/fork_server.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_server.h"
+#include "libcompat/persistent_state.h"
 #include "libcompat/signal_watch.h"
 
 extern char** environ;
@@ -87,39 +87,6 @@ bool IsSeqPacketSocket(int fd) {
   return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET;
 }
 
-struct LinuxDirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[1];
-};
-
-// Entries of /proc/self/task (one per thread), counted with getdents64 so that
-// nothing is allocated. Returns -errno on failure.
-int CountThreads() {
-  int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  alignas(8) char buffer[4096];
-  int threads = 0;
-  for (;;) {
-    long n = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
-    if (n < 0) {
-      int error = errno;
-      close(fd);
-      return -error;
-    }
-    if (n == 0) break;
-    for (long off = 0; off < n;) {
-      const auto* d = reinterpret_cast<const LinuxDirent64*>(buffer + off);
-      if (d->d_name[0] != '.') ++threads;
-      off += d->d_reclen;
-    }
-  }
-  close(fd);
-  return threads;
-}
-
 int ParkingMain(int argc, char** argv, char** envp) {
   const char* fd_text = getenv(proto::kControlFdEnv);
   if (fd_text == nullptr) return g_program_main(argc, argv, envp);
@@ -133,7 +100,7 @@ int ParkingMain(int argc, char** argv, char** envp) {
     _exit(proto::kRefusedExitStatus);
   }
   fcntl(control_fd, F_SETFD, FD_CLOEXEC);
-  int threads = CountThreads();
+  int threads = CountDirectoryEntries("/proc/self/task");  // one entry per thread
   if (threads < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, static_cast<unsigned>(-threads));
   if (threads != 1) RefuseAndExit(control_fd, proto::kRefuseThreads, static_cast<unsigned>(threads));
   fflush(nullptr);  // nothing a constructor buffered may reach a request's stdout
