@@ -112,6 +112,23 @@ struct ChildSetup {
 class ProcessSpawner : public Spawner {
  public:
   Status Spawn(const SpawnSpec& spec, pid_t* pid) override {
+    // Boost needs four descriptors after the vfork (pidfd_open, then the
+    // launch context's epoll, eventfd and timerfd). When only the pidfd can be
+    // had, Boost throws with that pidfd open and owned by no one: a leak per
+    // failed spawn under EMFILE. So check first that four are free (this
+    // process is single-threaded: they stay free until the spawn).
+    int probe[4];
+    int got = 0;
+    int probe_errno = 0;
+    for (; got < 4; ++got) {
+      probe[got] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (probe[got] < 0) {
+        probe_errno = errno;
+        break;
+      }
+    }
+    for (int i = 0; i < got; ++i) close(probe[i]);
+    if (probe_errno != 0) return Status::FromErrno("spawn (descriptors for the child's pidfd)", spec.path, probe_errno);
     boost::asio::io_context launch_context;
     bp::posix::vfork_launcher launcher;
     bp::error_code ec;
