@@ -56,6 +56,7 @@ std::string NginxConfig(const NginxOptions& o, const TempDir& dir, int port) {
   conf += "  fastcgi_read_timeout 60s;\n";
   conf += "  fastcgi_send_timeout 60s;\n";
   conf += "  upstream fcgi_backend {\n    server " + upstream + ";\n";
+  for (const std::string& more : o.more_fcgi_addresses) conf += "    server " + NginxFastcgiPass(more) + ";\n";
   if (o.keep_conn) conf += "    keepalive 8;\n";
   conf += "  }\n";
   conf += o.extra_http;

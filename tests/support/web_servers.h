@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -26,6 +27,9 @@ struct NginxOptions {
   bool request_buffering = true;   // fastcgi_request_buffering
   std::string extra_location;      // more directives inside `location /`
   std::string extra_http;          // more directives inside `http`
+  // More servers of the `fcgi_backend` upstream (--listen syntax), after
+  // fcgi_address: nginx balances requests over them (round robin).
+  std::vector<std::string> more_fcgi_addresses;
   // When set: the server block's locations, verbatim, instead of the default
   // `location /` (fcgi_address is then only the upstream `fcgi_backend`;
   // script_filename, keep_conn, buffering and extra_location are unused).
