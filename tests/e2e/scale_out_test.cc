@@ -53,7 +53,7 @@ size_t Count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-TEST_CASE("scale-out: three instances behind one nginx upstream; one is killed mid-load", "[e2e][scale-out][once]") {
+TEST_CASE("scale-out: three instances behind one nginx upstream, one killed mid-load", "[e2e][scale-out][once]") {
   std::vector<std::unique_ptr<FcgiRun>> apps;
   for (int i = 0; i < kInstances; ++i) {
     FcgiRunOptions o;
