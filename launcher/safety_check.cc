@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <fstream>
 #include <ostream>
@@ -13,9 +14,12 @@
 #include "launcher/check_run.h"
 #include "launcher/child_watcher.h"
 #include "launcher/core/check_request.h"
+#include "launcher/core/recycle_policy.h"
 #include "launcher/fork_runner.h"
 #include "launcher/log.h"
 #include "launcher/persistent_runner.h"
+#include "launcher/privileges.h"
+#include "launcher/program_target.h"
 
 namespace fcgi {
 
@@ -52,15 +56,52 @@ struct Observed {
   uint32_t first_rss = 0, last_rss = 0;
   bool libstdcxx = false;
   int reports = 0;
-  std::vector<std::string> recycle_reasons;
+  // What a worker serving with the real limits (--max-requests, --max-rss,
+  // fd growth, threads, exit in C++) would have been recycled for: the first
+  // reason of each kind and how often that kind came up.
+  std::vector<std::pair<std::string, int>> would_recycle;
+  void WouldRecycle(const std::string& why) {
+    // Reasons of one kind differ in their numbers only: compare up to the first digit.
+    auto kind = [](const std::string& s) { return s.substr(0, s.find_first_of("0123456789")); };
+    for (auto& [first, times] : would_recycle) {
+      if (kind(first) == kind(why)) {
+        ++times;
+        return;
+      }
+    }
+    would_recycle.emplace_back(why, 1);
+  }
 };
+
+constexpr const char* kCouldNotRun = "VERDICT: the check could not run.\n";
+
+// The programs' environment as Server::BuildBaseEnvironment makes it: --env
+// (NAME=VALUE, or NAME taken from ours), then PATH unless --env gave it.
+std::vector<std::string> BaseEnvironment(const Config& config) {
+  std::vector<std::string> env;
+  bool have_path = false;
+  for (const std::string& e : config.env) {
+    const size_t eq = e.find('=');
+    if (eq != std::string::npos) {
+      env.push_back(e);
+    } else if (const char* v = getenv(e.c_str())) {
+      env.push_back(e + "=" + v);
+    }
+    if (e.compare(0, eq == std::string::npos ? e.size() : eq, "PATH") == 0) have_path = true;
+  }
+  if (!have_path) {
+    const char* path = getenv("PATH");
+    env.push_back(std::string("PATH=") + (path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin"));
+  }
+  return env;
+}
 
 }  // namespace
 
 int RunSafetyCheck(const Config& config, std::ostream& report) {
   char resolved[PATH_MAX];
   if (realpath(config.program.c_str(), resolved) == nullptr) {
-    report << "fcgi-run --check: cannot find " << config.program << "\nVERDICT: the check could not run.\n";
+    report << "fcgi-run --check: cannot find " << config.program << "\n" << kCouldNotRun;
     return kCheckCouldNotRun;
   }
   const std::string program = resolved;
@@ -70,7 +111,7 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   for (const std::string& file : config.check_requests) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-      report << "fcgi-run --check: cannot read request file " << file << "\nVERDICT: the check could not run.\n";
+      report << "fcgi-run --check: cannot read request file " << file << "\n" << kCouldNotRun;
       return kCheckCouldNotRun;
     }
     std::stringstream text;
@@ -78,29 +119,27 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
     CheckRequest r;
     Status s = ParseCheckRequest(file, text.str(), &r);
     if (!s.ok()) {
-      report << "fcgi-run --check: " << s.message() << "\nVERDICT: the check could not run.\n";
+      report << "fcgi-run --check: " << s.message() << "\n" << kCouldNotRun;
       return kCheckCouldNotRun;
     }
     requests.push_back(std::move(r));
   }
-  std::vector<std::string> base_env;
-  const char* path = getenv("PATH");
-  base_env.push_back(std::string("PATH=") + (path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin"));
-  for (const std::string& e : config.env) {
-    if (e.find('=') != std::string::npos) {
-      base_env.push_back(e);
-    } else if (const char* v = getenv(e.c_str())) {
-      base_env.push_back(e + "=" + v);
-    }
-  }
+  const std::vector<std::string> base_env = BaseEnvironment(config);
 
-  boost::asio::io_context io;
+  // As a real start: refuse to run programs as root without --allow-root,
+  // drop to --user, run programs as --program-user (ApplyPrivileges).
   std::unique_ptr<Spawner> spawner = MakeProcessSpawner();
+  if (Status s = ApplyPrivileges(config, &spawner); !s.ok()) {
+    report << "fcgi-run --check: " << s.message() << "\n" << kCouldNotRun;
+    return kCheckCouldNotRun;
+  }
+  boost::asio::io_context io;
   ParkSpec park;
   park.program = program;
   park.args = config.args;
   park.cwd = cwd;
   park.env = base_env;
+  park.rlimits = RlimitsFromConfig(config);  // --rlimit-*, as every real run gets them
   park.compat_library = FindCompatLibrary(config.compat_library);
   park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config.park_timeout_seconds * 1000));
 
@@ -109,7 +148,20 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   po.park = park;
   po.workers = 1;
   po.limits = RecycleLimits{0, 0, 0, 1u << 30};  // observe instead of recycling
-  po.on_report = [&seen](const CompatReport& r, bool libstdcxx, const std::string& reason) {
+  RecycleLimits real_limits;
+  real_limits.max_requests = config.max_requests;
+  real_limits.max_rss_kib = config.max_rss_mib * 1024;
+  RecyclePolicy would(real_limits);
+  po.on_report = [&seen, &would](const CompatReport& r, bool libstdcxx, const std::string&) {
+    RequestAftermath a;
+    a.exit_intercepted = (r.flags & compat::kReportExitIntercepted) != 0;
+    a.links_libstdcxx = libstdcxx;
+    a.threads = r.threads;
+    a.open_fds = r.open_fds;
+    a.baseline_fds = r.baseline_fds;
+    a.rss_kib = r.rss_kib;
+    a.requests = r.requests;
+    if (std::string why = would.AfterRequest(a); !why.empty()) seen.WouldRecycle(why);
     seen.flags |= r.flags;
     seen.max_threads = std::max(seen.max_threads, r.threads);
     if (seen.reports++ == 0) {
@@ -120,12 +172,11 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
     seen.last_fds = r.open_fds;
     seen.last_rss = r.rss_kib;
     seen.libstdcxx = libstdcxx;
-    if (!reason.empty()) seen.recycle_reasons.push_back(reason);
   };
   std::unique_ptr<ProgramRunner> persistent = MakePersistentRunner(io, *spawner, po);
   if (std::string(persistent->mode_name()) != "persistent") {
     report << "fcgi-run --check: " << program << " cannot run in persistent mode (it would be served in "
-           << persistent->mode_name() << " mode: see the log line above)\nVERDICT: the check could not run.\n";
+           << persistent->mode_name() << " mode: see the log line above)\n" << kCouldNotRun;
     return kCheckCouldNotRun;
   }
   ForkRunnerOptions fo;
@@ -146,7 +197,7 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
     if (!a.status.ok() || !b.status.ok()) {
       report << "request \"" << r.name << "\" failed in " << fork->mode_name()
              << " mode: " << (a.status.ok() ? b.status : a.status).message()
-             << "\nVERDICT: the check could not run.\n";
+             << "\n" << kCouldNotRun;
       return kCheckCouldNotRun;
     }
     varies.push_back(a.out != b.out);
@@ -176,9 +227,19 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
       }
     }
   }
+  // Workers that never started (threads at main(), a limit too tight...)
+  // made the pool fall back to exec mode: the runs above compared nothing.
+  const std::string persistent_mode = persistent->mode_name();
   persistent->Shutdown();
   fork->Shutdown();
   io.run_for(std::chrono::milliseconds(100));
+  if (persistent_mode != "persistent") {
+    report << "fcgi-run --check: " << program << " could not be run in persistent mode: its workers did not start "
+           << "and it was served in " << persistent_mode << " mode instead (the log lines above say why), so "
+           << "nothing was compared.\n"
+           << kCouldNotRun;
+    return kCheckCouldNotRun;
+  }
 
   report << "What the shim repaired between requests: "
          << (seen.flags == 0 ? std::string("nothing was needed") : DescribeReportFlags(seen.flags)) << ".\n";
@@ -198,6 +259,14 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   if ((seen.flags & compat::kReportExitIntercepted) != 0 && seen.libstdcxx) {
     warnings.push_back("the program calls exit() and links libstdc++: each such request replaces the worker "
                        "(correct, but no faster than fork mode)");
+  }
+  if (!seen.would_recycle.empty()) {
+    report << "Serving it, fcgi-run would replace the worker (recycle) because:\n";
+    for (const auto& [why, times] : seen.would_recycle) {
+      report << "  - " << why << (times > 1 ? " (and " + std::to_string(times - 1) + " more times)" : "") << "\n";
+    }
+  } else {
+    report << "Nothing seen would make fcgi-run replace the worker before --max-requests.\n";
   }
   for (const std::string& w : warnings) report << "warning: " << w << "\n";
   for (const std::string& p : problems) report << "PROBLEM: " << p << "\n";
