@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "launcher/core/persistent_patterns.h"
 #include "launcher/log.h"
 #include "launcher/program_target.h"
 
@@ -50,7 +51,12 @@ class DispatcherSource : public ProgramSource {
  public:
   DispatcherSource(const Config& config, ScriptPolicy policy, std::unique_ptr<FileSystem> fs,
                    RunnerFactory make_runner)
-      : config_(config), policy_(std::move(policy)), fs_(std::move(fs)), make_runner_(std::move(make_runner)) {}
+      : config_(config), policy_(std::move(policy)), fs_(std::move(fs)), make_runner_(std::move(make_runner)) {
+    // --persistent: validated by ParseCommandLine; a pattern naming a symlink selects its target.
+    Status s = PersistentPatterns::Parse(config_.persistent, !policy_.root.empty(), &persistent_);
+    if (!s.ok()) LogError(s.message() + " (ignored)");
+    persistent_.ResolveLiterals(*fs_);
+  }
 
   ~DispatcherSource() override {
     // Requests are gone (the server outlives them); runners go in LRU order.
@@ -102,11 +108,14 @@ class DispatcherSource : public ProgramSource {
     }
     Class c;
     c.target = MakeProgramTarget(config_, program, {});
+    const std::string pattern = persistent_.Match(program, policy_.root, policy_.real_root);
+    if (!pattern.empty()) c.target.mode = "persistent";
     c.runner = std::shared_ptr<ProgramRunner>(make_runner_(c.target));
     lru_.push_front(std::move(c));
     index_[program] = lru_.begin();
     LogDebug("dispatcher: new worker class for " + program + " (" + std::to_string(lru_.size()) + " of " +
-             std::to_string(config_.max_classes) + ")");
+             std::to_string(config_.max_classes) + ")" +
+             (pattern.empty() ? "" : ", persistent mode (--persistent '" + pattern + "')"));
     while (lru_.size() > config_.max_classes) {
       Class& old = lru_.back();
       LogDebug("dispatcher: retiring the least recently used worker class " + old.target.path +
@@ -129,6 +138,7 @@ class DispatcherSource : public ProgramSource {
 
   const Config& config_;
   const ScriptPolicy policy_;
+  PersistentPatterns persistent_;  // --persistent
   const std::unique_ptr<FileSystem> fs_;
   RunnerFactory make_runner_;
   std::list<Class> lru_;

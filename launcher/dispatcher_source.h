@@ -4,6 +4,9 @@
 // The rules are in launcher/core/script_path.h; this file adds the real file
 // system and one ProgramRunner per distinct program ("worker class": in fork
 // mode, one parked process per program), kept in an LRU of --max-classes.
+// A program matching a --persistent pattern (launcher/core/persistent_patterns.h)
+// gets ProgramTarget::mode "persistent"; the factory then builds a persistent
+// runner for it, and every other program gets a runner of --mode.
 //
 // Lifetime: a runner retired from the LRU stays alive (in a retired list)
 // while any request still holds it through ResolvedProgram::keep_alive; it is

@@ -11,6 +11,7 @@
 #include "launcher/config_file.h"
 #include "launcher/core/access_format.h"
 #include "launcher/core/address_filter.h"
+#include "launcher/core/persistent_patterns.h"
 #include "launcher/log.h"
 #include "launcher/syslog_sink.h"
 
@@ -156,6 +157,12 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       ("program", po::value(&c->allowed_programs)->value_name("PATH")->composing(),
        "dispatcher mode: only these exact programs may run; repeatable (default: any under --root). "
        "Enough on its own to start without --root")
+      ("persistent", po::value(&c->persistent)->value_name("PATTERN")->composing(),
+       "dispatcher mode: programs matching PATTERN run in persistent mode, all others in --mode; "
+       "repeatable. PATTERN: an absolute path (/srv/www/fast.cgi), a path relative to --root "
+       "(legacy/*), or a file name without '/' matched in any directory (*.fast.cgi); fnmatch "
+       "wildcards ('*' stops at '/'), a trailing '/' selects everything below a directory. Programs "
+       "that cannot run persistent fall back with one log line. Default: none")
       ("max-classes", po::value(&c->max_classes)->default_value(64)->value_name("N"),
        "dispatcher mode: distinct programs kept ready (one runner, in fork mode one parked process, "
        "each); the least recently used is retired past N")
@@ -348,6 +355,19 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   if (program_and_args.empty() && !file_command.program.empty()) {
     program_and_args.push_back(file_command.program);
     program_and_args.insert(program_and_args.end(), file_command.args.begin(), file_command.args.end());
+  }
+  if (!config->persistent.empty()) {  // --persistent PATTERN: dispatcher mode only (core/persistent_patterns.h)
+    if (!program_and_args.empty()) {
+      return fail("--persistent selects programs in dispatcher mode (--root DIR, no PROGRAM); to run " +
+                  program_and_args.front() + " in persistent mode use --mode persistent");
+    }
+    if (config->mode == "persistent") {
+      return fail("--persistent with --mode persistent: every program already runs in persistent mode; give "
+                  "--mode fork or exec for the programs that do not match");
+    }
+    PersistentPatterns patterns;
+    Status s = PersistentPatterns::Parse(config->persistent, !config->root.empty(), &patterns);
+    if (!s.ok()) return fail(s.message());
   }
   if (program_and_args.empty()) {
     if (!dispatcher_options) {

@@ -72,6 +72,7 @@ struct Config {
   std::string allow_ext;                      // --allow-ext ".cgi,.pl" ("" = any)
   std::vector<std::string> allowed_programs;  // --program PATH (repeatable; empty = any)
   size_t max_classes = 64;                    // worker classes (one per program) kept
+  std::vector<std::string> persistent;        // --persistent PATTERN: these programs run in persistent mode
   std::string user;                           // --user USER[:GROUP]: the launcher drops to it after binding
   std::string program_user;                   // --program-user USER[:GROUP]: programs run as it
   bool allow_root = false;                    // run programs as root (started as root without the above)

@@ -200,6 +200,10 @@ class PersistentRunner : public ProgramRunner {
       FillPool();
       return;
     }
+    if (w->refused_threads()) {  // deterministic: no retries, one log line (--persistent fallbacks)
+      FallBack(why);
+      return;
+    }
     if (!retry_.Failed([this]() { FillPool(); })) {
       FallBack(why + " (" + std::to_string(retry_.failures()) + " failed starts in a row)");
       return;

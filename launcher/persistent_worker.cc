@@ -139,6 +139,7 @@ void PersistentWorker::Dispatch(const CompatMessage& m) {
       on_ready_();
     }
   } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
+    refused_threads_ = refused->reason == compat::kRefuseThreads;
     Fail(refused->reason == compat::kRefuseThreads
              ? "the program runs " + std::to_string(refused->error) + " threads at main()"
              : std::string("the shim could not set up: ") + std::strerror(static_cast<int>(refused->error)));

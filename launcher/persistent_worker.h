@@ -52,6 +52,9 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   bool busy() const { return busy_; }
   bool gone() const { return gone_; }
   bool links_libstdcxx() const { return libstdcxx_; }
+  // The shim refused to start the loop (threads at main()): every restart
+  // would be refused the same way.
+  bool refused_threads() const { return refused_threads_; }
   pid_t pid() const { return shim_.pid(); }
   uint64_t generation = 0;  // set by the runner: program version it was started for
 
@@ -94,6 +97,7 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   bool retiring_ = false;
   bool shutdown_sent_ = false;
   bool libstdcxx_ = false;
+  bool refused_threads_ = false;
 };
 
 }  // namespace fcgi

@@ -25,6 +25,7 @@ struct ProgramTarget {
   std::string cwd;                // the program's directory
   std::string display_name;       // basename: what error bodies may show
   std::vector<std::pair<int, rlim_t>> rlimits;  // from --rlimit-*
+  std::string mode;               // "" = --mode; dispatcher mode: "persistent" for --persistent matches
 };
 
 struct ResolvedProgram {

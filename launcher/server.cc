@@ -129,7 +129,8 @@ void Server::BuildBaseEnvironment() {
 }
 
 std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
-  if (config_.mode == "persistent") {
+  const std::string& mode = target.mode.empty() ? config_.mode : target.mode;  // --persistent (dispatcher)
+  if (mode == "persistent") {
     PersistentRunnerOptions po;
     po.park = ParkSpecFor(target, ctx_.base_env, config_);
     po.workers = config_.EffectiveWorkers();
@@ -139,7 +140,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
     po.metrics = &ctx_.observability.metrics;
     return MakePersistentRunner(io_, *spawner_, std::move(po));
   }
-  if (config_.mode != "fork") return MakeExecRunner(io_, *spawner_);
+  if (mode != "fork") return MakeExecRunner(io_, *spawner_);
   ForkRunnerOptions fo;
   fo.park = ParkSpecFor(target, ctx_.base_env, config_);
   fo.max_failures = config_.park_retries;
@@ -290,7 +291,7 @@ void Server::WaitForSignal() {
         if (!r.ok()) LogError("SIGUSR1: " + r.message());
       }
     } else if (sig == SIGHUP) {
-      if (config_.mode == "exec") {
+      if (config_.mode == "exec" && config_.persistent.empty()) {
         LogInfo("SIGHUP: nothing to recycle in exec mode (every request starts the program afresh)");
       } else {
         programs_->Recycle("SIGHUP");
