@@ -6,9 +6,11 @@
 // in the "e2e-persistent: " variant of the suite.
 #include <catch2/catch.hpp>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "tests/support/fcgi_run_server.h"
 #include "tests/support/fcgi_test_client.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_paths.h"
 
 namespace fcgi::test {
@@ -276,11 +279,52 @@ TEST_CASE("persistent: SIGHUP replaces the worker", "[e2e][persistent]") {
   FcgiRun app(Persistent("probe.cgi"));
   Result a = Get(app, "hello");
   kill(app.process().pid(), SIGHUP);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(app.LogContains("replacing the workers of " + app.program() + ": SIGHUP"));
   Result b = Get(app, "hello");
   INFO(a.raw.Describe() << b.raw.Describe() << app.Log());
   CHECK(b.raw.ok());
   CHECK(a.pid != b.pid);
+  CHECK(b.cgi.body.find("requests_seen_by_this_process=1") != std::string::npos);
+}
+
+TEST_CASE("persistent: --max-requests N replaces a worker after its Nth request", "[e2e][persistent]") {
+  PERSISTENT_ONLY();
+  FcgiRun app(Persistent("probe.cgi", {"--max-requests", "3"}));
+  std::vector<Result> r;
+  for (int i = 0; i < 7; ++i) r.push_back(Get(app, "hello"));
+  INFO(app.Log());
+  for (const Result& x : r) REQUIRE(x.raw.ok());
+  CHECK(r[0].pid == r[1].pid);
+  CHECK(r[1].pid == r[2].pid);
+  CHECK(r[3].pid != r[2].pid);  // replaced after its third request, before the fourth
+  CHECK(r[3].pid == r[5].pid);
+  CHECK(r[6].pid != r[5].pid);
+  CHECK(r[2].cgi.body.find("requests_seen_by_this_process=3") != std::string::npos);
+  CHECK(r[3].cgi.body.find("requests_seen_by_this_process=1") != std::string::npos);
+  CHECK(app.LogContains("served --max-requests 3 requests"));
+}
+
+TEST_CASE("persistent: a new program file on disk replaces the workers before the next request",
+          "[e2e][persistent]") {
+  PERSISTENT_ONLY();
+  TempDir dir("fcgi-run-persistent-change");
+  const std::string path = dir.File("app.cgi");
+  std::filesystem::copy_file(PersistentProgram("probe.cgi"), path);
+  REQUIRE(chmod(path.c_str(), 0755) == 0);
+  FcgiRunOptions o = Persistent("probe.cgi");
+  o.program = path;
+  FcgiRun app(o);
+  Result a = Get(app, "hello"), b = Get(app, "hello");
+  REQUIRE(a.pid == b.pid);
+  // As installers do: a new file renamed over the old one (a running binary cannot be written).
+  std::filesystem::copy_file(PersistentProgram("counter.cgi"), path + ".new");
+  REQUIRE(chmod((path + ".new").c_str(), 0755) == 0);
+  std::filesystem::rename(path + ".new", path);
+  Result c = Get(app, "hello"), d = Get(app, "hello");
+  INFO(c.raw.Describe() << d.raw.Describe() << app.Log());
+  CHECK(c.cgi.body.find("you are visitor 1\n") != std::string::npos);  // the new program, in a new worker
+  CHECK(d.cgi.body.find("you are visitor 2\n") != std::string::npos);  // ...which persists in its turn
+  CHECK(app.LogContains("replacing the workers of " + path + ": program file changed on disk"));
 }
 
 // ---- fcgi-run --check ----
