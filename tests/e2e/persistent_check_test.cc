@@ -113,7 +113,7 @@ TEST_CASE("persistent --check: the start-up rules of a real start apply", "[e2e]
     INFO(r.out << r.err);
     CHECK(r.ExitCode() == 2);
     CHECK_FALSE(Has(r.out, "VERDICT: SAFE"));
-    CHECK(Has(r.err, "libc.so.6"));
+    CHECK(Has(r.out, "VERDICT: the check could not run"));
   }
 }
 
