@@ -20,6 +20,7 @@
 #include "tests/support/content_util.h"
 #include "tests/support/fcgi_run_server.h"
 #include "tests/support/fcgi_test_client.h"
+#include "tests/support/request_params.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_paths.h"
 
@@ -38,18 +39,7 @@ inline FcgiRunOptions App(const std::string& program, std::vector<std::string> f
 // content_length >= 0).
 inline NameValuePairs Params(const std::string& program, const std::string& query = "",
                              long content_length = -1) {
-  NameValuePairs p = {{"SCRIPT_FILENAME", program},
-                      {"SCRIPT_NAME", "/app"},
-                      {"REQUEST_METHOD", content_length >= 0 ? "POST" : "GET"},
-                      {"QUERY_STRING", query},
-                      {"GATEWAY_INTERFACE", "CGI/1.1"},
-                      {"SERVER_PROTOCOL", "HTTP/1.1"},
-                      {"REMOTE_ADDR", "127.0.0.1"}};
-  if (content_length >= 0) {
-    p.emplace_back("CONTENT_LENGTH", std::to_string(content_length));
-    p.emplace_back("CONTENT_TYPE", "application/octet-stream");
-  }
-  return p;
+  return RequestParams(program, "/app", query, content_length, /*with_request_uri=*/false);
 }
 
 // What echo.cgi prints for a stdin of `body`.

@@ -19,6 +19,7 @@
 #include "tests/e2e/process_control_util.h"
 #include "tests/support/fcgi_run_server.h"
 #include "tests/support/fcgi_test_client.h"
+#include "tests/support/request_params.h"
 
 namespace fcgi::test::forkmode {
 
@@ -37,19 +38,7 @@ inline FcgiRunOptions ForkApp(const std::string& program, std::vector<std::strin
 }
 
 inline NameValuePairs ProbeParams(const std::string& program, const std::string& query, long content_length = -1) {
-  NameValuePairs p = {{"SCRIPT_FILENAME", program},
-                      {"SCRIPT_NAME", "/probe"},
-                      {"REQUEST_URI", "/probe?" + query},
-                      {"REQUEST_METHOD", content_length >= 0 ? "POST" : "GET"},
-                      {"QUERY_STRING", query},
-                      {"GATEWAY_INTERFACE", "CGI/1.1"},
-                      {"SERVER_PROTOCOL", "HTTP/1.1"},
-                      {"REMOTE_ADDR", "127.0.0.1"}};
-  if (content_length >= 0) {
-    p.emplace_back("CONTENT_LENGTH", std::to_string(content_length));
-    p.emplace_back("CONTENT_TYPE", "application/octet-stream");
-  }
-  return p;
+  return RequestParams(program, "/probe", query, content_length);
 }
 
 // probe.cgi's page: "name=value" lines up to "--- env"; the env dump after it

@@ -21,6 +21,7 @@
 #include "launcher/core/fcgi_name_value.h"
 #include "tests/support/fcgi_run_server.h"
 #include "tests/support/fcgi_test_client.h"
+#include "tests/support/request_params.h"
 #include "tests/support/temp_dir.h"
 
 namespace fcgi::test::pc {
@@ -59,19 +60,7 @@ inline FcgiRunOptions ControlApp(const Record& record, std::vector<std::string> 
 
 // FastCGI params of a GET (or POST with a body of `content_length` bytes).
 inline NameValuePairs ControlParams(const std::string& query, long content_length = -1) {
-  NameValuePairs p = {{"SCRIPT_FILENAME", TestProgram("control.cgi")},
-                      {"SCRIPT_NAME", "/control.cgi"},
-                      {"REQUEST_URI", "/control.cgi?" + query},
-                      {"REQUEST_METHOD", content_length >= 0 ? "POST" : "GET"},
-                      {"QUERY_STRING", query},
-                      {"GATEWAY_INTERFACE", "CGI/1.1"},
-                      {"SERVER_PROTOCOL", "HTTP/1.1"},
-                      {"REMOTE_ADDR", "127.0.0.1"}};
-  if (content_length >= 0) {
-    p.emplace_back("CONTENT_LENGTH", std::to_string(content_length));
-    p.emplace_back("CONTENT_TYPE", "application/octet-stream");
-  }
-  return p;
+  return RequestParams(TestProgram("control.cgi"), "/control.cgi", query, content_length);
 }
 
 // A request (id 1 unless given) of `params` with `body` as its stdin.
