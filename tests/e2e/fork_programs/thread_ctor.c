@@ -1,7 +1,8 @@
-/* thread_ctor.cgi: its constructor starts a thread, so at main() the process
- * has two: libcompat refuses to park it (REFUSED, kRefuseThreads) and fork
- * mode must fall back to exec mode. The page shows how many threads main()
- * sees (2 in exec mode: the constructor ran in this very process). */
+/* thread_ctor.cgi (also the libcompat driver's threaded_cgi): its constructor
+ * starts a thread, so at main() the process has two: libcompat refuses to park
+ * it (REFUSED, kRefuseThreads) and fork mode must fall back to exec mode. The
+ * page shows how many threads main() sees (2 in exec mode: the constructor ran
+ * in this very process). */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
