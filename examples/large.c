@@ -1,25 +1,11 @@
 /* large.cgi: writes N bytes of a deterministic pattern (large_pattern.h);
  * N comes from QUERY_STRING "size=N" (default 1 MiB). Tests large responses. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "cgi_io.h"
 #include "large_pattern.h"
-
-static int WriteAll(const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = write(1, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    data += n;
-    size -= (size_t)n;
-  }
-  return 0;
-}
 
 int main(void) {
   unsigned long long size = 1024 * 1024;

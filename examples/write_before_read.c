@@ -2,27 +2,12 @@
  * reading its stdin, then reads the whole body and prints its length and
  * SHA-256. A gateway that writes the whole body before reading output
  * deadlocks here once both pipe buffers are full. */
-#include <errno.h>
 #include <stdio.h>
-#include <unistd.h>
 
+#include "cgi_io.h"
 #include "large_pattern.h"
-#include "sha256.h"
 
 enum { kOutputBytes = 10 * 1024 * 1024 };
-
-static int WriteAll(const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = write(1, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    data += n;
-    size -= (size_t)n;
-  }
-  return 0;
-}
 
 int main(void) {
   static const char kHeader[] = "Content-Type: application/octet-stream\r\n\r\n";
@@ -35,22 +20,12 @@ int main(void) {
       return 1;
     }
   }
-  Sha256 sha;
-  Sha256Init(&sha);
-  unsigned long long length = 0;
-  for (;;) {
-    ssize_t n = read(0, buffer, sizeof buffer);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      perror("write_before_read.cgi: read(2) stdin");
-      return 1;
-    }
-    Sha256Update(&sha, buffer, (size_t)n);
-    length += (unsigned long long)n;
-  }
   char hex[65];
-  Sha256FinalHex(&sha, hex);
+  unsigned long long length = 0;
+  if (Sha256OfStdin(hex, &length) != 0) {
+    perror("write_before_read.cgi: read(2) stdin");
+    return 1;
+  }
   char tail[128];
   int tail_length = snprintf(tail, sizeof tail, "\nlength=%llu\nsha256=%s\n", length, hex);
   return WriteAll(tail, (size_t)tail_length) == 0 ? 0 : 1;
