@@ -1,13 +1,13 @@
 #include "tests/support/spawning_servers.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -82,19 +82,31 @@ std::string H2oConfig(const H2oOptions& o, const std::string& state, int port) {
   return c;
 }
 
+// Whole content of a /proc file with plain read(2): a process that exits
+// while it is read gives a short or empty result, never an exception (an
+// ifstream throws from underflow() on ESRCH).
+std::string ReadProcFile(const std::string& path) {
+  std::string content;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return content;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) content.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return content;
+}
+
 std::string ReadCmdline(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string s = ReadProcFile("/proc/" + pid + "/cmdline");
   for (char& ch : s) {
     if (ch == '\0') ch = ' ';
   }
   return s;
 }
 
-bool IsZombie(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/stat");
-  std::string line;
-  std::getline(in, line);
+// Zombies, and processes gone while we look, do not count.
+bool IsZombieOrGone(const std::string& pid) {
+  std::string line = ReadProcFile("/proc/" + pid + "/stat");
   auto paren = line.rfind(')');
   return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] == 'Z';
 }
@@ -117,7 +129,7 @@ std::vector<std::string> ProcessesMatching(const std::string& needle) {
   while (dirent* e = readdir(proc)) {
     std::string pid = e->d_name;
     if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid == self) continue;
-    if (IsZombie(pid)) continue;
+    if (IsZombieOrGone(pid)) continue;
     char exe[4096];
     ssize_t n = readlink(("/proc/" + pid + "/exe").c_str(), exe, sizeof exe - 1);
     std::string exe_path = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "";
