@@ -46,7 +46,8 @@ std::map<std::string, std::string> PollStatus(const NginxStack& stack, const std
 }
 
 TEST_CASE("status: ping answers and the counts match the requests made", "[e2e][status]") {
-  NginxStack stack("hello.cgi", WithPages());
+  // One worker recycled after 2 requests: persistent mode replaces it once in this test.
+  NginxStack stack("hello.cgi", WithPages({"--workers", "1", "--max-requests", "2"}));
   HttpResponse ping = stack.Get("/fcgi-ping");
   INFO(ping.error << stack.Diagnostics());
   REQUIRE(ping.status == 200);
@@ -67,7 +68,8 @@ TEST_CASE("status: ping answers and the counts match the requests made", "[e2e][
   auto f = JsonFields(json.body, {"requests_total", "requests_active", "responses/2xx", "responses/5xx",
                                   "modes/" + mode + "/starts", "workers/0/mode", "workers/0/busy",
                                   "workers/0/parked", "workers/0/idle", "launcher_5xx", "active_requests",
-                                  "accepted_connections"});
+                                  "accepted_connections", "modes/" + mode + "/park_starts",
+                                  "modes/persistent/recycles/max_requests", "worker_slots"});
   INFO(json.body);
   REQUIRE_FALSE(f.empty());  // valid JSON
   CHECK(f["requests_total"] == "6");
@@ -80,8 +82,17 @@ TEST_CASE("status: ping answers and the counts match the requests made", "[e2e][
   CHECK(f["modes/" + mode + "/starts"] == "3");  // one program run per request, counted by the runner's start
   CHECK(f["workers/0/mode"] == "\"" + mode + "\"");
   CHECK(f["workers/0/busy"] == "0");
-  if (mode == "fork") CHECK(f["workers/0/parked"] == "1");
-  if (mode == "persistent") CHECK(f["workers/0/idle"] != "0");
+  CHECK(f["worker_slots"] == "1");
+  if (mode == "fork") {
+    CHECK(f["workers/0/parked"] == "1");
+    CHECK(f["modes/fork/park_starts"] == "1");
+  }
+  if (mode == "persistent") {
+    CHECK(f["modes/persistent/recycles/max_requests"] == "1");  // after the 2nd request
+    CHECK(f["modes/persistent/park_starts"] == "2");            // the first worker and its replacement
+  } else {
+    CHECK(f["modes/persistent/recycles/max_requests"] == "MISSING");
+  }
   CHECK(f["active_requests"] == "MISSING");  // only with ?full
 }
 
