@@ -262,7 +262,7 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
     return ParseOutcome::kExitFailure;
   }
   if (vm.count("help")) {
-    std::cout << desc << "\nSignals: SIGTERM/SIGINT/SIGQUIT stop gracefully, SIGUSR1 reopens the log.\n";
+    std::cout << desc << "\nSignals: SIGTERM/SIGINT/SIGQUIT stop gracefully, SIGUSR1 reopens the log files (--log, --access-log, --slow-log).\n";
     return ParseOutcome::kExitSuccess;
   }
   if (vm.count("version")) {
