@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <string>
@@ -66,6 +67,42 @@ inline int FdCount(pid_t pid) {
   return n;  // (the DIR's own descriptor is ours, not the launcher's)
 }
 
+// "0->/dev/null 1->pipe:[123] ..." for `pid`'s descriptors (diagnostics).
+inline std::string DescribeFds(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  std::string out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return "(unreadable)";
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char target[256];
+    ssize_t n = readlink((dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    out += std::string(e->d_name) + "->" + target + " ";
+  }
+  closedir(d);
+  return out;
+}
+
+// CPU time (user + system) `pid` has used so far, in seconds; -1 if unreadable.
+inline double CpuSeconds(pid_t pid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  // Fields after "pid (comm) ": state is field 3; utime and stime are 14 and 15.
+  std::vector<std::string> fields;
+  size_t pos = close + 2;
+  while (pos < stat.size()) {
+    size_t end = stat.find(' ', pos);
+    if (end == std::string::npos) end = stat.size();
+    fields.push_back(stat.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  if (fields.size() < 13) return -1;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+}
+
 // The launcher after a fault: alive, answers a request, its fd count returns
 // to `baseline_fds` and it has no child left (exec mode keeps none), each
 // within `settle`. Returns "" when healthy, else what is wrong.
@@ -77,7 +114,8 @@ inline std::string CheckHealthy(FcgiRun& app, const std::string& program, int ba
   if (!r.ok()) return "no answer to a control request: " + r.Describe();
   int fds = -1;
   if (!pc::WaitFor([&] { return (fds = FdCount(pid)) == baseline_fds; }, settle)) {
-    return "fd count " + std::to_string(fds) + ", baseline " + std::to_string(baseline_fds);
+    return "fd count " + std::to_string(fds) + ", baseline " + std::to_string(baseline_fds) + ": " +
+           DescribeFds(pid);
   }
   std::vector<std::pair<pid_t, char>> children;
   if (TestMode() == "exec" &&
