@@ -26,6 +26,15 @@ void CloseFd(int* fd) {
 
 }  // namespace
 
+std::vector<std::string> ValgrindPrefix() {
+  const char* dir = getenv("FCGI_COMPAT_TEST_VALGRIND");
+  if (dir == nullptr || *dir == '\0') return {};
+  return {"/usr/bin/valgrind", "--tool=memcheck", "--log-file=" + std::string(dir) + "/memcheck.%p.log",
+          "--child-silent-after-fork=no", "--trace-children=no", "--error-limit=no",
+          "--leak-check=full", "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+          "--track-origins=yes", "--num-callers=30"};
+}
+
 std::string CompatLibraryPath() { return FCGI_COMPAT_LIBRARY_PATH; }
 std::string CompatTestProgram(const std::string& name) {
   return std::string(FCGI_COMPAT_TEST_DIR) + "/" + name;
@@ -95,8 +104,13 @@ ParkedProgram::ParkedProgram(const std::vector<std::string>& argv, bool with_cha
                                   "LD_BIND_NOW=1"};
   if (with_channel) env.push_back("FCGI_RUN_COMPAT_FD=3");
   env.insert(env.end(), extra_env.begin(), extra_env.end());
+  // Under a checker (tests/libcompat/valgrind_check.sh): the program runs
+  // under valgrind memcheck, which follows the shim's fork(2) into every
+  // request's child (one log per process, %p) but not execve(2).
+  std::vector<std::string> full_argv = ValgrindPrefix();
+  full_argv.insert(full_argv.end(), argv.begin(), argv.end());
   std::vector<char*> c_argv, c_env;
-  for (const std::string& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : full_argv) c_argv.push_back(const_cast<char*>(a.c_str()));
   for (const std::string& e : env) c_env.push_back(const_cast<char*>(e.c_str()));
   c_argv.push_back(nullptr);
   c_env.push_back(nullptr);

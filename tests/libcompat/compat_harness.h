@@ -18,6 +18,11 @@
 
 namespace fcgi::test {
 
+// FCGI_COMPAT_TEST_VALGRIND=DIR in the environment: the argv words that run
+// every ParkedProgram under valgrind memcheck, logging to DIR/memcheck.PID.log
+// (tests/libcompat/valgrind_check.sh reads them). Empty without it.
+std::vector<std::string> ValgrindPrefix();
+
 // Built test programs and the shim (paths set by tests/libcompat/CMakeLists.txt).
 std::string CompatLibraryPath();
 std::string CompatTestProgram(const std::string& name);
