@@ -13,7 +13,7 @@ ASAN_BUILD   ?= build-asan
 CMAKE_FLAGS  ?=
 PREFIX       ?= /usr/local
 
-.PHONY: all build deps test unit-test e2e-test sanitize-test fuzz fuzz-build run bench clean install deb install-build
+.PHONY: all build deps test unit-test e2e-test sanitize-test fuzz fuzz-build run bench soak clean install deb install-build
 
 all: build
 
@@ -33,17 +33,21 @@ test: deps build
 
 # ASan+UBSan: fcgi-run and the unit tests built with -DFCGI_RUN_SANITIZE=ON in
 # $(ASAN_BUILD); the e2e suite (exec mode) and the conformance suite of $(BUILD)
-# rerun against that fcgi-run (FCGI_RUN_BINARY). libcompat is never sanitized
-# (an ASan runtime preloaded into CGI programs breaks them), so fork and
+# rerun against that fcgi-run (FCGI_RUN_BINARY); the fuzzers' regression inputs
+# and seed corpora replayed by the ASan+UBSan replay binaries (fuzz-replay).
+# libcompat is never sanitized (an ASan runtime preloaded into CGI programs
+# breaks them): it is checked under valgrind memcheck instead, by the
+# "libcompat-valgrind" ctest case of $(BUILD) (label valgrind). So fork and
 # persistent modes are not rerun here. Nor is the ulimit -n 64 fault test: the
 # sanitizer runtime needs descriptors of its own for its checks (it reports a
 # false "invalid vptr" when pipe(2) fails with EMFILE), nor the RSS-bound tests
 # ("bounded memory": ASan's shadow memory and quarantine inflate RSS).
 sanitize-test:
-	@echo "== ASan+UBSan: unit tests, then e2e (exec) and conformance against an ASan+UBSan fcgi-run"
+	@echo "== ASan+UBSan: unit tests, fuzz regressions, then e2e (exec) and conformance against an ASan+UBSan fcgi-run"
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFCGI_RUN_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target fcgi-run fcgi_run_tests
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target fcgi-run fcgi_run_tests fuzz_replay
 	$(ASAN_BUILD)/tests/fcgi_run_tests
+	cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 600 -R '^fuzz-replay:'
 	cd $(BUILD) && FCGI_RUN_BINARY=$(abspath $(ASAN_BUILD))/launcher/fcgi-run \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600 -R '^(e2e-exec|conformance):' -E 'ulimit -n 64|bounded memory'
 
@@ -58,12 +62,26 @@ fuzz: fuzz-build
 run: deps build
 	@scripts/run-example $(BUILD)
 
-# Release build of what the benchmark measures, in its own directory (BENCH_BUILD).
+# Release build of what the benchmark measures, in its own directory (BENCH_BUILD),
+# then the soak (QUICK=1: 20,000 requests instead of SOAK_REQUESTS).
 bench:
 	@scripts/install-deps bench
 	@cmake -S . -B $(or $(BENCH_BUILD),build-bench) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(or $(BENCH_BUILD),build-bench) -j $(JOBS) --target fcgi-run fcgi_compat examples
 	@bench/run --build $(or $(BENCH_BUILD),build-bench) $(if $(QUICK),--quick,)
+	@$(MAKE) --no-print-directory soak $(if $(QUICK),SOAK_REQUESTS=20000,)
+
+# Soak: SOAK_REQUESTS mixed requests (responder, authorizer, filter; crashes,
+# aborts, disconnects, timeouts) split over exec, fork and persistent modes;
+# prints each launcher's fd count and VmRSS after the first 1,000 requests and
+# at the end, and fails unless they are flat (bench/soak). About 6 minutes for
+# 200,000 on 2 cores.
+SOAK_REQUESTS ?= 200000
+soak:
+	@cmake -S . -B $(or $(BENCH_BUILD),build-bench) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(or $(BENCH_BUILD),build-bench) -j $(JOBS) --target fcgi-run fcgi_compat process_control_programs
+	python3 bench/soak --fcgi-run $(or $(BENCH_BUILD),build-bench)/launcher/fcgi-run \
+	  --program $(or $(BENCH_BUILD),build-bench)/tests/e2e/programs/soak.cgi --requests $(SOAK_REQUESTS)
 
 # What make install and make deb ship: fcgi-run, libfcgi-run-compat.so, the man page
 # (cmake/Packaging.cmake has the layout). DESTDIR is honoured by cmake --install.
