@@ -97,4 +97,5 @@ deb: install-build
 	cd $(BUILD) && cpack -G DEB
 	@ls $(BUILD)/fcgi-run_*.deb
 
+clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)
