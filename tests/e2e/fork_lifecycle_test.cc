@@ -44,7 +44,7 @@ TEST_CASE("fork: killing the parked process loses at most the requests it was se
   struct Outcome {
     bool ok = false;      // 200 with a good page
     bool bad_gateway = false;  // ended with a 502
-    bool after_kill = false;   // started after the kill was done
+    bool after_kill = false;   // started after the launcher saw the parked process die
     std::string what;
   };
   std::atomic<bool> killed{false};
@@ -70,6 +70,10 @@ TEST_CASE("fork: killing the parked process loses at most the requests it was se
   }
   std::this_thread::sleep_for(700ms);
   REQUIRE(kill(first, SIGKILL) == 0);
+  // Requests handed to the parked process between kill(2) and the launcher
+  // seeing it die (its control socket still open) are in flight and may fail;
+  // those that start once the launcher knows must wait for the restart.
+  CHECK(app.LogContains("restarting the parked program"));
   killed = true;
   // Traffic goes on through the restart (backoff, then a new HELLO).
   pid_t second = WaitForParked(app, 2);
