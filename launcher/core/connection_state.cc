@@ -31,6 +31,10 @@ bool ConnectionState::IsRunning(uint16_t id) const {
   return it != requests_.end() && it->second.running;
 }
 
+bool ConnectionState::PeerInputComplete() const {
+  return requests_.empty() && unfinished_input_.empty() && !input_unknown_ && parser_.AtRecordBoundary();
+}
+
 size_t ConnectionState::LargestParamsBuffer() const {
   size_t largest = 0;
   for (const auto& [id, request] : requests_) {
@@ -55,6 +59,7 @@ Status ConnectionState::HandleRecord(const Record& record, std::string* output) 
   auto it = requests_.find(id);
   if (it == requests_.end()) {
     ++ignored_records_;  // record for an inactive id: ignored, per the specification
+    NoteLateRecord(id, type, record.content.empty());
     return Status::Ok();
   }
   Request& request = it->second;
@@ -138,14 +143,19 @@ void ConnectionState::HandleBegin(const Record& record, std::string* output) {
     ++ignored_records_;
     return;
   }
+  // The peer has moved on from an earlier request of this id: the streams it
+  // left open will not be closed now (records of `id` are the new request's).
+  unfinished_input_.erase(id);
   if (body.role < static_cast<uint16_t>(Role::kResponder) || body.role > static_cast<uint16_t>(Role::kFilter)) {
     AppendEndRequest(output, id, 0, ProtocolStatus::kUnknownRole);
     if (!body.keep_conn()) close_requested_ = true;
+    input_unknown_ = true;  // its PARAMS and STDIN may still come
     return;
   }
   if (requests_.size() >= limits_.max_requests) {
     AppendEndRequest(output, id, 0, ProtocolStatus::kOverloaded);
     if (!body.keep_conn()) close_requested_ = true;
+    input_unknown_ = true;
     return;
   }
   Request& request = requests_[id];
@@ -208,9 +218,25 @@ bool ConnectionState::EndRequest(uint16_t id, uint32_t app_status, ProtocolStatu
   AppendStreamEnd(output, RecordType::kStdout, id);
   if (it->second.stderr_sent) AppendStreamEnd(output, RecordType::kStderr, id);
   AppendEndRequest(output, id, app_status, status);
-  if (!it->second.keep_conn) close_requested_ = true;
+  const Request& request = it->second;
+  if (!request.keep_conn) close_requested_ = true;
+  if (!request.running) {
+    input_unknown_ = true;  // ended within PARAMS: the rest of PARAMS, STDIN... may follow
+  } else if (!request.stdin_ended || (request.role == Role::kFilter && !request.data_ended)) {
+    UnfinishedInput& open = unfinished_input_[id];
+    open.stdin_open = !request.stdin_ended;
+    open.data_open = request.role == Role::kFilter && !request.data_ended;
+  }
   Forget(id);
   return true;
+}
+
+void ConnectionState::NoteLateRecord(uint16_t id, RecordType type, bool empty) {
+  auto it = unfinished_input_.find(id);
+  if (it == unfinished_input_.end() || !empty) return;
+  if (type == RecordType::kStdin) it->second.stdin_open = false;
+  if (type == RecordType::kData) it->second.data_open = false;
+  if (!it->second.stdin_open && !it->second.data_open) unfinished_input_.erase(it);
 }
 
 void ConnectionState::Forget(uint16_t id) { requests_.erase(id); }

@@ -24,6 +24,10 @@
 //    for a running request: OnAbort, and the owner must call EndRequest.
 //  - A request without KEEP_CONN that ends asks the owner to close the
 //    connection once no request remains active (ShouldClose()).
+//  - PeerInputComplete() tells the owner whether the peer can still send
+//    anything it expects us to read: a request may end before its empty STDIN
+//    (or DATA) record arrived, and a peer like Apache then writes it after our
+//    END_REQUEST; closing before reading it would fail that write.
 //
 // Lifetime: `events` must outlive this object. Not thread-safe.
 #ifndef FCGI_RUN_CORE_CONNECTION_STATE_H_
@@ -94,6 +98,15 @@ class ConnectionState {
   uint64_t ignored_records() const { return ignored_records_; }
   // True when no partial record is buffered.
   bool AtRecordBoundary() const { return parser_.AtRecordBoundary(); }
+  // True when the peer has sent everything it will send for every request
+  // this connection has seen: no request is active, every ended request had
+  // its empty STDIN record (and, for FILTER, its empty DATA record) fed
+  // here, possibly after its END_REQUEST, and no partial record is buffered.
+  // False after a request refused at BEGIN_REQUEST (UNKNOWN_ROLE,
+  // OVERLOADED) or ended during its PARAMS stream (what follows is unknown),
+  // and for an AUTHORIZER that got no STDIN record (mod_fcgid sends none).
+  // Bytes not yet fed are the owner's to account for.
+  bool PeerInputComplete() const;
   // The most PARAMS bytes any request still in its PARAMS stream holds
   // (bounded by limits.max_params_bytes; for tests and fuzzers).
   size_t LargestParamsBuffer() const;
@@ -116,10 +129,20 @@ class ConnectionState {
   void RejectRequest(uint16_t id, int http_status, std::string_view why, std::string* output);
   void Forget(uint16_t id);
 
+  // The input streams of an ended request the peer has not closed yet.
+  struct UnfinishedInput {
+    bool stdin_open = false;
+    bool data_open = false;
+  };
+  // An ignored record for inactive `id`: closes its unfinished input streams.
+  void NoteLateRecord(uint16_t id, RecordType type, bool empty);
+
   ConnectionEvents* events_;
   ConnectionLimits limits_;
   RecordParser parser_;
   std::unordered_map<uint16_t, Request> requests_;
+  std::unordered_map<uint16_t, UnfinishedInput> unfinished_input_;
+  bool input_unknown_ = false;  // the peer may send records we cannot foresee
   bool close_requested_ = false;
   uint64_t ignored_records_ = 0;
 };

@@ -296,5 +296,100 @@ TEST_CASE("the owner may end a request from inside OnRequestReady", "[connection
   CHECK(f.rec.stdin_data[1].empty());
 }
 
+TEST_CASE("PeerInputComplete: a request whose empty STDIN came before its end", "[connection_state]") {
+  Fixture f;
+  CHECK(f.state.PeerInputComplete());  // nothing begun yet
+  REQUIRE(f.Feed(Begin(1, 1, 0) + Params(1, {})).ok());
+  CHECK_FALSE(f.state.PeerInputComplete());  // running, STDIN still open
+  REQUIRE(f.Feed(Stream(RecordType::kStdin, 1, "body")).ok());
+  CHECK_FALSE(f.state.PeerInputComplete());  // input complete, but the request is open
+  REQUIRE(f.state.EndRequest(1, 0, ProtocolStatus::kRequestComplete, &f.out));
+  CHECK(f.state.ShouldClose());
+  CHECK(f.state.PeerInputComplete());
+}
+
+TEST_CASE("PeerInputComplete: the empty STDIN after END_REQUEST (Apache) completes it", "[connection_state]") {
+  Fixture f;
+  REQUIRE(f.Feed(Begin(1, 1, 0) + Params(1, {{"CONTENT_LENGTH", "2"}})).ok());
+  std::string body;
+  AppendStreamData(&body, RecordType::kStdin, 1, "hi");
+  REQUIRE(f.Feed(body).ok());
+  REQUIRE(f.state.EndRequest(1, 0, ProtocolStatus::kRequestComplete, &f.out));
+  CHECK(f.state.ShouldClose());
+  CHECK_FALSE(f.state.PeerInputComplete());  // the peer still owes the empty STDIN
+  std::string end;
+  AppendStreamEnd(&end, RecordType::kStdin, 1);
+  REQUIRE(f.Feed(end.substr(0, 3)).ok());
+  CHECK_FALSE(f.state.PeerInputComplete());  // half a record buffered
+  REQUIRE(f.Feed(end.substr(3)).ok());
+  CHECK(f.state.PeerInputComplete());
+  CHECK(f.state.ignored_records() == 1);
+}
+
+TEST_CASE("PeerInputComplete: a request ended from inside OnRequestReady, STDIN in the same read",
+          "[connection_state]") {
+  Fixture f;
+  f.rec.end_on_ready = true;  // an error page answered before the body was read
+  REQUIRE(f.Feed(Begin(1, 1, 0) + Params(1, {})).ok());
+  CHECK_FALSE(f.state.PeerInputComplete());
+  REQUIRE(f.Feed(Stream(RecordType::kStdin, 1, "ignored")).ok());
+  CHECK(f.state.PeerInputComplete());
+}
+
+TEST_CASE("PeerInputComplete: FILTER needs the empty DATA record too", "[connection_state]") {
+  Fixture f;
+  REQUIRE(f.Feed(Begin(1, 3, 0) + Params(1, {}) + Stream(RecordType::kStdin, 1, "in")).ok());
+  REQUIRE(f.state.EndRequest(1, 0, ProtocolStatus::kRequestComplete, &f.out));
+  CHECK_FALSE(f.state.PeerInputComplete());
+  REQUIRE(f.Feed(Stream(RecordType::kData, 1, "file")).ok());
+  CHECK(f.state.PeerInputComplete());
+}
+
+TEST_CASE("PeerInputComplete: an AUTHORIZER without STDIN records stays incomplete", "[connection_state]") {
+  Fixture f;
+  REQUIRE(f.Feed(Begin(1, 2, 0) + Params(1, {})).ok());  // mod_fcgid sends no STDIN for AUTHORIZER
+  REQUIRE(f.state.EndRequest(1, 0, ProtocolStatus::kRequestComplete, &f.out));
+  CHECK_FALSE(f.state.PeerInputComplete());
+}
+
+TEST_CASE("PeerInputComplete: refused or ended before PARAMS ended, what follows is unknown",
+          "[connection_state]") {
+  SECTION("unknown role") {
+    Fixture f;
+    REQUIRE(f.Feed(Begin(1, 9, 0)).ok());
+    CHECK(f.state.ShouldClose());
+    CHECK_FALSE(f.state.PeerInputComplete());
+    REQUIRE(f.Feed(Params(1, {}) + Stream(RecordType::kStdin, 1, "")).ok());
+    CHECK_FALSE(f.state.PeerInputComplete());
+  }
+  SECTION("overloaded") {
+    ConnectionLimits limits;
+    limits.max_requests = 1;
+    Fixture f(limits);
+    REQUIRE(f.Feed(Begin(1) + Params(1, {}) + Stream(RecordType::kStdin, 1, "") + Begin(2, 1, 0)).ok());
+    REQUIRE(f.state.EndRequest(1, 0, ProtocolStatus::kRequestComplete, &f.out));
+    CHECK_FALSE(f.state.PeerInputComplete());
+  }
+  SECTION("PARAMS over the limit") {
+    ConnectionLimits limits;
+    limits.max_params_bytes = 100;
+    Fixture f(limits);
+    REQUIRE(f.Feed(Begin(1, 1, 0) + Params(1, {{"BIG", std::string(500, 'x')}}) + Stream(RecordType::kStdin, 1, ""))
+                .ok());
+    CHECK(f.state.ShouldClose());
+    CHECK_FALSE(f.state.PeerInputComplete());
+  }
+}
+
+TEST_CASE("PeerInputComplete: a new BEGIN_REQUEST for the id drops its unfinished input", "[connection_state]") {
+  Fixture f;
+  REQUIRE(f.Feed(Begin(1) + Params(1, {})).ok());
+  REQUIRE(f.state.EndRequest(1, 0, ProtocolStatus::kRequestComplete, &f.out));
+  CHECK_FALSE(f.state.PeerInputComplete());  // STDIN of the first request never came
+  REQUIRE(f.Feed(Begin(1) + Params(1, {}) + Stream(RecordType::kStdin, 1, "")).ok());
+  REQUIRE(f.state.EndRequest(1, 0, ProtocolStatus::kRequestComplete, &f.out));
+  CHECK(f.state.PeerInputComplete());
+}
+
 }  // namespace
 }  // namespace fcgi
