@@ -28,11 +28,18 @@ void Connection::StopReading() {
 
 void Connection::Linger() {
   if (closed_ || lingering_) return;
-  // Everything we had to say is written. Closing now, with records of the
-  // peer still unread (Apache writes the empty STDIN after we may already have
-  // answered), would make its writes fail (EPIPE) or turn our close into a
-  // reset that loses the response. So: half-close, read and discard until the
-  // peer closes too, for at most a second.
+  // Everything we had to say is written. When the peer has sent all it will
+  // (every request's empty STDIN, and DATA for FILTER, was read and the last
+  // read drained the socket), nothing can follow: close at once.
+  if (state_.PeerInputComplete() && !last_read_full_) {
+    Close("", CloseHow::kPlain);
+    return;
+  }
+  // Closing now, with records of the peer still unread (Apache writes the
+  // empty STDIN after we may already have answered), would make its writes
+  // fail (EPIPE) or turn our close into a reset that loses the response. So:
+  // half-close, read and discard until the peer closes too, for at most a
+  // second.
   lingering_ = true;
   boost::system::error_code ignored;
   socket_.shutdown(Socket::shutdown_send, ignored);
@@ -74,6 +81,7 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
     Read();
     return;
   }
+  last_read_full_ = n == read_buf_.size();
   Status s = state_.Feed(std::string_view(read_buf_.data(), n), output_.pending());
   if (!s.ok()) {
     LogWarning("connection " + peer_ + ": " + s.message() + "; closing it");
@@ -89,9 +97,16 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
   if (!state_.ShouldClose()) Read();
 }
 
-void Connection::Flush() {
+void Connection::Flush(FlushWhen when) {
   if (closed_) return;
-  output_.Flush(socket_, [self = shared_from_this()](const boost::system::error_code& ec) { self->OnWrite(ec); });
+  auto on_written = [self = shared_from_this()](const boost::system::error_code& ec) { self->OnWrite(ec); };
+  // Once the connection is closing, nothing more can be appended: no reason
+  // to wait for the end of the reactor turn.
+  if (when == FlushWhen::kNow || state_.ShouldClose()) {
+    output_.Flush(socket_, std::move(on_written));
+  } else {
+    output_.FlushSoon(socket_, std::move(on_written));
+  }
 }
 
 void Connection::OnWrite(const boost::system::error_code& ec) {
@@ -113,7 +128,7 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
       }
     }
   }
-  Flush();
+  Flush(FlushWhen::kNow);  // what was appended during the write has waited long enough
   if (output_.idle()) {
     if (state_.ShouldClose() || (stop_reading_ && requests_.empty())) {
       Linger();
@@ -122,12 +137,15 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
   }
 }
 
-void Connection::Close(std::string_view why) {
+void Connection::Close(std::string_view why, CloseHow how) {
   if (closed_) return;
   closed_ = true;
-  linger_timer_.cancel();
+  if (lingering_) linger_timer_.cancel();
+  // Output this turn asked to send (an error response, a protocol answer)
+  // goes out before the close, as an immediate write would have.
+  output_.WritePostedNow(socket_.native_handle());
   boost::system::error_code ignored;
-  socket_.shutdown(Socket::shutdown_both, ignored);
+  if (how == CloseHow::kShutdown) socket_.shutdown(Socket::shutdown_both, ignored);
   socket_.close(ignored);
   output_.ClearPending();
   output_waiters_.clear();

@@ -2,10 +2,18 @@
 //
 // Reads the socket into ConnectionState (the pure protocol machine), creates a
 // CgiRequest per request, and writes everything the protocol and the requests
-// produce, one async_write at a time. Output is bounded: requests stop reading
+// produce, one async_write at a time, started from a posted handler so that
+// what one reactor turn appends (STDOUT, then END_REQUEST) leaves in one
+// send(2). Output is bounded: requests stop reading
 // their program when OutputBacklog() exceeds --buffer and are resumed when the
 // socket drains. Input is bounded: reading stops while a request holds more
 // than --buffer bytes of stdin not yet taken by its program.
+//
+// After the last response (KEEP_CONN off, or graceful shutdown) the socket is
+// closed at once when the peer has sent all it will send
+// (ConnectionState::PeerInputComplete and the last read drained the socket);
+// otherwise the connection lingers: half-close, discard input until the
+// peer's EOF, for at most a second.
 //
 // Ownership: created as shared_ptr by the Server's accept loop; kept alive by
 // its own pending I/O and by its running requests. Closing it (peer gone,
@@ -68,14 +76,23 @@ class Connection : public std::enable_shared_from_this<Connection>, public Reque
 
   void Read();
   void OnRead(const boost::system::error_code& ec, size_t n);
-  void Flush();
+  // Starts writing what is pending: at the end of this reactor turn (so that
+  // everything appended meanwhile leaves in one send), or now.
+  enum class FlushWhen { kEndOfTurn, kNow };
+  void Flush(FlushWhen when = FlushWhen::kEndOfTurn);
   void OnWrite(const boost::system::error_code& ec);
   void CheckInputBackpressure(uint16_t id);
   // The running request `id` (a strong reference, so that it survives the
   // call it is given), or null when there is none.
   std::shared_ptr<CgiRequest> FindRequest(uint16_t id) const;
+  // Everything is written and nothing more will be answered: close now when
+  // the peer has nothing left to send, else linger.
   void Linger();
-  void Close(std::string_view why);
+  enum class CloseHow {
+    kShutdown,  // shutdown(2) both ways first (abort, error, end of linger)
+    kPlain,     // close(2) only: everything was exchanged
+  };
+  void Close(std::string_view why, CloseHow how = CloseHow::kShutdown);
 
   ServerContext& ctx_;
   Socket socket_;
@@ -88,6 +105,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Reque
   bool stop_reading_ = false;
   bool closed_ = false;
   bool lingering_ = false;
+  // The last read filled read_buf_: the socket may hold more unread bytes.
+  bool last_read_full_ = false;
   OutputQueue output_;
   std::unordered_map<uint16_t, std::shared_ptr<CgiRequest>> requests_;
   std::set<uint16_t> output_waiters_;
