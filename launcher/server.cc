@@ -264,7 +264,8 @@ int Server::Run() {
 void Server::OnAccept(const ListeningSocket& ls, boost::asio::generic::stream_protocol::socket socket) {
   if (!PeerAllowed(ls, socket)) return;
   ++ctx_.counters.accepted_connections;
-  std::string peer = DescribePeer(socket);
+  // A unix socket's peer has no address worth a getpeername(2): name it by the listener.
+  std::string peer = ls.is_tcp ? DescribePeer(socket) : ls.name;
   auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));
   connections_.Add(conn);
   conn->Start();
