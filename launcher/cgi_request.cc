@@ -2,9 +2,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <utility>
 
@@ -20,13 +20,8 @@ namespace {
 
 constexpr int kPipeBytes = 1 << 20;
 constexpr uint64_t kDefaultPipeBytes = 64 * 1024;  // Linux's default pipe capacity
-
-// Bytes waiting in a pipe (FIONREAD); 0 on error.
-size_t PendingBytes(int fd) {
-  int n = 0;
-  if (fd < 0 || ioctl(fd, FIONREAD, &n) != 0) return 0;
-  return n > 0 ? static_cast<size_t>(n) : 0;
-}
+// Most chunks one ReadStdout / ReadStderr reads before it lets other work run.
+constexpr int kReadsPerTurn = 16;
 
 std::chrono::steady_clock::duration Seconds(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
@@ -45,8 +40,6 @@ CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, ui
       // used only when the body must be taken in regardless (see InputShouldPause).
       stdin_spool_(2 * ctx.config.buffer_bytes, ctx.config.tmp_dir),
       data_spool_(2 * ctx.config.buffer_bytes, ctx.config.tmp_dir),
-      stdout_(ctx.io),
-      stderr_(ctx.io),
       parser_(ctx.config.max_header_bytes),
       timeout_timer_(ctx.io),
       kill_timer_(ctx.io),
@@ -56,6 +49,7 @@ CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, ui
 }
 
 CgiRequest::~CgiRequest() {
+  if (output_loan_ != 0) output_->Return(output_loan_, false);  // left without reading to the end
   if (phase_ != Phase::kFinished) --ctx_.counters.requests_active;
   if (!finalized_) ctx_.observability.metrics.EndRequest(metrics_id_, 0);  // left without finishing
   if (has_slot_) ctx_.slots.Release();
@@ -91,6 +85,8 @@ void CgiRequest::Start(NameValuePairs params) {
     return;
   }
   small_body_ = content_length ? *content_length <= kDefaultPipeBytes : (method_ == "GET" || method_ == "HEAD");
+  // CONTENT_LENGTH 0, or none on a GET or HEAD (as for small_body_).
+  no_body_ = content_length ? *content_length == 0 : (method_ == "GET" || method_ == "HEAD");
   if (role_ == Role::kAuthorizer) {
     stdin_remaining_ = 0;  // authorizers get no body; mod_fcgid sends no STDIN at all
   } else {
@@ -117,8 +113,10 @@ void CgiRequest::Start(NameValuePairs params) {
 
   std::vector<DroppedParam> dropped;
   CgiEnvironment env = BuildCgiEnvironment(params, ctx_.base_env, &dropped);
-  for (const DroppedParam& d : dropped) {
-    LogDebug(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason);
+  for (const DroppedParam& d : dropped) {  // the message is built only when it is logged
+    if (Log::Enabled(LogLevel::kDebug)) {
+      LogDebug(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason);
+    }
   }
   if (role_ == Role::kAuthorizer && env.Find("FCGI_ROLE") == nullptr) env.entries.push_back("FCGI_ROLE=AUTHORIZER");
   if (role_ == Role::kFilter && env.Find("FCGI_ROLE") == nullptr) env.entries.push_back("FCGI_ROLE=FILTER");
@@ -156,36 +154,34 @@ void CgiRequest::Launch() {
     Finish();
     return;
   }
-  int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) != 0) {
+  // In persistent mode the runner supplies the output pipes (the worker's
+  // resident ones) and a request without a body gets /dev/null as stdin: no
+  // pipes at all for a plain GET.
+  const bool runner_output = program_.runner->SuppliesOutput();
+  const bool null_stdin = runner_output && HasNoBody();
+  int in[2] = {-1, -1};
+  if (!null_stdin && pipe2(in, O_CLOEXEC) != 0) {
     EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stdin of " + program_.target.display_name, errno).message(),
                       "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
     return;
   }
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    int e = errno;
-    close(in[0]);
-    close(in[1]);
-    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stdout of " + program_.target.display_name, e).message(),
-                      "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
-    return;
-  }
-  if (pipe2(err, O_CLOEXEC) != 0) {
-    int e = errno;
-    close(in[0]);
-    close(in[1]);
-    close(out[0]);
-    close(out[1]);
-    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stderr of " + program_.target.display_name, e).message(),
-                      "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
-    return;
+  int out_write = -1, err_write = -1;
+  if (!runner_output) {
+    Status s = ProgramOutput::Create(ctx_.io, program_.target.display_name, &output_, &out_write, &err_write);
+    if (!s.ok()) {
+      close(in[0]);
+      close(in[1]);
+      EndWithoutProgram(503, s.message(), "fcgi-run: cannot start the program (out of resources)",
+                        ProtocolStatus::kRequestComplete);
+      return;
+    }
   }
   // Larger pipes for big bodies and responses: 16x fewer wake-ups. Best
   // effort (the kernel caps it at /proc/sys/fs/pipe-max-size) and only where
   // it pays: not for a body known to fit the default pipe (a GET or HEAD
   // without CONTENT_LENGTH is taken to have none); stdout grows once a read
   // fills a whole chunk (OnStdout). Small requests save two fcntl(2).
-  if (!small_body_ || role_ == Role::kFilter) fcntl(in[1], F_SETPIPE_SZ, kPipeBytes);
+  if (in[1] >= 0 && (!small_body_ || role_ == Role::kFilter)) fcntl(in[1], F_SETPIPE_SZ, kPipeBytes);
   SpawnSpec spec;
   spec.path = program_.target.path;
   spec.args = program_.target.args;
@@ -193,24 +189,30 @@ void CgiRequest::Launch() {
   spec.cwd = program_.target.cwd;
   spec.rlimits = program_.target.rlimits;
   spec.stdin_fd = in[0];
-  spec.stdout_fd = out[1];
-  spec.stderr_fd = err[1];
-  stdin_.assign(in[1]);
-  stdout_.assign(out[0]);
-  stderr_.assign(err[0]);
+  spec.stdout_fd = out_write;
+  spec.stderr_fd = err_write;
+  if (null_stdin) {
+    stdin_closed_ = true;  // nothing will be written: see HasNoBody
+  } else {
+    stdin_.assign(in[1]);
+  }
   std::weak_ptr<CgiRequest> weak = self;
   run_ = program_.runner->Start(
       spec,
-      [weak](const Status& status, pid_t pid) {
-        if (auto r = weak.lock()) r->OnStarted(status, pid);
+      [weak](const Status& status, pid_t pid, std::shared_ptr<ProgramOutput> output) {
+        if (auto r = weak.lock()) {
+          r->OnStarted(status, pid, std::move(output));
+        } else if (output != nullptr) {
+          output->Return(output->loan(), false);  // lent to a request that is gone
+        }
       },
       [weak](int raw_status) {
         if (auto r = weak.lock()) r->OnExit(raw_status);
       });
   // The runner has used or duplicated the child's ends.
-  close(in[0]);
-  close(out[1]);
-  close(err[1]);
+  for (int fd : {in[0], out_write, err_write}) {
+    if (fd >= 0) close(fd);
+  }
   if (phase_ == Phase::kFinished) return;  // failed synchronously
   if (ctx_.config.timeout_seconds > 0) {
     timeout_timer_.expires_after(Seconds(ctx_.config.timeout_seconds));
@@ -224,7 +226,27 @@ void CgiRequest::Launch() {
   PumpStdin();
 }
 
-void CgiRequest::OnStarted(const Status& status, pid_t pid) {
+bool CgiRequest::HasNoBody() const {
+  switch (role_) {
+    case Role::kAuthorizer:
+      return true;
+    case Role::kFilter:
+      return false;  // FCGI_DATA goes to stdin
+    case Role::kResponder:
+      break;
+  }
+  return no_body_;
+}
+
+void CgiRequest::OnStarted(const Status& status, pid_t pid, std::shared_ptr<ProgramOutput> output) {
+  if (output != nullptr) {
+    if (phase_ == Phase::kFinished || output_ != nullptr) {  // not ours to read
+      output->Return(output->loan(), false);
+    } else {
+      output_loan_ = output->loan();
+      output_ = std::move(output);
+    }
+  }
   if (phase_ == Phase::kFinished) return;
   if (!status.ok()) {
     stdout_eof_ = stderr_eof_ = true;
@@ -235,7 +257,13 @@ void CgiRequest::OnStarted(const Status& status, pid_t pid) {
   program_started_ = true;
   pid_ = pid;
   ctx_.observability.metrics.RequestStarted(metrics_id_, pid, program_.runner->mode_name());
-  LogDebug(Describe() + ": started pid " + std::to_string(pid) + " (" + program_.runner->mode_name() + ")");
+  if (Log::Enabled(LogLevel::kDebug)) {
+    LogDebug(Describe() + ": started pid " + std::to_string(pid) + " (" + program_.runner->mode_name() + ")");
+  }
+  // The runner's output pipes: wait for the program to write (not read
+  // at once: then its output and its exit are usually seen in one turn).
+  if (output_ != nullptr && !stdout_reading_ && !stdout_eof_) WaitStdout();
+  if (output_ != nullptr && !stderr_reading_ && !stderr_eof_) WaitStderr();
   if (stop_pending_) StopProgram();
 }
 
@@ -390,31 +418,100 @@ void CgiRequest::CloseStdin() {
 
 // ---- stdout / stderr ----
 
-void CgiRequest::ReadStdout() {
-  if (stdout_reading_ || stdout_eof_) return;
-  if (exited_ && PendingBytes(stdout_.native_handle()) == 0) {
-    // The program is gone and everything it wrote was read: whatever its
-    // background children write later is not part of the response.
-    stdout_eof_ = true;
+// The end of the program's stdout. `finished`: everything it wrote before it
+// exited was read; a resident pipe then goes back to its worker intact.
+// Otherwise the read end is closed now: a program still writing gets EPIPE.
+void CgiRequest::EndStdout(bool finished) {
+  stdout_eof_ = true;
+  stdout_clean_ = finished;
+  if (!finished || !output_->resident()) {
     boost::system::error_code ignored;
-    stdout_.close(ignored);
-    MaybeFinish();
+    output_->out.close(ignored);
+  }
+  ReturnOutput();
+  MaybeFinish();
+}
+
+void CgiRequest::EndStderr(bool finished) {
+  stderr_eof_ = true;
+  stderr_clean_ = finished;
+  if (!finished || !output_->resident()) {
+    boost::system::error_code ignored;
+    output_->err.close(ignored);
+  }
+  ReturnOutput();
+  MaybeFinish();
+}
+
+// A worker's resident output goes back once both streams ended (before the
+// request finishes, so the worker is free for the request queued next).
+void CgiRequest::ReturnOutput() {
+  if (stdout_eof_ && stderr_eof_ && output_loan_ != 0) {
+    const uint64_t loan = output_loan_;
+    output_loan_ = 0;
+    output_->Return(loan, stdout_clean_ && stderr_clean_);
+  }
+}
+
+// The program's output is read with plain non-blocking read(2) calls, as far
+// as it goes, and the reactor is asked only to wait for readability. So the
+// request always knows what it has read: when the program's exit is
+// reported (OnExit), the rest is read at once and the response ends in the
+// same turn, and its last bytes and FCGI_END_REQUEST leave in one write.
+void CgiRequest::ReadStdout() {
+  for (int reads = 0;; ++reads) {
+    if (stdout_reading_ || stdout_eof_ || output_ == nullptr) return;
+    if (!discard_output_ && held_output_.size() > ctx_.config.buffer_bytes) {
+      stdout_held_ = true;  // released by InputProgressed once the whole body arrived
+      connection_->StdinDrained();  // input may no longer pause: see InputShouldPause
+      return;
+    }
+    if (!discard_output_ && connection_->OutputBacklog() > ctx_.config.buffer_bytes) {
+      stdout_paused_ = true;  // the program blocks on its full pipe meanwhile
+      connection_->WaitForOutputSpace(id_);
+      return;
+    }
+    if (reads == kReadsPerTurn) {  // a fast writer: let the other requests run
+      boost::asio::post(ctx_.io, [self = shared_from_this()] { self->ReadStdout(); });
+      return;
+    }
+    const ssize_t n = ::read(output_->out.native_handle(), stdout_chunk_.data(), stdout_chunk_.size());
+    if (n > 0) {
+      if (!OnStdout(static_cast<size_t>(n))) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      // Once the program has exited, an empty pipe is the end: whatever its
+      // background children write later is not part of the response.
+      if (exited_) {
+        EndStdout(true);
+      } else {
+        WaitStdout();
+      }
+      return;
+    }
+    // EOF: the normal end of the request's own pipe; on a resident pipe, the
+    // worker died (not reused). An error: not reused either.
+    EndStdout(n == 0 && !output_->resident());
     return;
   }
-  if (!discard_output_ && held_output_.size() > ctx_.config.buffer_bytes) {
-    stdout_held_ = true;  // released by InputProgressed once the whole body arrived
-    connection_->StdinDrained();  // input may no longer pause: see InputShouldPause
-    return;
-  }
-  if (!discard_output_ && connection_->OutputBacklog() > ctx_.config.buffer_bytes) {
-    stdout_paused_ = true;  // the program blocks on its full pipe meanwhile
-    connection_->WaitForOutputSpace(id_);
-    return;
-  }
+}
+
+void CgiRequest::WaitStdout() {
   stdout_reading_ = true;
-  stdout_.async_read_some(boost::asio::buffer(stdout_chunk_),
-                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                            self->OnStdout(ec, n);
+  output_->out.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                            if (ec == boost::asio::error::operation_aborted) return;  // OnExit or EndStdout took over
+                            self->stdout_reading_ = false;
+                            if (self->stdout_eof_) return;
+                            if (ec) {
+                              self->EndStdout(false);
+                              return;
+                            }
+                            // One turn later: when the program's exit was reported in the
+                            // same batch of events, OnExit reads the rest first.
+                            boost::asio::post(self->ctx_.io, [self] { self->ReadStdout(); });
                           });
 }
 
@@ -424,80 +521,83 @@ void CgiRequest::ResumeOutput() {
   ReadStdout();
 }
 
-void CgiRequest::OnStdout(const boost::system::error_code& ec, size_t n) {
-  stdout_reading_ = false;
-  if (ec) {
-    stdout_eof_ = true;
-    boost::system::error_code ignored;
-    stdout_.close(ignored);
-    MaybeFinish();
-    return;
-  }
+bool CgiRequest::OnStdout(size_t n) {
   if (n == stdout_chunk_.size() && !stdout_pipe_grown_) {  // a big response: see Launch
     stdout_pipe_grown_ = true;
-    fcntl(stdout_.native_handle(), F_SETPIPE_SZ, kPipeBytes);
+    fcntl(output_->out.native_handle(), F_SETPIPE_SZ, kPipeBytes);
   }
   std::string_view data(stdout_chunk_.data(), n);
-  if (!discard_output_) {
-    if (parser_.headers_done()) {
-      SendOutput(data);
-    } else {
-      std::string to_client;
-      CgiResponseParser::State st = parser_.Feed(data, &to_client);
-      if (st == CgiResponseParser::State::kBody) {
-        header_sent_ = true;
-        response_status_ = parser_.status_code();
-        SendOutput(to_client);
-      } else if (st == CgiResponseParser::State::kError) {
-        FailResponse(502, "invalid response: " + parser_.error(),
-                     "fcgi-run: " + program_.target.display_name + " sent an invalid response: " + parser_.error());
-        // Stop reading: the program gets EPIPE/SIGPIPE if it keeps writing.
-        stdout_eof_ = true;
-        boost::system::error_code ignored;
-        stdout_.close(ignored);
-        MaybeFinish();
-        return;
-      }
-    }
+  if (discard_output_) return true;
+  if (parser_.headers_done()) {
+    SendOutput(data);
+    return true;
   }
-  ReadStdout();
+  std::string to_client;
+  CgiResponseParser::State st = parser_.Feed(data, &to_client);
+  if (st == CgiResponseParser::State::kBody) {
+    header_sent_ = true;
+    response_status_ = parser_.status_code();
+    SendOutput(to_client);
+  } else if (st == CgiResponseParser::State::kError) {
+    FailResponse(502, "invalid response: " + parser_.error(),
+                 "fcgi-run: " + program_.target.display_name + " sent an invalid response: " + parser_.error());
+    // Stop reading: the program gets EPIPE/SIGPIPE if it keeps writing.
+    EndStdout(false);
+    return false;
+  }
+  return true;
 }
 
 void CgiRequest::ReadStderr() {
-  if (stderr_reading_ || stderr_eof_) return;
-  if (exited_ && PendingBytes(stderr_.native_handle()) == 0) {
-    stderr_eof_ = true;
-    boost::system::error_code ignored;
-    stderr_.close(ignored);
-    MaybeFinish();
+  for (int reads = 0;; ++reads) {
+    if (stderr_reading_ || stderr_eof_ || output_ == nullptr) return;
+    if (reads == kReadsPerTurn) {
+      boost::asio::post(ctx_.io, [self = shared_from_this()] { self->ReadStderr(); });
+      return;
+    }
+    const ssize_t n = ::read(output_->err.native_handle(), stderr_chunk_.data(), stderr_chunk_.size());
+    if (n > 0) {
+      OnStderr(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      if (exited_) {
+        EndStderr(true);
+      } else {
+        WaitStderr();
+      }
+      return;
+    }
+    EndStderr(n == 0 && !output_->resident());
     return;
   }
+}
+
+void CgiRequest::WaitStderr() {
   stderr_reading_ = true;
-  stderr_.async_read_some(boost::asio::buffer(stderr_chunk_),
-                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                            self->OnStderr(ec, n);
+  output_->err.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                            if (ec == boost::asio::error::operation_aborted) return;
+                            self->stderr_reading_ = false;
+                            if (self->stderr_eof_) return;
+                            if (ec) {
+                              self->EndStderr(false);
+                              return;
+                            }
+                            boost::asio::post(self->ctx_.io, [self] { self->ReadStderr(); });
                           });
 }
 
-void CgiRequest::OnStderr(const boost::system::error_code& ec, size_t n) {
-  stderr_reading_ = false;
-  if (ec) {
-    stderr_eof_ = true;
-    boost::system::error_code ignored;
-    stderr_.close(ignored);
-    MaybeFinish();
-    return;
-  }
+void CgiRequest::OnStderr(size_t n) {
   std::string_view data(stderr_chunk_.data(), n);
-  if (!aborted_) {
-    const StderrMode mode = ctx_.config.stderr_mode;
-    if (mode == StderrMode::kFcgi || mode == StderrMode::kBoth) connection_->SendStderr(id_, data);
-    if (mode == StderrMode::kLog || mode == StderrMode::kBoth) {
-      while (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.remove_suffix(1);
-      if (!data.empty()) LogWarning(program_.target.display_name + " stderr: " + std::string(data));
-    }
+  if (aborted_) return;
+  const StderrMode mode = ctx_.config.stderr_mode;
+  if (mode == StderrMode::kFcgi || mode == StderrMode::kBoth) connection_->SendStderr(id_, data);
+  if (mode == StderrMode::kLog || mode == StderrMode::kBoth) {
+    while (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.remove_suffix(1);
+    if (!data.empty()) LogWarning(program_.target.display_name + " stderr: " + std::string(data));
   }
-  ReadStderr();
 }
 
 // ---- process ----
@@ -508,10 +608,16 @@ void CgiRequest::OnExit(int raw_status) {
   timeout_timer_.cancel();
   kill_timer_.cancel();
   slow_timer_.cancel();
-  // A read still pending on an empty pipe would wait for background children:
-  // cancel it; the handlers then see the pipes as finished.
-  if (stdout_reading_ && PendingBytes(stdout_.native_handle()) == 0) stdout_.cancel();
-  if (stderr_reading_ && PendingBytes(stderr_.native_handle()) == 0) stderr_.cancel();
+  // Everything the program wrote is in the pipes now: stop waiting and read
+  // it to the end (ReadStdout stops at an empty pipe once exited_ is set).
+  if (stdout_reading_) {
+    stdout_reading_ = false;
+    output_->out.cancel();
+  }
+  if (stderr_reading_) {
+    stderr_reading_ = false;
+    output_->err.cancel();
+  }
   if (stdout_paused_ && discard_output_) stdout_paused_ = false;
   if (!stdout_reading_ && !stdout_paused_) ReadStdout();
   if (!stderr_reading_) ReadStderr();
@@ -612,7 +718,7 @@ void CgiRequest::Finish() {
                  "fcgi-run: " + program_.target.display_name + " ended without a valid response (" + cause + "; " +
                      how + ")");
   } else if (ran && (WIFSIGNALED(wait_status_) || (WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) != 0))) {
-    LogDebug(Describe() + ": " + DescribeWaitStatus(wait_status_));
+    if (Log::Enabled(LogLevel::kDebug)) LogDebug(Describe() + ": " + DescribeWaitStatus(wait_status_));
   }
   slow_timer_.cancel();
   if (has_slot_) {

@@ -1,7 +1,8 @@
 // CgiRequest: one FastCGI request served by one run of the CGI program.
 //
-// Owns the program's process (through ChildWatcher), its three pipes and the
-// request's timers. Streams FCGI_STDIN (and FCGI_DATA for FILTER) into the
+// Owns the program's process (through ChildWatcher), its stdin pipe, its
+// output pipes (or, in persistent mode, borrows the worker's: ProgramOutput)
+// and the request's timers. Streams FCGI_STDIN (and FCGI_DATA for FILTER) into the
 // program's stdin as it arrives and the program's stdout/stderr back as they
 // arrive, with backpressure both ways: output waits for the connection's
 // buffer to drain (the program then blocks on its full pipe), and input beyond
@@ -28,6 +29,7 @@
 
 #include "launcher/body_spool.h"
 #include "launcher/child_watcher.h"
+#include "launcher/program_output.h"
 #include "launcher/program_source.h"
 #include "launcher/request_sink.h"
 #include "launcher/core/cgi_response_parser.h"
@@ -85,10 +87,16 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void InputProgressed();
   void SendOutput(std::string_view data);
   void ReadStdout();
-  void OnStdout(const boost::system::error_code& ec, size_t n);
+  void WaitStdout();
+  bool OnStdout(size_t n);  // false: the stream ended (invalid response)
   void ReadStderr();
-  void OnStderr(const boost::system::error_code& ec, size_t n);
-  void OnStarted(const Status& status, pid_t pid);
+  void WaitStderr();
+  void OnStderr(size_t n);
+  void OnStarted(const Status& status, pid_t pid, std::shared_ptr<ProgramOutput> output);
+  bool HasNoBody() const;  // known to have no request body: stdin may be /dev/null
+  void EndStdout(bool finished);
+  void EndStderr(bool finished);
+  void ReturnOutput();
   void OnExit(int raw_status);
   void OnTimeout();
   void StopProgram();
@@ -133,13 +141,18 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   bool stdin_closed_ = false;
 
   // stdout / stderr side
-  boost::asio::readable_pipe stdout_;
-  boost::asio::readable_pipe stderr_;
+  // The program's output pipes: the request's own, or a persistent worker's
+  // resident ones, lent for this request (program_output.h). Null until the
+  // runner supplied them.
+  std::shared_ptr<ProgramOutput> output_;
+  uint64_t output_loan_ = 0;  // resident output: our loan, until returned (0)
+  bool stdout_clean_ = false, stderr_clean_ = false;  // read to the end of the run
   std::array<char, 64 * 1024> stdout_chunk_;
   std::array<char, 16 * 1024> stderr_chunk_;
-  bool stdout_reading_ = false, stdout_eof_ = false, stdout_paused_ = false;
+  bool stdout_reading_ = false, stdout_eof_ = false, stdout_paused_ = false;  // reading_: a wait is pending
   bool stdout_pipe_grown_ = false;  // F_SETPIPE_SZ done (after a full read)
   bool small_body_ = false;  // the body fits a default pipe: stdin's is not enlarged
+  bool no_body_ = false;     // known from the params to have no body (HasNoBody)
   bool stderr_reading_ = false, stderr_eof_ = false;
   CgiResponseParser parser_;
   bool header_sent_ = false;  // a header block (ours or the program's) went to the client

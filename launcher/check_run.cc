@@ -67,7 +67,7 @@ CheckOutcome RunCheckRequest(boost::asio::io_context& io, ProgramRunner& runner,
   auto end = std::make_shared<RunEnd>();
   std::unique_ptr<ProgramRun> run = runner.Start(
       spec,
-      [end](const Status& s, pid_t) {
+      [end](const Status& s, pid_t, std::shared_ptr<ProgramOutput>) {  // given pipes: never any
         end->started = true;
         if (!s.ok()) {
           end->status = s;

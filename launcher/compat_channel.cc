@@ -65,7 +65,7 @@ Status EncodeCompatRun(const CompatRunRequest& run, std::string* out) {
   }
   proto::RunHeader header{};
   header.type = proto::kRun;
-  header.flags = run.parent_death_signal ? 0u : proto::kRunNoParentDeathSignal;
+  header.flags = run.flags | (run.parent_death_signal ? 0u : proto::kRunNoParentDeathSignal);
   header.request_id = run.request_id;
   header.env_bytes = static_cast<uint32_t>(env_bytes);
   header.cwd_bytes = static_cast<uint32_t>(run.cwd.size());

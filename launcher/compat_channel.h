@@ -80,6 +80,7 @@ struct CompatRunRequest {
   std::vector<std::string> env;   // "NAME=VALUE" each; the child's whole environment
   std::string cwd;                // empty: keep the parked process's cwd
   bool parent_death_signal = true;  // child gets PR_SET_PDEATHSIG(SIGKILL)
+  uint32_t flags = 0;  // more compat::RunFlags (persistent mode's stdio and STARTED flags)
 };
 
 // Encodes a RUN message into *out (replacing its contents). The three stdio

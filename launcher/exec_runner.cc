@@ -32,7 +32,7 @@ class ExecRunner : public ProgramRunner {
     pid_t pid = -1;
     Status s = spawner_.Spawn(spec, &pid);
     if (!s.ok()) {
-      on_started(s, -1);
+      on_started(s, -1, nullptr);
       return run;
     }
     s = run->watcher().Watch(pid, std::move(on_exit));
@@ -40,7 +40,7 @@ class ExecRunner : public ProgramRunner {
       // Without a pidfd the exit cannot be observed: do not leave it running.
       run->SignalGroup(SIGKILL);
     }
-    on_started(s, pid);
+    on_started(s, pid, nullptr);
     return run;
   }
   const char* mode_name() const override { return "exec"; }

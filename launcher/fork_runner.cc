@@ -202,7 +202,7 @@ class ForkRunner : public ProgramRunner {
     waiting.swap(waiting_);
     for (Waiting& w : waiting) {
       CloseFds(w.spec);
-      if (!w.state->dropped) w.on_started(s, -1);
+      if (!w.state->dropped) w.on_started(s, -1, nullptr);
     }
   }
 
@@ -239,7 +239,7 @@ class ForkRunner : public ProgramRunner {
             ExitCallback on_exit) {
     if (shutting_down_) {  // no parked process will come
       on_started(Status::Unavailable("fork mode: " + options_.park.program + " is not parked and fcgi-run is stopping"),
-                 -1);
+                 -1, nullptr);
       return;
     }
     Waiting w{spec, state, std::move(on_started), std::move(on_exit)};
@@ -256,10 +256,10 @@ class ForkRunner : public ProgramRunner {
                  ExitCallback on_exit) {
     std::shared_ptr<ParkedProgram> parked = parked_;  // Run may fail it, and our callback drop parked_
     state->parked = parked;
-    auto started_cb = [this, state, on_started](const Status& s, pid_t pid) {
+    auto started_cb = [this, state, on_started](const Status& s, pid_t pid, std::shared_ptr<ProgramOutput> output) {
       state->pid = pid;
       if (s.ok()) retry_.ClearFailures();  // a parked program that serves is healthy
-      on_started(s, pid);
+      on_started(s, pid, std::move(output));
     };
     auto exit_cb = [state, on_exit](int raw_status) {
       state->exited = true;

@@ -53,7 +53,7 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
   std::string message;
   Status s = EncodeCompatRun(run, &message);
   if (!s.ok()) {
-    on_started(s, -1);
+    on_started(s, -1, nullptr);
     return id;
   }
   const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
@@ -200,14 +200,14 @@ void ParkedProgram::Dispatch(const std::string& message) {
     if (it != runs_.end() && !it->second.started) {
       it->second.started = true;
       auto cb = it->second.on_started;
-      cb(Status::Ok(), started->pid);
+      cb(Status::Ok(), started->pid, nullptr);
     }
   } else if (auto* failed = std::get_if<CompatFailed>(&m)) {
     auto it = runs_.find(failed->request_id);
     if (it != runs_.end()) {
       auto cb = std::move(it->second.on_started);
       runs_.erase(it);
-      cb(Status::FromErrno("fork(2) in the parked process", spec_.program, failed->error), -1);
+      cb(Status::FromErrno("fork(2) in the parked process", spec_.program, failed->error), -1, nullptr);
     }
   } else if (auto* exited = std::get_if<CompatExited>(&m)) {
     auto it = runs_.find(exited->request_id);
@@ -230,7 +230,7 @@ void ParkedProgram::Fail(const std::string& why) {
   runs_.clear();
   for (auto& [id, run] : runs) {
     if (!run.started) {
-      run.on_started(Status::Unavailable("fork mode: " + why), -1);
+      run.on_started(Status::Unavailable("fork mode: " + why), -1, nullptr);
     } else {
       run.on_exit(SIGKILL);  // raw wait status of a child killed by SIGKILL
     }

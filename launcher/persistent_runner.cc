@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
@@ -75,7 +77,7 @@ class PersistentRunner : public ProgramRunner {
     auto state = std::make_shared<RunState>();
     auto run = std::make_unique<PersistentRun>(state);
     if (exec_) {
-      state->fallback_run = exec_->Start(spec, std::move(on_started), std::move(on_exit));
+      state->fallback_run = StartFallback(spec, std::move(on_started), std::move(on_exit));
       return run;
     }
     if (!(FileStamp::Of(options_.park.program) == stamp_)) Recycle("program file changed on disk");
@@ -91,6 +93,7 @@ class PersistentRunner : public ProgramRunner {
   }
 
   const char* mode_name() const override { return exec_ ? "exec" : "persistent"; }
+  bool SuppliesOutput() const override { return !exec_; }
 
   WorkerCounts Workers() const override {
     WorkerCounts c;
@@ -226,8 +229,40 @@ class PersistentRunner : public ProgramRunner {
     waiting.swap(waiting_);
     for (Waiting& w : waiting) {
       CloseFds(w.spec);
-      if (!w.state->dropped) w.on_started(s, -1);
+      if (!w.state->dropped) w.on_started(s, -1, nullptr);
     }
+  }
+
+  // Exec mode after the fallback. A request started while this runner still
+  // supplied the output comes without output pipes (and maybe without stdin):
+  // they are made here, as CgiRequest would have.
+  std::unique_ptr<ProgramRun> StartFallback(const SpawnSpec& spec, StartedCallback on_started,
+                                            ExitCallback on_exit) {
+    if (spec.stdout_fd >= 0) return exec_->Start(spec, std::move(on_started), std::move(on_exit));
+    SpawnSpec full = spec;
+    std::shared_ptr<ProgramOutput> output;
+    Status s = ProgramOutput::Create(io_, options_.park.program, &output, &full.stdout_fd, &full.stderr_fd);
+    int devnull = -1;
+    if (s.ok() && full.stdin_fd < 0) {
+      devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (devnull < 0) s = Status::FromErrno("open(2)", "/dev/null", errno);
+      full.stdin_fd = devnull;
+    }
+    std::unique_ptr<ProgramRun> run;
+    if (!s.ok()) {
+      on_started(s, -1, nullptr);
+    } else {
+      run = exec_->Start(
+          full,
+          [output, on_started = std::move(on_started)](const Status& st, pid_t pid, std::shared_ptr<ProgramOutput>) {
+            on_started(st, pid, st.ok() ? output : nullptr);
+          },
+          std::move(on_exit));
+    }
+    for (int fd : {full.stdout_fd, full.stderr_fd, devnull}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return run;
   }
 
   void DispatchWaiting() {
@@ -238,7 +273,7 @@ class PersistentRunner : public ProgramRunner {
       waiting_.pop_front();
       if (!w.state->dropped) {
         if (exec_) {
-          w.state->fallback_run = exec_->Start(w.spec, std::move(w.on_started), std::move(w.on_exit));
+          w.state->fallback_run = StartFallback(w.spec, std::move(w.on_started), std::move(w.on_exit));
         } else {
           RunOn(*m, w.spec, w.state, std::move(w.on_started), std::move(w.on_exit));
         }
@@ -255,10 +290,11 @@ class PersistentRunner : public ProgramRunner {
     std::weak_ptr<PersistentWorker> weak = worker;
     worker->Run(
         spec,
-        [state, on_started = std::move(on_started)](const Status& s, pid_t pid) {
+        [state, on_started = std::move(on_started)](const Status& s, pid_t pid,
+                                                    std::shared_ptr<ProgramOutput> output) {
           state->pid = pid;
           if (!s.ok()) state->worker.reset();
-          on_started(s, pid);
+          on_started(s, pid, std::move(output));
         },
         [this, weak](const CompatReport& report) { OnReport(weak.lock().get(), report); },
         [this, weak, state, on_exit = std::move(on_exit)](int raw_status) {

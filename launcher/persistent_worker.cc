@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <span>
 #include <utility>
 #include <variant>
 
@@ -42,25 +44,73 @@ void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback
   run.request_id = ++request_id_;
   run.env = spec.env;
   run.cwd = spec.cwd;
+  run.flags = compat::kRunNoStarted;
+  int fds[3];
+  size_t nfds = 0;
+  if (spec.stdin_fd >= 0) {
+    fds[nfds++] = spec.stdin_fd;
+  } else {
+    run.flags |= compat::kRunStdinNull;
+  }
+  int out_write = -1, err_write = -1;
+  const bool lend = spec.stdout_fd < 0;
+  if (!lend) {  // the caller's pipes, for this run only (fcgi-run --check reads them to EOF)
+    fds[nfds++] = spec.stdout_fd;
+    fds[nfds++] = spec.stderr_fd;
+    output_.reset();  // the shim puts these over its resident pipes, which it then forgets
+  } else if (output_ != nullptr) {
+    run.flags |= compat::kRunKeepOutput;
+  } else {
+    Status s = ProgramOutput::Create(io_, spec_.program, &output_, &out_write, &err_write);
+    if (!s.ok()) {
+      on_started(s, -1, nullptr);
+      return;
+    }
+    fds[nfds++] = out_write;
+    fds[nfds++] = err_write;
+    run.flags |= compat::kRunResidentOutput;
+  }
   std::string message;
   Status s = EncodeCompatRun(run, &message);
+  ChannelResult r;
+  if (s.ok()) {
+    // Idle means nothing is in flight: the socket has room for one RUN.
+    r = SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
+  }
+  if (out_write >= 0) {  // the worker has its copies now (or never will)
+    close(out_write);
+    close(err_write);
+  }
   if (!s.ok()) {
-    on_started(s, -1);
+    on_started(s, -1, nullptr);
     return;
   }
-  const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
-  // Idle means nothing is in flight: the socket has room for one RUN.
-  ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, fds);
   if (r.io != ChannelIo::kDone) {
     Fail("control channel: " + (r.io == ChannelIo::kError ? r.status.message() : std::string("cannot send RUN")));
-    on_started(Status::Unavailable("persistent mode: the worker is gone"), -1);
+    on_started(Status::Unavailable("persistent mode: the worker is gone"), -1, nullptr);
     return;
   }
   busy_ = true;
-  started_ = false;
-  on_started_ = std::move(on_started);
   on_report_ = std::move(on_report);
   on_exit_ = std::move(on_exit);
+  if (!lend) {
+    on_started(Status::Ok(), pid(), nullptr);
+    return;
+  }
+  output_lent_ = true;
+  output_->Lend([weak = weak_from_this()](bool clean) {
+    if (auto self = weak.lock()) self->OnOutputReturned(clean);
+  });  // the borrower reads the loan number from output_->loan()
+  on_started(Status::Ok(), pid(), output_);
+}
+
+void PersistentWorker::OnOutputReturned(bool clean) {
+  output_lent_ = false;
+  if (!clean || drop_output_) {
+    output_.reset();  // closed once the request lets go of it too
+    drop_output_ = false;
+  }
+  if (idle() && on_ready_) on_ready_();
 }
 
 void PersistentWorker::SignalRequest(int sig) {
@@ -143,23 +193,27 @@ void PersistentWorker::Dispatch(const CompatMessage& m) {
     Fail(refused->reason == compat::kRefuseThreads
              ? "the program runs " + std::to_string(refused->error) + " threads at main()"
              : std::string("the shim could not set up: ") + std::strerror(static_cast<int>(refused->error)));
-  } else if (auto* started = std::get_if<CompatStarted>(&m)) {
-    if (busy_ && !started_ && started->request_id == request_id_) {
-      started_ = true;
-      auto cb = on_started_;
-      cb(Status::Ok(), started->pid);
-    }
   } else if (auto* failed = std::get_if<CompatFailed>(&m)) {
-    if (busy_ && !started_ && failed->request_id == request_id_) {
+    if (busy_ && failed->request_id == request_id_) {
+      // The request counted as started when its RUN went out: it ends here,
+      // without output (the shim set up nothing, so new pipes next time).
       busy_ = false;
-      auto cb = std::move(on_started_);
-      cb(Status::FromErrno("RUN in the persistent worker", spec_.program, failed->error), -1);
+      drop_output_ = true;
+      on_report_ = nullptr;
+      LogWarning("persistent mode: worker " + std::to_string(pid()) + " of " + spec_.program +
+                 " refused a request: " +
+                 Status::FromErrno("RUN", "the request", failed->error).message());
+      auto cb = std::move(on_exit_);
+      cb(W_EXITCODE(compat::kRefusedExitStatus, 0));
       if (retiring_) SendShutdown();
     }
   } else if (auto* report = std::get_if<CompatReport>(&m)) {
-    if (busy_ && started_ && report->request_id == request_id_ && on_report_) on_report_(*report);
+    if (busy_ && report->request_id == request_id_) {
+      if ((report->flags & compat::kReportOutputReleased) != 0) drop_output_ = true;
+      if (on_report_) on_report_(*report);
+    }
   } else if (auto* exited = std::get_if<CompatExited>(&m)) {
-    if (busy_ && started_ && exited->request_id == request_id_) {
+    if (busy_ && exited->request_id == request_id_) {
       busy_ = false;
       on_report_ = nullptr;
       auto cb = std::move(on_exit_);
@@ -192,16 +246,9 @@ void PersistentWorker::OnProcessExit(int raw_status) {
   const bool before_ready = !ready_;
   if (busy_) {
     busy_ = false;
-    if (!started_) {
-      auto cb = std::move(on_started_);
-      cb(Status::Unavailable("persistent worker of " + spec_.program + " ended before the request started: " +
-                             DescribeWaitStatus(raw_status)),
-         -1);
-    } else {
-      // The request's process was the worker: its status is the request's.
-      auto cb = std::move(on_exit_);
-      cb(raw_status);
-    }
+    // The request's process was the worker: its status is the request's.
+    auto cb = std::move(on_exit_);
+    cb(raw_status);
   }
   std::string why = "worker " + std::to_string(pid()) + " ended: " + DescribeWaitStatus(raw_status);
   if (on_gone_) on_gone_(why, before_ready);

@@ -2,8 +2,13 @@
 // started with libcompat preloaded and FCGI_RUN_COMPAT_MODE=persistent, says
 // HELLO from main(), and then runs main() once per RUN, one request at a time
 // (libcompat/persistent_server.h). The request's "process" is the worker
-// itself: STARTED carries the worker's pid, and a crash or a kill ends the
-// worker, whose wait status is then the request's.
+// itself: the request starts when its RUN is sent (no STARTED), and a crash or
+// a kill ends the worker, whose wait status is then the request's.
+//
+// Resident output: the worker's stdout and stderr pipes are made once (and
+// again after the shim gave them up) and lent to each request in turn
+// (program_output.h); a request without a body gets /dev/null as stdin. A
+// request thus costs one RUN message and the REPORT+EXITED pair, no pipes.
 //
 // States: starting -> idle <-> busy -> (retired | dead). A worker is never
 // reused after it was signalled, crashed, or was asked to retire.
@@ -27,6 +32,7 @@
 #include "launcher/compat_channel.h"
 #include "launcher/core/status.h"
 #include "launcher/parked_program.h"
+#include "launcher/program_output.h"
 #include "launcher/program_runner.h"
 #include "launcher/shim_process.h"
 #include "launcher/spawner.h"
@@ -48,7 +54,8 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
 
   Status Spawn(ReadyCallback on_ready, GoneCallback on_gone);
 
-  bool idle() const { return ready_ && !busy_ && !gone_ && !retiring_; }
+  // Ready for a RUN: not running one, and the last request gave the output back.
+  bool idle() const { return ready_ && !busy_ && !gone_ && !retiring_ && !output_lent_; }
   bool busy() const { return busy_; }
   bool gone() const { return gone_; }
   bool links_libstdcxx() const { return libstdcxx_; }
@@ -58,10 +65,15 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   pid_t pid() const { return shim_.pid(); }
   uint64_t generation = 0;  // set by the runner: program version it was started for
 
-  // Runs one request. REQUIRES: idle(). stdio fds are borrowed. Callbacks:
-  // on_started once; then, if started, on_report (when the shim sent one)
-  // and on_exit once (raw wait status: W_EXITCODE from the shim, or the
-  // worker's own status when it died during the request).
+  // Runs one request. REQUIRES: idle(). spec.stdout_fd and stderr_fd: -1 for
+  // the worker's resident output (given to on_started), or the caller's pipes
+  // for this run alone (borrowed; EOF once the request is over);
+  // spec.stdin_fd: the body pipe's read end (borrowed) or -1 for /dev/null. Callbacks: on_started
+  // once, before Run returns; then, if started, on_report (when the shim sent
+  // one) and on_exit once (raw wait status: W_EXITCODE from the shim, or the
+  // worker's own status when it died during the request). The worker is
+  // idle again once the request returned the output, and then calls the
+  // ReadyCallback again.
   void Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started, ReportCallback on_report,
            ProgramRunner::ExitCallback on_exit);
   // Stops the running request the only safe way: signals the worker's process
@@ -79,6 +91,7 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   void Fail(const std::string& why);
   void OnProcessExit(int raw_status);
   void SendShutdown();
+  void OnOutputReturned(bool clean);
 
   boost::asio::io_context& io_;
   Spawner& spawner_;
@@ -86,13 +99,14 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   ShimProcess shim_;  // the process and its control channel
   ReadyCallback on_ready_;
   GoneCallback on_gone_;
-  ProgramRunner::StartedCallback on_started_;
   ReportCallback on_report_;
   ProgramRunner::ExitCallback on_exit_;
+  std::shared_ptr<ProgramOutput> output_;  // resident output; null until the first RUN
+  bool output_lent_ = false;
+  bool drop_output_ = false;  // the shim gave the pipes up: new ones for the next RUN
   uint64_t request_id_ = 0;
   bool ready_ = false;
   bool busy_ = false;
-  bool started_ = false;
   bool gone_ = false;
   bool retiring_ = false;
   bool shutdown_sent_ = false;

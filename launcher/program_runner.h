@@ -7,7 +7,8 @@
 // so timeouts, aborts and limits behave the same in every mode.
 //
 // Start() is asynchronous: `on_started` runs exactly once (possibly before
-// Start returns) with the pid or an error; after a successful start,
+// Start returns) with the pid or an error (and, see SuppliesOutput, maybe
+// the output pipes); after a successful start,
 // `on_exit` runs exactly once with the raw wait status. Both run on the
 // reactor thread. The stdio fds in `spec` are borrowed: a runner that needs
 // them after Start returns duplicates them. Destroying the returned
@@ -23,6 +24,7 @@
 #include <string>
 
 #include "launcher/core/status.h"
+#include "launcher/program_output.h"
 #include "launcher/spawner.h"
 
 namespace fcgi {
@@ -45,7 +47,10 @@ struct WorkerCounts {
 
 class ProgramRunner {
  public:
-  using StartedCallback = std::function<void(const Status& status, pid_t pid)>;
+  // `output`: null when the run writes into the caller's pipes (SpawnSpec);
+  // else the pipes to read (see SuppliesOutput).
+  using StartedCallback =
+      std::function<void(const Status& status, pid_t pid, std::shared_ptr<ProgramOutput> output)>;
   using ExitCallback = std::function<void(int raw_status)>;
 
   virtual ~ProgramRunner() = default;
@@ -59,6 +64,12 @@ class ProgramRunner {
   virtual void Shutdown() = 0;
   // For the status page; exec mode keeps nothing between requests.
   virtual WorkerCounts Workers() const { return {}; }
+  // True when Start() provides the output pipes itself (persistent mode's
+  // resident output, program_output.h): the caller then passes
+  // spec.stdout_fd = spec.stderr_fd = -1, may pass spec.stdin_fd = -1 for a
+  // request without a body (stdin is /dev/null), and reads the ProgramOutput
+  // that on_started brings. False: every stdio fd in spec is required.
+  virtual bool SuppliesOutput() const { return false; }
 };
 
 // Exec mode: one fork+exec (through `spawner`) per request.

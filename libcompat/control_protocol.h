@@ -30,12 +30,23 @@
 // time; libcompat/persistent_server.h): the same messages, but the "child" is
 // the parked process itself, which calls main() again for every RUN:
 //   shim   -> HELLO (flags kHelloPersistent, maybe kHelloLibStdCxx)
-//   launcher -> RUN (+3 fds)          only while no request is running
-//   shim   -> STARTED{pid = its own pid} | FAILED
+//   launcher -> RUN (+0 to 3 fds)     only while no request is running
+//   shim   -> STARTED{pid = its own pid} | FAILED   (no STARTED with kRunNoStarted)
 //   shim   -> REPORT                  what the shim repaired / observed (below)
 //   shim   -> EXITED{wait_status = W_EXITCODE(code, 0)}   main returned or
 //                                     exit()/_exit()/_Exit() was intercepted
 //   launcher -> SHUTDOWN              between requests: BYE, exit status 0
+// Resident output (persistent mode's fast path): a RUN with kRunResidentOutput
+// carries stdout and stderr pipes that the worker keeps on fds 1 and 2 after
+// the request instead of putting /dev/null back, and later RUNs with
+// kRunKeepOutput carry no output fds: the request writes to the same pipes.
+// The launcher then cannot wait for EOF; a request's output is what the pipes
+// hold once EXITED arrived (the worker writes all of it before sending
+// EXITED). The worker gives the pipes up (REPORT flag kReportOutputReleased,
+// fds 1 and 2 back on /dev/null) when a process the request started still
+// runs (it may hold them and write later) or when fd 1 or 2 no longer is the
+// pipe it was given; the launcher's next RUN then brings new pipes.
+// kRunStdinNull: no stdin fd; the request's stdin is /dev/null (no body).
 // SIGNAL is not served while main() runs: the launcher stops a request by
 // signalling the worker's process group and replaces the worker. A crash
 // ends the worker: the launcher reports the worker's wait status instead.
@@ -77,7 +88,8 @@ inline constexpr size_t kMaxMessageBytes = 128 * 1024;
 inline constexpr uint32_t kMaxChildren = 1024;
 // Most entries in a RUN env block (NAME=VALUE strings).
 inline constexpr uint32_t kMaxEnvEntries = 4096;
-// Exactly this many fds travel with a RUN: stdin, stdout, stderr, in that order.
+// This many fds travel with a RUN: stdin, stdout, stderr, in that order (fewer
+// in persistent mode with kRunStdinNull / kRunKeepOutput).
 inline constexpr int kRunFdCount = 3;
 // Exit status of a program whose shim refused to park (after REFUSED, or when
 // the control fd is unusable so not even REFUSED could be sent). main() never ran.
@@ -133,8 +145,14 @@ struct RefusedMessage {
 // Followed by env_bytes of env block (each entry "NAME=VALUE\0"; the block
 // ends right after the last entry's NUL, env_bytes may be 0) and then
 // cwd_bytes of directory path (no NUL; cwd_bytes == 0: keep the parked cwd).
+// The fds present travel in the order stdin, stdout, stderr; kRunStdinNull
+// leaves stdin out, kRunKeepOutput stdout and stderr (persistent mode only).
 enum RunFlags : uint32_t {
   kRunNoParentDeathSignal = 1u << 0,  // do not set PR_SET_PDEATHSIG(SIGKILL)
+  kRunStdinNull = 1u << 1,            // persistent: no stdin fd, /dev/null instead
+  kRunResidentOutput = 1u << 2,       // persistent: keep this RUN's stdout/stderr after it
+  kRunKeepOutput = 1u << 3,           // persistent: no output fds, the resident ones
+  kRunNoStarted = 1u << 4,            // persistent: no STARTED (FAILED still comes)
 };
 struct RunHeader {
   uint32_t type;        // kRun
@@ -155,7 +173,7 @@ struct StartedMessage {
 // FAILED (shim -> launcher): no child was started for request_id. error is an
 // errno value: EAGAIN (fork failed or kMaxChildren running), EPROTO (malformed
 // RUN; request_id is 0 if not even the header was readable), EBADMSG (not
-// exactly kRunFdCount fds), E2BIG (more than kMaxEnvEntries), ESHUTDOWN (RUN
+// as many fds as the flags say), E2BIG (more than kMaxEnvEntries), ESHUTDOWN (RUN
 // after SHUTDOWN), or open(2)'s errno for the cwd.
 struct FailedMessage {
   uint32_t type;  // kFailed
@@ -187,6 +205,8 @@ enum ReportFlags : uint32_t {
   kReportUmaskRestored = 1u << 7,    // umask() during the request
   kReportStdinUnread = 1u << 8,      // stdin buffer held unread bytes (purged)
   kReportSignalsDiscarded = 1u << 9, // signals were pending after the request (dropped)
+  kReportOutputReleased = 1u << 10,  // resident stdout/stderr given up (see above)
+  kReportChildrenLeft = 1u << 11,    // a process the request started still runs
 };
 struct ReportMessage {
   uint32_t type;  // kReport

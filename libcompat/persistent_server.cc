@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -44,6 +45,15 @@ struct Worker {
   char** parked_environ;
   uint32_t requests;
   int baseline_fds;
+  // Resident output (control_protocol.h): fds 1 and 2 are pipes the launcher
+  // reads across requests; their identities, to notice that the program
+  // replaced or closed them.
+  bool resident;
+  dev_t out_dev, err_dev;
+  ino_t out_ino, err_ino;
+  // The last RUN cwd found to be the parked directory (no stat(2) next time).
+  char parked_cwd[4097];
+  uint32_t parked_cwd_bytes;
   alignas(8) unsigned char buffer[proto::kMaxMessageBytes];
 };
 
@@ -167,24 +177,68 @@ bool EnvironIntact(const EnvBlock& env) {
   return true;
 }
 
-// stdio back to the idle state: 0-2 on /dev/null, buffers empty, flags clear.
-void ResetStdio(const Worker& w) {
-  for (int fd = 0; fd < proto::kRunFdCount; ++fd) dup2(w.devnull, fd);
+bool SameFile(int fd, dev_t dev, ino_t ino) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+// Records fds 1 and 2 as the resident output; false if not both are pipes.
+bool KeepOutputResident(Worker& w) {
+  struct stat out, err;
+  if (fstat(1, &out) != 0 || fstat(2, &err) != 0 || !S_ISFIFO(out.st_mode) || !S_ISFIFO(err.st_mode)) return false;
+  w.out_dev = out.st_dev;
+  w.out_ino = out.st_ino;
+  w.err_dev = err.st_dev;
+  w.err_ino = err.st_ino;
+  return true;
+}
+
+// Ends the request's stdio: flushes what the program left buffered (unless
+// it was _exit), then back to the idle state: stdin on /dev/null, stdout and
+// stderr on /dev/null too unless they stay the resident output (still the
+// pipes the launcher gave and no process of the request left that may hold
+// them), buffers empty, flags clear. Returns kReportOutputReleased when
+// resident output was given up. The flush comes this late so that the
+// program's output and EXITED reach the launcher together (one wake-up);
+// REQUIRES: signals blocked (a SIGPIPE it raises stays pending, and
+// FinishRestore discards it).
+uint32_t EndStdio(Worker& w, bool children_left, bool flush) {
+  uint32_t flags = 0;
+  dup2(w.devnull, 0);
+  if (w.resident && (children_left || !SameFile(1, w.out_dev, w.out_ino) || !SameFile(2, w.err_dev, w.err_ino))) {
+    w.resident = false;
+    flags |= proto::kReportOutputReleased;
+  }
+  if (flush) fflush(nullptr);
+  if (!w.resident) {
+    dup2(w.devnull, 1);
+    dup2(w.devnull, 2);
+  }
   __fpurge(stdin);
   __fpurge(stdout);
   __fpurge(stderr);
   clearerr(stdin);
   clearerr(stdout);
   clearerr(stderr);
+  return flags;
 }
 
 // True when `path` is the directory the worker is in between requests (the
 // snapshot's, where every request's clean-up puts it back): the usual RUN, whose
 // cwd is the program's directory, then needs no open/fchdir/close.
-bool IsParkedDirectory(const Worker& w, const char* path) {
+// The answer is remembered for the same path (a directory replaced under a
+// running worker is not noticed; the program file changing is, and replaces
+// the worker).
+bool IsParkedDirectory(Worker& w, const char* path, uint32_t bytes) {
+  if (bytes == w.parked_cwd_bytes && memcmp(path, w.parked_cwd, bytes) == 0) return true;
   struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == w.snapshot.cwd_dev &&
-         st.st_ino == w.snapshot.cwd_ino;
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_dev != w.snapshot.cwd_dev ||
+      st.st_ino != w.snapshot.cwd_ino) {
+    return false;
+  }
+  memcpy(w.parked_cwd, path, bytes);
+  w.parked_cwd_bytes = bytes;
+  return true;
 }
 
 // Runs main() for one request; returns the raw wait status to report and
@@ -210,10 +264,15 @@ int RunMain(Worker& w, char** envp, proto::ReportMessage* report) {
     __fpurge(stdout);
     __fpurge(stderr);
   } else {
+    // Buffered output is flushed later (HandleRun), right before EXITED.
     report->atexit_handlers = RunRequestAtexitHandlers(w.pid);
-    fflush(nullptr);
   }
   return W_EXITCODE(code & 0xff, 0);
+}
+
+int ExpectedFds(uint32_t flags) {
+  return proto::kRunFdCount - ((flags & proto::kRunStdinNull) != 0 ? 1 : 0) -
+         ((flags & proto::kRunKeepOutput) != 0 ? 2 : 0);
 }
 
 void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated) {
@@ -227,8 +286,10 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
   char cwd[4097];
   if (static_cast<uint64_t>(h.env_bytes) + h.cwd_bytes + sizeof h != length) {
     error = EPROTO;
-  } else if (nfds != proto::kRunFdCount || fds_truncated) {
+  } else if (nfds != ExpectedFds(h.flags) || fds_truncated) {
     error = EBADMSG;
+  } else if ((h.flags & proto::kRunKeepOutput) != 0 && !w.resident) {
+    error = EBADF;  // no resident output to keep (the launcher missed a release)
   } else if (h.cwd_bytes >= sizeof cwd) {
     error = ENAMETOOLONG;
   }
@@ -237,7 +298,7 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
     memcpy(cwd, w.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
     cwd[h.cwd_bytes] = '\0';
     if (strlen(cwd) != h.cwd_bytes) error = EPROTO;
-    if (error == 0 && !IsParkedDirectory(w, cwd) && (dir_fd = OpenDirectory(cwd)) < 0) error = errno;
+    if (error == 0 && !IsParkedDirectory(w, cwd, h.cwd_bytes) && (dir_fd = OpenDirectory(cwd)) < 0) error = errno;
   }
   EnvBlock env;
   if (error == 0) error = KeepEnvironment(reinterpret_cast<char*>(w.buffer + sizeof h), h.env_bytes, &env);
@@ -246,7 +307,15 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
     if (dir_fd >= 0) close(dir_fd);
     return SendFailed(w, h.request_id, error);
   }
-  for (int i = 0; i < proto::kRunFdCount; ++i) dup2(fds[i], i);  // dup2 clears FD_CLOEXEC
+  // dup2 clears FD_CLOEXEC. Without kRunStdinNull / kRunKeepOutput the fds
+  // replace what 0 / 1 and 2 hold (/dev/null, or the resident pipes).
+  int next = 0;
+  if ((h.flags & proto::kRunStdinNull) == 0) dup2(fds[next++], 0);
+  if ((h.flags & proto::kRunKeepOutput) == 0) {
+    dup2(fds[next++], 1);
+    dup2(fds[next++], 2);
+    w.resident = (h.flags & proto::kRunResidentOutput) != 0 && KeepOutputResident(w);
+  }
   CloseAll(fds, nfds);
   if (dir_fd >= 0) {
     fchdir(dir_fd);
@@ -263,31 +332,37 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
   optind = 0;  // glibc: full getopt re-initialisation
   opterr = 1;
   ++w.requests;
-  proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(w.pid), h.request_id};
-  Send(w, &started, sizeof started);
+  if ((h.flags & proto::kRunNoStarted) == 0) {
+    proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(w.pid), h.request_id};
+    Send(w, &started, sizeof started);
+  }
 
   int wait_status = RunMain(w, env.envp, &report);
 
   sigset_t request_mask;
   BlockAllSignals(&request_mask);
+  bool children_left = false;
+  report.zombies_reaped = ReapZombies(&children_left);
+  if (children_left) report.flags |= proto::kReportChildrenLeft;
   if (!EnvironIntact(env)) report.flags |= proto::kReportEnvironChanged;
   // Unread request body: purge it so that request N+1 never sees it.
   if (stdin->_IO_read_ptr != stdin->_IO_read_end) report.flags |= proto::kReportStdinUnread;
-  ResetStdio(w);
+  ProcessUsage usage = ReadProcessUsage(&w.proc);
+  int fds_now = CountOpenFds(&w.proc);
+  report.threads = usage.threads > 0 ? static_cast<uint32_t>(usage.threads) : 0;
+  report.open_fds = fds_now > 0 ? static_cast<uint32_t>(fds_now) : 0;
+  report.baseline_fds = static_cast<uint32_t>(w.baseline_fds);
+  report.rss_kib = usage.rss_kib;
+  report.requests = w.requests;
   environ = w.parked_environ;
   optind = 0;
   report.flags |= RestoreSnapshot(w.snapshot, request_mask, SignalDispositionsTouched(), IntervalTimersTouched());
   ForgetSignalChanges();  // after the restore, whose own sigaction() calls set it
-  report.zombies_reaped = ReapZombies();
-  int threads = CountThreads(&w.proc);
-  int fds_now = CountOpenFds(&w.proc);
-  report.threads = threads > 0 ? static_cast<uint32_t>(threads) : 0;
-  report.open_fds = fds_now > 0 ? static_cast<uint32_t>(fds_now) : 0;
-  report.baseline_fds = static_cast<uint32_t>(w.baseline_fds);
-  report.rss_kib = ResidentKib(&w.proc);
-  report.requests = w.requests;
+  // The output last, right before EXITED (see EndStdio), signals still blocked.
+  report.flags |= EndStdio(w, children_left, (report.flags & proto::kReportOutputDiscarded) == 0);
   proto::ExitedMessage exited{proto::kExited, static_cast<uint32_t>(w.pid), h.request_id, wait_status, 0};
   SendReportAndExited(w, report, exited);
+  FinishRestore(w.snapshot);
 }
 
 // Blocks for one command and serves it.
@@ -326,6 +401,10 @@ bool PersistentModeRequested() {
   w.parked_environ = environ;
   w.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (w.devnull < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, errno);
+  // Orphans of the program's processes become the worker's children, so that
+  // a request that left any process running is noticed (ReapZombies), and
+  // reaped.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   int error = TakeSnapshot(&w.snapshot);
   if (error != 0) RefuseAndExit(control_fd, proto::kRefuseSetup, error);
   ResolveRealExitFunctions();

@@ -47,6 +47,26 @@ bool Armed(const itimerval& t) {
          t.it_interval.tv_usec != 0;
 }
 
+// A signal still pending belonged to the request (a late alarm, a SIGPIPE):
+// setting SIG_IGN discards it, then the snapshot's action comes back.
+// Returns whether there was one.
+bool DiscardPendingSignals(const ProcessSnapshot& snapshot) {
+  sigset_t pending;
+  if (sigpending(&pending) != 0 || KernelBits(pending) == 0) return false;
+  bool discarded = false;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (!Restorable(sig) || sigismember(&pending, sig) != 1) continue;
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    if (sigaction(sig, &ignore, nullptr) == 0) {
+      sigaction(sig, &snapshot.actions[sig], nullptr);
+      discarded = true;
+    }
+  }
+  return discarded;
+}
+
 }  // namespace
 
 int TakeSnapshot(ProcessSnapshot* snapshot) {
@@ -94,21 +114,7 @@ uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& reques
       flags |= proto::kReportSignalsRestored;
     }
   }
-  // A signal still pending belonged to the request (a late alarm, a SIGPIPE):
-  // setting SIG_IGN discards it, then the snapshot's action comes back.
-  sigset_t pending;
-  if (sigpending(&pending) == 0 && KernelBits(pending) != 0) {
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (!Restorable(sig) || sigismember(&pending, sig) != 1) continue;
-      struct sigaction ignore {};
-      ignore.sa_handler = SIG_IGN;
-      sigemptyset(&ignore.sa_mask);
-      if (sigaction(sig, &ignore, nullptr) == 0) {
-        sigaction(sig, &snapshot.actions[sig], nullptr);
-        flags |= proto::kReportSignalsDiscarded;
-      }
-    }
-  }
+  if (DiscardPendingSignals(snapshot)) flags |= proto::kReportSignalsDiscarded;
   if (snapshot.cwd_fd >= 0) {
     struct stat here;
     if (stat(".", &here) != 0 || here.st_ino != snapshot.cwd_ino || here.st_dev != snapshot.cwd_dev) {
@@ -118,8 +124,12 @@ uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& reques
   }
   mode_t previous = umask(snapshot.umask);
   if (previous != snapshot.umask) flags |= proto::kReportUmaskRestored;
-  sigprocmask(SIG_SETMASK, &snapshot.mask, nullptr);
   return flags;
+}
+
+void FinishRestore(const ProcessSnapshot& snapshot) {
+  DiscardPendingSignals(snapshot);
+  sigprocmask(SIG_SETMASK, &snapshot.mask, nullptr);
 }
 
 // Entries read from `fd` (a /proc directory) from its current offset on, not
@@ -164,46 +174,58 @@ int CountKeptDirectory(int* kept, const char* path) {
   return CountEntries(*kept);
 }
 
-int KeptCount(const ProcFiles& files) {
-  return (files.task_dir >= 0) + (files.fd_dir >= 0) + (files.statm >= 0);
+int KeptCount(const ProcFiles& files) { return (files.stat >= 0) + (files.fd_dir >= 0); }
+
+// Field `n` (1-based, as in proc(5)) of /proc/self/stat's text, counting from
+// field 3 (after the ")" that ends the command name, which may hold spaces).
+unsigned long StatField(const char* text, int n) {
+  const char* p = strrchr(text, ')');
+  if (p == nullptr) return 0;
+  ++p;
+  for (int field = 3; field < n; ++field) {  // skip fields 3 .. n-1
+    while (*p == ' ') ++p;
+    while (*p != '\0' && *p != ' ') ++p;
+  }
+  while (*p == ' ') ++p;
+  unsigned long value = 0;
+  for (; *p >= '0' && *p <= '9'; ++p) value = value * 10 + static_cast<unsigned long>(*p - '0');
+  return value;
 }
 
 }  // namespace
 
 void OpenProcFiles(ProcFiles* files) {
-  files->task_dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  files->stat = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
   files->fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  files->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 }
 
-int CountThreads(ProcFiles* files) { return CountKeptDirectory(&files->task_dir, "/proc/self/task"); }
+ProcessUsage ReadProcessUsage(ProcFiles* files) {
+  char text[1024];
+  ssize_t n = files->stat >= 0 ? pread(files->stat, text, sizeof text - 1, 0) : -1;
+  if (n <= 0) {  // the program closed the kept fd (its number may be reused: forget it)
+    files->stat = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (files->stat < 0) return {};
+    n = pread(files->stat, text, sizeof text - 1, 0);
+    if (n <= 0) return {};
+  }
+  text[n] = '\0';
+  ProcessUsage usage;
+  usage.threads = static_cast<int>(StatField(text, 20));  // num_threads
+  usage.rss_kib = static_cast<uint32_t>(StatField(text, 24) * static_cast<unsigned long>(sysconf(_SC_PAGESIZE)) / 1024);
+  return usage;
+}
 
 int CountOpenFds(ProcFiles* files) {
   int n = CountKeptDirectory(&files->fd_dir, "/proc/self/fd");
   return n > 0 ? n - KeptCount(*files) : n;
 }
 
-uint32_t ResidentKib(ProcFiles* files) {
-  char text[128];
-  ssize_t n = files->statm >= 0 ? pread(files->statm, text, sizeof text - 1, 0) : -1;
-  if (n <= 0) {
-    files->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (files->statm < 0) return 0;
-    n = pread(files->statm, text, sizeof text - 1, 0);
-    if (n <= 0) return 0;
-  }
-  text[n] = '\0';
-  const char* p = text;
-  while (*p != '\0' && *p != ' ') ++p;  // skip "size"
-  unsigned long pages = 0;
-  for (++p; *p >= '0' && *p <= '9'; ++p) pages = pages * 10 + static_cast<unsigned long>(*p - '0');
-  return static_cast<uint32_t>(pages * static_cast<unsigned long>(sysconf(_SC_PAGESIZE)) / 1024);
-}
-
-unsigned ReapZombies() {
+unsigned ReapZombies(bool* children_left) {
   unsigned reaped = 0;
   int status;
-  while (waitpid(-1, &status, WNOHANG) > 0) ++reaped;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) ++reaped;
+  *children_left = pid == 0;  // -1 ECHILD: none left
   return reaped;
 }
 

@@ -41,6 +41,13 @@ TEST_CASE("compat_channel: RUN layout is header, env block, cwd", "[compat_chann
   std::memcpy(&h, out.data(), sizeof h);
   CHECK(out.size() == sizeof h);
   CHECK(h.flags == proto::kRunNoParentDeathSignal);
+
+  // Persistent mode's stdio flags travel as given, next to the death-signal bit.
+  run.flags = proto::kRunStdinNull | proto::kRunKeepOutput | proto::kRunNoStarted;
+  REQUIRE(EncodeCompatRun(run, &out).ok());
+  std::memcpy(&h, out.data(), sizeof h);
+  CHECK(h.flags == (proto::kRunNoParentDeathSignal | proto::kRunStdinNull | proto::kRunKeepOutput |
+                    proto::kRunNoStarted));
 }
 
 TEST_CASE("compat_channel: RUN rejects malformed or oversized input", "[compat_channel]") {

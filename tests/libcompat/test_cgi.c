@@ -2,11 +2,14 @@
  * Built dynamically (test_cgi) and with -static (test_cgi_static).
  * MODE (environment) selects what it does; by default it echoes its state:
  *   counter (a global: 1 on every request in fork mode = fresh state),
- *   argv[1], REQ, LD_PRELOAD, its stdin, then exits with EXIT (default 0). */
+ *   argv[1], REQ, LD_PRELOAD, its stdin, then exits with EXIT (default 0).
+ * MODE=background leaves a child running for 2 s; MODE=close-stdout puts
+ * /dev/null on fd 1 before printing (that output is lost). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static int counter;
@@ -39,6 +42,21 @@ int main(int argc, char** argv) {
     printf("leader=%d\n", getpgrp() == getpid());
   } else if (strcmp(mode, "stderr") == 0) {
     fprintf(stderr, "to-stderr\n");
+  } else if (strcmp(mode, "background") == 0) {
+    /* A child left running after the request, holding stdout and stderr. */
+    fflush(stdout);
+    if (fork() == 0) {
+      sleep(2);
+      _exit(0);
+    }
+  } else if (strcmp(mode, "close-stdout") == 0) {
+    /* fd 1 replaced during the request (as a program redirecting its output). */
+    fflush(stdout);
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      close(fd);
+    }
   }
   printf("counter=%d\n", counter);
   printf("argv1=%s\n", argc > 1 ? argv[1] : "(none)");

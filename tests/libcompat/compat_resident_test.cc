@@ -1,0 +1,208 @@
+// libcompat persistent mode's resident output (control_protocol.h): the
+// worker keeps the stdout/stderr pipes of a kRunResidentOutput RUN, later
+// kRunKeepOutput RUNs write into them, and the worker gives them up when a
+// request leaves a process running or replaces fd 1. Real program, real shim.
+#include <catch2/catch.hpp>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "tests/libcompat/compat_harness.h"
+
+namespace fcgi::test {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+namespace proto = compat;
+
+constexpr uint32_t kFast = proto::kRunNoStarted | proto::kRunStdinNull;
+
+std::unique_ptr<ParkedProgram> Worker() {
+  auto w = std::make_unique<ParkedProgram>(std::vector<std::string>{CompatTestProgram("test_cgi")}, true,
+                                           std::vector<std::string>{"FCGI_RUN_COMPAT_MODE=persistent"});
+  auto hello = w->Next(seconds(5));
+  REQUIRE(hello.has_value());
+  auto* h = std::get_if<CompatHello>(&*hello);
+  REQUIRE(h != nullptr);
+  REQUIRE((h->flags & proto::kHelloPersistent) != 0);
+  return w;
+}
+
+// The launcher's ends of a worker's resident pipes.
+struct Resident {
+  int out_read = -1, err_read = -1;
+  int child[2] = {-1, -1};  // write ends, sent with the first RUN
+  Resident() {
+    int out[2], err[2];
+    REQUIRE(pipe2(out, O_CLOEXEC) == 0);
+    REQUIRE(pipe2(err, O_CLOEXEC) == 0);
+    out_read = out[0];
+    err_read = err[0];
+    child[0] = out[1];
+    child[1] = err[1];
+    fcntl(out_read, F_SETFL, O_NONBLOCK);
+    fcntl(err_read, F_SETFL, O_NONBLOCK);
+  }
+  ~Resident() {
+    for (int fd : {out_read, err_read, child[0], child[1]}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  void CloseChildEnds() {
+    close(child[0]);
+    close(child[1]);
+    child[0] = child[1] = -1;
+  }
+  // What the pipe holds now; *eof set when every writer is gone.
+  static std::string Drain(int fd, bool* eof) {
+    std::string got;
+    char buf[4096];
+    *eof = false;
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n > 0) {
+        got.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) *eof = true;
+      return got;
+    }
+  }
+};
+
+struct Reply {
+  bool failed = false;
+  int error = 0;
+  uint32_t report_flags = 0;
+  int wait_status = -1;
+};
+
+// Sends one RUN and collects FAILED, or REPORT then EXITED (no STARTED may come).
+Reply Run(ParkedProgram& w, uint64_t id, uint32_t flags, const std::vector<std::string>& env, const int* fds,
+          int nfds) {
+  CompatRunRequest run;
+  run.request_id = id;
+  run.env = env;
+  run.flags = flags;
+  std::string bytes;
+  REQUIRE(EncodeCompatRun(run, &bytes).ok());
+  REQUIRE(w.Send(bytes, fds, nfds));
+  Reply r;
+  for (;;) {
+    auto m = w.Next(seconds(5));
+    REQUIRE(m.has_value());
+    REQUIRE_FALSE(std::holds_alternative<CompatStarted>(*m));
+    if (auto* f = std::get_if<CompatFailed>(&*m)) {
+      CHECK(f->request_id == id);
+      r.failed = true;
+      r.error = f->error;
+      return r;
+    }
+    if (auto* rep = std::get_if<CompatReport>(&*m)) {
+      CHECK(rep->request_id == id);
+      r.report_flags = rep->flags;
+      continue;
+    }
+    auto* e = std::get_if<CompatExited>(&*m);
+    REQUIRE(e != nullptr);
+    CHECK(e->request_id == id);
+    r.wait_status = e->wait_status;
+    return r;
+  }
+}
+
+TEST_CASE("compat persistent: resident output carries request after request, without EOF", "[compat]") {
+  auto w = Worker();
+  Resident pipes;
+  Reply a = Run(*w, 1, kFast | proto::kRunResidentOutput, RequestEnv({"REQ=first", "MODE=stderr"}), pipes.child, 2);
+  REQUIRE_FALSE(a.failed);
+  CHECK(a.wait_status == 0);
+  CHECK((a.report_flags & proto::kReportOutputReleased) == 0);
+  pipes.CloseChildEnds();  // the worker holds the only write ends now
+  bool eof = false;
+  std::string out = Resident::Drain(pipes.out_read, &eof);
+  CHECK_FALSE(eof);  // kept for the next request
+  CHECK(out.find("REQ=first\n") != std::string::npos);
+  CHECK(out.find("stdin=\n") != std::string::npos);  // kRunStdinNull: /dev/null
+  CHECK(Resident::Drain(pipes.err_read, &eof) == "to-stderr\n");
+  CHECK_FALSE(eof);
+
+  Reply b = Run(*w, 2, kFast | proto::kRunKeepOutput, RequestEnv({"REQ=second"}), nullptr, 0);
+  REQUIRE_FALSE(b.failed);
+  CHECK(b.wait_status == 0);
+  out = Resident::Drain(pipes.out_read, &eof);
+  CHECK(out.find("REQ=second\n") != std::string::npos);
+  CHECK(out.find("first") == std::string::npos);
+  CHECK_FALSE(eof);
+
+  // A RUN with its own output fds (fcgi-run --check) replaces the resident
+  // pipes for good: the old ones reach EOF, keeping them is refused.
+  RequestPipes own("");
+  const int fds[2] = {own.child_fds()[1], own.child_fds()[2]};
+  Reply c = Run(*w, 3, kFast, RequestEnv({"REQ=third"}), fds, 2);
+  REQUIRE_FALSE(c.failed);
+  own.CloseChildEnds();
+  REQUIRE(own.ReadAll(milliseconds(5000)));
+  CHECK(own.out().find("REQ=third\n") != std::string::npos);
+  Resident::Drain(pipes.out_read, &eof);
+  CHECK(eof);
+  Reply d = Run(*w, 4, kFast | proto::kRunKeepOutput, RequestEnv({}), nullptr, 0);
+  CHECK(d.failed);
+  CHECK(d.error == EBADF);
+}
+
+TEST_CASE("compat persistent: keeping output that was never made resident fails with EBADF", "[compat]") {
+  auto w = Worker();
+  Reply r = Run(*w, 7, kFast | proto::kRunKeepOutput, RequestEnv({}), nullptr, 0);
+  CHECK(r.failed);
+  CHECK(r.error == EBADF);
+  // The flags say how many fds come: two output fds with kRunKeepOutput is malformed.
+  Resident pipes;
+  r = Run(*w, 8, kFast | proto::kRunKeepOutput, RequestEnv({}), pipes.child, 2);
+  CHECK(r.failed);
+  CHECK(r.error == EBADMSG);
+}
+
+TEST_CASE("compat persistent: a request that leaves a process running gives the output up", "[compat]") {
+  auto w = Worker();
+  Resident pipes;
+  Reply a = Run(*w, 1, kFast | proto::kRunResidentOutput, RequestEnv({"MODE=background", "REQ=bg"}), pipes.child, 2);
+  REQUIRE_FALSE(a.failed);
+  CHECK((a.report_flags & proto::kReportChildrenLeft) != 0);
+  CHECK((a.report_flags & proto::kReportOutputReleased) != 0);
+  pipes.CloseChildEnds();
+  bool eof = false;
+  CHECK(Resident::Drain(pipes.out_read, &eof).find("REQ=bg\n") != std::string::npos);
+  CHECK_FALSE(eof);  // the background child still holds it...
+  pollfd p{pipes.out_read, POLLIN, 0};
+  REQUIRE(poll(&p, 1, 5000) == 1);  // ...until it exits (2 s), the worker did let go
+  Resident::Drain(pipes.out_read, &eof);
+  CHECK(eof);
+  Reply b = Run(*w, 2, kFast | proto::kRunKeepOutput, RequestEnv({}), nullptr, 0);
+  CHECK(b.failed);
+  CHECK(b.error == EBADF);
+}
+
+TEST_CASE("compat persistent: a request that replaces fd 1 gives the output up", "[compat]") {
+  auto w = Worker();
+  Resident pipes;
+  Reply a = Run(*w, 1, kFast | proto::kRunResidentOutput, RequestEnv({"MODE=close-stdout"}), pipes.child, 2);
+  REQUIRE_FALSE(a.failed);
+  CHECK((a.report_flags & proto::kReportOutputReleased) != 0);
+  CHECK((a.report_flags & proto::kReportChildrenLeft) == 0);
+  pipes.CloseChildEnds();
+  bool eof = false;
+  Resident::Drain(pipes.out_read, &eof);
+  CHECK(eof);  // nothing holds the old pipe any more
+  Resident::Drain(pipes.err_read, &eof);
+  CHECK(eof);
+}
+
+}  // namespace
+}  // namespace fcgi::test
