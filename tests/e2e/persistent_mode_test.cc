@@ -181,6 +181,26 @@ TEST_CASE("persistent: a child forked by the program that returns from main real
   CHECK(a.pid == b.pid);
 }
 
+TEST_CASE("persistent: what a background process writes later reaches no other response",
+          "[e2e][persistent]") {
+  PERSISTENT_ONLY();
+  FcgiRun app(Persistent("probe.cgi"));
+  Result a = Get(app, "background");
+  Result b = Get(app, "hello");  // while the background process still runs
+  std::this_thread::sleep_for(600ms);  // it has written by now (300 ms)
+  Result c = Get(app, "hello");
+  INFO(a.raw.Describe() << b.raw.Describe() << c.raw.Describe() << app.Log());
+  CHECK(a.cgi.body.find("background started") != std::string::npos);
+  for (const Result* r : {&a, &b, &c}) {
+    CHECK(r->raw.ok());
+    CHECK(r->cgi.body.find("late output") == std::string::npos);
+  }
+  CHECK(b.cgi.body.find("hello") != std::string::npos);
+  CHECK(c.cgi.body.find("hello") != std::string::npos);
+  CHECK(a.pid == b.pid);  // the same worker, with new output pipes
+  CHECK(b.pid == c.pid);
+}
+
 TEST_CASE("persistent: a worker leaking 1 MiB per request is recycled at --max-rss", "[e2e][persistent]") {
   PERSISTENT_ONLY();
   FcgiRun app(Persistent("probe.cgi", {"--max-rss", "8"}));

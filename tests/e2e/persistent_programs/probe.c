@@ -101,6 +101,17 @@ int main(int argc, char **argv) {
     pthread_t t;
     pthread_create(&t, NULL, sleeper, NULL);
     printf("thread started\n");
+  } else if (strcmp(q, "background") == 0) {
+    /* A process left running after the request, writing to the stdout it
+     * inherited 300 ms later: that must not reach any other response. */
+    printf("background started\n");
+    fflush(stdout);
+    if (fork() == 0) {
+      usleep(300000);
+      printf("late output of the background process\n");
+      fflush(stdout);
+      _exit(0);
+    }
   } else if (strcmp(q, "fork") == 0) {
     pid_t child = fork();
     if (child == 0) return 0; /* the child returns from main: it must really exit */
