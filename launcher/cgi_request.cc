@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <span>
 #include <utility>
 
 #include "launcher/access_log.h"
@@ -249,7 +250,7 @@ void CgiRequest::OnStarted(const Status& status, pid_t pid, std::shared_ptr<Prog
   }
   if (phase_ == Phase::kFinished) return;
   if (!status.ok()) {
-    stdout_eof_ = stderr_eof_ = true;
+    stream(Stream::kOut).eof = stream(Stream::kErr).eof = true;
     EndWithoutProgram(502, status.message(), "fcgi-run: could not start " + program_.target.display_name,
                       ProtocolStatus::kRequestComplete);
     return;
@@ -262,8 +263,9 @@ void CgiRequest::OnStarted(const Status& status, pid_t pid, std::shared_ptr<Prog
   }
   // The runner's output pipes: wait for the program to write (not read
   // at once: then its output and its exit are usually seen in one turn).
-  if (output_ != nullptr && !stdout_reading_ && !stdout_eof_) WaitStdout();
-  if (output_ != nullptr && !stderr_reading_ && !stderr_eof_) WaitStderr();
+  for (Stream which : {Stream::kOut, Stream::kErr}) {
+    if (output_ != nullptr && !stream(which).waiting && !stream(which).eof) Wait(which);
+  }
   if (stop_pending_) StopProgram();
 }
 
@@ -418,26 +420,17 @@ void CgiRequest::CloseStdin() {
 
 // ---- stdout / stderr ----
 
-// The end of the program's stdout. `finished`: everything it wrote before it
-// exited was read; a resident pipe then goes back to its worker intact.
-// Otherwise the read end is closed now: a program still writing gets EPIPE.
-void CgiRequest::EndStdout(bool finished) {
-  stdout_eof_ = true;
-  stdout_clean_ = finished;
+// The end of one output stream. `finished`: everything the program wrote to
+// it before it exited was read; a resident pipe then goes back to its worker
+// intact. Otherwise the read end is closed now: a program still writing gets
+// EPIPE.
+void CgiRequest::EndStream(Stream which, bool finished) {
+  StreamState& st = stream(which);
+  st.eof = true;
+  st.clean = finished;
   if (!finished || !output_->resident()) {
     boost::system::error_code ignored;
-    output_->out.close(ignored);
-  }
-  ReturnOutput();
-  MaybeFinish();
-}
-
-void CgiRequest::EndStderr(bool finished) {
-  stderr_eof_ = true;
-  stderr_clean_ = finished;
-  if (!finished || !output_->resident()) {
-    boost::system::error_code ignored;
-    output_->err.close(ignored);
+    pipe(which).close(ignored);
   }
   ReturnOutput();
   MaybeFinish();
@@ -446,10 +439,11 @@ void CgiRequest::EndStderr(bool finished) {
 // A worker's resident output goes back once both streams ended (before the
 // request finishes, so the worker is free for the request queued next).
 void CgiRequest::ReturnOutput() {
-  if (stdout_eof_ && stderr_eof_ && output_loan_ != 0) {
+  const StreamState &out = stream(Stream::kOut), &err = stream(Stream::kErr);
+  if (out.eof && err.eof && output_loan_ != 0) {
     const uint64_t loan = output_loan_;
     output_loan_ = 0;
-    output_->Return(loan, stdout_clean_ && stderr_clean_);
+    output_->Return(loan, out.clean && err.clean);
   }
 }
 
@@ -458,26 +452,23 @@ void CgiRequest::ReturnOutput() {
 // request always knows what it has read: when the program's exit is
 // reported (OnExit), the rest is read at once and the response ends in the
 // same turn, and its last bytes and FCGI_END_REQUEST leave in one write.
-void CgiRequest::ReadStdout() {
+void CgiRequest::Read(Stream which) {
+  StreamState& st = stream(which);
   for (int reads = 0;; ++reads) {
-    if (stdout_reading_ || stdout_eof_ || output_ == nullptr) return;
-    if (!discard_output_ && held_output_.size() > ctx_.config.buffer_bytes) {
-      stdout_held_ = true;  // released by InputProgressed once the whole body arrived
-      connection_->StdinDrained();  // input may no longer pause: see InputShouldPause
-      return;
-    }
-    if (!discard_output_ && connection_->OutputBacklog() > ctx_.config.buffer_bytes) {
-      stdout_paused_ = true;  // the program blocks on its full pipe meanwhile
-      connection_->WaitForOutputSpace(id_);
-      return;
-    }
+    if (st.waiting || st.eof || output_ == nullptr) return;
+    if (which == Stream::kOut && !StdoutMayFlow()) return;
     if (reads == kReadsPerTurn) {  // a fast writer: let the other requests run
-      boost::asio::post(ctx_.io, [self = shared_from_this()] { self->ReadStdout(); });
+      boost::asio::post(ctx_.io, [self = shared_from_this(), which] { self->Read(which); });
       return;
     }
-    const ssize_t n = ::read(output_->out.native_handle(), stdout_chunk_.data(), stdout_chunk_.size());
+    std::span<char> chunk = which == Stream::kOut ? std::span<char>(stdout_chunk_) : std::span<char>(stderr_chunk_);
+    const ssize_t n = ::read(pipe(which).native_handle(), chunk.data(), chunk.size());
     if (n > 0) {
-      if (!OnStdout(static_cast<size_t>(n))) return;
+      if (which == Stream::kErr) {
+        OnStderr(static_cast<size_t>(n));
+      } else if (!OnStdout(static_cast<size_t>(n))) {
+        return;
+      }
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -485,34 +476,52 @@ void CgiRequest::ReadStdout() {
       // Once the program has exited, an empty pipe is the end: whatever its
       // background children write later is not part of the response.
       if (exited_) {
-        EndStdout(true);
+        EndStream(which, true);
       } else {
-        WaitStdout();
+        Wait(which);
       }
       return;
     }
     // EOF: the normal end of the request's own pipe; on a resident pipe, the
     // worker died (not reused). An error: not reused either.
-    EndStdout(n == 0 && !output_->resident());
+    EndStream(which, n == 0 && !output_->resident());
     return;
   }
 }
 
-void CgiRequest::WaitStdout() {
-  stdout_reading_ = true;
-  output_->out.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                          [self = shared_from_this()](const boost::system::error_code& ec) {
-                            if (ec == boost::asio::error::operation_aborted) return;  // OnExit or EndStdout took over
-                            self->stdout_reading_ = false;
-                            if (self->stdout_eof_) return;
-                            if (ec) {
-                              self->EndStdout(false);
-                              return;
-                            }
-                            // One turn later: when the program's exit was reported in the
-                            // same batch of events, OnExit reads the rest first.
-                            boost::asio::post(self->ctx_.io, [self] { self->ReadStdout(); });
-                          });
+void CgiRequest::Wait(Stream which) {
+  stream(which).waiting = true;
+  pipe(which).async_wait(boost::asio::posix::descriptor_base::wait_read,
+                         [self = shared_from_this(), which](const boost::system::error_code& ec) {
+                           if (ec == boost::asio::error::operation_aborted) return;  // OnExit or EndStream took over
+                           StreamState& st = self->stream(which);
+                           st.waiting = false;
+                           if (st.eof) return;
+                           if (ec) {
+                             self->EndStream(which, false);
+                             return;
+                           }
+                           // One turn later: when the program's exit was reported in the
+                           // same batch of events, OnExit reads the rest first.
+                           boost::asio::post(self->ctx_.io, [self, which] { self->Read(which); });
+                         });
+}
+
+// Whether stdout may be read now: not while output is held back for the rest
+// of the body, nor while the connection has more than --buffer to write.
+bool CgiRequest::StdoutMayFlow() {
+  if (discard_output_) return true;
+  if (held_output_.size() > ctx_.config.buffer_bytes) {
+    stdout_held_ = true;  // released by InputProgressed once the whole body arrived
+    connection_->StdinDrained();  // input may no longer pause: see InputShouldPause
+    return false;
+  }
+  if (connection_->OutputBacklog() > ctx_.config.buffer_bytes) {
+    stdout_paused_ = true;  // the program blocks on its full pipe meanwhile
+    connection_->WaitForOutputSpace(id_);
+    return false;
+  }
+  return true;
 }
 
 void CgiRequest::ResumeOutput() {
@@ -542,51 +551,10 @@ bool CgiRequest::OnStdout(size_t n) {
     FailResponse(502, "invalid response: " + parser_.error(),
                  "fcgi-run: " + program_.target.display_name + " sent an invalid response: " + parser_.error());
     // Stop reading: the program gets EPIPE/SIGPIPE if it keeps writing.
-    EndStdout(false);
+    EndStream(Stream::kOut, false);
     return false;
   }
   return true;
-}
-
-void CgiRequest::ReadStderr() {
-  for (int reads = 0;; ++reads) {
-    if (stderr_reading_ || stderr_eof_ || output_ == nullptr) return;
-    if (reads == kReadsPerTurn) {
-      boost::asio::post(ctx_.io, [self = shared_from_this()] { self->ReadStderr(); });
-      return;
-    }
-    const ssize_t n = ::read(output_->err.native_handle(), stderr_chunk_.data(), stderr_chunk_.size());
-    if (n > 0) {
-      OnStderr(static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      if (exited_) {
-        EndStderr(true);
-      } else {
-        WaitStderr();
-      }
-      return;
-    }
-    EndStderr(n == 0 && !output_->resident());
-    return;
-  }
-}
-
-void CgiRequest::WaitStderr() {
-  stderr_reading_ = true;
-  output_->err.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                          [self = shared_from_this()](const boost::system::error_code& ec) {
-                            if (ec == boost::asio::error::operation_aborted) return;
-                            self->stderr_reading_ = false;
-                            if (self->stderr_eof_) return;
-                            if (ec) {
-                              self->EndStderr(false);
-                              return;
-                            }
-                            boost::asio::post(self->ctx_.io, [self] { self->ReadStderr(); });
-                          });
 }
 
 void CgiRequest::OnStderr(size_t n) {
@@ -610,17 +578,14 @@ void CgiRequest::OnExit(int raw_status) {
   slow_timer_.cancel();
   // Everything the program wrote is in the pipes now: stop waiting and read
   // it to the end (ReadStdout stops at an empty pipe once exited_ is set).
-  if (stdout_reading_) {
-    stdout_reading_ = false;
-    output_->out.cancel();
-  }
-  if (stderr_reading_) {
-    stderr_reading_ = false;
-    output_->err.cancel();
+  for (Stream which : {Stream::kOut, Stream::kErr}) {
+    if (!stream(which).waiting) continue;
+    stream(which).waiting = false;
+    pipe(which).cancel();
   }
   if (stdout_paused_ && discard_output_) stdout_paused_ = false;
-  if (!stdout_reading_ && !stdout_paused_) ReadStdout();
-  if (!stderr_reading_) ReadStderr();
+  if (!stdout_paused_) ReadStdout();
+  ReadStderr();
   MaybeFinish();
 }
 
@@ -672,7 +637,7 @@ void CgiRequest::Abort(std::string_view why) {
 
 void CgiRequest::MaybeFinish() {
   if (phase_ != Phase::kRunning) return;
-  if (exited_ && stdout_eof_ && stderr_eof_) Finish();
+  if (exited_ && stream(Stream::kOut).eof && stream(Stream::kErr).eof) Finish();
 }
 
 void CgiRequest::FailResponse(int status, std::string_view log_cause, std::string_view body) {

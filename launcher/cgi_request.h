@@ -17,7 +17,7 @@
 #include <sys/types.h>
 
 #include <array>
-#include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/writable_pipe.hpp>
 #include <chrono>
@@ -86,16 +86,27 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void AppendInput(BodySpool* spool, std::string_view data);
   void InputProgressed();
   void SendOutput(std::string_view data);
-  void ReadStdout();
-  void WaitStdout();
+  // The program's two output streams, read the same way (see Read).
+  enum class Stream { kOut, kErr };
+  struct StreamState {
+    bool waiting = false;  // a readability wait is pending
+    bool eof = false;      // ended (EndStream)
+    bool clean = false;    // ended after reading all the program wrote
+  };
+  StreamState& stream(Stream which) { return streams_[which == Stream::kOut ? 0 : 1]; }
+  boost::asio::posix::stream_descriptor& pipe(Stream which) {
+    return which == Stream::kOut ? output_->out : output_->err;
+  }
+  void Read(Stream which);
+  void Wait(Stream which);
+  void EndStream(Stream which, bool finished);
+  void ReadStdout() { Read(Stream::kOut); }
+  void ReadStderr() { Read(Stream::kErr); }
+  bool StdoutMayFlow();
   bool OnStdout(size_t n);  // false: the stream ended (invalid response)
-  void ReadStderr();
-  void WaitStderr();
   void OnStderr(size_t n);
   void OnStarted(const Status& status, pid_t pid, std::shared_ptr<ProgramOutput> output);
   bool HasNoBody() const;  // known to have no request body: stdin may be /dev/null
-  void EndStdout(bool finished);
-  void EndStderr(bool finished);
   void ReturnOutput();
   void OnExit(int raw_status);
   void OnTimeout();
@@ -146,14 +157,13 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   // runner supplied them.
   std::shared_ptr<ProgramOutput> output_;
   uint64_t output_loan_ = 0;  // resident output: our loan, until returned (0)
-  bool stdout_clean_ = false, stderr_clean_ = false;  // read to the end of the run
+  std::array<StreamState, 2> streams_;
   std::array<char, 64 * 1024> stdout_chunk_;
   std::array<char, 16 * 1024> stderr_chunk_;
-  bool stdout_reading_ = false, stdout_eof_ = false, stdout_paused_ = false;  // reading_: a wait is pending
+  bool stdout_paused_ = false;  // waiting for the connection's output to drain
   bool stdout_pipe_grown_ = false;  // F_SETPIPE_SZ done (after a full read)
   bool small_body_ = false;  // the body fits a default pipe: stdin's is not enlarged
   bool no_body_ = false;     // known from the params to have no body (HasNoBody)
-  bool stderr_reading_ = false, stderr_eof_ = false;
   CgiResponseParser parser_;
   bool header_sent_ = false;  // a header block (ours or the program's) went to the client
   // Output held back until the web server has sent the whole body (see SendOutput).

@@ -117,14 +117,28 @@ Reply Run(ParkedProgram& w, uint64_t id, uint32_t flags, const std::vector<std::
   }
 }
 
+// Request 1 of a worker: makes `pipes` its resident output; afterwards the
+// worker holds the only write ends.
+Reply RunResident(ParkedProgram& w, Resident& pipes, const std::vector<std::string>& env) {
+  Reply r = Run(w, 1, kFast | proto::kRunResidentOutput, env, pipes.child, 2);
+  REQUIRE_FALSE(r.failed);
+  pipes.CloseChildEnds();
+  return r;
+}
+
+// A RUN that asks to keep resident output the worker does not have: FAILED(EBADF).
+void ExpectKeepRefused(ParkedProgram& w, uint64_t id) {
+  Reply r = Run(w, id, kFast | proto::kRunKeepOutput, RequestEnv({}), nullptr, 0);
+  CHECK(r.failed);
+  CHECK(r.error == EBADF);
+}
+
 TEST_CASE("compat persistent: resident output carries request after request, without EOF", "[compat]") {
   auto w = Worker();
   Resident pipes;
-  Reply a = Run(*w, 1, kFast | proto::kRunResidentOutput, RequestEnv({"REQ=first", "MODE=stderr"}), pipes.child, 2);
-  REQUIRE_FALSE(a.failed);
+  Reply a = RunResident(*w, pipes, RequestEnv({"REQ=first", "MODE=stderr"}));
   CHECK(a.wait_status == 0);
   CHECK((a.report_flags & proto::kReportOutputReleased) == 0);
-  pipes.CloseChildEnds();  // the worker holds the only write ends now
   bool eof = false;
   std::string out = Resident::Drain(pipes.out_read, &eof);
   CHECK_FALSE(eof);  // kept for the next request
@@ -152,19 +166,15 @@ TEST_CASE("compat persistent: resident output carries request after request, wit
   CHECK(own.out().find("REQ=third\n") != std::string::npos);
   Resident::Drain(pipes.out_read, &eof);
   CHECK(eof);
-  Reply d = Run(*w, 4, kFast | proto::kRunKeepOutput, RequestEnv({}), nullptr, 0);
-  CHECK(d.failed);
-  CHECK(d.error == EBADF);
+  ExpectKeepRefused(*w, 4);
 }
 
 TEST_CASE("compat persistent: keeping output that was never made resident fails with EBADF", "[compat]") {
   auto w = Worker();
-  Reply r = Run(*w, 7, kFast | proto::kRunKeepOutput, RequestEnv({}), nullptr, 0);
-  CHECK(r.failed);
-  CHECK(r.error == EBADF);
+  ExpectKeepRefused(*w, 7);
   // The flags say how many fds come: two output fds with kRunKeepOutput is malformed.
   Resident pipes;
-  r = Run(*w, 8, kFast | proto::kRunKeepOutput, RequestEnv({}), pipes.child, 2);
+  Reply r = Run(*w, 8, kFast | proto::kRunKeepOutput, RequestEnv({}), pipes.child, 2);
   CHECK(r.failed);
   CHECK(r.error == EBADMSG);
 }
@@ -172,11 +182,9 @@ TEST_CASE("compat persistent: keeping output that was never made resident fails 
 TEST_CASE("compat persistent: a request that leaves a process running gives the output up", "[compat]") {
   auto w = Worker();
   Resident pipes;
-  Reply a = Run(*w, 1, kFast | proto::kRunResidentOutput, RequestEnv({"MODE=background", "REQ=bg"}), pipes.child, 2);
-  REQUIRE_FALSE(a.failed);
+  Reply a = RunResident(*w, pipes, RequestEnv({"MODE=background", "REQ=bg"}));
   CHECK((a.report_flags & proto::kReportChildrenLeft) != 0);
   CHECK((a.report_flags & proto::kReportOutputReleased) != 0);
-  pipes.CloseChildEnds();
   bool eof = false;
   CHECK(Resident::Drain(pipes.out_read, &eof).find("REQ=bg\n") != std::string::npos);
   CHECK_FALSE(eof);  // the background child still holds it...
@@ -184,19 +192,15 @@ TEST_CASE("compat persistent: a request that leaves a process running gives the 
   REQUIRE(poll(&p, 1, 5000) == 1);  // ...until it exits (2 s), the worker did let go
   Resident::Drain(pipes.out_read, &eof);
   CHECK(eof);
-  Reply b = Run(*w, 2, kFast | proto::kRunKeepOutput, RequestEnv({}), nullptr, 0);
-  CHECK(b.failed);
-  CHECK(b.error == EBADF);
+  ExpectKeepRefused(*w, 2);
 }
 
 TEST_CASE("compat persistent: a request that replaces fd 1 gives the output up", "[compat]") {
   auto w = Worker();
   Resident pipes;
-  Reply a = Run(*w, 1, kFast | proto::kRunResidentOutput, RequestEnv({"MODE=close-stdout"}), pipes.child, 2);
-  REQUIRE_FALSE(a.failed);
+  Reply a = RunResident(*w, pipes, RequestEnv({"MODE=close-stdout"}));
   CHECK((a.report_flags & proto::kReportOutputReleased) != 0);
   CHECK((a.report_flags & proto::kReportChildrenLeft) == 0);
-  pipes.CloseChildEnds();
   bool eof = false;
   Resident::Drain(pipes.out_read, &eof);
   CHECK(eof);  // nothing holds the old pipe any more
