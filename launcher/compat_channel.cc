@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <type_traits>
@@ -37,6 +38,24 @@ bool Fixed(std::string_view bytes, T* out) {
 Status BadLength(const char* name, size_t size) {
   return Status::Protocol(std::string("compat: ") + name + " message of " + std::to_string(size) +
                           " bytes");
+}
+
+// Closes the fds a received message carried (the shim sends none) and tells
+// whether the message is malformed: it had fds, or was cut (MSG_TRUNC,
+// MSG_CTRUNC).
+bool DropFdsAndCheck(msghdr* msg) {
+  bool had_fds = false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int received;
+      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      close(received);
+      had_fds = true;
+    }
+  }
+  return had_fds || (msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
 }
 
 }  // namespace
@@ -216,22 +235,52 @@ ChannelResult ReceiveCompatMessage(int fd, std::string* message) {
     return {ChannelIo::kError, Status::FromErrno("recvmsg(2)", kSocketName, errno)};
   }
   message->assign(buffer.get(), static_cast<size_t>(n));
-  bool had_fds = false;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int received;
-      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      close(received);
-      had_fds = true;
-    }
-  }
+  const bool malformed = DropFdsAndCheck(&msg);
   if (n == 0) return {ChannelIo::kClosed, Status::Ok()};
-  if (had_fds || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+  if (malformed) {
     return {ChannelIo::kError, Status::Protocol("compat: unexpected fds or oversized message")};
   }
   return {ChannelIo::kDone, Status::Ok()};
+}
+
+ChannelResult ReceiveCompatMessages(int fd, const std::function<bool(std::string_view message)>& on_message) {
+  // The shim's messages are 16 to 48 bytes: kBatch of them per recvmmsg(2),
+  // so that REPORT and EXITED (or STARTED and EXITED) cost one system call,
+  // and a batch that is not full says the socket is drained.
+  constexpr unsigned kBatch = 8;
+  constexpr size_t kSlotBytes = 256;  // larger than any shim message: MSG_TRUNC is a protocol error
+  alignas(8) char buffers[kBatch][kSlotBytes];
+  alignas(cmsghdr) char controls[kBatch][CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
+  iovec iov[kBatch];
+  mmsghdr msgs[kBatch];
+  for (;;) {
+    for (unsigned i = 0; i < kBatch; ++i) {
+      iov[i] = iovec{buffers[i], kSlotBytes};
+      msgs[i] = mmsghdr{};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = controls[i];
+      msgs[i].msg_hdr.msg_controllen = sizeof controls[i];
+    }
+    int n;
+    do {
+      n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, nullptr);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return {ChannelIo::kWouldBlock, Status::Ok()};
+      if (errno == ECONNRESET) return {ChannelIo::kClosed, Status::Ok()};
+      return {ChannelIo::kError, Status::FromErrno("recvmmsg(2)", kSocketName, errno)};
+    }
+    bool protocol_error = false;
+    for (int i = 0; i < n; ++i) protocol_error |= DropFdsAndCheck(&msgs[i].msg_hdr);  // every fd closed
+    for (int i = 0; i < n; ++i) {
+      // A SEQPACKET end of file reads as an empty message; the shim sends none.
+      if (msgs[i].msg_len == 0) return {ChannelIo::kClosed, Status::Ok()};
+      if (protocol_error) return {ChannelIo::kError, Status::Protocol("compat: unexpected fds or oversized message")};
+      if (!on_message(std::string_view(buffers[i], msgs[i].msg_len))) return {ChannelIo::kDone, Status::Ok()};
+    }
+    if (static_cast<unsigned>(n) < kBatch) return {ChannelIo::kWouldBlock, Status::Ok()};
+  }
 }
 
 }  // namespace fcgi

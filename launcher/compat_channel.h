@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -122,6 +123,15 @@ ChannelResult SendCompatMessage(int fd, std::string_view message, std::span<cons
 
 // Receives one message into *message (resized to its length) without blocking.
 ChannelResult ReceiveCompatMessage(int fd, std::string* message);
+
+// Receives, without blocking, everything the shim has sent, in batches of
+// several messages per recvmmsg(2), and calls on_message for each in order
+// (the view is valid during the call) until it returns false (then: kDone;
+// messages received with that one and not yet given are dropped: stop only
+// when the channel is done with).
+// kWouldBlock: the socket is drained, wait for readability; kClosed: EOF;
+// kError: a failed call, or fds or an oversized message (a protocol error).
+ChannelResult ReceiveCompatMessages(int fd, const std::function<bool(std::string_view message)>& on_message);
 
 // The message's protocol name, for logs: "HELLO", "REFUSED", "STARTED", ...
 const char* CompatMessageName(const CompatMessage& message);

@@ -155,26 +155,24 @@ void ParkedProgram::WaitReadable() {
 
 void ParkedProgram::OnReadable() {
   auto keep = shared_from_this();
-  for (;;) {
-    std::string message;
-    ChannelResult r = ReceiveCompatMessage(shim_.channel().native_handle(), &message);
-    if (r.io == ChannelIo::kWouldBlock) break;
-    if (r.io == ChannelIo::kClosed) {
-      // EOF: the process is exiting; OnProcessExit reports what is pending.
-      if (!shutting_down_) LogWarning("fork mode: parked " + spec_.program + " closed its control channel");
-      return;
-    }
-    if (r.io == ChannelIo::kError) {
-      Fail("control channel: " + r.status.message());
-      return;
-    }
+  ChannelResult r = ReceiveCompatMessages(shim_.channel().native_handle(), [this](std::string_view message) {
     Dispatch(message);
-    if (dead_) return;
+    return !dead_;
+  });
+  if (dead_) return;
+  if (r.io == ChannelIo::kClosed) {
+    // EOF: the process is exiting; OnProcessExit reports what is pending.
+    if (!shutting_down_) LogWarning("fork mode: parked " + spec_.program + " closed its control channel");
+    return;
+  }
+  if (r.io == ChannelIo::kError) {
+    Fail("control channel: " + r.status.message());
+    return;
   }
   WaitReadable();
 }
 
-void ParkedProgram::Dispatch(const std::string& message) {
+void ParkedProgram::Dispatch(std::string_view message) {
   CompatMessage m;
   Status s = DecodeCompatMessage(message, &m);
   if (!s.ok()) {

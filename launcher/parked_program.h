@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "launcher/child_watcher.h"
@@ -85,7 +86,7 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
   void FlushOutgoing();
   void WaitReadable();
   void OnReadable();
-  void Dispatch(const std::string& message);
+  void Dispatch(std::string_view message);
   void Fail(const std::string& why);
   void OnProcessExit(int raw_status);
 

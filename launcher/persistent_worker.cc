@@ -150,23 +150,22 @@ void PersistentWorker::WaitReadable() {
 
 void PersistentWorker::OnReadable() {
   auto keep = shared_from_this();
-  for (;;) {
-    std::string bytes;
-    ChannelResult r = ReceiveCompatMessage(shim_.channel().native_handle(), &bytes);
-    if (r.io == ChannelIo::kWouldBlock) break;
-    if (r.io == ChannelIo::kClosed) return;  // the process is ending: OnProcessExit reports
-    if (r.io == ChannelIo::kError) {
-      Fail("control channel: " + r.status.message());
-      return;
-    }
+  bool undecodable = false;
+  ChannelResult r = ReceiveCompatMessages(shim_.channel().native_handle(), [&](std::string_view bytes) {
     CompatMessage m;
     Status s = DecodeCompatMessage(bytes, &m);
     if (!s.ok()) {
+      undecodable = true;
       Fail("control channel: " + s.message());
-      return;
+      return false;
     }
     Dispatch(m);
-    if (gone_) return;
+    return !gone_;
+  });
+  if (undecodable || gone_ || r.io == ChannelIo::kClosed) return;  // ending: OnProcessExit reports
+  if (r.io == ChannelIo::kError) {
+    Fail("control channel: " + r.status.message());
+    return;
   }
   WaitReadable();
 }

@@ -163,5 +163,56 @@ TEST_CASE("compat_channel: send and receive keep boundaries and pass fds", "[com
   close(launcher);
 }
 
+TEST_CASE("compat_channel: batched receive delivers every message in order, once", "[compat_channel]") {
+  int launcher = -1, shim = -1;
+  REQUIRE(CreateCompatSocketPair(&launcher, &shim).ok());
+  std::vector<std::string> got;
+  auto collect = [&got](std::string_view m) {
+    got.emplace_back(m);
+    return true;
+  };
+  CHECK(ReceiveCompatMessages(launcher, collect).io == ChannelIo::kWouldBlock);
+  CHECK(got.empty());
+
+  // More messages than one recvmmsg(2) batch: all arrive, in order.
+  std::vector<std::string> sent;
+  for (uint32_t i = 0; i < 11; ++i) {
+    sent.push_back(Raw(proto::StartedMessage{proto::kStarted, i, 100 + i}));
+    REQUIRE(send(shim, sent.back().data(), sent.back().size(), 0) == 16);
+  }
+  CHECK(ReceiveCompatMessages(launcher, collect).io == ChannelIo::kWouldBlock);
+  CHECK(got == sent);
+
+  // The callback can stop (callers do once the process is failed or gone).
+  got.clear();
+  std::string a = Raw(proto::ByeMessage{proto::kBye, 1});
+  REQUIRE(send(shim, a.data(), a.size(), 0) == 8);
+  CHECK(ReceiveCompatMessages(launcher, [&got](std::string_view m) {
+          got.emplace_back(m);
+          return false;
+        }).io == ChannelIo::kDone);
+  CHECK(got == std::vector<std::string>{a});
+
+  // A message with an fd is a protocol error, and the fd is closed.
+  int pipe_fds[2];
+  REQUIRE(pipe(pipe_fds) == 0);
+  int to_send[] = {pipe_fds[1]};
+  REQUIRE(SendCompatMessage(shim, a, to_send).io == ChannelIo::kDone);
+  close(pipe_fds[1]);
+  CHECK(ReceiveCompatMessages(launcher, collect).io == ChannelIo::kError);
+  char byte;
+  CHECK(read(pipe_fds[0], &byte, 1) == 0);  // no write end left anywhere: EOF
+  close(pipe_fds[0]);
+
+  // An oversized message (the shim's are at most 48 bytes) is one too.
+  std::string big(1000, 'x');
+  REQUIRE(send(shim, big.data(), big.size(), 0) == 1000);
+  CHECK(ReceiveCompatMessages(launcher, collect).io == ChannelIo::kError);
+
+  close(shim);
+  CHECK(ReceiveCompatMessages(launcher, collect).io == ChannelIo::kClosed);
+  close(launcher);
+}
+
 }  // namespace
 }  // namespace fcgi
