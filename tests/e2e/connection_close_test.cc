@@ -133,6 +133,23 @@ TEST_CASE("connection close: an empty STDIN sent after END_REQUEST (Apache) is r
   CHECK(err == 0);
 }
 
+
+TEST_CASE("connection close: answers from the read that hits a protocol error still go out",
+          "[e2e][close]") {
+  // The launcher writes at the end of the reactor turn; closing the connection
+  // for the bad record in the same turn must not drop what it already answered.
+  FcgiRun app(AppFor("hello.cgi", "unix"));
+  FcgiTestClient client;
+  REQUIRE(client.Connect(app.address()).ok());
+  REQUIRE(client.Send(GetValuesBytes({"FCGI_MPXS_CONNS"}) + RawRecordBytes(2, 4, 1, "")).ok());
+  ManagementRecord m = client.ReadManagementRecord(Millis(3000));
+  INFO(m.failure << "\nlauncher:\n" << app.Log());
+  REQUIRE(m.ok());
+  CHECK(m.type == static_cast<uint8_t>(RecordType::kGetValuesResult));
+  CHECK(m.Value("FCGI_MPXS_CONNS") == "1");
+  CHECK(client.WaitForClose(Millis(3000)));
+}
+
 TEST_CASE("connection close: nginx over a unix socket, GETs and a 1 MiB POST, nothing bad logged",
           "[e2e][close][nginx]") {
   NginxStack stack("echo.cgi");
