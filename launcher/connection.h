@@ -2,12 +2,14 @@
 //
 // Reads the socket into ConnectionState (the pure protocol machine), creates a
 // CgiRequest per request, and writes everything the protocol and the requests
-// produce, one async_write at a time, started from a posted handler so that
-// what one reactor turn appends (STDOUT, then END_REQUEST) leaves in one
-// send(2). Output is bounded: requests stop reading
-// their program when OutputBacklog() exceeds --buffer and are resumed when the
-// socket drains. Input is bounded: reading stops while a request holds more
-// than --buffer bytes of stdin not yet taken by its program.
+// produce, one async_write at a time. A write starts at the end of the reactor
+// turn (a posted handler), so that what one turn appends (STDOUT, then
+// END_REQUEST) leaves in one send(2); it starts at once when the connection is
+// closing (nothing more can follow) and when the previous write completes.
+// Output is bounded: requests stop reading their program when OutputBacklog()
+// (pending bytes included) exceeds --buffer and are resumed when the socket
+// drains. Input is bounded: reading stops while a request holds more than
+// --buffer bytes of stdin not yet taken by its program.
 //
 // After the last response (KEEP_CONN off, or graceful shutdown) the socket is
 // closed at once when the peer has sent all it will send
