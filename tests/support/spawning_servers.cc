@@ -13,24 +13,12 @@
 #include <utility>
 
 #include "tests/support/net_util.h"
+#include "tests/support/server_start.h"
 
 namespace fcgi::test {
 namespace {
 
-constexpr int kStartAttempts = 3;  // a free port may be taken by a parallel test
 constexpr const char* kServerUser = "www-data";
-
-bool WaitForPort(Process* process, int port, Seconds timeout) {
-  std::string address = "tcp:127.0.0.1:" + std::to_string(port);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!process->IsRunning()) return false;
-    if (ConnectTo(address).valid()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
 
 // dir/state, owned by www-data (the servers write logs, pid files and sockets
 // after dropping privileges).
@@ -144,58 +132,44 @@ std::vector<std::string> ProcessesMatching(const std::string& needle) {
 
 Lighttpd::Lighttpd(LighttpdOptions options) : options_(std::move(options)), dir_("fcgi-run-lighttpd") {
   state_ = MakeServerStateDir(dir_);
-  std::string last_log;
-  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
-    port_ = FreeTcpPort();
-    config_ = LighttpdConfig(options_, state_, port_);
-    std::string conf = dir_.WriteFile("lighttpd.conf", config_);
-    ProcessOptions p;
-    p.argv = {"/usr/sbin/lighttpd", "-D", "-f", conf};
-    p.env = MinimalEnv();
-    p.stderr_path = dir_.File("stderr.log");
-    process_ = std::make_unique<Process>(p);
-    if (WaitForPort(process_.get(), port_, Seconds(15))) return;
-    process_->Stop(Seconds(2));
-    last_log = ErrorLog() + ReadFile(dir_.File("stderr.log"));
-  }
-  throw std::runtime_error("lighttpd did not start:\n" + last_log + "\nconfig:\n" + config_);
+  server_ = StartOnFreePort(dir_, {.name = "lighttpd",
+                                    .config_name = "lighttpd.conf",
+                                    .make_config = [&](int port) { return LighttpdConfig(options_, state_, port); },
+                                    .argv = [&](const std::string& conf) -> std::vector<std::string> {
+                                      return {"/usr/sbin/lighttpd", "-D", "-f", conf};
+                                    },
+                                    .timeout = Seconds(15),
+                                    .log = [this] { return ErrorLog(); }});
 }
 
 Lighttpd::~Lighttpd() {
-  if (process_) process_->Stop(Seconds(8));
+  if (server_.process) server_.process->Stop(Seconds(8));
 }
 
 std::string Lighttpd::Url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return server_.Url(path);
 }
 
 std::string Lighttpd::ErrorLog() const { return ReadFile(state_ + "/error.log"); }
 
 H2o::H2o(H2oOptions options) : options_(std::move(options)), dir_("fcgi-run-h2o") {
   state_ = MakeServerStateDir(dir_);
-  std::string last_log;
-  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
-    port_ = FreeTcpPort();
-    config_ = H2oConfig(options_, state_, port_);
-    std::string conf = dir_.WriteFile("h2o.conf", config_);
-    ProcessOptions p;
-    p.argv = {"/usr/bin/h2o", "-c", conf};
-    p.env = MinimalEnv();
-    p.stderr_path = dir_.File("stderr.log");
-    process_ = std::make_unique<Process>(p);
-    if (WaitForPort(process_.get(), port_, Seconds(15))) return;
-    process_->Stop(Seconds(2));
-    last_log = ErrorLog() + ReadFile(dir_.File("stderr.log"));
-  }
-  throw std::runtime_error("h2o did not start:\n" + last_log + "\nconfig:\n" + config_);
+  server_ = StartOnFreePort(dir_, {.name = "h2o",
+                                    .config_name = "h2o.conf",
+                                    .make_config = [&](int port) { return H2oConfig(options_, state_, port); },
+                                    .argv = [&](const std::string& conf) -> std::vector<std::string> {
+                                      return {"/usr/bin/h2o", "-c", conf};
+                                    },
+                                    .timeout = Seconds(15),
+                                    .log = [this] { return ErrorLog(); }});
 }
 
 H2o::~H2o() {
-  if (process_) process_->Stop(Seconds(8));
+  if (server_.process) server_.process->Stop(Seconds(8));
 }
 
 std::string H2o::Url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return server_.Url(path);
 }
 
 std::string H2o::ErrorLog() const { return ReadFile(state_ + "/error.log") + ReadFile(dir_.File("stderr.log")); }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/process.h"
+#include "tests/support/server_start.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/web_servers.h"
 
@@ -58,19 +59,17 @@ class Lighttpd {
   Lighttpd(const Lighttpd&) = delete;
   Lighttpd& operator=(const Lighttpd&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return server_.port; }
   std::string Url(const std::string& path) const;
   std::string ErrorLog() const;
-  const std::string& config() const { return config_; }
-  Process& process() { return *process_; }
+  const std::string& config() const { return server_.config; }
+  Process& process() { return *server_.process; }
 
  private:
   LighttpdOptions options_;
   TempDir dir_;
   std::string state_;  // www-data's subdirectory
-  int port_ = 0;
-  std::string config_;
-  std::unique_ptr<Process> process_;
+  StartedServer server_;  // port, config, process
 };
 
 struct H2oOptions {
@@ -87,19 +86,17 @@ class H2o {
   H2o(const H2o&) = delete;
   H2o& operator=(const H2o&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return server_.port; }
   std::string Url(const std::string& path) const;
   std::string ErrorLog() const;
-  const std::string& config() const { return config_; }
-  Process& process() { return *process_; }
+  const std::string& config() const { return server_.config; }
+  Process& process() { return *server_.process; }
 
  private:
   H2oOptions options_;
   TempDir dir_;
   std::string state_;
-  int port_ = 0;
-  std::string config_;
-  std::unique_ptr<Process> process_;
+  StartedServer server_;  // port, config, process
 };
 
 struct FcgidOptions {

@@ -6,11 +6,10 @@
 #include <utility>
 
 #include "tests/support/net_util.h"
+#include "tests/support/server_start.h"
 
 namespace fcgi::test {
 namespace {
-
-constexpr int kStartAttempts = 3;  // a free port may be taken by a parallel test
 
 // Polls `read` until its result contains `needle` or `timeout` passes.
 template <typename ReadFn>
@@ -22,19 +21,6 @@ bool PollFor(ReadFn read, const std::string& needle, Seconds timeout) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-}
-
-// Waits until 127.0.0.1:port accepts while `process` stays alive.
-bool WaitForServer(Process* process, int port, Seconds timeout) {
-  std::string address = "tcp:127.0.0.1:" + std::to_string(port);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!process->IsRunning()) return false;
-    if (ConnectTo(address).valid()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
 }
 
 std::string NginxConfig(const NginxOptions& o, const TempDir& dir, int port) {
@@ -119,30 +105,23 @@ std::string ApacheConfig(const ApacheOptions& o, const TempDir& dir, int port) {
 }  // namespace
 
 Nginx::Nginx(NginxOptions options) : options_(std::move(options)), dir_("fcgi-run-nginx") {
-  std::string last_log;
-  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
-    port_ = FreeTcpPort();
-    config_ = NginxConfig(options_, dir_, port_);
-    std::string conf = dir_.WriteFile("nginx.conf", config_);
-    ProcessOptions p;
-    p.argv = {"/usr/sbin/nginx", "-c", conf, "-p", dir_.path() + "/", "-e",
-              dir_.File("error.log")};
-    p.env = MinimalEnv();
-    p.stderr_path = dir_.File("stderr.log");
-    process_ = std::make_unique<Process>(p);
-    if (WaitForServer(process_.get(), port_, Seconds(10))) return;
-    process_->Stop(Seconds(2));
-    last_log = ErrorLog() + ReadFile(dir_.File("stderr.log"));
-  }
-  throw std::runtime_error("nginx did not start:\n" + last_log + "\nconfig:\n" + config_);
+  server_ = StartOnFreePort(dir_, {.name = "nginx",
+                                    .config_name = "nginx.conf",
+                                    .make_config = [&](int port) { return NginxConfig(options_, dir_, port); },
+                                    .argv = [&](const std::string& conf) -> std::vector<std::string> {
+                                      return {"/usr/sbin/nginx", "-c", conf, "-p", dir_.path() + "/", "-e",
+                                              dir_.File("error.log")};
+                                    },
+                                    .timeout = Seconds(10),
+                                    .log = [this] { return ErrorLog(); }});
 }
 
 Nginx::~Nginx() {
-  if (process_) process_->Stop(Seconds(5));
+  if (server_.process) server_.process->Stop(Seconds(5));
 }
 
 std::string Nginx::Url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return server_.Url(path);
 }
 
 bool Nginx::WaitForErrorLog(const std::string& needle, Seconds timeout) const {
@@ -150,29 +129,22 @@ bool Nginx::WaitForErrorLog(const std::string& needle, Seconds timeout) const {
 }
 
 Apache::Apache(ApacheOptions options) : options_(std::move(options)), dir_("fcgi-run-apache") {
-  std::string last_log;
-  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
-    port_ = FreeTcpPort();
-    config_ = ApacheConfig(options_, dir_, port_);
-    std::string conf = dir_.WriteFile("httpd.conf", config_);
-    ProcessOptions p;
-    p.argv = {"/usr/sbin/apache2", "-f", conf, "-k", "start", "-DFOREGROUND"};
-    p.env = MinimalEnv();
-    p.stderr_path = dir_.File("stderr.log");
-    process_ = std::make_unique<Process>(p);
-    if (WaitForServer(process_.get(), port_, Seconds(15))) return;
-    process_->Stop(Seconds(2));
-    last_log = ErrorLog() + ReadFile(dir_.File("stderr.log"));
-  }
-  throw std::runtime_error("apache2 did not start:\n" + last_log + "\nconfig:\n" + config_);
+  server_ = StartOnFreePort(dir_, {.name = "apache2",
+                                    .config_name = "httpd.conf",
+                                    .make_config = [&](int port) { return ApacheConfig(options_, dir_, port); },
+                                    .argv = [&](const std::string& conf) -> std::vector<std::string> {
+                                      return {"/usr/sbin/apache2", "-f", conf, "-k", "start", "-DFOREGROUND"};
+                                    },
+                                    .timeout = Seconds(15),
+                                    .log = [this] { return ErrorLog(); }});
 }
 
 Apache::~Apache() {
-  if (process_) process_->Stop(Seconds(8));
+  if (server_.process) server_.process->Stop(Seconds(8));
 }
 
 std::string Apache::Url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return server_.Url(path);
 }
 
 bool Apache::WaitForErrorLog(const std::string& needle, Seconds timeout) const {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/support/process.h"
+#include "tests/support/server_start.h"
 #include "tests/support/temp_dir.h"
 
 namespace fcgi::test {
@@ -45,21 +46,19 @@ class Nginx {
   Nginx(const Nginx&) = delete;
   Nginx& operator=(const Nginx&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return server_.port; }
   // "http://127.0.0.1:<port><path>"
   std::string Url(const std::string& path) const;
   std::string ErrorLog() const { return ReadFile(dir_.File("error.log")); }
   // Polls the error log until it contains `needle` (nginx writes it
   // asynchronously to the response). False after `timeout`.
   bool WaitForErrorLog(const std::string& needle, Seconds timeout = Seconds(5)) const;
-  const std::string& config() const { return config_; }
+  const std::string& config() const { return server_.config; }
 
  private:
   NginxOptions options_;
   TempDir dir_;
-  int port_ = 0;
-  std::string config_;
-  std::unique_ptr<Process> process_;
+  StartedServer server_;  // port, config, process
 };
 
 struct ApacheOptions {
@@ -80,19 +79,17 @@ class Apache {
   Apache(const Apache&) = delete;
   Apache& operator=(const Apache&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return server_.port; }
   std::string Url(const std::string& path) const;
   std::string ErrorLog() const { return ReadFile(dir_.File("error.log")); }
   bool WaitForErrorLog(const std::string& needle, Seconds timeout = Seconds(5)) const;
-  const std::string& config() const { return config_; }
+  const std::string& config() const { return server_.config; }
   const TempDir& dir() const { return dir_; }
 
  private:
   ApacheOptions options_;
   TempDir dir_;
-  int port_ = 0;
-  std::string config_;
-  std::unique_ptr<Process> process_;
+  StartedServer server_;  // port, config, process
 };
 
 }  // namespace fcgi::test
