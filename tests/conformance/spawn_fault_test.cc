@@ -91,30 +91,25 @@ TEST_CASE("fault: spawn: the program loses its exec bit after start (EACCES)", "
                      ": Permission denied");
 }
 
+// Replaces the program file by a new executable file holding `content`.
+void ReplaceWithExecutable(const std::string& path, const char* content) {
+  REQUIRE(unlink(path.c_str()) == 0);
+  FILE* f = fopen(path.c_str(), "wb");
+  REQUIRE(f != nullptr);
+  fputs(content, f);
+  REQUIRE(fclose(f) == 0);
+  REQUIRE(chmod(path.c_str(), 0755) == 0);
+}
+
 TEST_CASE("fault: spawn: the program becomes an unknown executable format (ENOEXEC)",
           "[fault][spawn]") {
-  ExpectSpawnFailure(
-      [](const std::string& p) {
-        REQUIRE(unlink(p.c_str()) == 0);
-        FILE* f = fopen(p.c_str(), "wb");
-        REQUIRE(f != nullptr);
-        fputs("this is neither ELF nor a #! script\n", f);
-        REQUIRE(fclose(f) == 0);
-        REQUIRE(chmod(p.c_str(), 0755) == 0);
-      },
-      ": Exec format error");
+  ExpectSpawnFailure([](const std::string& p) { ReplaceWithExecutable(p, "this is neither ELF nor a #! script\n"); },
+                     ": Exec format error");
 }
 
 TEST_CASE("fault: spawn: the program's #! interpreter does not exist (ENOENT)", "[fault][spawn]") {
   ExpectSpawnFailure(
-      [](const std::string& p) {
-        REQUIRE(unlink(p.c_str()) == 0);
-        FILE* f = fopen(p.c_str(), "wb");
-        REQUIRE(f != nullptr);
-        fputs("#!/nonexistent/fcgi-run-test-interpreter\necho never\n", f);
-        REQUIRE(fclose(f) == 0);
-        REQUIRE(chmod(p.c_str(), 0755) == 0);
-      },
+      [](const std::string& p) { ReplaceWithExecutable(p, "#!/nonexistent/fcgi-run-test-interpreter\necho never\n"); },
       ": No such file or directory");
 }
 
