@@ -86,13 +86,18 @@ std::vector<double> StopDurations(const std::string& log) {
   return out;
 }
 
-TEST_CASE("spawned: Apache mod_fcgid runs every .cgi through FcgidWrapper fcgi-run --root",
-          "[e2e][spawned][once][fcgid]") {
-  DocumentRoot root(ServedPrograms());
+// mod_fcgid serving every .cgi of `root` through `FcgidWrapper "fcgi-run --root ROOT --mode fork"`.
+FcgidOptions WrapperOptions(const DocumentRoot& root) {
   FcgidOptions o;
   o.document_root = root.path();
   o.wrapper = DispatcherCommand(root.path(), "fork");
-  FcgidApache server(o);
+  return o;
+}
+
+TEST_CASE("spawned: Apache mod_fcgid runs every .cgi through FcgidWrapper fcgi-run --root",
+          "[e2e][spawned][once][fcgid]") {
+  DocumentRoot root(ServedPrograms());
+  FcgidApache server(WrapperOptions(root));
   Served s = ServedBy(server, root.path());
   CheckAll(s);
   // mod_fcgid gives fcgi-run PATH and FcgidInitialEnv only; it serves anyway.
@@ -190,10 +195,7 @@ void SlowRequestThen(FcgidApache& server, const std::string& root, const std::st
 TEST_CASE("spawned: Apache mod_fcgid graceful restart and stop during a slow request leave no process",
           "[e2e][spawned][fork][fcgid][shutdown]") {
   DocumentRoot root(ServedPrograms());
-  FcgidOptions o;
-  o.document_root = root.path();
-  o.wrapper = DispatcherCommand(root.path(), "fork");
-  FcgidApache server(o);
+  FcgidApache server(WrapperOptions(root));
   Served s = ServedBy(server, root.path());
   CheckHello(s);
 
