@@ -9,7 +9,6 @@
 #include <cstring>
 #include <functional>
 #include <iterator>
-#include <memory>
 #include <type_traits>
 
 namespace fcgi {
@@ -210,37 +209,6 @@ ChannelResult SendCompatMessage(int fd, std::string_view message, std::span<cons
     if (errno == EPIPE || errno == ECONNRESET) return {ChannelIo::kClosed, Status::Ok()};
     return {ChannelIo::kError, Status::FromErrno("sendmsg(2)", kSocketName, errno)};
   }
-}
-
-ChannelResult ReceiveCompatMessage(int fd, std::string* message) {
-  // One receive buffer per thread, never zero-filled: resizing *message to
-  // kMaxMessageBytes for every message (messages are 16 to 48 bytes) cleared
-  // 128 KiB, and malloc(2) grew and trimmed the heap around it, each time.
-  thread_local std::unique_ptr<char[]> buffer(new char[proto::kMaxMessageBytes]);
-  iovec iov{buffer.get(), proto::kMaxMessageBytes};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    message->clear();
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return {ChannelIo::kWouldBlock, Status::Ok()};
-    if (errno == ECONNRESET) return {ChannelIo::kClosed, Status::Ok()};
-    return {ChannelIo::kError, Status::FromErrno("recvmsg(2)", kSocketName, errno)};
-  }
-  message->assign(buffer.get(), static_cast<size_t>(n));
-  const bool malformed = DropFdsAndCheck(&msg);
-  if (n == 0) return {ChannelIo::kClosed, Status::Ok()};
-  if (malformed) {
-    return {ChannelIo::kError, Status::Protocol("compat: unexpected fds or oversized message")};
-  }
-  return {ChannelIo::kDone, Status::Ok()};
 }
 
 ChannelResult ReceiveCompatMessages(int fd, const std::function<bool(std::string_view message)>& on_message) {

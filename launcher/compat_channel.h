@@ -4,7 +4,7 @@
 // layers, kept apart so the codec is testable without sockets:
 //   - a pure codec: EncodeCompatRun/Signal/Shutdown build one message each;
 //     DecodeCompatMessage parses one received shim message;
-//   - tiny non-blocking wrappers around sendmsg/recvmsg for a SOCK_SEQPACKET
+//   - tiny non-blocking wrappers around sendmsg/recvmmsg for a SOCK_SEQPACKET
 //     socket, meant to be called when the reactor says the socket is writable
 //     or readable: they never block and report kWouldBlock instead.
 // No Boost here; the reactor owns the fd and its readiness notifications.
@@ -120,9 +120,6 @@ Status CreateCompatSocketPair(int* launcher_end, int* shim_end);
 // Sends one message with `fds` as SCM_RIGHTS (empty: no ancillary data).
 // SEQPACKET sends are atomic: kWouldBlock means nothing was sent.
 ChannelResult SendCompatMessage(int fd, std::string_view message, std::span<const int> fds = {});
-
-// Receives one message into *message (resized to its length) without blocking.
-ChannelResult ReceiveCompatMessage(int fd, std::string* message);
 
 // Receives, without blocking, everything the shim has sent, in batches of
 // several messages per recvmmsg(2), and calls on_message for each in order

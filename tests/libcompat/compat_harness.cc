@@ -146,22 +146,27 @@ ParkedProgram::~ParkedProgram() {
 
 std::optional<CompatMessage> ParkedProgram::Next(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
-  std::string bytes;
   for (;;) {
-    if (fd_ < 0) return std::nullopt;
-    ChannelResult r = ReceiveCompatMessage(fd_, &bytes);
-    if (r.io == ChannelIo::kClosed) {
-      closed_ = true;
-      return std::nullopt;
-    }
-    REQUIRE(r.io != ChannelIo::kError);
-    if (r.io == ChannelIo::kDone) {
+    if (!received_.empty()) {
       CompatMessage message;
-      Status status = DecodeCompatMessage(bytes, &message);
+      Status status = DecodeCompatMessage(received_.front(), &message);
+      received_.pop_front();
       INFO(status.ToString());
       REQUIRE(status.ok());
       return message;
     }
+    if (fd_ < 0 || eof_) {
+      closed_ = eof_;
+      return std::nullopt;
+    }
+    // As the launcher receives: every message waiting, in one batch.
+    ChannelResult r = ReceiveCompatMessages(fd_, [this](std::string_view m) {
+      received_.emplace_back(m);
+      return true;
+    });
+    REQUIRE(r.io != ChannelIo::kError);
+    if (r.io == ChannelIo::kClosed) eof_ = true;  // after the messages received before it
+    if (!received_.empty() || eof_) continue;
     pollfd p{fd_, POLLIN, 0};
     if (poll(&p, 1, RemainingMs(deadline)) <= 0) return std::nullopt;
   }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,6 +86,8 @@ class ParkedProgram {
   int fd_ = -1;
   int output_ = -1;
   bool closed_ = false;
+  bool eof_ = false;                  // the channel reached EOF (after received_)
+  std::deque<std::string> received_;  // received, not yet returned by Next
   bool reaped_ = false;
 };
 
