@@ -52,38 +52,32 @@ void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback
   } else {
     run.flags |= compat::kRunStdinNull;
   }
-  int out_write = -1, err_write = -1;
   const bool lend = spec.stdout_fd < 0;
-  if (!lend) {  // the caller's pipes, for this run only (fcgi-run --check reads them to EOF)
+  // !lend: the caller's pipes, for this run only (fcgi-run --check reads them to EOF).
+  if (lend) run.flags |= output_ != nullptr ? compat::kRunKeepOutput : compat::kRunResidentOutput;
+  std::string message;
+  if (Status s = EncodeCompatRun(run, &message); !s.ok()) {
+    on_started(s, -1, nullptr);
+    return;
+  }
+  int out_write = -1, err_write = -1;
+  if (!lend) {
     fds[nfds++] = spec.stdout_fd;
     fds[nfds++] = spec.stderr_fd;
     output_.reset();  // the shim puts these over its resident pipes, which it then forgets
-  } else if (output_ != nullptr) {
-    run.flags |= compat::kRunKeepOutput;
-  } else {
-    Status s = ProgramOutput::Create(io_, spec_.program, &output_, &out_write, &err_write);
-    if (!s.ok()) {
+  } else if (output_ == nullptr) {
+    if (Status s = ProgramOutput::Create(io_, spec_.program, &output_, &out_write, &err_write); !s.ok()) {
       on_started(s, -1, nullptr);
       return;
     }
     fds[nfds++] = out_write;
     fds[nfds++] = err_write;
-    run.flags |= compat::kRunResidentOutput;
   }
-  std::string message;
-  Status s = EncodeCompatRun(run, &message);
-  ChannelResult r;
-  if (s.ok()) {
-    // Idle means nothing is in flight: the socket has room for one RUN.
-    r = SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
-  }
-  if (out_write >= 0) {  // the worker has its copies now (or never will)
+  // Idle means nothing is in flight: the socket has room for one RUN.
+  ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
+  if (out_write >= 0) {  // the worker has its copies now (or never will: then it is failed below)
     close(out_write);
     close(err_write);
-  }
-  if (!s.ok()) {
-    on_started(s, -1, nullptr);
-    return;
   }
   if (r.io != ChannelIo::kDone) {
     Fail("control channel: " + (r.io == ChannelIo::kError ? r.status.message() : std::string("cannot send RUN")));

@@ -201,6 +201,23 @@ TEST_CASE("persistent: what a background process writes later reaches no other r
   CHECK(b.pid == c.pid);
 }
 
+TEST_CASE("persistent: a request whose environment cannot be sent to the worker leaves it usable",
+          "[e2e][persistent]") {
+  PERSISTENT_ONLY();
+  FcgiRun app(Persistent("probe.cgi"));
+  // 200 KB of QUERY_STRING passes --max-params (1 MiB) but not the control
+  // channel's 128 KiB message limit: the launcher refuses it before any RUN.
+  Result big = Get(app, std::string(200000, 'q'));
+  Result a = Get(app, "hello"), b = Get(app, "hello");
+  INFO(big.raw.Describe() << a.raw.Describe() << b.raw.Describe() << app.Log());
+  CHECK(big.cgi.status >= 500);
+  CHECK(a.raw.ok());
+  CHECK(a.cgi.body.find("hello") != std::string::npos);
+  CHECK(b.cgi.body.find("hello") != std::string::npos);
+  CHECK(a.pid == b.pid);
+  CHECK(app.Log().find("refused a request") == std::string::npos);
+}
+
 TEST_CASE("persistent: a worker leaking 1 MiB per request is recycled at --max-rss", "[e2e][persistent]") {
   PERSISTENT_ONLY();
   FcgiRun app(Persistent("probe.cgi", {"--max-rss", "8"}));
