@@ -21,7 +21,7 @@ namespace {
 
 constexpr int kPipeBytes = 1 << 20;
 constexpr uint64_t kDefaultPipeBytes = 64 * 1024;  // Linux's default pipe capacity
-// Most chunks one ReadStdout / ReadStderr reads before it lets other work run.
+// Most chunks one Read (of stdout or stderr) takes before it lets other work run.
 constexpr int kReadsPerTurn = 16;
 
 std::chrono::steady_clock::duration Seconds(double s) {
