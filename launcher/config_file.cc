@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <set>
@@ -38,6 +39,24 @@ bool CommandLineOnly(const std::string& name) {
 }
 
 }  // namespace
+
+bool ParseFlagWord(std::string_view word, bool* value) {
+  std::string w(word);
+  for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (w == "true" || w == "yes" || w == "on" || w == "1") {
+    *value = true;
+    return true;
+  }
+  if (w == "false" || w == "no" || w == "off" || w == "0") {
+    *value = false;
+    return true;
+  }
+  return false;
+}
+
+bool IsFlag(const po::option_description& d) {
+  return dynamic_cast<const po::typed_value<bool>*>(d.semantic().get()) != nullptr;
+}
 
 Status ParseConfigText(std::string_view text, const std::string& source, std::vector<ConfigEntry>* out) {
   int line_no = 0;
@@ -127,6 +146,9 @@ Status MergeConfigFile(const std::string& path, const std::vector<ConfigEntry>& 
     }
     const std::string key = d->long_name();
     if (CommandLineOnly(key)) return LineError(path, e.line, "'" + key + "' is allowed only on the command line");
+    if (bool on; IsFlag(*d) && !ParseFlagWord(e.value, &on)) {
+      return LineError(path, e.line, e.name + " = " + e.value + ": expected " + kFlagWords);
+    }
     const bool composing = d->semantic()->is_composing();
     if (!composing) {
       auto [it, inserted] = scalar_line.emplace(key, e.line);

@@ -8,7 +8,8 @@
 //   name = value              any long command-line option without "--";
 //                             whitespace around name and value is dropped; a
 //                             " #" (blank, then '#') starts a trailing comment
-//   allow-root = true         flags take true/false (also yes/no, on/off, 1/0)
+//   allow-root = true         flags take true/false (also yes/no, on/off, 1/0;
+//                             any case; an empty value is an error)
 //   env = A=1                 repeatable options: one line per value
 //   command = /srv/app.cgi    the PROGRAM (file-only key; `program` is the
 //   arg = --flag              dispatcher allow-list option) and its ARGS, one
@@ -18,9 +19,11 @@
 // Precedence (MergeConfigFile): the command line wins. A single-valued option
 // given on the command line replaces the file's value; a repeatable option
 // (listen, http, env, program, request, ...) keeps the file's values and
-// appends the command line's. A PROGRAM on the command line replaces the
-// file's `command` and all its `arg` lines. A scalar given twice in one file
-// is an error (both lines are named).
+// appends the command line's. Flags are single-valued: `--syslog=false` on
+// the command line switches off `syslog = true` of the file (and `--syslog`
+// switches on what the file left off). A PROGRAM on the command line replaces
+// the file's `command` and all its `arg` lines. A scalar given twice in one
+// file is an error (both lines are named).
 #ifndef FCGI_RUN_CONFIG_FILE_H_
 #define FCGI_RUN_CONFIG_FILE_H_
 
@@ -39,6 +42,19 @@ inline constexpr const char* kConfigEnvVar = "FCGI_RUN_CONFIG";
 // File-only keys for the positional PROGRAM [ARGS...].
 inline constexpr const char* kConfigCommandKey = "command";
 inline constexpr const char* kConfigArgKey = "arg";
+
+// Flags (bool options: syslog, verbose, allow-root, ...) take the same words in
+// the file (`syslog = false`) and on the command line (`--syslog=false`):
+// true/yes/on/1 or false/no/off/0, in any case. Describes them in messages.
+inline constexpr const char* kFlagWords = "true or false (also yes/no, on/off, 1/0)";
+
+// *value = the word's meaning; false (and *value untouched) for any other word,
+// the empty one included.
+bool ParseFlagWord(std::string_view word, bool* value);
+
+// Whether `d` is a flag: its value is a bool (options.cc makes every flag a
+// po::value<bool> with implicit value true, so `--NAME` alone means true).
+bool IsFlag(const boost::program_options::option_description& d);
 
 struct ConfigEntry {
   std::string name;
@@ -63,8 +79,9 @@ struct ConfigCommand {
 // (then the caller runs po::notify). Rules in the header comment. `origins`
 // receives, per option name set from the file, "<path>:<line>" of its last
 // value, so later validation errors can name the line. Unknown names, options
-// allowed only on the command line (config, check-config, help, version) and
-// values Boost rejects are errors naming the file and line.
+// allowed only on the command line (config, check-config, help, version), a
+// flag's value that is not one of kFlagWords (even when the command line
+// replaces it) and values Boost rejects are errors naming the file and line.
 Status MergeConfigFile(const std::string& path, const std::vector<ConfigEntry>& entries,
                        const boost::program_options::options_description& desc,
                        const boost::program_options::parsed_options& command_line,

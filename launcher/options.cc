@@ -27,27 +27,36 @@ unsigned Config::EffectiveWorkers() const {
 
 namespace {
 
+// A flag: `--NAME` alone is true; `--NAME=WORD` (kFlagWords, config_file.h) sets
+// it either way, so the command line can switch off what the config file set.
+// Never takes a separate word: `--NAME PROGRAM` leaves PROGRAM alone
+// (SplitCommandLine). A short form (-v) is a pure switch, groupable (-vw4).
+po::typed_value<bool>* Flag(bool* target) {
+  return po::value<bool>(target)->implicit_value(true, "true")->value_name("BOOL");
+}
+
 po::options_description MakeDescription(Config* c, std::string* mode_text, std::string* stderr_text,
                                         std::string* socket_mode_text) {
   po::options_description general("General");
   general.add_options()
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
-      ("verbose,v", po::bool_switch(&c->verbose), "log debug lines too (same as --log-level debug)")
+      ("verbose,v", Flag(&c->verbose), "log debug lines too (same as --log-level debug)")
       ("log", po::value(&c->log_file)->value_name("FILE"),
        "append log lines to FILE instead of stderr (reopened on SIGUSR1)")
       // Config file and error log (launcher/config_file.h, launcher/log.h).
       ("config", po::value(&c->config_file)->value_name("FILE"),
        "read options from FILE: one 'name = value' line per option (long name, no dashes; flags "
-       "'name = true'; repeatable options one line per value; PROGRAM as 'command = PATH', its ARGS "
-       "as 'arg = ARG' lines; '#' comments). The command line overrides single values and adds to "
-       "repeatable ones. Default: $FCGI_RUN_CONFIG if set")
-      ("check-config", po::bool_switch(&c->check_config),
+       "'name = true' or 'name = false'; repeatable options one line per value; PROGRAM as 'command = "
+       "PATH', its ARGS as 'arg = ARG' lines; '#' comments). The command line overrides single values "
+       "(flags too: --NAME=false switches off the file's 'NAME = true') and adds to repeatable ones. "
+       "Default: $FCGI_RUN_CONFIG if set")
+      ("check-config", Flag(&c->check_config),
        "validate the options, config file, PROGRAM or --root, addresses and users as start-up does, "
        "without binding or running anything; print 'configuration OK' (exit 0) or the errors (exit 2)")
       ("log-level", po::value(&c->log_level)->default_value("info")->value_name("LEVEL"),
        "lowest level logged: error, warning, notice, info or debug")
-      ("syslog", po::bool_switch(&c->syslog),
+      ("syslog", Flag(&c->syslog),
        "send log lines to syslog instead of stderr (and still to --log FILE if given); never blocks: "
        "lines are dropped while the socket is missing or full")
       ("syslog-facility", po::value(&c->syslog_facility)->default_value("daemon")->value_name("NAME"),
@@ -93,7 +102,7 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
        "persistent mode: replace a worker after N requests (0 = never)")
       ("max-rss", po::value(&c->max_rss_mib)->default_value(0)->value_name("MIB"),
        "persistent mode: replace a worker whose resident memory exceeds MIB after a request (0 = no limit)")
-      ("check", po::bool_switch(&c->check),
+      ("check", Flag(&c->check),
        "do not serve: run sample requests through fork and persistent mode, compare, and say whether "
        "persistent mode is safe for PROGRAM (exit 0 safe, 1 not safe, 2 the check could not run)")
       ("request", po::value(&c->check_requests)->value_name("FILE")->composing(),
@@ -149,7 +158,7 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
        "dispatcher mode: run the program each request names (SCRIPT_FILENAME, else DOCUMENT_ROOT + "
        "SCRIPT_NAME, walking back to the first file with the rest as PATH_INFO); its real path must lie "
        "under DIR (403 otherwise). Default: none, and dispatcher mode refuses to start without it")
-      ("allow-any-path", po::bool_switch(&c->allow_any_path),
+      ("allow-any-path", Flag(&c->allow_any_path),
        "dispatcher mode without --root: any executable file a request names may run (default: off)")
       ("allow-ext", po::value(&c->allow_ext)->value_name(".EXT,..."),
        "dispatcher mode: only programs whose name ends in one of these extensions, e.g. .cgi,.pl "
@@ -171,7 +180,7 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
        "or GROUP, and its supplementary groups). Default: unchanged")
       ("program-user", po::value(&c->program_user)->value_name("USER[:GROUP]"),
        "run programs as USER (fcgi-run itself keeps its user). Default: fcgi-run's user")
-      ("allow-root", po::bool_switch(&c->allow_root),
+      ("allow-root", Flag(&c->allow_root),
        "allow programs to run as root: without it fcgi-run started as root refuses to start unless "
        "--user or --program-user names another user (default: off)")
       ("allow-from", po::value(&c->allow_from)->value_name("ADDR[,ADDR...]"),
@@ -198,7 +207,7 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
        "log a request still running after SECONDS (program, pid, URI, elapsed) once; 0 = off")
       ("slow-log", po::value(&c->slow_log)->value_name("FILE"),
        "where slow-request lines go (reopened on SIGUSR1). Default: the error log")
-      ("slow-backtrace", po::bool_switch(&c->slow_backtrace),
+      ("slow-backtrace", Flag(&c->slow_backtrace),
        "with --slow-threshold: also log the program's stacks (gdb -batch -p PID, in the background, "
        "killed after 10 s)");
 
@@ -209,30 +218,65 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
   return all;
 }
 
-// Index of the first argv word that is the PROGRAM: the first word that is not
-// an option or an option's value; a lone `--` ends the options.
-int FindProgramIndex(int argc, const char* const* argv, const po::options_description& desc,
-                     bool* saw_double_dash) {
-  *saw_double_dash = false;
+// Looks up `name` ("--long" without dashes, or "-x") as Boost's parser does
+// (long names may be abbreviated); nullptr when unknown or ambiguous (Boost's
+// own parse then reports it).
+const po::option_description* FindOption(const po::options_description& desc, const std::string& name,
+                                         bool short_name) {
+  try {
+    return short_name ? desc.find_nothrow(name, false, false, true) : desc.find_nothrow(name, true);
+  } catch (const po::error&) {
+    return nullptr;
+  }
+}
+
+// Splits argv[1..] into the words Boost parses (*option_words) and the
+// PROGRAM [ARGS] (from *program_index on): the PROGRAM is the first word that
+// is not an option or an option's separate value; a lone `--` ends the options
+// (and is dropped). Flags never take a separate word, so `--syslog /srv/a.cgi`
+// runs /srv/a.cgi. Grouped short options are split (-vw4 -> -v -w4), keeping
+// Boost's grouping although -v now has an optional value. A flag's
+// `--NAME=WORD` is checked here: false with *error set for a word outside
+// kFlagWords.
+bool SplitCommandLine(int argc, const char* const* argv, const po::options_description& desc,
+                      std::vector<std::string>* option_words, int* program_index, std::string* error) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--") {
-      *saw_double_dash = true;
-      return i + 1;
+      *program_index = i + 1;
+      return true;
     }
-    if (a.size() < 2 || a[0] != '-') return i;
+    if (a.size() < 2 || a[0] != '-') {
+      *program_index = i;
+      return true;
+    }
     if (a.substr(0, 2) == "--") {
-      std::string name(a.substr(2));
-      if (name.find('=') != std::string::npos) continue;
-      const po::option_description* d = desc.find_nothrow(name, false);
-      if (d != nullptr && d->semantic()->max_tokens() > 0) ++i;
-    } else {
-      std::string name(a.substr(0, 2));
-      const po::option_description* d = desc.find_nothrow(name, false, false, true);
-      if (d != nullptr && d->semantic()->max_tokens() > 0 && a.size() == 2) ++i;
+      size_t eq = a.find('=');
+      const po::option_description* d = FindOption(desc, std::string(a.substr(2, eq == a.npos ? a.npos : eq - 2)), false);
+      option_words->emplace_back(a);
+      if (eq != a.npos) {
+        if (bool on; d != nullptr && IsFlag(*d) && !ParseFlagWord(a.substr(eq + 1), &on)) {
+          *error = std::string(a) + ": expected " + kFlagWords;
+          return false;
+        }
+      } else if (d != nullptr && d->semantic()->min_tokens() > 0 && i + 1 < argc) {
+        option_words->emplace_back(argv[++i]);
+      }
+      continue;
+    }
+    // -x..., one short option after another while they take no value.
+    for (size_t k = 1; k < a.size(); ++k) {
+      const po::option_description* d = FindOption(desc, std::string("-") + a[k], true);
+      if (d == nullptr || d->semantic()->min_tokens() > 0) {  // the rest is its value (or Boost's error)
+        option_words->push_back("-" + std::string(a.substr(k)));
+        if (d != nullptr && k + 1 == a.size() && i + 1 < argc) option_words->emplace_back(argv[++i]);
+        break;
+      }
+      option_words->push_back(std::string("-") + a[k]);
     }
   }
-  return argc;
+  *program_index = argc;
+  return true;
 }
 
 }  // namespace
@@ -240,14 +284,17 @@ int FindProgramIndex(int argc, const char* const* argv, const po::options_descri
 ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config) {
   std::string mode_text, stderr_text, socket_mode_text;
   po::options_description desc = MakeDescription(config, &mode_text, &stderr_text, &socket_mode_text);
-  bool double_dash = false;
-  int program_index = FindProgramIndex(argc, argv, desc, &double_dash);
+  std::vector<std::string> option_words;
+  int program_index = argc;
+  if (std::string error; !SplitCommandLine(argc, argv, desc, &option_words, &program_index, &error)) {
+    std::cerr << "fcgi-run: " << error << "\nTry 'fcgi-run --help'.\n";
+    return ParseOutcome::kExitFailure;
+  }
   po::variables_map vm;
   std::map<std::string, std::string> origins;  // option -> "FILE:LINE" of its value (config file)
   ConfigCommand file_command;                  // `command` / `arg` lines of the config file
   try {
-    int option_argc = double_dash ? program_index - 1 : program_index;
-    po::parsed_options command_line = po::command_line_parser(option_argc, argv).options(desc).run();
+    po::parsed_options command_line = po::command_line_parser(option_words).options(desc).run();
     std::string config_path;
     Status s = ApplyConfigFile(desc, command_line, &vm, &file_command, &origins, &config_path);
     if (!s.ok()) {
@@ -262,7 +309,12 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
     return ParseOutcome::kExitFailure;
   }
   if (vm.count("help")) {
-    std::cout << desc << "\nSignals: SIGTERM/SIGINT/SIGQUIT stop gracefully, SIGUSR1 reopens the log files (--log, --access-log, --slow-log).\n";
+    std::cout << desc
+              << "\nFlags ([=BOOL(=true)]): --NAME alone turns one on; --NAME=false (or no, off, 0) turns it off,\n"
+                 "e.g. one the --config file turned on; --NAME=true (or yes, on, 1) turns it on. The value\n"
+                 "must follow '=': --NAME never takes the next word (so '--syslog app.cgi' runs app.cgi).\n"
+                 "-v takes no value (--verbose=false does).\n"
+              << "\nSignals: SIGTERM/SIGINT/SIGQUIT stop gracefully, SIGUSR1 reopens the log files (--log, --access-log, --slow-log).\n";
     return ParseOutcome::kExitSuccess;
   }
   if (vm.count("version")) {

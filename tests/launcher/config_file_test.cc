@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "launcher/config_check.h"
 #include "launcher/options.h"
 #include "tests/support/temp_dir.h"
 
@@ -177,7 +178,9 @@ TEST_CASE("config file: errors name the file and the line", "[config]") {
       {"command = /a\ntimeout = -1\n", ":2: --timeout must be >= 0"},
       {"command = /a\nlog-level = loud\n", ":2: --log-level loud: expected error, warning"},
       {"command = /a\nsyslog-facility = nowhere\n", ":2: --syslog-facility nowhere"},
-      {"command = /a\nallow-root = perhaps\n", ":2: "},
+      {"command = /a\nallow-root = perhaps\n",
+       ":2: allow-root = perhaps: expected true or false (also yes/no, on/off, 1/0)"},
+      {"syslog =\ncommand = /a\n", ":1: syslog = : expected true or false"},  // empty is not true
       {"workers = 2\ncommand = /a\nworkers = 3\n", ":3: 'workers' already set on line 1"},
       {"config = other.conf\n", ":1: 'config' is allowed only on the command line"},
       {"check-config = true\n", ":1: 'check-config' is allowed only on the command line"},
@@ -219,6 +222,115 @@ TEST_CASE("config file: --log-level, --syslog and --check-config from the comman
   CHECK_FALSE(defaults.config.syslog);
   CHECK(defaults.config.syslog_facility == "daemon");
   CHECK(defaults.config.syslog_socket == "/dev/log");
+}
+
+TEST_CASE("config file: the command line switches a flag of the file off or on", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string on = dir.WriteFile("on.conf",
+                                 "syslog = true\n"
+                                 "allow-root = yes\n"
+                                 "verbose = on\n"
+                                 "check = 1\n"
+                                 "command = /srv/app.cgi\n");
+  SECTION("the file alone") {
+    Parsed p = Parse({"--config", on});
+    INFO(p.err);
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK(p.config.syslog);
+    CHECK(p.config.allow_root);
+    CHECK(p.config.verbose);
+    CHECK(p.config.check);
+  }
+  SECTION("--NAME=false on the command line wins over NAME = true in the file") {
+    Parsed p = Parse({"--config", on, "--syslog=false", "--allow-root=no", "--verbose=off", "--check=0"});
+    INFO(p.err);
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK_FALSE(p.config.syslog);
+    CHECK_FALSE(p.config.allow_root);
+    CHECK_FALSE(p.config.verbose);
+    CHECK_FALSE(p.config.check);
+    CHECK(p.config.program == "/srv/app.cgi");  // the file's command is kept
+  }
+  SECTION("only the flags named on the command line change") {
+    Parsed p = Parse({"--syslog=false", "--config", on});
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK_FALSE(p.config.syslog);
+    CHECK(p.config.allow_root);
+    CHECK(p.config.verbose);
+  }
+  SECTION("--NAME=false before a PROGRAM on the command line") {
+    Parsed p = Parse({"--config", on, "--allow-root=false", "/srv/cli.cgi", "x"});
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK_FALSE(p.config.allow_root);
+    CHECK(p.config.program == "/srv/cli.cgi");
+    CHECK(p.config.args == std::vector<std::string>{"x"});
+  }
+  std::string off = dir.WriteFile("off.conf", "syslog = false\nallow-root = no\ncommand = /srv/app.cgi\n");
+  SECTION("--NAME or --NAME=true switches on what the file left off") {
+    Parsed p = Parse({"--config", off, "--syslog", "--allow-root=true"});
+    INFO(p.err);
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK(p.config.syslog);
+    CHECK(p.config.allow_root);
+  }
+  SECTION("--NAME directly before a PROGRAM does not take it as its value") {
+    Parsed p = Parse({"--config", off, "--syslog", "/srv/cli.cgi"});
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK(p.config.syslog);
+    CHECK(p.config.program == "/srv/cli.cgi");
+  }
+}
+
+TEST_CASE("config file: a flag switched off on the command line no longer needs what it needed", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string file = dir.WriteFile("a.conf", "slow-backtrace = true\ncommand = /a\n");
+  Parsed needs = Parse({"--config", file});
+  CHECK(needs.outcome == ParseOutcome::kExitFailure);
+  CHECK(needs.err.find(file + ":1: --slow-backtrace needs --slow-threshold") != std::string::npos);
+  Parsed off = Parse({"--config", file, "--slow-backtrace=false"});
+  INFO(off.err);
+  REQUIRE(off.outcome == ParseOutcome::kRun);
+  CHECK_FALSE(off.config.slow_backtrace);
+}
+
+TEST_CASE("config file: a bad flag value is an error even when the command line replaces it", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string file = dir.WriteFile("a.conf", "command = /a\nsyslog = sometimes\n");
+  Parsed p = Parse({"--config", file, "--syslog=false"});
+  CHECK(p.outcome == ParseOutcome::kExitFailure);
+  CHECK(p.err.find(file + ":2: syslog = sometimes: expected true or false") != std::string::npos);
+  // And a bad command-line value is blamed on the command line, not on the file.
+  std::string good = dir.WriteFile("b.conf", "command = /a\nsyslog = true\n");
+  Parsed cli = Parse({"--config", good, "--syslog=sometimes"});
+  CHECK(cli.outcome == ParseOutcome::kExitFailure);
+  CHECK(cli.err.find("fcgi-run: --syslog=sometimes: expected true or false (also yes/no, on/off, 1/0)") !=
+        std::string::npos);
+  CHECK(cli.err.find("b.conf") == std::string::npos);
+}
+
+TEST_CASE("config file: --check-config checks the effective flags", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  // --syslog to a socket that does not exist: a --check-config warning only while syslog is on.
+  std::string file = dir.WriteFile("a.conf", "syslog = true\nsyslog-socket = " + dir.File("no.sock") +
+                                                 "\ncommand = /bin/sh\n");
+  auto syslog_warned = [](const Config& c) {
+    for (const std::string& w : CheckConfig(c).warnings) {
+      if (w.find("--syslog-socket") != std::string::npos) return true;
+    }
+    return false;
+  };
+  Parsed on = Parse({"--check-config", "--config", file});
+  INFO(on.err);
+  REQUIRE(on.outcome == ParseOutcome::kRun);
+  CHECK(on.config.check_config);
+  CHECK(syslog_warned(on.config));
+  Parsed off = Parse({"--check-config", "--config", file, "--syslog=false"});
+  REQUIRE(off.outcome == ParseOutcome::kRun);
+  CHECK_FALSE(syslog_warned(off.config));
 }
 
 }  // namespace
