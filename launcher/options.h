@@ -5,6 +5,11 @@
 // word (or after `--`) is the program and its arguments, passed untouched, so
 // `fcgi-run ./app.cgi -x` gives `-x` to the program. Every limit has an option
 // and a documented default (`fcgi-run --help`).
+// Flags (verbose, syslog, check, allow-root, ...): `--NAME` alone is true,
+// `--NAME=WORD` sets either value with the config file's words (kFlagWords in
+// launcher/config_file.h), so `--syslog=false` switches off the file's
+// `syslog = true`. A flag never takes the next word (`--syslog PROGRAM` runs
+// PROGRAM); the short -v takes no value and groups (-vw4 = -v -w 4).
 #ifndef FCGI_RUN_OPTIONS_H_
 #define FCGI_RUN_OPTIONS_H_
 
