@@ -43,8 +43,8 @@ Status ParkedProgram::Spawn(ReadyCallback on_ready, FailedCallback on_failed) {
 }
 
 uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
-                            ProgramRunner::ExitCallback on_exit) {
-  if (dead_) return 0;
+                            ProgramRunner::ExitCallback on_exit, LostCallback on_lost) {
+  if (dead_ || gone_) return 0;
   const uint64_t id = next_id_++;
   CompatRunRequest run;
   run.request_id = id;
@@ -62,16 +62,19 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
     if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
       // Not handed over, so certainly not started: the caller may retry it.
       // (`this` may be destroyed by Fail's callback: touch nothing after it.)
-      Fail("control channel: " + (r.io == ChannelIo::kClosed ? std::string("closed by the parked process")
-                                                              : r.status.message()));
+      if (r.io == ChannelIo::kClosed) {
+        Gone("control channel: closed by the parked process");
+      } else {
+        Fail("control channel: " + r.status.message());
+      }
       return 0;
     }
     if (r.io == ChannelIo::kDone) {
-      runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), false};
+      runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), std::move(on_lost), false};
       return id;
     }
   }
-  runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), false};
+  runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), std::move(on_lost), false};
   Send(std::move(message), fds, 3);  // the socket is full: queued
   return id;
 }
@@ -91,13 +94,16 @@ void ParkedProgram::Shutdown() {
 void ParkedProgram::Kill() { shim_.watcher().SignalGroup(SIGKILL); }
 
 void ParkedProgram::Send(std::string message, const int* fds, size_t nfds) {
-  if (dead_) return;
+  if (dead_ || gone_) return;
   if (outgoing_.empty()) {
     ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
     if (r.io == ChannelIo::kDone) return;
-    if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
-      Fail("control channel: " + (r.io == ChannelIo::kClosed ? std::string("closed by the parked process")
-                                                              : r.status.message()));
+    if (r.io == ChannelIo::kClosed) {
+      Gone("control channel: closed by the parked process");
+      return;
+    }
+    if (r.io == ChannelIo::kError) {
+      Fail("control channel: " + r.status.message());
       return;
     }
   }
@@ -118,7 +124,7 @@ void ParkedProgram::Send(std::string message, const int* fds, size_t nfds) {
 }
 
 void ParkedProgram::FlushOutgoing() {
-  while (!outgoing_.empty() && !dead_) {
+  while (!outgoing_.empty() && !dead_ && !gone_) {
     Outgoing& o = outgoing_.front();
     ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), o.message, o.fds);
     if (r.io == ChannelIo::kWouldBlock) {
@@ -136,9 +142,12 @@ void ParkedProgram::FlushOutgoing() {
     }
     for (int fd : o.fds) ::close(fd);
     outgoing_.pop_front();
+    if (r.io == ChannelIo::kClosed) {
+      Gone("control channel: closed by the parked process");
+      return;
+    }
     if (r.io != ChannelIo::kDone) {
-      Fail("control channel: " + (r.io == ChannelIo::kClosed ? std::string("closed by the parked process")
-                                                              : r.status.message()));
+      Fail("control channel: " + r.status.message());
       return;
     }
   }
@@ -155,11 +164,17 @@ void ParkedProgram::WaitReadable() {
 
 void ParkedProgram::OnReadable() {
   auto keep = shared_from_this();
+  receiving_ = true;
   ChannelResult r = ReceiveCompatMessages(shim_.channel().native_handle(), [this](std::string_view message) {
     Dispatch(message);
     return !dead_;
   });
+  receiving_ = false;
   if (dead_) return;
+  if (gone_) {  // found gone while dispatching (a send failed): everything it sent is read now
+    Fail(gone_why_, true);
+    return;
+  }
   if (r.io == ChannelIo::kClosed) {
     // EOF: the process is exiting; OnProcessExit reports what is pending.
     if (!shutting_down_) LogWarning("fork mode: parked " + spec_.program + " closed its control channel");
@@ -218,19 +233,52 @@ void ParkedProgram::Dispatch(std::string_view message) {
   // BYE: nothing to do; the process exit follows.
 }
 
-void ParkedProgram::Fail(const std::string& why) {
+void ParkedProgram::Gone(const std::string& why) {
+  if (dead_) return;
+  if (!gone_) {
+    gone_ = true;
+    gone_why_ = why;
+  }
+  if (receiving_) return;  // OnReadable fails it once the messages in hand are dispatched
+  auto keep = shared_from_this();
+  DrainChannel();
+  Fail(gone_why_, true);
+}
+
+// What the process sent before it died is still queued on our end of the
+// channel (the pidfd may report its exit first): STARTED for runs that did
+// start, which must not be taken for lost.
+void ParkedProgram::DrainChannel() {
+  if (dead_ || receiving_ || !shim_.channel().is_open()) return;
+  receiving_ = true;
+  ReceiveCompatMessages(shim_.channel().native_handle(), [this](std::string_view message) {
+    Dispatch(message);
+    return !dead_;
+  });
+  receiving_ = false;
+}
+
+void ParkedProgram::Fail(const std::string& why, bool process_gone) {
   if (dead_) return;
   auto keep = shared_from_this();  // the callbacks below may drop the owner's reference
   dead_ = true;
   shim_.CloseChannel();
   shim_.watcher().SignalGroup(SIGKILL);  // its request children die with it (PDEATHSIG)
+  // Messages never sent: their copies of request pipes would keep a lost
+  // run's output open (no EOF) for the request that runs again elsewhere.
+  for (Outgoing& o : outgoing_) {
+    for (int fd : o.fds) ::close(fd);
+  }
+  outgoing_.clear();
   auto runs = std::move(runs_);
   runs_.clear();
   for (auto& [id, run] : runs) {
-    if (!run.started) {
-      run.on_started(Status::Unavailable("fork mode: " + why), -1, nullptr);
-    } else {
+    if (run.started) {
       run.on_exit(SIGKILL);  // raw wait status of a child killed by SIGKILL
+    } else if (process_gone && run.on_lost) {
+      run.on_lost(why);  // never answered: nothing was started for it
+    } else {
+      run.on_started(Status::Unavailable("fork mode: " + why), -1, nullptr);
     }
   }
   if (on_failed_) {
@@ -247,7 +295,7 @@ void ParkedProgram::OnProcessExit(int raw_status) {
     dead_ = true;
     return;
   }
-  Fail("parked process " + std::to_string(shim_.watcher().pid()) + " ended: " + DescribeWaitStatus(raw_status));
+  Gone("parked process " + std::to_string(shim_.watcher().pid()) + " ended: " + DescribeWaitStatus(raw_status));
 }
 
 }  // namespace fcgi
