@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "launcher/core/cgi_environment.h"
 #include "launcher/elf_inspector.h"
 #include "launcher/file_stamp.h"
 #include "launcher/log.h"
@@ -23,13 +24,42 @@ namespace {
 // What a request's run is, shared by the ProgramRun handed to the request and
 // the callbacks in flight (which may outlive it).
 struct RunState {
+  RunState() = default;
+  RunState(const RunState&) = delete;
+  RunState& operator=(const RunState&) = delete;
+  ~RunState() { ReleaseKept(); }
+
+  // Closes kept.*_fd (owned copies), if any.
+  void ReleaseKept() {
+    for (int* fd : {&kept.stdin_fd, &kept.stdout_fd, &kept.stderr_fd}) {
+      if (*fd >= 0) ::close(*fd);
+      *fd = -1;
+    }
+  }
+
   pid_t pid = -1;
   bool exited = false;
   bool dropped = false;  // the request let go of its ProgramRun
+  bool rerun = false;    // lost once with a dead parked process and dispatched again
   std::weak_ptr<ParkedProgram> parked;
   uint64_t request_id = 0;
   std::unique_ptr<ProgramRun> exec_run;  // served in exec mode after all
+  // The spec, with our own copies of its stdio fds, from the RUN until the
+  // parked process answers it: what a lost run is dispatched again with.
+  SpawnSpec kept;
 };
+
+// "GET /x?y" of a request's environment, for logs.
+std::string DescribeRequest(const std::vector<std::string>& env) {
+  std::string method, uri, script;
+  for (const std::string& e : env) {
+    if (e.rfind("REQUEST_METHOD=", 0) == 0) method = e.substr(15);
+    else if (e.rfind("REQUEST_URI=", 0) == 0) uri = e.substr(12);
+    else if (e.rfind("SCRIPT_NAME=", 0) == 0) script = e.substr(12);
+  }
+  return EscapeForLog(method.empty() ? "?" : method) + " " +
+         EscapeForLog(!uri.empty() ? uri : !script.empty() ? script : "?", 200);
+}
 
 class ForkRun : public ProgramRun {
  public:
@@ -256,7 +286,19 @@ class ForkRunner : public ProgramRunner {
                  ExitCallback on_exit) {
     std::shared_ptr<ParkedProgram> parked = parked_;  // Run may fail it, and our callback drop parked_
     state->parked = parked;
+    // Until the parked process answers the RUN it may die without having
+    // started anything; the request then runs again elsewhere (once: see
+    // OnLost). The caller closes its copies of the child's stdio ends when
+    // Start returns, so keep our own till then: with the stdin read end kept,
+    // body bytes written meanwhile stay in the pipe for the second run
+    // (the dead process's copy of the read end goes with it, and with no
+    // reader left the writes would fail and the body be dropped).
+    ParkedProgram::LostCallback lost_cb;
+    if (!state->rerun && Keep(spec, state.get())) {
+      lost_cb = [this, state, on_started, on_exit](const std::string& why) { OnLost(why, state, on_started, on_exit); };
+    }
     auto started_cb = [this, state, on_started](const Status& s, pid_t pid, std::shared_ptr<ProgramOutput> output) {
+      state->ReleaseKept();
       state->pid = pid;
       if (s.ok()) retry_.ClearFailures();  // a parked program that serves is healthy
       on_started(s, pid, std::move(output));
@@ -265,12 +307,53 @@ class ForkRunner : public ProgramRunner {
       state->exited = true;
       on_exit(raw_status);
     };
-    state->request_id = parked->Run(spec, std::move(started_cb), std::move(exit_cb));
+    state->request_id = parked->Run(spec, std::move(started_cb), std::move(exit_cb), std::move(lost_cb));
     if (state->request_id != 0) return;
     // The parked process was already gone (its death not yet processed) and
     // took nothing: this request waits for the restart instead of a 502.
+    state->ReleaseKept();
     state->parked.reset();
     Dispatch(spec, state, std::move(on_started), std::move(on_exit));
+  }
+
+  // state->kept = spec with duplicated stdio fds. False (nothing kept) if a
+  // dup fails: the run is then not dispatched again if lost.
+  static bool Keep(const SpawnSpec& spec, RunState* state) {
+    state->kept = spec;
+    for (int* fd : {&state->kept.stdin_fd, &state->kept.stdout_fd, &state->kept.stderr_fd}) {
+      if (*fd < 0) continue;
+      *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+      if (*fd < 0) {
+        state->ReleaseKept();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The parked process died before it answered the request's RUN: it started
+  // nothing for it (STARTED is read before this, see ParkedProgram), so the
+  // request runs on the replacement (or in exec mode if parking gives up),
+  // once; a second loss gets the 502. Not covered: the shim forks the child
+  // before it sends STARTED, so a parked process killed in that gap (a few
+  // forks long) leaves a child that may have begun main() before its
+  // PDEATHSIG; that run is taken for lost too.
+  void OnLost(const std::string& why, const std::shared_ptr<RunState>& state, const StartedCallback& on_started,
+              const ExitCallback& on_exit) {
+    SpawnSpec spec = std::move(state->kept);
+    state->kept.stdin_fd = state->kept.stdout_fd = state->kept.stderr_fd = -1;
+    state->parked.reset();
+    state->request_id = 0;
+    if (state->dropped) {  // the request is gone: nothing to run it for
+      CloseFds(spec);
+      on_started(Status::Unavailable("fork mode: " + why), -1, nullptr);
+      return;
+    }
+    state->rerun = true;
+    LogInfo("fork mode: the parked " + options_.park.program + " was gone (" + why +
+            ") before it started the program for " + DescribeRequest(spec.env) + "; running it again");
+    Dispatch(spec, state, on_started, on_exit);  // borrows spec's fds
+    CloseFds(spec);
   }
 
   void DrainWaiting() {

@@ -6,7 +6,11 @@
 // preloaded and must say HELLO within --park-timeout. Starts that arrive
 // before that wait. A parked process that dies is restarted with backoff;
 // after --park-retries failures in a row without one successful request, the
-// runner falls back to exec mode for good (one log line). The program file
+// runner falls back to exec mode for good (one log line). A request the dead
+// process was handed but never reported started (ParkedProgram's LostCallback)
+// is dispatched again, once, with copies of its stdio fds the runner keeps
+// from the RUN until STARTED, so its body stays in the stdin pipe (one info
+// line per rerun); a second loss is a 502. The program file
 // changing on disk (inode, size or mtime) or Recycle() (SIGHUP) replaces the
 // parked process before the next request; the old one drains its children.
 #ifndef FCGI_RUN_FORK_RUNNER_H_
