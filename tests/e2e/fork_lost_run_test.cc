@@ -2,7 +2,8 @@
 // RUN sent) when that process dies before it answered STARTED. Nothing of the
 // program ran for the request, so the launcher gives it to the replacement
 // parked process (once) instead of a 502, with its whole body; a request whose
-// program did start still gets the 502 naming the signal. Made deterministic by
+// program did start still gets the 502 naming the signal; if parking gives up,
+// the request runs in exec mode. Made deterministic by
 // stopping the parked process (SIGSTOP) so that the RUN waits unread in its
 // control socket, then killing it; plus a bounded stress loop of kills under
 // traffic. Part 1 is fork_mode_test.cc, part 2 fork_lifecycle_test.cc.
@@ -48,16 +49,16 @@ std::string PatternBody(size_t size) {
   return body;
 }
 
-TEST_CASE("fork: a request whose RUN the killed parked process never read is served by the replacement, whole body",
-          "[e2e][fork][restart]") {
-  FcgiRun app(ForkApp(ForkProgram("probe.cgi"), {"--status-path", kStatusPath}));
+// Sends a POST of `body` (query "lost") to `app` (with kStatusPath) while its
+// parked process is stopped, waits until the launcher has taken the request
+// (its RUN sent, unread), kills the parked process; returns the response.
+FcgiResponse LoseRunWithParked(const FcgiRun& app, const std::string& body) {
   const pid_t first = WaitForParked(app);
   REQUIRE(first > 0);
   // The parked process stops reading its control socket: the RUN the launcher
   // sends for the request below stays there, unread, with its three fds.
   REQUIRE(kill(first, SIGSTOP) == 0);
   REQUIRE(WaitFor([&] { return pc::ProcessState(first) == 'T'; }, 2000ms));
-  const std::string body = PatternBody(20000);
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
   RequestSpec spec;
@@ -69,7 +70,14 @@ TEST_CASE("fork: a request whose RUN the killed parked process never read is ser
   REQUIRE(WaitFor([&] { return StatusPage(app).find("POST /probe?lost") != std::string::npos; }, 5000ms));
   StatusPage(app);  // one more turn: the body goes into the stdin pipe meanwhile
   REQUIRE(kill(first, SIGKILL) == 0);
-  FcgiResponse r = client.ReadUntilEnd(1, Millis(10000));
+  return client.ReadUntilEnd(1, Millis(10000));
+}
+
+TEST_CASE("fork: a request whose RUN the killed parked process never read is served by the replacement, whole body",
+          "[e2e][fork][restart]") {
+  FcgiRun app(ForkApp(ForkProgram("probe.cgi"), {"--status-path", kStatusPath}));
+  const std::string body = PatternBody(20000);
+  FcgiResponse r = LoseRunWithParked(app, body);
   const std::string log = app.Log();
   INFO(r.Describe() << "\nlauncher:\n" << log);
   REQUIRE(r.ok());
@@ -84,6 +92,28 @@ TEST_CASE("fork: a request whose RUN the killed parked process never read is ser
   REQUIRE(parked.size() == 2);
   CHECK(page.Pid("ppid") == parked[1]);  // the replacement ran it
   CHECK(app.LogContains("before it started the program for POST /probe?lost"));
+}
+
+// With --park-retries 1 the death gives parking up: the lost request runs in
+// exec mode instead, still with its whole body.
+TEST_CASE("fork: a request lost with the parked process runs in exec mode when parking gives up",
+          "[e2e][fork][restart]") {
+  FcgiRun app(ForkApp(ForkProgram("probe.cgi"), {"--status-path", kStatusPath, "--park-retries", "1"}));
+  const std::string body = PatternBody(3000);
+  FcgiResponse r = LoseRunWithParked(app, body);
+  const std::string log = app.Log();
+  INFO(r.Describe() << "\nlauncher:\n" << log);
+  REQUIRE(r.ok());
+  CgiResponse cgi = SplitCgiResponse(r.stdout_data);
+  CHECK(cgi.status == 200);
+  ProbePage page = ParseProbe(cgi.body);
+  CHECK(page.Get("query") == "lost");
+  CHECK(page.Get("body") == body);
+  CHECK(page.Pid("ppid") == app.process().pid());  // exec mode: the launcher's own child
+  CHECK(page.Get("ld_preload") == "(unset)");
+  CHECK(ParkedPids(log).size() == 1);
+  CHECK(log.find("serving " + app.program() + " in exec mode") != std::string::npos);
+  CHECK(log.find("before it started the program for POST /probe?lost") != std::string::npos);
 }
 
 // Kills the parked process repeatedly under a bounded stream of short
