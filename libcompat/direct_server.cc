@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include "launcher/core/cgi_response_parser.h"
 #include "launcher/core/connection_state.h"
 #include "launcher/core/fcgi_name_value.h"
+#include "launcher/core/fcgi_record_writer.h"
 #include "launcher/core/recycle_policy.h"
 #include "launcher/core/wait_status.h"
 #include "libcompat/control_protocol.h"
@@ -47,6 +50,80 @@ constexpr uint32_t kLogError = 4;
 constexpr size_t kChunkBytes = 256 * 1024;  // output read and sent per step
 constexpr size_t kMaxConnections = 256;     // KEEP_CONN connections one worker keeps open
 constexpr int kMaxEvents = 16;
+
+// What a request gets when the worker dies in it (a crash, or the SIGTERM of
+// --timeout): the launcher's 502 / 504, written by a signal handler that the
+// worker installs for the signals the program leaves at their default
+// (InstallWorkerSignalHandler). The replies are made at start-up for request
+// id 0; the handler patches in the running request's id and writes them with
+// write(2) only (async-signal-safe), then dies of the signal as it would have.
+struct DeathReply {
+  char bytes[4096];
+  size_t length = 0;
+};
+constexpr int kDeathSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM};
+DeathReply g_death_replies[NSIG];
+volatile sig_atomic_t g_reply_fd = -1;  // the running request's connection, or -1
+volatile sig_atomic_t g_reply_id = 0;
+pid_t g_worker_pid = 0;
+
+void OnDeathSignal(int sig) {
+  const int saved_errno = errno;
+  const int fd = g_reply_fd;
+  // Not in a process the program forked: the connection is the worker's.
+  if (fd >= 0 && getpid() == g_worker_pid && g_death_replies[sig].length > 0) {
+    g_reply_fd = -1;
+    DeathReply& r = g_death_replies[sig];
+    const unsigned id = static_cast<unsigned>(g_reply_id);
+    for (size_t at = 0; at + 8 <= r.length;) {  // every record header: the request id
+      r.bytes[at + 2] = static_cast<char>(id >> 8);
+      r.bytes[at + 3] = static_cast<char>(id & 0xff);
+      const size_t content = (static_cast<unsigned char>(r.bytes[at + 4]) << 8) | static_cast<unsigned char>(r.bytes[at + 5]);
+      at += 8 + content + static_cast<unsigned char>(r.bytes[at + 6]);
+    }
+    for (size_t done = 0; done < r.length;) {
+      ssize_t n = write(fd, r.bytes + done, r.length - done);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        pollfd p{fd, POLLOUT, 0};
+        if (poll(&p, 1, 1000) <= 0) break;
+      } else {
+        break;
+      }
+    }
+  }
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigaction(sig, &dfl, nullptr);
+  raise(sig);  // pending until this handler returns, then fatal
+  errno = saved_errno;
+}
+
+// Makes the replies (request id 0) and installs the handler.
+void PrepareDeathReplies(const std::string& name) {
+  for (int sig : kDeathSignals) {
+    std::string body;
+    int status = 502;
+    if (sig == SIGTERM) {
+      status = 504;
+      body = "fcgi-run: " + name + " did not finish in time";
+    } else {
+      body = "fcgi-run: " + name + " ended without a valid response (" + fcgi::DescribeWaitStatus(W_EXITCODE(0, sig)) + ")";
+    }
+    std::string records;
+    fcgi::AppendStreamData(&records, fcgi::RecordType::kStdout, 0,
+                           fcgi::MakeCgiErrorResponse(status, fcgi::ReasonPhrase(status), body));
+    fcgi::AppendStreamEnd(&records, fcgi::RecordType::kStdout, 0);
+    fcgi::AppendEndRequest(&records, 0, 128u + static_cast<uint32_t>(sig), ProtocolStatus::kRequestComplete);
+    if (records.size() > sizeof g_death_replies[sig].bytes) continue;  // a huge name: no reply, the web server's own
+    memcpy(g_death_replies[sig].bytes, records.data(), records.size());
+    g_death_replies[sig].length = records.size();
+    InstallWorkerSignalHandler(sig, OnDeathSignal);
+  }
+}
 
 struct Config {
   proto::DirectHeader header;
@@ -143,8 +220,8 @@ class Server {
   }
   // Runs main() for one request whose stdin is in stdin_mem_ (body_bytes) and
   // environment in `env`; sends the response through `conn`'s callbacks.
-  int RunMain(const fcgi::CgiEnvironment& env, uint64_t body_bytes, int conn_fd, proto::ReportMessage* report,
-              bool* children_left);
+  int RunMain(const fcgi::CgiEnvironment& env, uint64_t body_bytes, int conn_fd, uint16_t request_id,
+              proto::ReportMessage* report, bool* children_left);
   int stdin_mem() const { return stdin_mem_; }
   // Empties the stdin memfd for the next body (only if the last one left bytes).
   bool ClearStdin() {
@@ -325,7 +402,7 @@ void DirectConnection::RunPending() {
   proto::ReportMessage report{};
   bool children_left = false;
   const uint64_t body = p.role == Role::kAuthorizer ? 0 : p.body_bytes;
-  int wait_status = server_->RunMain(env, body, fd_, &report, &children_left);
+  int wait_status = server_->RunMain(env, body, fd_, p.id, &report, &children_left);
   const std::string& name = server_->config().name;
   if (wait_status < 0) {
     pending_ = std::move(p);
@@ -399,7 +476,7 @@ void DirectConnection::RunPending() {
 
 // ---- the server ----
 
-int Server::RunMain(const fcgi::CgiEnvironment& env, uint64_t body_bytes, int conn_fd,
+int Server::RunMain(const fcgi::CgiEnvironment& env, uint64_t body_bytes, int conn_fd, uint16_t request_id,
                     proto::ReportMessage* report, bool* children_left) {
   env_block_.clear();
   for (const std::string& entry : env.entries) {
@@ -432,8 +509,11 @@ int Server::RunMain(const fcgi::CgiEnvironment& env, uint64_t body_bytes, int co
                    static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec),
                    __ATOMIC_RELEASE);
   report->type = proto::kReport;
+  g_reply_id = request_id;
+  g_reply_fd = conn_fd;
   int wait_status = RunDirectRequest(env_block_.data(), static_cast<uint32_t>(env_block_.size()), report,
                                      children_left);
+  g_reply_fd = -1;
   __atomic_store_n(&slot_->started_ns, 0, __ATOMIC_RELEASE);
   __atomic_store_n(&slot_->conn_fd, -1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&slot_->requests, 1, __ATOMIC_RELAXED);
@@ -580,6 +660,8 @@ void Server::Retire() {
 }
 
 void Server::Run() {
+  g_worker_pid = start_.pid;
+  PrepareDeathReplies(config_.name);
   if (!Setup()) {
     Log(kLogError, std::string("direct mode: cannot set up the worker: ") + strerror(errno));
     _exit(1);

@@ -462,4 +462,16 @@ int RunDirectRequest(const char* env_block, uint32_t env_bytes, proto::ReportMes
 
 int PersistentOpenFds() { return CountOpenFds(&g_worker.proc); }
 
+bool InstallWorkerSignalHandler(int sig, void (*handler)(int)) {
+  Worker& w = g_worker;
+  if (sig <= 0 || sig >= NSIG || w.snapshot.actions[sig].sa_handler != SIG_DFL) return false;
+  struct sigaction action {};
+  action.sa_handler = handler;
+  sigfillset(&action.sa_mask);  // nothing interrupts the reply
+  if (sigaction(sig, &action, nullptr) != 0) return false;
+  sigaction(sig, nullptr, &w.snapshot.actions[sig]);  // restored after every request from now on
+  ForgetSignalChanges();
+  return true;
+}
+
 }  // namespace fcgi_compat

@@ -48,6 +48,11 @@ int RunDirectRequest(const char* env_block, uint32_t env_bytes, fcgi::compat::Re
                      bool* children_left);
 // Open fds of the worker now (/proc/self/fd).
 int PersistentOpenFds();
+// Direct mode: when the program left `sig` at its default disposition,
+// installs `handler` (all signals blocked while it runs) and makes it part of
+// the snapshot, so every request's restore keeps it. False when the program
+// had its own disposition (left alone) or sigaction(2) failed.
+bool InstallWorkerSignalHandler(int sig, void (*handler)(int));
 
 }  // namespace fcgi_compat
 

@@ -4,6 +4,7 @@
 // DIRECT, reading LOG / RETIRE / BYE) and the web server (a FastCGI client).
 #include <catch2/catch.hpp>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -209,6 +210,41 @@ TEST_CASE("compat direct: an invalid response becomes the launcher's 502, stderr
     REQUIRE(log.has_value());
     CHECK(log->type == proto::kLog);
     CHECK(log->bytes.find("test_cgi stderr: to-stderr") != std::string::npos);
+  }
+}
+
+TEST_CASE("compat direct: a crash or the --timeout SIGTERM still answers the request", "[compat][direct]") {
+  SECTION("SIGSEGV: 502 naming the signal, the worker dies of it") {
+    DirectWorker w;
+    FcgiResponse r = w.Get({{"MODE", "crash"}});
+    INFO(r.Describe());
+    REQUIRE(r.ended);
+    CHECK(r.stdout_data.rfind("Status: 502 Bad Gateway\r\n", 0) == 0);
+    CHECK(r.stdout_data.find("fcgi-run: test_cgi ended without a valid response (killed by SIGSEGV)") !=
+          std::string::npos);
+    CHECK(r.app_status == 128 + SIGSEGV);
+    const int status = w.process().Wait(milliseconds(5000));
+    REQUIRE(status != -1);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGSEGV);
+  }
+  SECTION("SIGTERM while main() runs: 504") {
+    DirectWorker w;
+    FcgiTestClient client;
+    REQUIRE(client.Connect(w.address()).ok());
+    REQUIRE(client.Send(RequestBytes(RequestSpec{1, Role::kResponder, false,
+                                                 {{"CGI_HEADER", "1"}, {"MODE", "sleep"}, {"SLEEP_MS", "5000"}}})).ok());
+    for (int i = 0; i < 500 && w.slot().started_ns == 0; ++i) usleep(10 * 1000);  // main() started
+    REQUIRE(w.slot().started_ns != 0);
+    REQUIRE(kill(w.process().pid(), SIGTERM) == 0);
+    FcgiResponse r = client.ReadUntilEnd(1, seconds(5));
+    INFO(r.Describe());
+    REQUIRE(r.ended);
+    CHECK(r.stdout_data.rfind("Status: 504 Gateway Timeout\r\n", 0) == 0);
+    CHECK(r.stdout_data.find("fcgi-run: test_cgi did not finish in time") != std::string::npos);
+    const int status = w.process().Wait(milliseconds(5000));
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGTERM);
   }
 }
 
