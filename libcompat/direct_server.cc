@@ -310,11 +310,17 @@ bool DirectConnection::ServeReadable() {
       if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
       // Nothing more now: done unless a request is half received.
       if (state_.active_requests() == 0 && state_.AtRecordBoundary()) return true;
-      if (!WaitFor(POLLIN)) return false;  // --idle-timeout: the peer went silent
+      if (!WaitFor(POLLIN)) {
+        server_->Log(kLogWarning, "direct mode: a FastCGI connection sent nothing for " +
+                                      std::to_string(server_->read_timeout_ms()) +
+                                      " ms in the middle of a request; closing it");
+        return false;
+      }
       continue;
     }
     fcgi::Status s = state_.Feed(std::string_view(buffer, static_cast<size_t>(n)), &out_);
     if (!s.ok()) {
+      server_->Log(kLogWarning, "direct mode: FastCGI protocol error: " + s.message() + "; closing the connection");
       Flush();
       return false;
     }
