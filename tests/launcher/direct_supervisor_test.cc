@@ -3,6 +3,7 @@
 #include "launcher/direct_supervisor.h"
 
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -66,9 +67,11 @@ TEST_CASE("direct: the pre-flight refuses what persistent mode cannot run", "[di
     REQUIRE(f != nullptr);
     std::fputs("#!/bin/sh\necho\n", f);
     std::fclose(f);
+    REQUIRE(chmod(script.c_str(), 0755) == 0);
   }
   park.program = script;
   CHECK_FALSE(CanServeDirect(park, &why));
+  INFO(why);
   CHECK(why.find(script + " is a script (interpreter ") != std::string::npos);
 
   park.program = dir.path() + "/missing";
