@@ -281,7 +281,7 @@ enum DirectFlags : uint32_t {
 struct DirectHeader {
   uint32_t type;              // kDirect
   uint32_t flags;             // DirectFlags
-  uint32_t listener_count;    // 1..kMaxDirectListeners
+  uint32_t listener_count;    // 1..kMaxDirectListeners (7)
   uint32_t max_params_bytes;  // PARAMS per request (431 past it)
   uint64_t max_body_bytes;    // CONTENT_LENGTH / body (413 past it); 0: no limit
   uint32_t max_header_bytes;  // the response's CGI header block (502 past it)
@@ -296,7 +296,8 @@ struct DirectHeader {
   uint32_t name_bytes;
   uint32_t reserved;  // 0
 };
-inline constexpr uint32_t kMaxDirectListeners = 16;
+// With the slot memfd: at most 8 fds in one message (the shim's kMaxReceivedFds).
+inline constexpr uint32_t kMaxDirectListeners = 7;
 
 // The supervision slot of a direct-mode worker: a memfd the launcher creates
 // and maps, and the worker maps shared. Only the worker writes; the launcher
