@@ -4,7 +4,8 @@
 // whose default page is "pid=<worker pid>\nvisits=<N>" (N: a global counter),
 // so a test can tell which worker served a request and that globals persist.
 // Every case passes its mode itself and is tagged [persistent]: the suite runs
-// them once, in the "e2e-persistent: " variant.
+// them once, in the "e2e-persistent: " variant. The option conflicts and the
+// fallback for scripts are tests/e2e/direct_options_test.cc's.
 #include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/stat.h>
@@ -441,7 +442,9 @@ TEST_CASE("direct: --stderr log puts the program's stderr in the launcher's log"
   REQUIRE(r.raw.ok());
   CHECK(r.cgi.body == "wrote to stderr\n");
   CHECK(r.raw.stderr_data.empty());
-  CHECK(app.LogContains("(pid " + std::to_string(pid.pid) + "): direct-probe: to stderr"));
+  // The launcher's line (as without --direct), from the worker that ran the request.
+  CHECK(app.LogContains("direct_probe.cgi stderr: direct-probe: to stderr"));
+  CHECK(app.LogContains("(pid " + std::to_string(pid.pid) + ")"));
 }
 
 TEST_CASE("direct: globals persist across requests (persistent workers)", "[e2e][persistent][direct]") {
@@ -455,18 +458,6 @@ TEST_CASE("direct: globals persist across requests (persistent workers)", "[e2e]
   CHECK(r[2].visits == 3);
   CHECK(r[0].pid == r[2].pid);
   CHECK(r[0].pid != app.process().pid());  // a worker, not the launcher
-}
-
-TEST_CASE("direct: a script falls back to the launcher's request path, with a log line",
-          "[e2e][persistent][direct]") {
-  PERSISTENT_ONLY();
-  FcgiRun app(Options(Example("exit3.cgi")));
-  FcgiResponse r = RequestOnce(app.address(), Params(app, ""), "", 8000ms);
-  INFO(r.Describe() << app.Log());
-  REQUIRE(r.ended);
-  CHECK(r.app_status == 3);
-  CHECK(SplitCgiResponse(r.stdout_data).status == 200);
-  CHECK(app.LogContains("is not served in persistent mode; requests go through the launcher"));
 }
 
 TEST_CASE("direct: SIGTERM during a request lets it complete, then fcgi-run exits 0",
@@ -495,34 +486,6 @@ TEST_CASE("direct: SIGTERM during a request lets it complete, then fcgi-run exit
   CHECK(WIFEXITED(*status));
   CHECK(WEXITSTATUS(*status) == 0);
   CHECK(WaitFor([&] { return Gone(warm.pid); }, Seconds(5)));
-}
-
-// ---- start-up errors ----
-
-TEST_CASE("direct: --direct with --http, --status-path or --mode fork is a start-up error (exit 2)",
-          "[e2e][persistent][direct]") {
-  PERSISTENT_ONLY();
-  struct Conflict {
-    std::vector<std::string> args;
-    std::string named;
-  };
-  const std::vector<Conflict> conflicts = {
-      {{"--mode", "persistent", "--http", "127.0.0.1:0"}, "--http"},
-      {{"--mode", "persistent", "--status-path", "/status"}, "--status-path"},
-      {{"--mode", "fork"}, "--mode"},
-  };
-  TempDir dir("fcgi-run-direct-conflict");
-  for (const Conflict& c : conflicts) {
-    std::vector<std::string> argv = {FcgiRunBinary(), "--listen", "unix:" + dir.File("s.sock"), "--allow-root",
-                                     "--direct"};
-    argv.insert(argv.end(), c.args.begin(), c.args.end());
-    argv.push_back(Probe());
-    CommandResult r = RunCommand(argv, "", Seconds(10));
-    INFO(c.named << ": exit " << r.ExitCode() << "\n" << r.out << r.err);
-    CHECK(r.ExitCode() == 2);
-    CHECK(r.err.find("--direct") != std::string::npos);
-    CHECK(r.err.find(c.named) != std::string::npos);
-  }
 }
 
 }  // namespace
