@@ -168,8 +168,7 @@ void DirectSupervisor::OnGone(DirectWorker* w, const std::string& why, bool befo
   if (!before_serving) {
     Count(RunnerEvent::kRecycled, "worker_exited");
     LogWarning("direct mode: " + options_.worker.park.program + ": " + why +
-               (request_running ? " while a request was running (the web server got no response)"
-                                : " between requests") +
+               (request_running ? " while a request was running" : " between requests") +
                "; starting a new worker");
     FillPool();
     return;

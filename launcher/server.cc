@@ -411,8 +411,10 @@ void Server::BeginShutdown() {
         std::chrono::duration<double>(config_.shutdown_timeout_seconds)));
     shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) {
-        LogWarning("--shutdown-timeout reached: terminating " + std::to_string(ctx_.counters.requests_active) +
-                   " running requests");
+        LogWarning(direct_ && !direct_->AllGone()
+                       ? std::string("--shutdown-timeout reached: killing the direct-mode workers still running")
+                       : "--shutdown-timeout reached: terminating " + std::to_string(ctx_.counters.requests_active) +
+                             " running requests");
         AbortEverything("launcher stopping");
       }
     });

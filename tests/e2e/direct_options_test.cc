@@ -1,5 +1,6 @@
 // End-to-end: what --direct (README "Direct mode") refuses at start-up, and
-// its fallback when the program cannot run in persistent mode. Direct mode's
+// its fallbacks when the program cannot run in persistent mode (found before
+// start: a script; or at start: the shim refuses it). Direct mode's
 // serving is tests/e2e/direct_test.cc's. Tagged [persistent]: runs once, in
 // the "e2e-persistent: " variant.
 #include <catch2/catch.hpp>
@@ -59,6 +60,24 @@ TEST_CASE("direct: a script is served through the launcher, with one log line", 
   CHECK(r.app_status == 3);  // the launcher's END_REQUEST: the script's exit status
   CHECK(app.LogContains("exit3.cgi is not served in persistent mode; requests go through the launcher"));
   CHECK(app.LogContains("serving it in fork mode"));
+}
+
+TEST_CASE("direct: a program the shim refuses (threads at main) falls back to the launcher",
+          "[e2e][direct][persistent]") {
+  FcgiRunOptions o;
+  o.program = std::string(FCGI_RUN_BUILD_DIR) + "/tests/e2e/fork_programs/thread_ctor.cgi";
+  o.pass_mode = false;
+  o.workers = 2;
+  o.flags = {"--mode", "persistent", "--direct"};
+  FcgiRun app(o);
+  // The refusal comes after HELLO would have: the log line says the fallback.
+  REQUIRE(app.LogContains("thread_ctor.cgi is not served in persistent mode; requests go through the launcher"));
+  CHECK(app.LogContains("threads at main()"));
+  FcgiResponse r = RequestOnce(app.address(), {{"SCRIPT_FILENAME", app.program()}, {"REQUEST_METHOD", "GET"},
+                                               {"GATEWAY_INTERFACE", "CGI/1.1"}});
+  INFO(app.Log());
+  CHECK(r.ok());
+  CHECK(r.stdout_data.find("threads=") != std::string::npos);  // exec mode ran it
 }
 
 }  // namespace
