@@ -121,6 +121,30 @@ TEST_CASE("direct: C hello through nginx", "[e2e][persistent][direct]") {
   CHECK(app.Log().find("not served in persistent mode") == std::string::npos);
 }
 
+// nginx keeps its FastCGI connections open (fastcgi_keep_conn on + upstream
+// keepalive): the one worker must still serve another client meanwhile, and
+// nginx's kept connection afterwards.
+TEST_CASE("direct: a connection nginx keeps open does not block other clients", "[e2e][persistent][direct]") {
+  PERSISTENT_ONLY();
+  FcgiRun app(Options(Probe()));
+  NginxOptions n;
+  n.fcgi_address = app.address();
+  n.script_filename = app.program();
+  n.keep_conn = true;
+  Nginx nginx(n);
+  std::vector<HttpResponse> before;
+  for (int i = 0; i < 3; ++i) before.push_back(CurlGet(nginx.Url("/probe"), 10));
+  Result other = Get(app, "");  // a second client while nginx holds its idle connection
+  HttpResponse after = CurlGet(nginx.Url("/probe"), 10);
+  INFO(other.raw.Describe() << after.error << "\nlauncher:\n" << app.Log() << "\nnginx:\n" << nginx.ErrorLog());
+  for (const HttpResponse& r : before) CHECK(r.status == 200);
+  REQUIRE(other.raw.ok());
+  CHECK(other.visits == 4);
+  REQUIRE(after.ok);
+  CHECK(after.status == 200);
+  CHECK(after.body.find("visits=5") != std::string::npos);
+}
+
 // The key equivalence: the same program behind the same nginx sees the same
 // environment whether the launcher passes the request on (persistent mode) or
 // the worker took it itself (direct mode). Both launchers listen, one after the
