@@ -140,7 +140,7 @@ void DirectWorker::Dispatch(const CompatMessage& m) {
              ? "the program runs " + std::to_string(refused->error) + " threads at main()"
              : std::string("the shim could not set up: ") + std::strerror(static_cast<int>(refused->error)));
   } else if (auto* log = std::get_if<CompatLog>(&m)) {
-    Log::Write(LevelOf(log->level), spec_.direct.name + " (pid " + std::to_string(pid()) + "): " + log->text);
+    Log::Write(LevelOf(log->level), "worker pid " + std::to_string(pid()) + ": " + log->text);
   } else if (auto* retire = std::get_if<CompatRetire>(&m)) {
     if (retired_) return;
     retired_ = true;

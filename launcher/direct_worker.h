@@ -5,8 +5,8 @@
 // slot and the limits: from then on it accepts and answers connections
 // itself (libcompat/direct_server.h) and the launcher sends it no RUN.
 //
-// What the launcher still sees: LOG lines (logged as "PROGRAM (pid P):
-// TEXT" at their level), RETIRE (a recycle limit was reached; BYE and exit 0
+// What the launcher still sees: LOG lines (logged as "worker pid P: TEXT"
+// at their level; the shim's text names the program and the request), RETIRE (a recycle limit was reached; BYE and exit 0
 // follow), the process's exit, and the slot: a memfd the worker writes and
 // this class maps read-only, whose started_ns says since when a request's
 // main() runs (0 between requests). DirectSupervisor reads it for --timeout.

@@ -468,7 +468,7 @@ TEST_CASE("direct: --stderr log puts the program's stderr in the launcher's log"
   CHECK(r.raw.stderr_data.empty());
   // The launcher's line (as without --direct), from the worker that ran the request.
   CHECK(app.LogContains("direct_probe.cgi stderr: direct-probe: to stderr"));
-  CHECK(app.LogContains("(pid " + std::to_string(pid.pid) + ")"));
+  CHECK(app.LogContains("worker pid " + std::to_string(pid.pid) + ": direct_probe.cgi stderr: direct-probe: to stderr"));
 }
 
 TEST_CASE("direct: globals persist across requests (persistent workers)", "[e2e][persistent][direct]") {

@@ -232,8 +232,9 @@ TEST_CASE("compat direct: a crash or the --timeout SIGTERM still answers the req
     DirectWorker w;
     FcgiTestClient client;
     REQUIRE(client.Connect(w.address()).ok());
-    REQUIRE(client.Send(RequestBytes(RequestSpec{1, Role::kResponder, false,
-                                                 {{"CGI_HEADER", "1"}, {"MODE", "sleep"}, {"SLEEP_MS", "5000"}}})).ok());
+    RequestSpec spec;
+    spec.params = {{"CGI_HEADER", "1"}, {"MODE", "sleep"}, {"SLEEP_MS", "5000"}};
+    REQUIRE(client.Send(RequestBytes(spec)).ok());
     for (int i = 0; i < 500 && w.slot().started_ns == 0; ++i) usleep(10 * 1000);  // main() started
     REQUIRE(w.slot().started_ns != 0);
     REQUIRE(kill(w.process().pid(), SIGTERM) == 0);
