@@ -107,21 +107,14 @@ void CgiRequest::Start(NameValuePairs params) {
     return;
   }
   ctx_.observability.metrics.SetProgram(metrics_id_, program_.target.path);
-  for (auto& [name, value] : program_.param_overrides) {
-    std::erase_if(params, [&name](const auto& p) { return p.first == name; });
-    params.emplace_back(name, value);
-  }
-
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env = BuildCgiEnvironment(params, ctx_.base_env, &dropped);
+  CgiEnvironment env =
+      BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.base_env, role_, &dropped);
   for (const DroppedParam& d : dropped) {  // the message is built only when it is logged
     if (Log::Enabled(LogLevel::kDebug)) {
       LogDebug(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason);
     }
   }
-  if (role_ == Role::kAuthorizer && env.Find("FCGI_ROLE") == nullptr) env.entries.push_back("FCGI_ROLE=AUTHORIZER");
-  if (role_ == Role::kFilter && env.Find("FCGI_ROLE") == nullptr) env.entries.push_back("FCGI_ROLE=FILTER");
-  if (role_ == Role::kResponder && env.Find("FCGI_ROLE") == nullptr) env.entries.push_back("FCGI_ROLE=RESPONDER");
   env_ = std::move(env.entries);
 
   if (ctx_.slots.TryAcquire()) {

@@ -16,6 +16,7 @@
 #include <functional>
 
 #include "launcher/core/status.h"
+#include "launcher/core/wait_status.h"  // DescribeWaitStatus, AppStatusFromWaitStatus
 
 namespace fcgi {
 
@@ -55,10 +56,6 @@ void BecomeSubreaper();
 // Returns how many were reaped.
 int ReapOrphans();
 
-// "exit code 3", "killed by SIGSEGV (core dumped)".
-std::string DescribeWaitStatus(int raw_status);
-// FastCGI appStatus for a wait status: the exit code, or 128 + signal number.
-uint32_t AppStatusFromWaitStatus(int raw_status);
 
 }  // namespace fcgi
 

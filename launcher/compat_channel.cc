@@ -57,22 +57,36 @@ bool DropFdsAndCheck(msghdr* msg) {
   return had_fds || (msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
 }
 
+// Checks "NAME=VALUE" entries (no NUL, a non-empty name) and adds up their
+// bytes in an env block (each entry and its NUL).
+Status EnvBlockBytes(const char* what, const std::vector<std::string>& entries, size_t* bytes) {
+  if (entries.size() > proto::kMaxEnvEntries) {
+    return Status::Limit(std::string(what) + ": " + std::to_string(entries.size()) + " environment entries (limit " +
+                         std::to_string(proto::kMaxEnvEntries) + ")");
+  }
+  *bytes = 0;
+  for (const std::string& entry : entries) {
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || entry.find('\0') != std::string::npos) {
+      return Status::Invalid(std::string(what) + ": malformed environment entry \"" + entry + "\"");
+    }
+    *bytes += entry.size() + 1;
+  }
+  return Status::Ok();
+}
+
+void AppendEnvBlock(const std::vector<std::string>& entries, std::string* out) {
+  for (const std::string& entry : entries) {
+    out->append(entry);
+    out->push_back('\0');
+  }
+}
+
 }  // namespace
 
 Status EncodeCompatRun(const CompatRunRequest& run, std::string* out) {
-  if (run.env.size() > proto::kMaxEnvEntries) {
-    return Status::Limit("compat RUN: " + std::to_string(run.env.size()) +
-                         " environment entries (limit " + std::to_string(proto::kMaxEnvEntries) +
-                         ")");
-  }
   size_t env_bytes = 0;
-  for (const std::string& entry : run.env) {
-    size_t eq = entry.find('=');
-    if (eq == std::string::npos || eq == 0 || entry.find('\0') != std::string::npos) {
-      return Status::Invalid("compat RUN: malformed environment entry \"" + entry + "\"");
-    }
-    env_bytes += entry.size() + 1;
-  }
+  if (Status s = EnvBlockBytes("compat RUN", run.env, &env_bytes); !s.ok()) return s;
   if (run.cwd.find('\0') != std::string::npos) {
     return Status::Invalid("compat RUN: NUL byte in the working directory");
   }
@@ -90,11 +104,46 @@ Status EncodeCompatRun(const CompatRunRequest& run, std::string* out) {
   out->clear();
   out->reserve(total);
   out->append(Bytes(header));
-  for (const std::string& entry : run.env) {
-    out->append(entry);
-    out->push_back('\0');
-  }
+  AppendEnvBlock(run.env, out);
   out->append(run.cwd);
+  return Status::Ok();
+}
+
+Status EncodeCompatDirect(const CompatDirectRequest& d, std::string* out) {
+  if (d.listener_count < 1 || d.listener_count > proto::kMaxDirectListeners) {
+    return Status::Invalid("compat DIRECT: " + std::to_string(d.listener_count) + " listening sockets (1 to " +
+                           std::to_string(proto::kMaxDirectListeners) + " can be passed)");
+  }
+  size_t env_bytes = 0, overrides_bytes = 0;
+  if (Status s = EnvBlockBytes("compat DIRECT", d.base_env, &env_bytes); !s.ok()) return s;
+  if (Status s = EnvBlockBytes("compat DIRECT overrides", d.overrides, &overrides_bytes); !s.ok()) return s;
+  if (d.name.find('\0') != std::string::npos) return Status::Invalid("compat DIRECT: NUL byte in the program name");
+  size_t total = sizeof(proto::DirectHeader) + env_bytes + overrides_bytes + d.name.size();
+  if (total > proto::kMaxMessageBytes) {
+    return Status::Limit("compat DIRECT: message of " + std::to_string(total) + " bytes (limit " +
+                         std::to_string(proto::kMaxMessageBytes) + ")");
+  }
+  proto::DirectHeader h{};
+  h.type = proto::kDirect;
+  h.flags = d.flags;
+  h.listener_count = d.listener_count;
+  h.max_params_bytes = d.max_params_bytes;
+  h.max_body_bytes = d.max_body_bytes;
+  h.max_header_bytes = d.max_header_bytes;
+  h.read_timeout_ms = d.read_timeout_ms;
+  h.max_requests = d.max_requests;
+  h.max_rss_kib = d.max_rss_kib;
+  h.fd_growth_requests = d.fd_growth_requests;
+  h.max_extra_fds = d.max_extra_fds;
+  h.env_bytes = static_cast<uint32_t>(env_bytes);
+  h.overrides_bytes = static_cast<uint32_t>(overrides_bytes);
+  h.name_bytes = static_cast<uint32_t>(d.name.size());
+  out->clear();
+  out->reserve(total);
+  out->append(Bytes(h));
+  AppendEnvBlock(d.base_env, out);
+  AppendEnvBlock(d.overrides, out);
+  out->append(d.name);
   return Status::Ok();
 }
 
@@ -155,13 +204,30 @@ Status DecodeCompatMessage(std::string_view bytes, CompatMessage* out) {
                           m.open_fds,   m.baseline_fds, m.rss_kib,         m.requests};
       return Status::Ok();
     }
+    case proto::kLog: {
+      proto::LogMessageHeader m;
+      if (bytes.size() < sizeof m) return BadLength("LOG", bytes.size());
+      std::memcpy(&m, bytes.data(), sizeof m);
+      if (m.bytes > proto::kMaxLogBytes || bytes.size() != sizeof m + m.bytes) return BadLength("LOG", bytes.size());
+      *out = CompatLog{m.level, std::string(bytes.substr(sizeof m))};
+      return Status::Ok();
+    }
+    case proto::kRetire: {
+      proto::RetireMessageHeader m;
+      if (bytes.size() < sizeof m) return BadLength("RETIRE", bytes.size());
+      std::memcpy(&m, bytes.data(), sizeof m);
+      if (bytes.size() != sizeof m + m.bytes) return BadLength("RETIRE", bytes.size());
+      *out = CompatRetire{m.requests, std::string(bytes.substr(sizeof m))};
+      return Status::Ok();
+    }
     default:
       return Status::Protocol("compat: unknown message type " + std::to_string(type));
   }
 }
 
 const char* CompatMessageName(const CompatMessage& message) {
-  static constexpr const char* kNames[] = {"HELLO", "REFUSED", "STARTED", "FAILED", "EXITED", "BYE", "REPORT"};
+  static constexpr const char* kNames[] = {"HELLO",  "REFUSED", "STARTED", "FAILED",
+                                             "EXITED", "BYE",     "REPORT",  "LOG", "RETIRE"};
   static_assert(std::size(kNames) == std::variant_size_v<CompatMessage>);
   return kNames[message.index()];
 }
@@ -212,11 +278,12 @@ ChannelResult SendCompatMessage(int fd, std::string_view message, std::span<cons
 }
 
 ChannelResult ReceiveCompatMessages(int fd, const std::function<bool(std::string_view message)>& on_message) {
-  // The shim's messages are 16 to 48 bytes: kBatch of them per recvmmsg(2),
-  // so that REPORT and EXITED (or STARTED and EXITED) cost one system call,
-  // and a batch that is not full says the socket is drained.
+  // The shim's messages are 16 to 48 bytes (direct mode's LOG up to
+  // kMaxShimMessageBytes): kBatch of them per recvmmsg(2), so that REPORT and
+  // EXITED (or STARTED and EXITED) cost one system call, and a batch that is
+  // not full says the socket is drained.
   constexpr unsigned kBatch = 8;
-  constexpr size_t kSlotBytes = 256;  // larger than any shim message: MSG_TRUNC is a protocol error
+  constexpr size_t kSlotBytes = kMaxShimMessageBytes;  // longer: MSG_TRUNC, a protocol error
   alignas(8) char buffers[kBatch][kSlotBytes];
   alignas(cmsghdr) char controls[kBatch][CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
   iovec iov[kBatch];

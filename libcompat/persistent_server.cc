@@ -24,6 +24,7 @@
 #include "libcompat/child_start.h"
 #include "libcompat/control_protocol.h"
 #include "libcompat/control_receive.h"
+#include "libcompat/direct_server.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_state.h"
 #include "libcompat/signal_watch.h"
@@ -51,6 +52,8 @@ struct Worker {
   bool resident;
   dev_t out_dev, err_dev;
   ino_t out_ino, err_ino;
+  bool libstdcxx;  // libstdc++ is loaded (HELLO's kHelloLibStdCxx)
+  bool direct;     // direct mode (direct_server.h) took over
   // The last RUN cwd found to be the parked directory (no stat(2) next time).
   char parked_cwd[4097];
   uint32_t parked_cwd_bytes;
@@ -275,6 +278,45 @@ int ExpectedFds(uint32_t flags) {
          ((flags & proto::kRunKeepOutput) != 0 ? 2 : 0);
 }
 
+// One request's cycle, shared by RUN and direct mode: environ becomes the
+// request's, main() runs, then with all signals blocked (until FinishRestore)
+// zombies are reaped, the REPORT's counts taken and the snapshot restored.
+// Stdio is left to the caller (EndStdio or direct mode's own). Returns the raw
+// wait status.
+int RunAndRestore(Worker& w, const EnvBlock& env, proto::ReportMessage* report, bool* children_left) {
+  __fpurge(stdin);
+  clearerr(stdin);
+  clearerr(stdout);
+  clearerr(stderr);
+  environ = env.envp;
+  optind = 0;  // glibc: full getopt re-initialisation
+  opterr = 1;
+  ++w.requests;
+
+  int wait_status = RunMain(w, env.envp, report);
+
+  sigset_t request_mask;
+  BlockAllSignals(&request_mask);
+  *children_left = false;
+  report->zombies_reaped = ReapZombies(children_left);
+  if (*children_left) report->flags |= proto::kReportChildrenLeft;
+  if (!EnvironIntact(env)) report->flags |= proto::kReportEnvironChanged;
+  // Unread request body: purge it so that request N+1 never sees it.
+  if (stdin->_IO_read_ptr != stdin->_IO_read_end) report->flags |= proto::kReportStdinUnread;
+  ProcessUsage usage = ReadProcessUsage(&w.proc);
+  int fds_now = CountOpenFds(&w.proc);
+  report->threads = usage.threads > 0 ? static_cast<uint32_t>(usage.threads) : 0;
+  report->open_fds = fds_now > 0 ? static_cast<uint32_t>(fds_now) : 0;
+  report->baseline_fds = static_cast<uint32_t>(w.baseline_fds);
+  report->rss_kib = usage.rss_kib;
+  report->requests = w.requests;
+  environ = w.parked_environ;
+  optind = 0;
+  report->flags |= RestoreSnapshot(w.snapshot, request_mask, SignalDispositionsTouched(), IntervalTimersTouched());
+  ForgetSignalChanges();  // after the restore, whose own sigaction() calls set it
+  return wait_status;
+}
+
 void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated) {
   proto::RunHeader h;
   if (length < sizeof h) {
@@ -324,40 +366,12 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
   proto::ReportMessage report{};
   report.type = proto::kReport;
   report.request_id = h.request_id;
-  __fpurge(stdin);
-  clearerr(stdin);
-  clearerr(stdout);
-  clearerr(stderr);
-  environ = env.envp;
-  optind = 0;  // glibc: full getopt re-initialisation
-  opterr = 1;
-  ++w.requests;
   if ((h.flags & proto::kRunNoStarted) == 0) {
     proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(w.pid), h.request_id};
     Send(w, &started, sizeof started);
   }
-
-  int wait_status = RunMain(w, env.envp, &report);
-
-  sigset_t request_mask;
-  BlockAllSignals(&request_mask);
   bool children_left = false;
-  report.zombies_reaped = ReapZombies(&children_left);
-  if (children_left) report.flags |= proto::kReportChildrenLeft;
-  if (!EnvironIntact(env)) report.flags |= proto::kReportEnvironChanged;
-  // Unread request body: purge it so that request N+1 never sees it.
-  if (stdin->_IO_read_ptr != stdin->_IO_read_end) report.flags |= proto::kReportStdinUnread;
-  ProcessUsage usage = ReadProcessUsage(&w.proc);
-  int fds_now = CountOpenFds(&w.proc);
-  report.threads = usage.threads > 0 ? static_cast<uint32_t>(usage.threads) : 0;
-  report.open_fds = fds_now > 0 ? static_cast<uint32_t>(fds_now) : 0;
-  report.baseline_fds = static_cast<uint32_t>(w.baseline_fds);
-  report.rss_kib = usage.rss_kib;
-  report.requests = w.requests;
-  environ = w.parked_environ;
-  optind = 0;
-  report.flags |= RestoreSnapshot(w.snapshot, request_mask, SignalDispositionsTouched(), IntervalTimersTouched());
-  ForgetSignalChanges();  // after the restore, whose own sigaction() calls set it
+  int wait_status = RunAndRestore(w, env, &report, &children_left);
   // The output last, right before EXITED (see EndStdio), signals still blocked.
   report.flags |= EndStdio(w, children_left, (report.flags & proto::kReportOutputDiscarded) == 0);
   proto::ExitedMessage exited{proto::kExited, static_cast<uint32_t>(w.pid), h.request_id, wait_status, 0};
@@ -373,6 +387,11 @@ void ServeOne(Worker& w) {
   if (n <= 0) _exit(0);  // EOF or a broken socket: the launcher is gone
   if (m.type == proto::kRun && !m.truncated) {
     return HandleRun(w, m.length, m.fds, m.nfds, m.fds_truncated);
+  }
+  if (m.type == proto::kDirect) {
+    w.direct = true;
+    RunDirectServer(DirectStart{w.control_fd, w.devnull, w.pid, w.libstdcxx, w.buffer, m.length, m.truncated,
+                                m.fds, m.fds_truncated ? -1 : m.nfds});
   }
   CloseAll(m.fds, m.nfds);
   if (m.type == proto::kRun) {
@@ -412,12 +431,47 @@ bool PersistentModeRequested() {
   OpenProcFiles(&w.proc);
   w.baseline_fds = CountOpenFds(&w.proc);
   ForgetSignalChanges();  // the snapshot holds what the program set before main
+  w.libstdcxx = LibStdCxxLoaded();
   uint32_t flags = proto::kHelloPersistent | (program.bind_now ? proto::kHelloBindNow : 0u) |
-                   (LibStdCxxLoaded() ? proto::kHelloLibStdCxx : 0u);
+                   (w.libstdcxx ? proto::kHelloLibStdCxx : 0u);
   proto::HelloMessage hello{proto::kHello, proto::kProtocolVersion, static_cast<uint32_t>(w.pid), flags, 1,
                             static_cast<uint32_t>(proto::kMaxMessageBytes)};
   Send(w, &hello, sizeof hello);
   for (;;) ServeOne(w);
+}
+
+int RunDirectRequest(const char* env_block, uint32_t env_bytes, proto::ReportMessage* report, bool* children_left) {
+  Worker& w = g_worker;
+  EnvBlock env;
+  int error = KeepEnvironment(env_block, env_bytes, &env);
+  if (error != 0) {
+    errno = error;
+    return -1;
+  }
+  int wait_status = RunAndRestore(w, env, report, children_left);
+  if ((report->flags & proto::kReportOutputDiscarded) == 0) fflush(nullptr);
+  __fpurge(stdin);
+  __fpurge(stdout);
+  __fpurge(stderr);
+  clearerr(stdin);
+  clearerr(stdout);
+  clearerr(stderr);
+  FinishRestore(w.snapshot);
+  return wait_status;
+}
+
+int PersistentOpenFds() { return CountOpenFds(&g_worker.proc); }
+
+bool InstallWorkerSignalHandler(int sig, void (*handler)(int)) {
+  Worker& w = g_worker;
+  if (sig <= 0 || sig >= NSIG || w.snapshot.actions[sig].sa_handler != SIG_DFL) return false;
+  struct sigaction action {};
+  action.sa_handler = handler;
+  sigfillset(&action.sa_mask);  // nothing interrupts the reply
+  if (sigaction(sig, &action, nullptr) != 0) return false;
+  sigaction(sig, nullptr, &w.snapshot.actions[sig]);  // restored after every request from now on
+  ForgetSignalChanges();
+  return true;
 }
 
 }  // namespace fcgi_compat

@@ -205,7 +205,7 @@ class Runner:
             server.stop()
         fallback = server.fallback()
         if not problem and fallback:
-            problem = f"fcgi-run served the program in exec mode: {fallback}"
+            problem = f"fcgi-run did not serve the program in its own mode: {fallback}"
         return problem
 
     def run_cell(self, server, system, workload, rnd, port, args, duration, post_bytes):
@@ -248,7 +248,7 @@ class Runner:
         cell["load1"] = float(loadavg()[0])
         fallback = server.fallback()
         if problem or fallback:
-            cell["note"] = problem or "exec-mode fallback, not counted: " + fallback
+            cell["note"] = problem or "fallback, not counted: " + fallback
             return cell
         main = runs[workload.wrk_mode]
         if main is None or (workload.wrk_mode == "mixed" and runs["think"] is None):

@@ -64,12 +64,17 @@ class StaticServer(Server):
 # A warning of fcgi-run that it serves a program in exec mode although another mode
 # was asked for ("fork mode: ...; serving PROGRAM in exec mode").
 FALLBACK_RE = re.compile(r"warning:.*(in exec mode|fall(s|ing)? back)", re.IGNORECASE)
+# Direct mode's line when the program is not served by persistent workers, so the
+# launcher handles the requests as without --direct ("--direct: PROGRAM is not
+# served in persistent mode; requests go through the launcher").
+DIRECT_FALLBACK_RE = re.compile(r"--direct: .*not served in persistent mode")
 
 
 class FcgiRunServer(Server):
     """fcgi-run --mode M. In fork/persistent mode, --compat-library is passed when the
     binary knows the option and the build holds libfcgi-run-compat.so. fallback()
-    tells whether fcgi-run logged that it served the last run in exec mode instead."""
+    tells whether fcgi-run logged that it served the last run in exec mode instead
+    (or, with --direct, without direct mode)."""
 
     def __init__(self, system, runner, progs, binary, compat_library, extra_args):
         super().__init__(system, runner, progs)
@@ -91,7 +96,7 @@ class FcgiRunServer(Server):
         if os.geteuid() == 0 and "--allow-root" in self.help:
             argv.append("--allow-root")  # fcgi-run refuses root programs without it
         self.proc = self.runner.popen(argv + [str(program)], self.log.name)
-        return self._wait_ready(f"fcgi-run --mode {self.system.mode}")
+        return self._wait_ready(" ".join(["fcgi-run --mode", self.system.mode] + self.extra_args))
 
     def fallback(self):
         if self.system.mode == "exec" or not self.log.exists():
@@ -99,8 +104,9 @@ class FcgiRunServer(Server):
         with open(self.log, "rb") as f:
             f.seek(self.log_offset)
             text = f.read().decode(errors="replace")
+        direct = "--direct" in self.extra_args
         for line in text.splitlines():
-            if FALLBACK_RE.search(line):
+            if FALLBACK_RE.search(line) or (direct and DIRECT_FALLBACK_RE.search(line)):
                 return line.split("warning:", 1)[-1].strip()
         return None
 

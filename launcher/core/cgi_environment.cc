@@ -79,6 +79,23 @@ CgiEnvironment BuildCgiEnvironment(const NameValuePairs& params, const NameValue
   return builder.Take();
 }
 
+CgiEnvironment BuildRequestEnvironment(NameValuePairs params, const NameValuePairs& overrides,
+                                       const NameValuePairs& base, Role role, std::vector<DroppedParam>* dropped) {
+  for (const auto& [name, value] : overrides) {
+    std::erase_if(params, [&name](const auto& p) { return p.first == name; });
+    params.emplace_back(name, value);
+  }
+  CgiEnvironment env = BuildCgiEnvironment(params, base, dropped);
+  if (env.Find("FCGI_ROLE") == nullptr) {
+    switch (role) {
+      case Role::kResponder: env.entries.push_back("FCGI_ROLE=RESPONDER"); break;
+      case Role::kAuthorizer: env.entries.push_back("FCGI_ROLE=AUTHORIZER"); break;
+      case Role::kFilter: env.entries.push_back("FCGI_ROLE=FILTER"); break;
+    }
+  }
+  return env;
+}
+
 const std::string* FindParam(const NameValuePairs& params, std::string_view name) {
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
     if (it->first == name) return &it->second;

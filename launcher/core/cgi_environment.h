@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "launcher/core/fcgi_name_value.h"
+#include "launcher/core/fcgi_protocol.h"
 #include "launcher/core/status.h"
 
 namespace fcgi {
@@ -37,6 +38,14 @@ struct DroppedParam {
 
 CgiEnvironment BuildCgiEnvironment(const NameValuePairs& params, const NameValuePairs& base,
                                    std::vector<DroppedParam>* dropped);
+
+// A request's whole environment, as the program gets it in every mode (the
+// launcher's CgiRequest and direct mode's workers): `overrides` (what program
+// resolution sets, e.g. SCRIPT_FILENAME) replace params of the same name, then
+// BuildCgiEnvironment, then FCGI_ROLE for the request's role unless a param
+// set it.
+CgiEnvironment BuildRequestEnvironment(NameValuePairs params, const NameValuePairs& overrides,
+                                       const NameValuePairs& base, Role role, std::vector<DroppedParam>* dropped);
 
 // Value of the param NAME (last occurrence), or nullptr.
 const std::string* FindParam(const NameValuePairs& params, std::string_view name);

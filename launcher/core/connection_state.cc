@@ -126,7 +126,7 @@ void ConnectionState::HandleManagement(const Record& record, std::string* output
     } else if (name == kMaxReqs) {
       answer.emplace_back(name, std::to_string(limits_.max_reqs));
     } else if (name == kMpxsConns) {
-      answer.emplace_back(name, "1");
+      answer.emplace_back(name, limits_.max_requests > 1 ? "1" : "0");  // "0": no multiplexing (FastCGI 4.1)
     }
   }
   AppendGetValuesResult(output, answer);

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 namespace fcgi {
@@ -118,6 +119,33 @@ TEST_CASE("BuildCgiEnvironment: HTTP_PROXY is always dropped (httpoxy)", "[cgi_e
   env = BuildCgiEnvironment({{"HTTP_PROXY_AUTH", "1"}}, {{"http_proxy", "http://p"}}, nullptr);
   CHECK(env.Find("HTTP_PROXY_AUTH") != nullptr);
   CHECK(env.Find("http_proxy") != nullptr);
+}
+
+TEST_CASE("BuildRequestEnvironment: overrides replace params, FCGI_ROLE follows the role", "[cgi_env]") {
+  NameValuePairs params = {{"SCRIPT_FILENAME", "/from/the/web/server"}, {"REQUEST_METHOD", "GET"},
+                           {"SCRIPT_FILENAME", "/again"}};
+  NameValuePairs overrides = {{"SCRIPT_FILENAME", "/srv/app.cgi"}};
+  NameValuePairs base = {{"LANG", "C.UTF-8"}};
+  std::vector<DroppedParam> dropped;
+  CgiEnvironment env = BuildRequestEnvironment(params, overrides, base, Role::kResponder, &dropped);
+  REQUIRE(env.Find("SCRIPT_FILENAME") != nullptr);
+  CHECK(std::string(env.Find("SCRIPT_FILENAME")) == "/srv/app.cgi");
+  CHECK(std::count(env.entries.begin(), env.entries.end(), "SCRIPT_FILENAME=/srv/app.cgi") == 1);
+  CHECK(std::string(env.Find("LANG")) == "C.UTF-8");
+  CHECK(std::string(env.Find("FCGI_ROLE")) == "RESPONDER");
+  CHECK(env.entries.back() == "FCGI_ROLE=RESPONDER");
+
+  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, Role::kAuthorizer, &dropped).Find("FCGI_ROLE")) ==
+        "AUTHORIZER");
+  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, Role::kFilter, &dropped).Find("FCGI_ROLE")) == "FILTER");
+  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, Role::kResponder, &dropped).Find("SCRIPT_FILENAME")) ==
+        "/again");
+  // A FCGI_ROLE the web server sent is kept as sent.
+  NameValuePairs with_role = {{"FCGI_ROLE", "CUSTOM"}};
+  CgiEnvironment kept = BuildRequestEnvironment(with_role, {}, {}, Role::kResponder, &dropped);
+  CHECK(std::string(kept.Find("FCGI_ROLE")) == "CUSTOM");
+  CHECK(std::count_if(kept.entries.begin(), kept.entries.end(),
+                      [](const std::string& e) { return e.rfind("FCGI_ROLE=", 0) == 0; }) == 1);
 }
 
 TEST_CASE("FindParam returns the last occurrence", "[cgi_env]") {
