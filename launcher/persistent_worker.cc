@@ -144,24 +144,22 @@ void PersistentWorker::WaitReadable() {
 
 void PersistentWorker::OnReadable() {
   auto keep = shared_from_this();
-  bool undecodable = false;
-  ChannelResult r = ReceiveCompatMessages(shim_.channel().native_handle(), [&](std::string_view bytes) {
-    CompatMessage m;
-    Status s = DecodeCompatMessage(bytes, &m);
-    if (!s.ok()) {
-      undecodable = true;
-      Fail("control channel: " + s.message());
-      return false;
-    }
-    Dispatch(m);
-    return !gone_;
-  });
-  if (undecodable || gone_ || r.io == ChannelIo::kClosed) return;  // ending: OnProcessExit reports
-  if (r.io == ChannelIo::kError) {
-    Fail("control channel: " + r.status.message());
-    return;
+  std::string failure;
+  switch (ReadCompatMessages(shim_.channel().native_handle(),
+                             [this](const CompatMessage& m) {
+                               Dispatch(m);
+                               return !gone_;
+                             },
+                             &failure)) {
+    case ChannelRead::kFailed:
+      Fail(failure);
+      return;
+    case ChannelRead::kStopped:
+      return;  // ending: OnProcessExit reports
+    case ChannelRead::kWaitAgain:
+      WaitReadable();
+      return;
   }
-  WaitReadable();
 }
 
 void PersistentWorker::Dispatch(const CompatMessage& m) {

@@ -196,6 +196,16 @@ bool KeepOutputResident(Worker& w) {
   return true;
 }
 
+// Stdio back to empty: buffers purged, error and EOF flags clear.
+void PurgeStdio() {
+  __fpurge(stdin);
+  __fpurge(stdout);
+  __fpurge(stderr);
+  clearerr(stdin);
+  clearerr(stdout);
+  clearerr(stderr);
+}
+
 // Ends the request's stdio: flushes what the program left buffered (unless
 // it was _exit), then back to the idle state: stdin on /dev/null, stdout and
 // stderr on /dev/null too unless they stay the resident output (still the
@@ -217,12 +227,7 @@ uint32_t EndStdio(Worker& w, bool children_left, bool flush) {
     dup2(w.devnull, 1);
     dup2(w.devnull, 2);
   }
-  __fpurge(stdin);
-  __fpurge(stdout);
-  __fpurge(stderr);
-  clearerr(stdin);
-  clearerr(stdout);
-  clearerr(stderr);
+  PurgeStdio();
   return flags;
 }
 
@@ -450,12 +455,7 @@ int RunDirectRequest(const char* env_block, uint32_t env_bytes, proto::ReportMes
   }
   int wait_status = RunAndRestore(w, env, report, children_left);
   if ((report->flags & proto::kReportOutputDiscarded) == 0) fflush(nullptr);
-  __fpurge(stdin);
-  __fpurge(stdout);
-  __fpurge(stderr);
-  clearerr(stdin);
-  clearerr(stdout);
-  clearerr(stderr);
+  PurgeStdio();
   FinishRestore(w.snapshot);
   return wait_status;
 }
