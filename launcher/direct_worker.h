@@ -88,8 +88,7 @@ class DirectWorker : public std::enable_shared_from_this<DirectWorker> {
   pid_t pid() const { return shim_.pid(); }
 
  private:
-  void WaitReadable();
-  void OnReadable();
+  void WaitReadable();  // the control channel, through ShimProcess::WatchMessages
   void Dispatch(const CompatMessage& m);
   void SendDirect(bool links_libstdcxx);
   void Fail(const std::string& why);

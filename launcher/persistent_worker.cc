@@ -134,32 +134,18 @@ void PersistentWorker::SendShutdown() {
 }
 
 void PersistentWorker::WaitReadable() {
-  shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_read,
-                               [weak = weak_from_this()](const boost::system::error_code& ec) {
-                                 auto self = weak.lock();
-                                 if (!self || ec || self->gone_) return;
-                                 self->OnReadable();
-                               });
-}
-
-void PersistentWorker::OnReadable() {
-  auto keep = shared_from_this();
-  std::string failure;
-  switch (ReadCompatMessages(shim_.channel().native_handle(),
-                             [this](const CompatMessage& m) {
-                               Dispatch(m);
-                               return !gone_;
-                             },
-                             &failure)) {
-    case ChannelRead::kFailed:
-      Fail(failure);
-      return;
-    case ChannelRead::kStopped:
-      return;  // ending: OnProcessExit reports
-    case ChannelRead::kWaitAgain:
-      WaitReadable();
-      return;
-  }
+  std::weak_ptr<PersistentWorker> weak = weak_from_this();
+  shim_.WatchMessages(
+      weak, [weak] { auto self = weak.lock(); return self && !self->gone_; },
+      [weak](const CompatMessage& m) {
+        auto self = weak.lock();
+        if (!self) return false;
+        self->Dispatch(m);
+        return !self->gone_;
+      },
+      [weak](const std::string& why) {
+        if (auto self = weak.lock()) self->Fail(why);
+      });
 }
 
 void PersistentWorker::Dispatch(const CompatMessage& m) {

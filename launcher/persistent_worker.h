@@ -85,8 +85,7 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   void Kill();
 
  private:
-  void WaitReadable();
-  void OnReadable();
+  void WaitReadable();  // the control channel, through ShimProcess::WatchMessages
   void Dispatch(const CompatMessage& m);
   void Fail(const std::string& why);
   void OnProcessExit(int raw_status);

@@ -76,4 +76,26 @@ void ShimProcess::CloseChannel() {
   channel_.close(ignored);
 }
 
+void ShimProcess::WatchMessages(std::weak_ptr<void> owner, std::function<bool()> active,
+                                std::function<bool(const CompatMessage&)> dispatch,
+                                std::function<void(const std::string&)> fail) {
+  channel_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                      [this, owner = std::move(owner), active = std::move(active), dispatch = std::move(dispatch),
+                       fail = std::move(fail)](const boost::system::error_code& ec) mutable {
+                        auto keep = owner.lock();  // `this` lives as long as its owner
+                        if (!keep || ec || !active()) return;
+                        std::string why;
+                        switch (ReadCompatMessages(channel_.native_handle(), dispatch, &why)) {
+                          case ChannelRead::kFailed:
+                            fail(why);
+                            return;
+                          case ChannelRead::kStopped:
+                            return;
+                          case ChannelRead::kWaitAgain:
+                            WatchMessages(std::move(owner), std::move(active), std::move(dispatch), std::move(fail));
+                            return;
+                        }
+                      });
+}
+
 }  // namespace fcgi

@@ -18,11 +18,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "launcher/child_watcher.h"
+#include "launcher/compat_channel.h"
 #include "launcher/core/status.h"
 #include "launcher/spawner.h"
 
@@ -59,6 +61,15 @@ class ShimProcess {
   void HelloReceived() { hello_timer_.cancel(); }
   // The process is given up: no HELLO deadline, channel closed.
   void CloseChannel();
+
+  // Watches the control channel for `owner` (the worker object that owns
+  // this ShimProcess; only a weak reference is kept): whenever it is
+  // readable and active() is true, every message is decoded and passed to
+  // dispatch (false: stop); an undecodable message or an I/O error calls
+  // fail("control channel: ..."); the shim closing its end ends the watch
+  // (the process's exit tells the rest).
+  void WatchMessages(std::weak_ptr<void> owner, std::function<bool()> active,
+                     std::function<bool(const CompatMessage&)> dispatch, std::function<void(const std::string&)> fail);
 
   boost::asio::posix::stream_descriptor& channel() { return channel_; }
   ChildWatcher& watcher() { return watcher_; }
