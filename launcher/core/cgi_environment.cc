@@ -81,9 +81,10 @@ CgiEnvironment BuildCgiEnvironment(const NameValuePairs& params, const NameValue
 
 CgiEnvironment BuildRequestEnvironment(NameValuePairs params, const NameValuePairs& overrides,
                                        const NameValuePairs& base, Role role, std::vector<DroppedParam>* dropped) {
-  for (const auto& [name, value] : overrides) {
+  for (const auto& entry : overrides) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& name = entry.first;
     std::erase_if(params, [&name](const auto& p) { return p.first == name; });
-    params.emplace_back(name, value);
+    params.emplace_back(name, entry.second);
   }
   CgiEnvironment env = BuildCgiEnvironment(params, base, dropped);
   if (env.Find("FCGI_ROLE") == nullptr) {
