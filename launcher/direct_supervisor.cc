@@ -7,9 +7,9 @@
 #include <utility>
 
 #include "launcher/child_watcher.h"
-#include "launcher/elf_inspector.h"
 #include "launcher/core/recycle_policy.h"
 #include "launcher/log.h"
+#include "launcher/persistent_runner.h"  // CheckPersistentFit
 
 namespace fcgi {
 
@@ -23,13 +23,6 @@ uint64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-std::string SearchPathOf(const std::vector<std::string>& env) {
-  for (const std::string& e : env) {
-    if (e.rfind("PATH=", 0) == 0) return e.substr(5);
-  }
-  return "/usr/local/bin:/usr/bin:/bin";
 }
 
 std::string Seconds(std::chrono::milliseconds ms) {
@@ -62,20 +55,7 @@ CompatDirectRequest DirectLimitsFromConfig(const Config& config) {
 }
 
 bool CanServeDirect(const ParkSpec& park, std::string* why) {
-  if (park.compat_library.empty()) {
-    *why = "libfcgi-run-compat.so not found (give --compat-library)";
-    return false;
-  }
-  ParkCheck check = InspectForForkMode(park.program, SearchPathOf(park.env));
-  if (!check.can_park) {
-    *why = check.reason;
-    return false;
-  }
-  if (check.chain.size() > 1) {
-    *why = park.program + " is a script (interpreter " + check.chain[1] + ")";
-    return false;
-  }
-  return true;
+  return CheckPersistentFit(park, why) == PersistentFit::kPersistent;
 }
 
 DirectSupervisor::DirectSupervisor(boost::asio::io_context& io, Spawner& spawner, DirectSupervisorOptions options,

@@ -55,10 +55,8 @@ struct DirectSupervisorOptions {
 // environment, overrides, name and listener count are the caller's.
 CompatDirectRequest DirectLimitsFromConfig(const Config& config);
 
-// Whether `park.program` can run in persistent mode at all (the pre-flight of
-// MakePersistentRunner: the shim library exists, the program is a
-// dynamically linked ELF without set-id or capabilities, not a script). When
-// not, *why says why.
+// Whether `park.program` can run in persistent mode at all (persistent
+// mode's pre-flight, CheckPersistentFit). When not, *why says why.
 bool CanServeDirect(const ParkSpec& park, std::string* why);
 
 class DirectSupervisor {

@@ -360,32 +360,44 @@ std::string SearchPathOf(const std::vector<std::string>& env) {
 
 }  // namespace
 
+PersistentFit CheckPersistentFit(const ParkSpec& park, std::string* why) {
+  if (park.compat_library.empty()) {
+    *why = "libfcgi-run-compat.so not found (give --compat-library)";
+    return PersistentFit::kExec;
+  }
+  ParkCheck check = InspectForForkMode(park.program, SearchPathOf(park.env));
+  if (!check.can_park) {
+    *why = check.reason;
+    return PersistentFit::kExec;
+  }
+  if (check.chain.size() > 1) {
+    *why = park.program + " is a script (interpreter " + check.chain[1] + ")";
+    return PersistentFit::kFork;
+  }
+  return PersistentFit::kPersistent;
+}
+
 std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io, Spawner& spawner,
                                                     PersistentRunnerOptions options) {
   const std::string& program = options.park.program;
-  auto fallback = [&options]() {
-    if (options.metrics != nullptr) options.metrics->OnRunnerEvent("persistent", RunnerEvent::kFallbackToExec);
-  };
-  if (options.park.compat_library.empty()) {
-    fallback();
-    LogWarning("persistent mode: libfcgi-run-compat.so not found (give --compat-library); serving " + program +
-               " in exec mode");
-    return MakeExecRunner(io, spawner);
-  }
-  ParkCheck check = InspectForForkMode(program, SearchPathOf(options.park.env));
-  if (!check.can_park) {
-    fallback();
-    LogWarning("persistent mode: " + check.reason + "; serving " + program + " in exec mode");
-    return MakeExecRunner(io, spawner);
-  }
-  if (check.chain.size() > 1) {
-    LogWarning("persistent mode: " + program + " is a script (interpreter " + check.chain[1] +
-               "): interpreters do not survive main() running twice; serving it in fork mode");
-    ForkRunnerOptions fo;
-    fo.park = std::move(options.park);
-    fo.max_failures = options.max_failures;
-    fo.metrics = options.metrics;
-    return MakeForkRunner(io, spawner, std::move(fo));
+  std::string why;
+  switch (CheckPersistentFit(options.park, &why)) {
+    case PersistentFit::kExec: {
+      if (options.metrics != nullptr) options.metrics->OnRunnerEvent("persistent", RunnerEvent::kFallbackToExec);
+      LogWarning("persistent mode: " + why + "; serving " + program + " in exec mode");
+      return MakeExecRunner(io, spawner);
+    }
+    case PersistentFit::kFork: {
+      LogWarning("persistent mode: " + why +
+                 ": interpreters do not survive main() running twice; serving it in fork mode");
+      ForkRunnerOptions fo;
+      fo.park = std::move(options.park);
+      fo.max_failures = options.max_failures;
+      fo.metrics = options.metrics;
+      return MakeForkRunner(io, spawner, std::move(fo));
+    }
+    case PersistentFit::kPersistent:
+      break;
   }
   if (options.workers == 0) options.workers = 1;
   return std::make_unique<PersistentRunner>(io, spawner, std::move(options));

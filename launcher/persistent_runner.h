@@ -44,8 +44,16 @@ struct PersistentRunnerOptions {
   Metrics* metrics = nullptr;  // status page counters (workers, failures, fallback, recycles); may be null
 };
 
+// Persistent mode's pre-flight for park.program: kPersistent, or the mode it
+// falls back to, with the reason in *why: kExec when the shim library is
+// missing or the program cannot be parked (static, set-id, capabilities,
+// not found), kFork for a script (interpreters do not survive main() running
+// twice).
+enum class PersistentFit { kPersistent, kFork, kExec };
+PersistentFit CheckPersistentFit(const ParkSpec& park, std::string* why);
+
 // Returns the persistent runner, or the fork / exec runner the pre-flight
-// fell back to (mode_name() tells which).
+// (CheckPersistentFit) fell back to (mode_name() tells which).
 std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io, Spawner& spawner,
                                                     PersistentRunnerOptions options);
 
