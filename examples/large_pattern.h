@@ -8,9 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-static inline char LargePatternByte(uint64_t i) {
-  return (char)('a' + (i + i / 26 + i / 4093) % 26);
-}
+static inline char LargePatternByte(uint64_t i) { return (char)('a' + (i + i / 26 + i / 4093) % 26); }
 
 /* Fills buf[0..size) with the pattern's bytes starting at offset `start`. */
 static inline void LargePatternFill(char* buf, size_t size, uint64_t start) {

@@ -27,8 +27,8 @@ Acceptor::Acceptor(boost::asio::io_context& io, ListeningSocket socket, std::str
 Status Acceptor::Open(const std::string& object) {
   const int family = SocketFamily(socket_.fd);
   boost::system::error_code ec;
-  acceptor_.assign(boost::asio::generic::stream_protocol(family, family == AF_UNIX ? 0 : IPPROTO_TCP), socket_.fd,
-                   ec);
+  acceptor_.assign(boost::asio::generic::stream_protocol(family, family == AF_UNIX ? 0 : IPPROTO_TCP),
+                   socket_.fd, ec);
   if (ec) return Status::FromErrno("epoll_ctl(2)", object, ec.value());
   acceptor_.non_blocking(true, ec);
   return Status::Ok();

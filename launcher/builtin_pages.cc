@@ -20,7 +20,8 @@ bool PathMatches(const NameValuePairs& params, const std::string& path) {
 std::string Response(const char* content_type, const std::string& body, const std::string& method) {
   // Never cached: the values change from one request to the next.
   std::string out = std::string("Content-Type: ") + content_type +
-                    "\r\nCache-Control: no-store\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+                    "\r\nCache-Control: no-store\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n\r\n";
   if (method != "HEAD") out += body;
   return out;
 }

@@ -63,7 +63,8 @@ void CgiRequest::EnterFinished() {
 
 std::string CgiRequest::Describe() const {
   return (method_.empty() ? std::string("?") : method_) + " " + (uri_.empty() ? std::string("?") : uri_) +
-         " (" + (program_.target.display_name.empty() ? std::string("?") : program_.target.display_name) + ")";
+         " (" + (program_.target.display_name.empty() ? std::string("?") : program_.target.display_name) +
+         ")";
 }
 
 void CgiRequest::Start(NameValuePairs params) {
@@ -85,7 +86,8 @@ void CgiRequest::Start(NameValuePairs params) {
                       "fcgi-run: request body too large", ProtocolStatus::kRequestComplete);
     return;
   }
-  small_body_ = content_length ? *content_length <= kDefaultPipeBytes : (method_ == "GET" || method_ == "HEAD");
+  small_body_ =
+      content_length ? *content_length <= kDefaultPipeBytes : (method_ == "GET" || method_ == "HEAD");
   // CONTENT_LENGTH 0, or none on a GET or HEAD (as for small_body_).
   no_body_ = content_length ? *content_length == 0 : (method_ == "GET" || method_ == "HEAD");
   if (role_ == Role::kAuthorizer) {
@@ -155,8 +157,9 @@ void CgiRequest::Launch() {
   const bool null_stdin = runner_output && HasNoBody();
   int in[2] = {-1, -1};
   if (!null_stdin && pipe2(in, O_CLOEXEC) != 0) {
-    EndWithoutProgram(503, Status::FromErrno("pipe2(2)", "stdin of " + program_.target.display_name, errno).message(),
-                      "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
+    EndWithoutProgram(
+        503, Status::FromErrno("pipe2(2)", "stdin of " + program_.target.display_name, errno).message(),
+        "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
     return;
   }
   int out_write = -1, err_write = -1;
@@ -377,24 +380,24 @@ void CgiRequest::PumpStdin() {
     return;
   }
   stdin_writing_ = true;
-  stdin_.async_write_some(
-      boost::asio::buffer(stdin_inflight_.data() + stdin_inflight_done_, stdin_inflight_.size() - stdin_inflight_done_),
-      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-        self->stdin_writing_ = false;
-        if (ec) {
-          // The program closed its stdin or exited: the rest of the body is dropped.
-          if (ec != boost::asio::error::operation_aborted) {
-            LogDebug(self->Describe() + ": writing the request body to the program: " + ec.message() +
-                     "; the rest of the body is dropped");
-          }
-          self->CloseStdin();
-          self->connection_->StdinDrained();
-          return;
-        }
-        self->stdin_inflight_done_ += n;
-        self->connection_->StdinDrained();
-        self->PumpStdin();
-      });
+  stdin_.async_write_some(boost::asio::buffer(stdin_inflight_.data() + stdin_inflight_done_,
+                                              stdin_inflight_.size() - stdin_inflight_done_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                            self->stdin_writing_ = false;
+                            if (ec) {
+                              // The program closed its stdin or exited: the rest of the body is dropped.
+                              if (ec != boost::asio::error::operation_aborted) {
+                                LogDebug(self->Describe() + ": writing the request body to the program: " +
+                                         ec.message() + "; the rest of the body is dropped");
+                              }
+                              self->CloseStdin();
+                              self->connection_->StdinDrained();
+                              return;
+                            }
+                            self->stdin_inflight_done_ += n;
+                            self->connection_->StdinDrained();
+                            self->PumpStdin();
+                          });
 }
 
 void CgiRequest::CloseStdin() {
@@ -454,7 +457,8 @@ void CgiRequest::Read(Stream which) {
       boost::asio::post(ctx_.io, [self = shared_from_this(), which] { self->Read(which); });
       return;
     }
-    std::span<char> chunk = which == Stream::kOut ? std::span<char>(stdout_chunk_) : std::span<char>(stderr_chunk_);
+    std::span<char> chunk =
+        which == Stream::kOut ? std::span<char>(stdout_chunk_) : std::span<char>(stderr_chunk_);
     const ssize_t n = ::read(pipe(which).native_handle(), chunk.data(), chunk.size());
     if (n > 0) {
       if (which == Stream::kErr) {
@@ -486,7 +490,8 @@ void CgiRequest::Wait(Stream which) {
   stream(which).waiting = true;
   pipe(which).async_wait(boost::asio::posix::descriptor_base::wait_read,
                          [self = shared_from_this(), which](const boost::system::error_code& ec) {
-                           if (ec == boost::asio::error::operation_aborted) return;  // OnExit or EndStream took over
+                           if (ec == boost::asio::error::operation_aborted)
+                             return;  // OnExit or EndStream took over
                            StreamState& st = self->stream(which);
                            st.waiting = false;
                            if (st.eof) return;
@@ -505,7 +510,7 @@ void CgiRequest::Wait(Stream which) {
 bool CgiRequest::StdoutMayFlow() {
   if (discard_output_) return true;
   if (held_output_.size() > ctx_.config.buffer_bytes) {
-    stdout_held_ = true;  // released by InputProgressed once the whole body arrived
+    stdout_held_ = true;          // released by InputProgressed once the whole body arrived
     connection_->StdinDrained();  // input may no longer pause: see InputShouldPause
     return false;
   }
@@ -541,8 +546,9 @@ bool CgiRequest::OnStdout(size_t n) {
     response_status_ = parser_.status_code();
     SendOutput(to_client);
   } else if (st == CgiResponseParser::State::kError) {
-    FailResponse(502, "invalid response: " + parser_.error(),
-                 "fcgi-run: " + program_.target.display_name + " sent an invalid response: " + parser_.error());
+    FailResponse(
+        502, "invalid response: " + parser_.error(),
+        "fcgi-run: " + program_.target.display_name + " sent an invalid response: " + parser_.error());
     // Stop reading: the program gets EPIPE/SIGPIPE if it keeps writing.
     EndStream(Stream::kOut, false);
     return false;
@@ -586,8 +592,7 @@ void CgiRequest::OnTimeout() {
   if (exited_ || phase_ != Phase::kRunning) return;
   timed_out_ = true;
   ++ctx_.counters.timeouts;
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   LogWarning(Describe() + ": still running after " + std::to_string(static_cast<int>(elapsed)) +
              " s (--timeout): terminating pid " + std::to_string(pid_));
   FailResponse(504, "timed out", "fcgi-run: " + program_.target.display_name + " did not finish in time");
@@ -673,9 +678,10 @@ void CgiRequest::Finish() {
     if (parser_.Finish() == CgiResponseParser::State::kError) cause = parser_.error();
     std::string how = DescribeWaitStatus(wait_status_);
     FailResponse(502, "no valid response (" + cause + "; " + how + ")",
-                 "fcgi-run: " + program_.target.display_name + " ended without a valid response (" + cause + "; " +
-                     how + ")");
-  } else if (ran && (WIFSIGNALED(wait_status_) || (WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) != 0))) {
+                 "fcgi-run: " + program_.target.display_name + " ended without a valid response (" + cause +
+                     "; " + how + ")");
+  } else if (ran &&
+             (WIFSIGNALED(wait_status_) || (WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) != 0))) {
     if (Log::Enabled(LogLevel::kDebug)) LogDebug(Describe() + ": " + DescribeWaitStatus(wait_status_));
   }
   slow_timer_.cancel();

@@ -29,13 +29,13 @@
 
 #include "launcher/body_spool.h"
 #include "launcher/child_watcher.h"
-#include "launcher/program_output.h"
-#include "launcher/program_source.h"
-#include "launcher/request_sink.h"
 #include "launcher/core/cgi_response_parser.h"
 #include "launcher/core/fcgi_name_value.h"
 #include "launcher/core/fcgi_protocol.h"
 #include "launcher/core/worker_slots.h"
+#include "launcher/program_output.h"
+#include "launcher/program_source.h"
+#include "launcher/request_sink.h"
 #include "launcher/server_context.h"
 
 namespace fcgi {
@@ -124,7 +124,7 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void Emit(std::string_view data);  // every response byte to the sink goes through here
   void StartSlowTimer();
   void OnSlow();
-  void Finalize();                   // once, right before FinishRequest: metrics + access log
+  void Finalize();  // once, right before FinishRequest: metrics + access log
 
   ServerContext& ctx_;
   std::shared_ptr<RequestSink> connection_;  // the FastCGI connection or the HTTP front
@@ -160,10 +160,10 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   std::array<StreamState, 2> streams_;
   std::array<char, 64 * 1024> stdout_chunk_;
   std::array<char, 16 * 1024> stderr_chunk_;
-  bool stdout_paused_ = false;  // waiting for the connection's output to drain
+  bool stdout_paused_ = false;      // waiting for the connection's output to drain
   bool stdout_pipe_grown_ = false;  // F_SETPIPE_SZ done (after a full read)
-  bool small_body_ = false;  // the body fits a default pipe: stdin's is not enlarged
-  bool no_body_ = false;     // known from the params to have no body (HasNoBody)
+  bool small_body_ = false;         // the body fits a default pipe: stdin's is not enlarged
+  bool no_body_ = false;            // known from the params to have no body (HasNoBody)
   CgiResponseParser parser_;
   bool header_sent_ = false;  // a header block (ours or the program's) went to the client
   // Output held back until the web server has sent the whole body (see SendOutput).
@@ -175,7 +175,7 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   std::unique_ptr<ProgramRun> run_;
   pid_t pid_ = -1;
   bool program_started_ = false;  // on_started reported success
-  bool stop_pending_ = false; // StopProgram before the program started
+  bool stop_pending_ = false;     // StopProgram before the program started
   bool exited_ = false;
   int wait_status_ = 0;
   bool aborted_ = false;

@@ -86,7 +86,8 @@ void CgiRequest::Finalize() {
   r.response_bytes = response_bytes_;
   r.body_bytes = response_bytes_ - header_bytes_;
   r.duration_us = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_).count());
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_)
+          .count());
   r.pid = program_started_ ? pid_ : -1;
   r.program = program_.target.display_name;
   r.mode = program_started_ && program_.runner != nullptr ? program_.runner->mode_name() : "";

@@ -88,10 +88,11 @@ CheckOutcome RunCheckRequest(boost::asio::io_context& io, ProgramRunner& runner,
   reader_out->Next();
   reader_err->Next();
   boost::asio::posix::stream_descriptor stdin_pipe(io, in[1]);
-  boost::asio::async_write(stdin_pipe, boost::asio::buffer(body), [&](const boost::system::error_code&, size_t) {
-    boost::system::error_code ignored;
-    stdin_pipe.close(ignored);  // EOF (or the program stopped reading)
-  });
+  boost::asio::async_write(stdin_pipe, boost::asio::buffer(body),
+                           [&](const boost::system::error_code&, size_t) {
+                             boost::system::error_code ignored;
+                             stdin_pipe.close(ignored);  // EOF (or the program stopped reading)
+                           });
   bool timed_out = false;
   boost::asio::steady_timer timer(io, deadline);
   timer.async_wait([&](const boost::system::error_code& ec) {

@@ -17,10 +17,10 @@
 namespace fcgi {
 
 struct CheckOutcome {
-  Status status;         // could not start, or timed out
-  std::string out;       // stdout bytes
-  std::string err;       // stderr bytes
-  int raw_status = 0;    // wait status (valid when status is OK)
+  Status status;       // could not start, or timed out
+  std::string out;     // stdout bytes
+  std::string err;     // stderr bytes
+  int raw_status = 0;  // wait status (valid when status is OK)
 };
 
 // Runs the io_context until the request is done. REQUIRES: `io` is not

@@ -10,8 +10,8 @@
 
 #include <cerrno>
 #include <fstream>
-#include <unordered_set>
 #include <string>
+#include <unordered_set>
 
 namespace fcgi {
 

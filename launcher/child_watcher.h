@@ -56,7 +56,6 @@ void BecomeSubreaper();
 // Returns how many were reaped.
 int ReapOrphans();
 
-
 }  // namespace fcgi
 
 #endif  // FCGI_RUN_CHILD_WATCHER_H_

@@ -35,8 +35,7 @@ bool Fixed(std::string_view bytes, T* out) {
 }
 
 Status BadLength(const char* name, size_t size) {
-  return Status::Protocol(std::string("compat: ") + name + " message of " + std::to_string(size) +
-                          " bytes");
+  return Status::Protocol(std::string("compat: ") + name + " message of " + std::to_string(size) + " bytes");
 }
 
 // Closes the fds a received message carried (the shim sends none) and tells
@@ -61,8 +60,8 @@ bool DropFdsAndCheck(msghdr* msg) {
 // bytes in an env block (each entry and its NUL).
 Status EnvBlockBytes(const char* what, const std::vector<std::string>& entries, size_t* bytes) {
   if (entries.size() > proto::kMaxEnvEntries) {
-    return Status::Limit(std::string(what) + ": " + std::to_string(entries.size()) + " environment entries (limit " +
-                         std::to_string(proto::kMaxEnvEntries) + ")");
+    return Status::Limit(std::string(what) + ": " + std::to_string(entries.size()) +
+                         " environment entries (limit " + std::to_string(proto::kMaxEnvEntries) + ")");
   }
   *bytes = 0;
   for (const std::string& entry : entries) {
@@ -111,13 +110,15 @@ Status EncodeCompatRun(const CompatRunRequest& run, std::string* out) {
 
 Status EncodeCompatDirect(const CompatDirectRequest& d, std::string* out) {
   if (d.listener_count < 1 || d.listener_count > proto::kMaxDirectListeners) {
-    return Status::Invalid("compat DIRECT: " + std::to_string(d.listener_count) + " listening sockets (1 to " +
-                           std::to_string(proto::kMaxDirectListeners) + " can be passed)");
+    return Status::Invalid("compat DIRECT: " + std::to_string(d.listener_count) +
+                           " listening sockets (1 to " + std::to_string(proto::kMaxDirectListeners) +
+                           " can be passed)");
   }
   size_t env_bytes = 0, overrides_bytes = 0;
   if (Status s = EnvBlockBytes("compat DIRECT", d.base_env, &env_bytes); !s.ok()) return s;
   if (Status s = EnvBlockBytes("compat DIRECT overrides", d.overrides, &overrides_bytes); !s.ok()) return s;
-  if (d.name.find('\0') != std::string::npos) return Status::Invalid("compat DIRECT: NUL byte in the program name");
+  if (d.name.find('\0') != std::string::npos)
+    return Status::Invalid("compat DIRECT: NUL byte in the program name");
   size_t total = sizeof(proto::DirectHeader) + env_bytes + overrides_bytes + d.name.size();
   if (total > proto::kMaxMessageBytes) {
     return Status::Limit("compat DIRECT: message of " + std::to_string(total) + " bytes (limit " +
@@ -151,9 +152,7 @@ std::string EncodeCompatSignal(uint64_t request_id, int signo) {
   return Bytes(proto::SignalMessage{proto::kSignal, signo, request_id});
 }
 
-std::string EncodeCompatShutdown() {
-  return Bytes(proto::ShutdownMessage{proto::kShutdown, 0});
-}
+std::string EncodeCompatShutdown() { return Bytes(proto::ShutdownMessage{proto::kShutdown, 0}); }
 
 Status DecodeCompatMessage(std::string_view bytes, CompatMessage* out) {
   uint32_t type = 0;
@@ -163,8 +162,7 @@ Status DecodeCompatMessage(std::string_view bytes, CompatMessage* out) {
     case proto::kHello: {
       proto::HelloMessage m;
       if (!Fixed(bytes, &m)) return BadLength("HELLO", bytes.size());
-      *out = CompatHello{m.version, static_cast<pid_t>(m.pid), m.flags, m.max_children,
-                         m.max_message_bytes};
+      *out = CompatHello{m.version, static_cast<pid_t>(m.pid), m.flags, m.max_children, m.max_message_bytes};
       return Status::Ok();
     }
     case proto::kRefused: {
@@ -208,7 +206,8 @@ Status DecodeCompatMessage(std::string_view bytes, CompatMessage* out) {
       proto::LogMessageHeader m;
       if (bytes.size() < sizeof m) return BadLength("LOG", bytes.size());
       std::memcpy(&m, bytes.data(), sizeof m);
-      if (m.bytes > proto::kMaxLogBytes || bytes.size() != sizeof m + m.bytes) return BadLength("LOG", bytes.size());
+      if (m.bytes > proto::kMaxLogBytes || bytes.size() != sizeof m + m.bytes)
+        return BadLength("LOG", bytes.size());
       *out = CompatLog{m.level, std::string(bytes.substr(sizeof m))};
       return Status::Ok();
     }
@@ -226,8 +225,8 @@ Status DecodeCompatMessage(std::string_view bytes, CompatMessage* out) {
 }
 
 const char* CompatMessageName(const CompatMessage& message) {
-  static constexpr const char* kNames[] = {"HELLO",  "REFUSED", "STARTED", "FAILED",
-                                             "EXITED", "BYE",     "REPORT",  "LOG", "RETIRE"};
+  static constexpr const char* kNames[] = {"HELLO", "REFUSED", "STARTED", "FAILED", "EXITED",
+                                           "BYE",   "REPORT",  "LOG",     "RETIRE"};
   static_assert(std::size(kNames) == std::variant_size_v<CompatMessage>);
   return kNames[message.index()];
 }
@@ -311,7 +310,8 @@ ChannelResult ReceiveCompatMessages(int fd, const std::function<bool(std::string
     for (int i = 0; i < n; ++i) {
       // A SEQPACKET end of file reads as an empty message; the shim sends none.
       if (msgs[i].msg_len == 0) return {ChannelIo::kClosed, Status::Ok()};
-      if (protocol_error) return {ChannelIo::kError, Status::Protocol("compat: unexpected fds or oversized message")};
+      if (protocol_error)
+        return {ChannelIo::kError, Status::Protocol("compat: unexpected fds or oversized message")};
       if (!on_message(std::string_view(buffers[i], msgs[i].msg_len))) return {ChannelIo::kDone, Status::Ok()};
     }
     if (static_cast<unsigned>(n) < kBatch) return {ChannelIo::kWouldBlock, Status::Ok()};

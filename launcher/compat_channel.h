@@ -60,7 +60,7 @@ struct CompatExited {
 struct CompatBye {  // last message after SHUTDOWN; the process exits next
   pid_t pid = 0;
 };
-struct CompatLog {  // direct mode: a line for the launcher's log
+struct CompatLog {     // direct mode: a line for the launcher's log
   uint32_t level = 0;  // fcgi::LogLevel's value (0 debug ... 4 error)
   std::string text;
 };
@@ -87,10 +87,10 @@ using CompatMessage = std::variant<CompatHello, CompatRefused, CompatStarted, Co
 
 struct CompatRunRequest {
   uint64_t request_id = 0;
-  std::vector<std::string> env;   // "NAME=VALUE" each; the child's whole environment
-  std::string cwd;                // empty: keep the parked process's cwd
+  std::vector<std::string> env;     // "NAME=VALUE" each; the child's whole environment
+  std::string cwd;                  // empty: keep the parked process's cwd
   bool parent_death_signal = true;  // child gets PR_SET_PDEATHSIG(SIGKILL)
-  uint32_t flags = 0;  // more compat::RunFlags (persistent mode's stdio and STARTED flags)
+  uint32_t flags = 0;               // more compat::RunFlags (persistent mode's stdio and STARTED flags)
 };
 
 // Encodes a RUN message into *out (replacing its contents). The three stdio

@@ -69,13 +69,15 @@ void CheckSocketOwner(const std::string& spec, std::vector<std::string>* errors)
 
 void CheckLogFile(const std::string& path, std::vector<std::string>* errors) {
   if (access(path.c_str(), F_OK) == 0) {
-    if (access(path.c_str(), W_OK) != 0) errors->push_back(Status::FromErrno("--log access(2) W_OK", path, errno).message());
+    if (access(path.c_str(), W_OK) != 0)
+      errors->push_back(Status::FromErrno("--log access(2) W_OK", path, errno).message());
     return;
   }
   std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
   if (dir.empty()) dir = "/";
   if (access(dir.c_str(), W_OK) != 0) {
-    errors->push_back("--log " + path + ": cannot be created: " + Status::FromErrno("access(2) W_OK", dir, errno).message());
+    errors->push_back("--log " + path +
+                      ": cannot be created: " + Status::FromErrno("access(2) W_OK", dir, errno).message());
   }
 }
 
@@ -108,8 +110,9 @@ ConfigCheckResult CheckConfig(const Config& config) {
   }
   if (!config.log_file.empty()) CheckLogFile(config.log_file, &r.errors);
   if (config.mode != "exec" && FindCompatLibrary(config.compat_library).empty()) {
-    r.warnings.push_back("--mode " + config.mode +
-                         ": libfcgi-run-compat.so not found (give --compat-library); programs will run in exec mode");
+    r.warnings.push_back(
+        "--mode " + config.mode +
+        ": libfcgi-run-compat.so not found (give --compat-library); programs will run in exec mode");
   }
   struct stat st;
   if (config.syslog && (stat(config.syslog_socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))) {

@@ -68,7 +68,8 @@ Status ParseConfigText(std::string_view text, const std::string& source, std::ve
     std::string_view line = Trim(raw);
     if (line.empty() || line.front() == '#') continue;
     if (line.front() == '[') {
-      return LineError(source, line_no, "sections (" + std::string(line) + ") are not supported: write name = value");
+      return LineError(source, line_no,
+                       "sections (" + std::string(line) + ") are not supported: write name = value");
     }
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
@@ -77,11 +78,13 @@ Status ParseConfigText(std::string_view text, const std::string& source, std::ve
     std::string_view name = Trim(line.substr(0, eq));
     if (name.empty()) return LineError(source, line_no, "missing option name before '='");
     if (name.substr(0, 1) == "-") {
-      return LineError(source, line_no, "write option names without dashes ('" +
-                                            std::string(name.substr(name.find_first_not_of('-'))) + " = ...')");
+      return LineError(source, line_no,
+                       "write option names without dashes ('" +
+                           std::string(name.substr(name.find_first_not_of('-'))) + " = ...')");
     }
     for (char c : name) {
-      if (IsBlank(c)) return LineError(source, line_no, "option name '" + std::string(name) + "' contains a blank");
+      if (IsBlank(c))
+        return LineError(source, line_no, "option name '" + std::string(name) + "' contains a blank");
     }
     ConfigEntry e;
     e.name = std::string(name);
@@ -118,7 +121,8 @@ Status ReadConfigFile(const std::string& path, std::vector<ConfigEntry>* out) {
 
 Status MergeConfigFile(const std::string& path, const std::vector<ConfigEntry>& entries,
                        const po::options_description& desc, const po::parsed_options& command_line,
-                       po::variables_map* vm, ConfigCommand* command, std::map<std::string, std::string>* origins) {
+                       po::variables_map* vm, ConfigCommand* command,
+                       std::map<std::string, std::string>* origins) {
   std::set<std::string> on_command_line;
   for (const po::option& o : command_line.options) on_command_line.insert(o.string_key);
   std::map<std::string, int> scalar_line;  // single-valued option -> line that set it
@@ -140,12 +144,13 @@ Status MergeConfigFile(const std::string& path, const std::vector<ConfigEntry>& 
     }
     const po::option_description* d = desc.find_nothrow(e.name, false);
     if (d == nullptr) {
-      return LineError(path, e.line, "unknown option '" + e.name + "' (see fcgi-run --help; PROGRAM is '" +
-                                         kConfigCommandKey + " = PATH', its arguments '" + kConfigArgKey +
-                                         " = ARG')");
+      return LineError(path, e.line,
+                       "unknown option '" + e.name + "' (see fcgi-run --help; PROGRAM is '" +
+                           kConfigCommandKey + " = PATH', its arguments '" + kConfigArgKey + " = ARG')");
     }
     const std::string key = d->long_name();
-    if (CommandLineOnly(key)) return LineError(path, e.line, "'" + key + "' is allowed only on the command line");
+    if (CommandLineOnly(key))
+      return LineError(path, e.line, "'" + key + "' is allowed only on the command line");
     if (bool on; IsFlag(*d) && !ParseFlagWord(e.value, &on)) {
       return LineError(path, e.line, e.name + " = " + e.value + ": expected " + kFlagWords);
     }
@@ -153,8 +158,9 @@ Status MergeConfigFile(const std::string& path, const std::vector<ConfigEntry>& 
     if (!composing) {
       auto [it, inserted] = scalar_line.emplace(key, e.line);
       if (!inserted) {
-        return LineError(path, e.line, "'" + key + "' already set on line " + std::to_string(it->second) +
-                                           " (only repeatable options may be given more than once)");
+        return LineError(path, e.line,
+                         "'" + key + "' already set on line " + std::to_string(it->second) +
+                             " (only repeatable options may be given more than once)");
       }
       if (on_command_line.count(key) != 0) continue;  // the command line replaces it
     }
@@ -176,8 +182,8 @@ Status MergeConfigFile(const std::string& path, const std::vector<ConfigEntry>& 
 }
 
 Status ApplyConfigFile(const po::options_description& desc, const po::parsed_options& command_line,
-                       po::variables_map* vm, ConfigCommand* command, std::map<std::string, std::string>* origins,
-                       std::string* path) {
+                       po::variables_map* vm, ConfigCommand* command,
+                       std::map<std::string, std::string>* origins, std::string* path) {
   path->clear();
   for (const po::option& o : command_line.options) {
     if (o.string_key == "help" || o.string_key == "version") return Status::Ok();

@@ -57,10 +57,9 @@ void Connection::Read() {
     return;
   }
   reading_ = true;
-  socket_.async_read_some(boost::asio::buffer(read_buf_),
-                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                            self->OnRead(ec, n);
-                          });
+  socket_.async_read_some(
+      boost::asio::buffer(read_buf_),
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->OnRead(ec, n); });
 }
 
 void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
@@ -73,7 +72,9 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
   if (ec) {
     if (ec == boost::asio::error::operation_aborted) return;
     const bool clean = ec == boost::asio::error::eof && requests_.empty() && state_.AtRecordBoundary();
-    if (!clean) LogDebug("connection " + peer_ + ": " + (ec == boost::asio::error::eof ? "closed by peer" : ec.message()));
+    if (!clean)
+      LogDebug("connection " + peer_ + ": " +
+               (ec == boost::asio::error::eof ? "closed by peer" : ec.message()));
     Close(ec == boost::asio::error::eof ? "web server closed the connection" : ec.message());
     return;
   }

@@ -42,7 +42,9 @@ namespace fcgi {
 
 class CgiRequest;
 
-class Connection : public std::enable_shared_from_this<Connection>, public RequestSink, private ConnectionEvents {
+class Connection : public std::enable_shared_from_this<Connection>,
+                   public RequestSink,
+                   private ConnectionEvents {
  public:
   using Socket = boost::asio::generic::stream_protocol::socket;
 

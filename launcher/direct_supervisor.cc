@@ -17,7 +17,9 @@ namespace {
 
 constexpr uint32_t kDirectReadTimeoutMs = 30000;
 
-uint32_t Clamp32(uint64_t v) { return static_cast<uint32_t>(std::min<uint64_t>(v, std::numeric_limits<uint32_t>::max())); }
+uint32_t Clamp32(uint64_t v) {
+  return static_cast<uint32_t>(std::min<uint64_t>(v, std::numeric_limits<uint32_t>::max()));
+}
 
 uint64_t MonotonicNs() {
   timespec ts;
@@ -37,10 +39,18 @@ std::string Seconds(std::chrono::milliseconds ms) {
 CompatDirectRequest DirectLimitsFromConfig(const Config& config) {
   CompatDirectRequest d;
   switch (config.stderr_mode) {
-    case StderrMode::kFcgi: d.flags = compat::kDirectStderrToClient; break;
-    case StderrMode::kLog: d.flags = compat::kDirectStderrToLog; break;
-    case StderrMode::kBoth: d.flags = compat::kDirectStderrToClient | compat::kDirectStderrToLog; break;
-    case StderrMode::kDiscard: d.flags = 0; break;
+    case StderrMode::kFcgi:
+      d.flags = compat::kDirectStderrToClient;
+      break;
+    case StderrMode::kLog:
+      d.flags = compat::kDirectStderrToLog;
+      break;
+    case StderrMode::kBoth:
+      d.flags = compat::kDirectStderrToClient | compat::kDirectStderrToLog;
+      break;
+    case StderrMode::kDiscard:
+      d.flags = 0;
+      break;
   }
   d.max_params_bytes = Clamp32(config.max_params_bytes);
   d.max_body_bytes = config.max_body;
@@ -58,8 +68,8 @@ bool CanServeDirect(const ParkSpec& park, std::string* why) {
   return CheckPersistentFit(park, why) == PersistentFit::kPersistent;
 }
 
-DirectSupervisor::DirectSupervisor(boost::asio::io_context& io, Spawner& spawner, DirectSupervisorOptions options,
-                                   FallbackCallback on_fallback)
+DirectSupervisor::DirectSupervisor(boost::asio::io_context& io, Spawner& spawner,
+                                   DirectSupervisorOptions options, FallbackCallback on_fallback)
     : io_(io),
       spawner_(spawner),
       options_(std::move(options)),
@@ -120,16 +130,17 @@ void DirectSupervisor::Demote(DirectWorker* w) {
 }
 
 void DirectSupervisor::OnRetire(DirectWorker* w, const std::string& reason, uint64_t requests) {
-  LogInfo("recycling persistent worker pid " + std::to_string(w->pid()) + " after " + std::to_string(requests) +
-          " requests: " + reason);
+  LogInfo("recycling persistent worker pid " + std::to_string(w->pid()) + " after " +
+          std::to_string(requests) + " requests: " + reason);
   Count(RunnerEvent::kRecycled, RecycleReasonKey(reason));
   Demote(w);
   FillPool();
 }
 
-void DirectSupervisor::OnGone(DirectWorker* w, const std::string& why, bool before_serving, bool request_running,
-                              int /*raw_status*/) {
-  auto keep_it = std::find_if(retiring_.begin(), retiring_.end(), [w](const auto& r) { return r.get() == w; });
+void DirectSupervisor::OnGone(DirectWorker* w, const std::string& why, bool before_serving,
+                              bool request_running, int /*raw_status*/) {
+  auto keep_it =
+      std::find_if(retiring_.begin(), retiring_.end(), [w](const auto& r) { return r.get() == w; });
   if (keep_it != retiring_.end()) {  // expected: it retired, was shut down or terminated
     LogDebug("direct mode: " + options_.worker.park.program + ": " + why);
     auto keep = *keep_it;
@@ -162,7 +173,8 @@ void DirectSupervisor::OnGone(DirectWorker* w, const std::string& why, bool befo
     FallBack(why + " (" + std::to_string(retry_.failures()) + " failed starts in a row)");
     return;
   }
-  LogWarning("direct mode: " + why + "; starting a new worker in " + std::to_string(retry_.delay().count()) + " ms");
+  LogWarning("direct mode: " + why + "; starting a new worker in " + std::to_string(retry_.delay().count()) +
+             " ms");
 }
 
 void DirectSupervisor::FallBack(const std::string& why) {
@@ -246,12 +258,13 @@ void DirectSupervisor::KillAll() {
 
 bool DirectSupervisor::AllGone() const {
   auto gone = [](const auto& w) { return w->gone(); };
-  return std::all_of(members_.begin(), members_.end(), gone) && std::all_of(retiring_.begin(), retiring_.end(), gone);
+  return std::all_of(members_.begin(), members_.end(), gone) &&
+         std::all_of(retiring_.begin(), retiring_.end(), gone);
 }
 
 unsigned DirectSupervisor::ServingWorkers() const {
-  return static_cast<unsigned>(
-      std::count_if(members_.begin(), members_.end(), [](const auto& w) { return w->serving() && !w->stopping(); }));
+  return static_cast<unsigned>(std::count_if(members_.begin(), members_.end(),
+                                             [](const auto& w) { return w->serving() && !w->stopping(); }));
 }
 
 void DirectSupervisor::MaybeAllGone() {

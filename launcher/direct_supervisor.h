@@ -91,7 +91,8 @@ class DirectSupervisor {
   void ArmSweep();
   void OnServing();
   void OnRetire(DirectWorker* w, const std::string& reason, uint64_t requests);
-  void OnGone(DirectWorker* w, const std::string& why, bool before_serving, bool request_running, int raw_status);
+  void OnGone(DirectWorker* w, const std::string& why, bool before_serving, bool request_running,
+              int raw_status);
   void FallBack(const std::string& why);
   // Moves `w` from members_ to retiring_ (no longer capacity; still watched).
   void Demote(DirectWorker* w);

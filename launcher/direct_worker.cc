@@ -16,7 +16,9 @@ namespace fcgi {
 
 namespace {
 
-const compat::DirectSlot* Slot(const void* mapping) { return static_cast<const compat::DirectSlot*>(mapping); }
+const compat::DirectSlot* Slot(const void* mapping) {
+  return static_cast<const compat::DirectSlot*>(mapping);
+}
 
 LogLevel LevelOf(uint32_t value) {
   return static_cast<LogLevel>(std::min<uint32_t>(value, static_cast<uint32_t>(LogLevel::kError)));
@@ -96,7 +98,11 @@ void DirectWorker::Kill() {
 void DirectWorker::WaitReadable() {
   std::weak_ptr<DirectWorker> weak = weak_from_this();
   shim_.WatchMessages(
-      weak, [weak] { auto self = weak.lock(); return self && !self->gone_; },
+      weak,
+      [weak] {
+        auto self = weak.lock();
+        return self && !self->gone_;
+      },
       [weak](const CompatMessage& m) {
         auto self = weak.lock();
         if (!self) return false;
@@ -151,7 +157,8 @@ void DirectWorker::SendDirect(bool links_libstdcxx) {
   // Nothing else is in flight after HELLO: the socket has room for DIRECT.
   ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, fds);
   if (r.io != ChannelIo::kDone) {
-    Fail("control channel: " + (r.io == ChannelIo::kError ? r.status.message() : std::string("cannot send DIRECT")));
+    Fail("control channel: " +
+         (r.io == ChannelIo::kError ? r.status.message() : std::string("cannot send DIRECT")));
     return;
   }
   ::close(slot_fd_);  // the worker has its copy; the mapping stays

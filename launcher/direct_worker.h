@@ -6,10 +6,10 @@
 // itself (libcompat/direct_server.h) and the launcher sends it no RUN.
 //
 // What the launcher still sees: LOG lines (logged as "worker pid P: TEXT"
-// at their level; the shim's text names the program and the request), RETIRE (a recycle limit was reached; BYE and exit 0
-// follow), the process's exit, and the slot: a memfd the worker writes and
-// this class maps read-only, whose started_ns says since when a request's
-// main() runs (0 between requests). DirectSupervisor reads it for --timeout.
+// at their level; the shim's text names the program and the request), RETIRE (a recycle limit was reached;
+// BYE and exit 0 follow), the process's exit, and the slot: a memfd the worker writes and this class maps
+// read-only, whose started_ns says since when a request's main() runs (0 between requests). DirectSupervisor
+// reads it for --timeout.
 //
 // States: starting -> serving -> (retiring | terminating) -> gone. Never
 // reused once it retired, was asked to shut down or was signalled.
@@ -55,7 +55,8 @@ class DirectWorker : public std::enable_shared_from_this<DirectWorker> {
     // The process is gone (or given up before HELLO). before_serving: a
     // start-up failure (`why` says which). request_running: the slot showed
     // a request in main() when it ended. raw_status: -1 if not known yet.
-    std::function<void(const std::string& why, bool before_serving, bool request_running, int raw_status)> on_gone;
+    std::function<void(const std::string& why, bool before_serving, bool request_running, int raw_status)>
+        on_gone;
   };
 
   DirectWorker(boost::asio::io_context& io, Spawner& spawner, const DirectWorkerSpec& spec);
@@ -100,8 +101,8 @@ class DirectWorker : public std::enable_shared_from_this<DirectWorker> {
   ShimProcess shim_;
   boost::asio::steady_timer kill_timer_;
   Callbacks callbacks_;
-  int slot_fd_ = -1;               // until DIRECT carried it
-  const void* slot_ = nullptr;     // compat::DirectSlot, mapped read-only
+  int slot_fd_ = -1;            // until DIRECT carried it
+  const void* slot_ = nullptr;  // compat::DirectSlot, mapped read-only
   bool serving_ = false;
   bool gone_ = false;
   bool retired_ = false;

@@ -51,7 +51,10 @@ class DispatcherSource : public ProgramSource {
  public:
   DispatcherSource(const Config& config, ScriptPolicy policy, std::unique_ptr<FileSystem> fs,
                    RunnerFactory make_runner)
-      : config_(config), policy_(std::move(policy)), fs_(std::move(fs)), make_runner_(std::move(make_runner)) {
+      : config_(config),
+        policy_(std::move(policy)),
+        fs_(std::move(fs)),
+        make_runner_(std::move(make_runner)) {
     // --persistent: validated by ParseCommandLine; a pattern naming a symlink selects its target.
     Status s = PersistentPatterns::Parse(config_.persistent, !policy_.root.empty(), &persistent_);
     if (!s.ok()) LogError(s.message() + " (ignored)");
@@ -183,7 +186,8 @@ Status MakeScriptPolicy(const Config& config, const FileSystem& fs, ScriptPolicy
 }
 
 std::unique_ptr<ProgramSource> MakeDispatcherSource(const Config& config, ScriptPolicy policy,
-                                                    std::unique_ptr<FileSystem> fs, RunnerFactory make_runner) {
+                                                    std::unique_ptr<FileSystem> fs,
+                                                    RunnerFactory make_runner) {
   return std::make_unique<DispatcherSource>(config, std::move(policy), std::move(fs), std::move(make_runner));
 }
 

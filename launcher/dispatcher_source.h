@@ -40,7 +40,8 @@ using RunnerFactory = std::function<std::unique_ptr<ProgramRunner>(const Program
 // `config` must outlive the source; `make_runner` is called once per new
 // worker class, on the reactor thread.
 std::unique_ptr<ProgramSource> MakeDispatcherSource(const Config& config, ScriptPolicy policy,
-                                                    std::unique_ptr<FileSystem> fs, RunnerFactory make_runner);
+                                                    std::unique_ptr<FileSystem> fs,
+                                                    RunnerFactory make_runner);
 
 }  // namespace fcgi
 

@@ -94,8 +94,7 @@ std::string ResolveInPath(const std::string& name, std::string_view search_path)
   for (const std::string& dir : SplitSearchPath(search_path)) {
     std::string candidate = dir + "/" + name;
     struct stat st;
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        access(candidate.c_str(), X_OK) == 0) {
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0) {
       return candidate;
     }
   }

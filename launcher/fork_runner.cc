@@ -58,7 +58,10 @@ std::string DescribeRequest(const std::vector<std::string>& env) {
     else if (e.rfind("SCRIPT_NAME=", 0) == 0) script = e.substr(12);
   }
   return EscapeForLog(method.empty() ? "?" : method) + " " +
-         EscapeForLog(!uri.empty() ? uri : !script.empty() ? script : "?", 200);
+         EscapeForLog(!uri.empty()      ? uri
+                      : !script.empty() ? script
+                                        : "?",
+                      200);
 }
 
 class ForkRun : public ProgramRun {
@@ -89,7 +92,10 @@ class ForkRun : public ProgramRun {
 class ForkRunner : public ProgramRunner {
  public:
   ForkRunner(boost::asio::io_context& io, Spawner& spawner, ForkRunnerOptions options)
-      : io_(io), spawner_(spawner), options_(std::move(options)), exec_(MakeExecRunner(io, spawner)),
+      : io_(io),
+        spawner_(spawner),
+        options_(std::move(options)),
+        exec_(MakeExecRunner(io, spawner)),
         retry_(io, options_.max_failures) {
     if (options_.park.compat_library.empty()) {
       FallBack("libfcgi-run-compat.so not found (give --compat-library)");
@@ -154,7 +160,8 @@ class ForkRunner : public ProgramRunner {
     if (parked_) {
       parked_->Shutdown();
     } else {  // a restart was pending: it will not happen now
-      FailWaiting(Status::Unavailable("fork mode: " + options_.park.program + " is not parked and fcgi-run is stopping"));
+      FailWaiting(Status::Unavailable("fork mode: " + options_.park.program +
+                                      " is not parked and fcgi-run is stopping"));
     }
   }
 
@@ -247,8 +254,8 @@ class ForkRunner : public ProgramRunner {
       FallBack(why + " (" + std::to_string(retry_.failures()) + " failures in a row)");
       return;
     }
-    LogWarning("fork mode: " + why + "; restarting the parked program in " + std::to_string(retry_.delay().count()) +
-               " ms");
+    LogWarning("fork mode: " + why + "; restarting the parked program in " +
+               std::to_string(retry_.delay().count()) + " ms");
   }
 
   // Runs one request wherever it can go now: exec mode after a fallback, the
@@ -268,7 +275,8 @@ class ForkRunner : public ProgramRunner {
   void Wait(const SpawnSpec& spec, const std::shared_ptr<RunState>& state, StartedCallback on_started,
             ExitCallback on_exit) {
     if (shutting_down_) {  // no parked process will come
-      on_started(Status::Unavailable("fork mode: " + options_.park.program + " is not parked and fcgi-run is stopping"),
+      on_started(Status::Unavailable("fork mode: " + options_.park.program +
+                                     " is not parked and fcgi-run is stopping"),
                  -1, nullptr);
       return;
     }
@@ -295,9 +303,12 @@ class ForkRunner : public ProgramRunner {
     // reader left the writes would fail and the body be dropped).
     ParkedProgram::LostCallback lost_cb;
     if (!state->rerun && Keep(spec, state.get())) {
-      lost_cb = [this, state, on_started, on_exit](const std::string& why) { OnLost(why, state, on_started, on_exit); };
+      lost_cb = [this, state, on_started, on_exit](const std::string& why) {
+        OnLost(why, state, on_started, on_exit);
+      };
     }
-    auto started_cb = [this, state, on_started](const Status& s, pid_t pid, std::shared_ptr<ProgramOutput> output) {
+    auto started_cb = [this, state, on_started](const Status& s, pid_t pid,
+                                                std::shared_ptr<ProgramOutput> output) {
       state->ReleaseKept();
       state->pid = pid;
       if (s.ok()) retry_.ClearFailures();  // a parked program that serves is healthy
@@ -338,8 +349,8 @@ class ForkRunner : public ProgramRunner {
   // before it sends STARTED, so a parked process killed in that gap (a few
   // forks long) leaves a child that may have begun main() before its
   // PDEATHSIG; that run is taken for lost too.
-  void OnLost(const std::string& why, const std::shared_ptr<RunState>& state, const StartedCallback& on_started,
-              const ExitCallback& on_exit) {
+  void OnLost(const std::string& why, const std::shared_ptr<RunState>& state,
+              const StartedCallback& on_started, const ExitCallback& on_exit) {
     SpawnSpec spec = std::move(state->kept);
     state->kept.stdin_fd = state->kept.stdout_fd = state->kept.stderr_fd = -1;
     state->parked.reset();

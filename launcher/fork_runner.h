@@ -30,7 +30,7 @@ namespace fcgi {
 
 struct ForkRunnerOptions {
   ParkSpec park;
-  int max_failures = 3;  // consecutive park failures before exec fallback
+  int max_failures = 3;        // consecutive park failures before exec fallback
   Metrics* metrics = nullptr;  // status page counters (parks, failures, fallback, recycles); may be null
 };
 

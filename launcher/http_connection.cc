@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "launcher/cgi_request.h"
-#include "launcher/core/cgi_environment.h"  // EscapeForLog
+#include "launcher/core/cgi_environment.h"      // EscapeForLog
 #include "launcher/core/cgi_response_parser.h"  // MakeCgiErrorResponse, ReasonPhrase
 #include "launcher/log.h"
 
@@ -44,7 +44,8 @@ HttpConnection::HttpConnection(ServerContext& ctx, const HttpFrontSettings& sett
   if (!ec) SplitSockaddr(local.data(), &local_addr_, &local_port_);
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) SplitSockaddr(remote.data(), &remote_addr_, &remote_port_);
-  peer_ = (remote_addr_.find(':') != std::string::npos ? "[" + remote_addr_ + "]" : remote_addr_) + ":" + remote_port_;
+  peer_ = (remote_addr_.find(':') != std::string::npos ? "[" + remote_addr_ + "]" : remote_addr_) + ":" +
+          remote_port_;
 }
 
 HttpConnection::~HttpConnection() = default;
@@ -73,10 +74,9 @@ void HttpConnection::ReadHeader() {
   parser_->body_limit(boost::none);  // --max-body is CgiRequest's business
   reading_ = true;
   ArmIdleTimer();
-  http::async_read_header(socket_, buffer_, *parser_,
-                          [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                            self->OnHeader(ec);
-                          });
+  http::async_read_header(
+      socket_, buffer_, *parser_,
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t) { self->OnHeader(ec); });
 }
 
 void HttpConnection::OnHeader(const boost::system::error_code& ec) {
@@ -108,7 +108,8 @@ void HttpConnection::OnHeader(const boost::system::error_code& ec) {
   protocol_ = minor_version_ == 0 ? "HTTP/1.0" : "HTTP/1.1";
   client_keep_alive_ = req.keep_alive();
   headers_.clear();
-  for (const auto& field : req) headers_.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  for (const auto& field : req)
+    headers_.emplace_back(std::string(field.name_string()), std::string(field.value()));
   redirects_ = 0;
   body_done_ = parser_->is_done();
   if (!StartCgi(headers_)) return;
@@ -170,10 +171,9 @@ void HttpConnection::ReadBody() {
   body.size = body_chunk_.size();
   body.more = true;
   reading_ = true;
-  http::async_read_some(socket_, buffer_, *parser_,
-                        [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                          self->OnBody(ec);
-                        });
+  http::async_read_some(
+      socket_, buffer_, *parser_,
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t) { self->OnBody(ec); });
 }
 
 void HttpConnection::OnBody(const boost::system::error_code& ec_in) {
@@ -203,7 +203,8 @@ void HttpConnection::OnBody(const boost::system::error_code& ec_in) {
   }
   if (request_ && request_->stdin_backlog() > ctx_.config.body_spool_bytes) {
     input_paused_ = true;
-    LogWarning("http " + peer_ + ": more than --body-spool bytes of body its program has not read: pausing input");
+    LogWarning("http " + peer_ +
+               ": more than --body-spool bytes of body its program has not read: pausing input");
     return;
   }
   ReadBody();
@@ -382,12 +383,13 @@ void HttpConnection::EndExchange() {
 
 // The request's log line: peer, request line, status, body bytes, duration.
 void HttpConnection::LogExchange(const std::string& suffix) {
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
   char duration[32];
   std::snprintf(duration, sizeof duration, "%.1f ms", ms);
   LogInfo("http " + peer_ + " \"" + original_method_ + " " + EscapeForLog(original_target_, 200) + " " +
-          protocol_ + "\" " + std::to_string(status_) + " " + std::to_string(body_bytes_) + " bytes " + duration +
-          suffix);
+          protocol_ + "\" " + std::to_string(status_) + " " + std::to_string(body_bytes_) + " bytes " +
+          duration + suffix);
 }
 
 void HttpConnection::RespondLocally(int status, std::string_view body) {
@@ -411,7 +413,8 @@ void HttpConnection::RespondLocally(int status, std::string_view body) {
 
 void HttpConnection::Flush() {
   if (closed_) return;
-  output_.Flush(socket_, [self = shared_from_this()](const boost::system::error_code& ec) { self->OnWrite(ec); });
+  output_.Flush(socket_,
+                [self = shared_from_this()](const boost::system::error_code& ec) { self->OnWrite(ec); });
 }
 
 void HttpConnection::OnWrite(const boost::system::error_code& ec) {

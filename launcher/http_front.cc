@@ -20,7 +20,8 @@ Status HttpFront::Open(const Config& config, const std::string& program_path) {
   } else {
     settings_.cgi.program_path = program_path;
     const size_t slash = program_path.rfind('/');
-    settings_.cgi.program_dir = slash == 0 || slash == std::string::npos ? "/" : program_path.substr(0, slash);
+    settings_.cgi.program_dir =
+        slash == 0 || slash == std::string::npos ? "/" : program_path.substr(0, slash);
   }
   for (const std::string& address : config.http) {
     Config one = config;  // OpenListeners' TCP path: SO_REUSEADDR, backlog, close-on-exec

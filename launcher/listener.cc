@@ -55,7 +55,8 @@ Status ClearStaleSocket(const std::string& path) {
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return Status::Ok();  // nothing there
   if (!S_ISSOCK(st.st_mode)) {
-    return Status::Invalid("listen unix:" + path + ": path exists and is not a socket; refusing to replace it");
+    return Status::Invalid("listen unix:" + path +
+                           ": path exists and is not a socket; refusing to replace it");
   }
   int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (probe < 0) return Status::FromErrno("socket(2)", "unix:" + path, errno);
@@ -201,8 +202,12 @@ Status OpenListeners(const Config& config, std::vector<ListeningSocket>* out) {
     ListeningSocket ls;
     ls.name = a.ToString();
     switch (a.kind) {
-      case ListenAddress::Kind::kUnix: s = OpenUnix(a, config, &ls); break;
-      case ListenAddress::Kind::kTcp: s = OpenTcp(a, config, &ls); break;
+      case ListenAddress::Kind::kUnix:
+        s = OpenUnix(a, config, &ls);
+        break;
+      case ListenAddress::Kind::kTcp:
+        s = OpenTcp(a, config, &ls);
+        break;
       case ListenAddress::Kind::kFd:
         s = AdoptFd(a.fd, ls.name, out);
         if (!s.ok()) return s;

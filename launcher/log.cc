@@ -34,17 +34,23 @@ void CloseFile(LogState& s) {
 
 const char* LogLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kNotice: return "notice";
-    case LogLevel::kWarning: return "warning";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kNotice:
+      return "notice";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
   }
   return "?";
 }
 
 bool ParseLogLevel(std::string_view name, LogLevel* out) {
-  for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kNotice, LogLevel::kWarning, LogLevel::kError}) {
+  for (LogLevel l :
+       {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kNotice, LogLevel::kWarning, LogLevel::kError}) {
     if (name == LogLevelName(l)) {
       *out = l;
       return true;
@@ -65,8 +71,9 @@ std::string FormatLogLine(LogLevel level, std::string_view message, const timeva
   struct tm tm;
   localtime_r(&now.tv_sec, &tm);
   char prefix[96];
-  int n = std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02d %02d:%02d:%02d.%03d fcgi-run[%d]: %s: ",
-                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+  int n = std::snprintf(prefix, sizeof prefix,
+                        "%04d-%02d-%02d %02d:%02d:%02d.%03d fcgi-run[%d]: %s: ", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                         static_cast<int>(now.tv_usec / 1000), pid, LogLevelName(level));
   std::string line(prefix, n > 0 ? static_cast<size_t>(n) : 0);
   line += OneLine(message);

@@ -39,11 +39,11 @@ std::string FormatLogLine(LogLevel level, std::string_view message, const timeva
 std::string OneLine(std::string_view message);
 
 struct LogOptions {
-  std::string path;                       // --log FILE; "" = stderr (or nothing with syslog)
-  LogLevel min_level = LogLevel::kInfo;   // --log-level
-  bool syslog = false;                    // --syslog
-  std::string syslog_socket = "/dev/log"; // --syslog-socket PATH (a unix datagram socket)
-  int syslog_facility = 3;                // --syslog-facility (LOG_DAEMON >> 3)
+  std::string path;                        // --log FILE; "" = stderr (or nothing with syslog)
+  LogLevel min_level = LogLevel::kInfo;    // --log-level
+  bool syslog = false;                     // --syslog
+  std::string syslog_socket = "/dev/log";  // --syslog-socket PATH (a unix datagram socket)
+  int syslog_facility = 3;                 // --syslog-facility (LOG_DAEMON >> 3)
 };
 
 class Log {
@@ -65,7 +65,9 @@ class Log {
   static bool ToStderr();
 };
 
-inline void LogDebug(std::string_view m) { if (Log::Enabled(LogLevel::kDebug)) Log::Write(LogLevel::kDebug, m); }
+inline void LogDebug(std::string_view m) {
+  if (Log::Enabled(LogLevel::kDebug)) Log::Write(LogLevel::kDebug, m);
+}
 inline void LogInfo(std::string_view m) { Log::Write(LogLevel::kInfo, m); }
 inline void LogNotice(std::string_view m) { Log::Write(LogLevel::kNotice, m); }
 inline void LogWarning(std::string_view m) { Log::Write(LogLevel::kWarning, m); }

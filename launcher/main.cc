@@ -14,9 +14,12 @@
 int main(int argc, char** argv) {
   fcgi::Config config;
   switch (fcgi::ParseCommandLine(argc, argv, &config)) {
-    case fcgi::ParseOutcome::kExitSuccess: return 0;
-    case fcgi::ParseOutcome::kExitFailure: return 2;
-    case fcgi::ParseOutcome::kRun: break;
+    case fcgi::ParseOutcome::kExitSuccess:
+      return 0;
+    case fcgi::ParseOutcome::kExitFailure:
+      return 2;
+    case fcgi::ParseOutcome::kRun:
+      break;
   }
   if (config.check_config) return fcgi::RunConfigCheck(config, std::cout, std::cerr);  // 0 OK, 2 errors
   fcgi::LogOptions log;

@@ -60,13 +60,13 @@ class OutputQueue {
     if (writing_active_ || out_.empty()) return;
     writing_.swap(out_);
     writing_active_ = true;
-    boost::asio::async_write(stream, boost::asio::buffer(writing_),
-                             [this, on_done = std::move(on_done)](const boost::system::error_code& ec,
-                                                                  size_t) mutable {
-                               writing_active_ = false;
-                               writing_.clear();
-                               on_done(ec);
-                             });
+    boost::asio::async_write(
+        stream, boost::asio::buffer(writing_),
+        [this, on_done = std::move(on_done)](const boost::system::error_code& ec, size_t) mutable {
+          writing_active_ = false;
+          writing_.clear();
+          on_done(ec);
+        });
   }
 
   // Like Flush, but from a handler posted to the stream's executor, so that

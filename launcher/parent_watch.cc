@@ -90,9 +90,10 @@ Status ParentWatch::Start(const std::string& text, bool spawned, GoneCallback on
 }
 
 void ParentWatch::Wait() {
-  epoll_.async_wait(boost::asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
-    if (!ec) OnReady();
-  });
+  epoll_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                    [this](const boost::system::error_code& ec) {
+                      if (!ec) OnReady();
+                    });
 }
 
 void ParentWatch::OnReady() {

@@ -96,7 +96,8 @@ void ParkedProgram::Kill() { shim_.watcher().SignalGroup(SIGKILL); }
 void ParkedProgram::Send(std::string message, const int* fds, size_t nfds) {
   if (dead_ || gone_) return;
   if (outgoing_.empty()) {
-    ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
+    ChannelResult r =
+        SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
     if (r.io == ChannelIo::kDone) return;
     if (r.io == ChannelIo::kClosed) {
       Gone("control channel: closed by the parked process");
@@ -131,12 +132,12 @@ void ParkedProgram::FlushOutgoing() {
       if (!write_wait_) {
         write_wait_ = true;
         shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_write,
-                                     [weak = weak_from_this()](const boost::system::error_code& ec) {
-                                       auto self = weak.lock();
-                                       if (!self) return;
-                                       self->write_wait_ = false;
-                                       if (!ec) self->FlushOutgoing();
-                                     });
+                                   [weak = weak_from_this()](const boost::system::error_code& ec) {
+                                     auto self = weak.lock();
+                                     if (!self) return;
+                                     self->write_wait_ = false;
+                                     if (!ec) self->FlushOutgoing();
+                                   });
       }
       return;
     }
@@ -155,11 +156,11 @@ void ParkedProgram::FlushOutgoing() {
 
 void ParkedProgram::WaitReadable() {
   shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_read,
-                               [weak = weak_from_this()](const boost::system::error_code& ec) {
-                                 auto self = weak.lock();
-                                 if (!self || ec || self->dead_) return;
-                                 self->OnReadable();
-                               });
+                             [weak = weak_from_this()](const boost::system::error_code& ec) {
+                               auto self = weak.lock();
+                               if (!self || ec || self->dead_) return;
+                               self->OnReadable();
+                             });
 }
 
 void ParkedProgram::OnReadable() {
@@ -205,9 +206,10 @@ void ParkedProgram::Dispatch(std::string_view message) {
     LogInfo("fork mode: " + spec_.program + " parked at main() as pid " + std::to_string(hello->pid));
     if (on_ready_) on_ready_();
   } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
-    Fail(refused->reason == compat::kRefuseThreads
-             ? "the program runs " + std::to_string(refused->error) + " threads at main(): forking would lose them"
-             : std::string("the shim could not set up the park: ") + std::strerror(static_cast<int>(refused->error)));
+    Fail(refused->reason == compat::kRefuseThreads ? "the program runs " + std::to_string(refused->error) +
+                                                         " threads at main(): forking would lose them"
+                                                   : std::string("the shim could not set up the park: ") +
+                                                         std::strerror(static_cast<int>(refused->error)));
   } else if (auto* started = std::get_if<CompatStarted>(&m)) {
     auto it = runs_.find(started->request_id);
     if (it != runs_.end() && !it->second.started) {
@@ -295,7 +297,8 @@ void ParkedProgram::OnProcessExit(int raw_status) {
     dead_ = true;
     return;
   }
-  Gone("parked process " + std::to_string(shim_.watcher().pid()) + " ended: " + DescribeWaitStatus(raw_status));
+  Gone("parked process " + std::to_string(shim_.watcher().pid()) +
+       " ended: " + DescribeWaitStatus(raw_status));
 }
 
 }  // namespace fcgi

@@ -38,7 +38,7 @@ class PersistentRun : public ProgramRun {
   explicit PersistentRun(std::shared_ptr<RunState> state) : state_(std::move(state)) {}
   ~PersistentRun() override {
     state_->dropped = true;
-    if (state_->fallback_run) return;  // its own destructor stops it
+    if (state_->fallback_run) return;                                     // its own destructor stops it
     if (auto w = state_->worker.lock(); w && !state_->exited) w->Kill();  // must not outlive the request
   }
   void SignalGroup(int sig) override {
@@ -86,7 +86,8 @@ class PersistentRunner : public ProgramRunner {
       return run;
     }
     Waiting w{spec, state, std::move(on_started), std::move(on_exit)};
-    for (int* fd : {&w.spec.stdin_fd, &w.spec.stdout_fd, &w.spec.stderr_fd}) *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    for (int* fd : {&w.spec.stdin_fd, &w.spec.stdout_fd, &w.spec.stderr_fd})
+      *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
     waiting_.push_back(std::move(w));
     FillPool();
     return run;
@@ -192,12 +193,14 @@ class PersistentRunner : public ProgramRunner {
 
   void OnWorkerGone(PersistentWorker* w, const std::string& why, bool before_ready) {
     std::erase_if(retiring_, [](const std::shared_ptr<PersistentWorker>& r) { return r->gone(); });
-    auto it = std::find_if(members_.begin(), members_.end(), [w](const auto& m) { return m->worker.get() == w; });
+    auto it =
+        std::find_if(members_.begin(), members_.end(), [w](const auto& m) { return m->worker.get() == w; });
     if (it == members_.end()) return;  // retired on purpose
     auto keep = (*it)->worker;
     members_.erase(it);
     if (shutting_down_) return;
-    Count(before_ready ? RunnerEvent::kParkFailed : RunnerEvent::kRecycled, before_ready ? "" : "worker_exited");
+    Count(before_ready ? RunnerEvent::kParkFailed : RunnerEvent::kRecycled,
+          before_ready ? "" : "worker_exited");
     if (!before_ready) {
       LogWarning("persistent mode: " + options_.park.program + ": " + why + "; starting a new worker");
       FillPool();
@@ -211,8 +214,8 @@ class PersistentRunner : public ProgramRunner {
       FallBack(why + " (" + std::to_string(retry_.failures()) + " failed starts in a row)");
       return;
     }
-    LogWarning("persistent mode: " + why + "; starting a new worker in " + std::to_string(retry_.delay().count()) +
-               " ms");
+    LogWarning("persistent mode: " + why + "; starting a new worker in " +
+               std::to_string(retry_.delay().count()) + " ms");
   }
 
   void FallBack(const std::string& why) {
@@ -254,7 +257,8 @@ class PersistentRunner : public ProgramRunner {
     } else {
       run = exec_->Start(
           full,
-          [output, on_started = std::move(on_started)](const Status& st, pid_t pid, std::shared_ptr<ProgramOutput>) {
+          [output, on_started = std::move(on_started)](const Status& st, pid_t pid,
+                                                       std::shared_ptr<ProgramOutput>) {
             on_started(st, pid, st.ok() ? output : nullptr);
           },
           std::move(on_exit));
@@ -282,8 +286,8 @@ class PersistentRunner : public ProgramRunner {
     }
   }
 
-  void RunOn(Member& m, const SpawnSpec& spec, const std::shared_ptr<RunState>& state, StartedCallback on_started,
-             ExitCallback on_exit) {
+  void RunOn(Member& m, const SpawnSpec& spec, const std::shared_ptr<RunState>& state,
+             StartedCallback on_started, ExitCallback on_exit) {
     std::shared_ptr<PersistentWorker> worker = m.worker;
     state->worker = worker;
     m.recycle_reason.clear();
@@ -319,7 +323,8 @@ class PersistentRunner : public ProgramRunner {
     a.requests = r.requests;
     m->recycle_reason = m->policy.AfterRequest(a);
     if (Log::Enabled(LogLevel::kDebug) && r.flags != 0) {
-      LogDebug("persistent mode: worker " + std::to_string(w->pid()) + " repaired: " + DescribeReportFlags(r.flags));
+      LogDebug("persistent mode: worker " + std::to_string(w->pid()) +
+               " repaired: " + DescribeReportFlags(r.flags));
     }
     if (options_.on_report) options_.on_report(r, a.links_libstdcxx, m->recycle_reason);
   }
@@ -330,8 +335,8 @@ class PersistentRunner : public ProgramRunner {
     if (m == nullptr || w->gone()) return;
     std::string reason = m->recycle_reason;
     if (reason.empty()) return;
-    LogInfo("persistent mode: recycling worker " + std::to_string(w->pid()) + " of " + options_.park.program + ": " +
-            reason);
+    LogInfo("persistent mode: recycling worker " + std::to_string(w->pid()) + " of " + options_.park.program +
+            ": " + reason);
     Count(RunnerEvent::kRecycled, RecycleReasonKey(reason));
     auto keep = m->worker;
     std::erase_if(members_, [w](const auto& x) { return x->worker.get() == w; });
@@ -342,7 +347,7 @@ class PersistentRunner : public ProgramRunner {
   boost::asio::io_context& io_;
   Spawner& spawner_;
   PersistentRunnerOptions options_;
-  StartRetry retry_;  // restarts after failed starts; the exec fallback
+  StartRetry retry_;                              // restarts after failed starts; the exec fallback
   std::vector<std::unique_ptr<Member>> members_;  // starting, idle or busy; not retiring
   std::vector<std::shared_ptr<PersistentWorker>> retiring_;
   std::deque<Waiting> waiting_;
@@ -383,7 +388,8 @@ std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io,
   std::string why;
   switch (CheckPersistentFit(options.park, &why)) {
     case PersistentFit::kExec: {
-      if (options.metrics != nullptr) options.metrics->OnRunnerEvent("persistent", RunnerEvent::kFallbackToExec);
+      if (options.metrics != nullptr)
+        options.metrics->OnRunnerEvent("persistent", RunnerEvent::kFallbackToExec);
       LogWarning("persistent mode: " + why + "; serving " + program + " in exec mode");
       return MakeExecRunner(io, spawner);
     }

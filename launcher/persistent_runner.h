@@ -40,7 +40,8 @@ struct PersistentRunnerOptions {
   // Called after each persistent request with the shim's REPORT, whether the
   // program links libstdc++, and the recycle reason ("" = kept). For logs and
   // for `fcgi-run --check`.
-  std::function<void(const CompatReport& report, bool libstdcxx, const std::string& recycle_reason)> on_report;
+  std::function<void(const CompatReport& report, bool libstdcxx, const std::string& recycle_reason)>
+      on_report;
   Metrics* metrics = nullptr;  // status page counters (workers, failures, fallback, recycles); may be null
 };
 

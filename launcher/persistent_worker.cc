@@ -74,13 +74,15 @@ void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback
     fds[nfds++] = err_write;
   }
   // Idle means nothing is in flight: the socket has room for one RUN.
-  ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
+  ChannelResult r =
+      SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
   if (out_write >= 0) {  // the worker has its copies now (or never will: then it is failed below)
     close(out_write);
     close(err_write);
   }
   if (r.io != ChannelIo::kDone) {
-    Fail("control channel: " + (r.io == ChannelIo::kError ? r.status.message() : std::string("cannot send RUN")));
+    Fail("control channel: " +
+         (r.io == ChannelIo::kError ? r.status.message() : std::string("cannot send RUN")));
     on_started(Status::Unavailable("persistent mode: the worker is gone"), -1, nullptr);
     return;
   }
@@ -136,7 +138,11 @@ void PersistentWorker::SendShutdown() {
 void PersistentWorker::WaitReadable() {
   std::weak_ptr<PersistentWorker> weak = weak_from_this();
   shim_.WatchMessages(
-      weak, [weak] { auto self = weak.lock(); return self && !self->gone_; },
+      weak,
+      [weak] {
+        auto self = weak.lock();
+        return self && !self->gone_;
+      },
       [weak](const CompatMessage& m) {
         auto self = weak.lock();
         if (!self) return false;
@@ -178,8 +184,7 @@ void PersistentWorker::Dispatch(const CompatMessage& m) {
       drop_output_ = true;
       on_report_ = nullptr;
       LogWarning("persistent mode: worker " + std::to_string(pid()) + " of " + spec_.program +
-                 " refused a request: " +
-                 Status::FromErrno("RUN", "the request", failed->error).message());
+                 " refused a request: " + Status::FromErrno("RUN", "the request", failed->error).message());
       auto cb = std::move(on_exit_);
       cb(W_EXITCODE(compat::kRefusedExitStatus, 0));
       if (retiring_) SendShutdown();

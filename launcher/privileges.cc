@@ -20,7 +20,8 @@ bool AllDigits(const std::string& s) {
 
 class CredentialSpawner : public Spawner {
  public:
-  CredentialSpawner(std::unique_ptr<Spawner> inner, Credentials c) : inner_(std::move(inner)), c_(std::move(c)) {}
+  CredentialSpawner(std::unique_ptr<Spawner> inner, Credentials c)
+      : inner_(std::move(inner)), c_(std::move(c)) {}
   Status Spawn(const SpawnSpec& spec, pid_t* pid) override {
     SpawnSpec s = spec;
     s.credentials.set = true;
@@ -47,10 +48,12 @@ Status LookUpCredentials(const std::string& spec, Credentials* out) {
   struct passwd pw, *pwp = nullptr;
   int err = getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &pwp);
   if (pwp == nullptr && AllDigits(user)) {
-    err = getpwuid_r(static_cast<uid_t>(std::strtoul(user.c_str(), nullptr, 10)), &pw, buf.data(), buf.size(), &pwp);
+    err = getpwuid_r(static_cast<uid_t>(std::strtoul(user.c_str(), nullptr, 10)), &pw, buf.data(), buf.size(),
+                     &pwp);
   }
   if (pwp == nullptr) {
-    return err != 0 ? Status::FromErrno("getpwnam_r(3)", user, err) : Status::NotFound("no such user: " + user);
+    return err != 0 ? Status::FromErrno("getpwnam_r(3)", user, err)
+                    : Status::NotFound("no such user: " + user);
   }
   c.uid = pw.pw_uid;
   c.gid = pw.pw_gid;
@@ -60,11 +63,12 @@ Status LookUpCredentials(const std::string& spec, Credentials* out) {
     struct group gr, *grp = nullptr;
     err = getgrnam_r(group.c_str(), &gr, gbuf.data(), gbuf.size(), &grp);
     if (grp == nullptr && AllDigits(group)) {
-      err = getgrgid_r(static_cast<gid_t>(std::strtoul(group.c_str(), nullptr, 10)), &gr, gbuf.data(), gbuf.size(),
-                       &grp);
+      err = getgrgid_r(static_cast<gid_t>(std::strtoul(group.c_str(), nullptr, 10)), &gr, gbuf.data(),
+                       gbuf.size(), &grp);
     }
     if (grp == nullptr) {
-      return err != 0 ? Status::FromErrno("getgrnam_r(3)", group, err) : Status::NotFound("no such group: " + group);
+      return err != 0 ? Status::FromErrno("getgrnam_r(3)", group, err)
+                      : Status::NotFound("no such group: " + group);
     }
     c.gid = gr.gr_gid;
   }
@@ -81,7 +85,8 @@ Status LookUpCredentials(const std::string& spec, Credentials* out) {
 }
 
 Status DropPrivileges(const Credentials& c) {
-  if (setgroups(c.groups.size(), c.groups.data()) != 0) return Status::FromErrno("setgroups(2)", c.name, errno);
+  if (setgroups(c.groups.size(), c.groups.data()) != 0)
+    return Status::FromErrno("setgroups(2)", c.name, errno);
   if (setresgid(c.gid, c.gid, c.gid) != 0) return Status::FromErrno("setresgid(2)", c.name, errno);
   if (setresuid(c.uid, c.uid, c.uid) != 0) return Status::FromErrno("setresuid(2)", c.name, errno);
   if (c.uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
@@ -113,9 +118,11 @@ Status CheckPrivileges(const Config& config, Credentials* launcher_out, Credenti
   uid_t program_uid = have_program_user ? program.uid : have_user ? launcher.uid : euid;
   if (program_uid == 0 && !config.allow_root) {
     return Status::Denied(
-        "programs would run as root: fcgi-run runs as root and neither --user nor --program-user names another "
+        "programs would run as root: fcgi-run runs as root and neither --user nor --program-user names "
+        "another "
         "user, so any flaw in a program (or, in dispatcher mode, any file a request can name) would own the "
-        "machine. Give --user USER (fcgi-run drops to USER after binding) or --program-user USER (programs run "
+        "machine. Give --user USER (fcgi-run drops to USER after binding) or --program-user USER (programs "
+        "run "
         "as USER), or --allow-root if the programs really must run as root");
   }
   if (have_program_user && euid != 0 && program.uid != euid) {
@@ -123,8 +130,9 @@ Status CheckPrivileges(const Config& config, Credentials* launcher_out, Credenti
                            ": switching programs to another user needs fcgi-run to start as root");
   }
   if (have_user && have_program_user && launcher.uid != program.uid) {
-    return Status::Invalid("--user and --program-user name different users: once fcgi-run dropped to --user " +
-                           config.user + " it can no longer start programs as " + config.program_user);
+    return Status::Invalid(
+        "--user and --program-user name different users: once fcgi-run dropped to --user " + config.user +
+        " it can no longer start programs as " + config.program_user);
   }
   if (have_user && euid != 0 && launcher.uid != euid) {
     return Status::Invalid("--user " + config.user + ": changing user needs fcgi-run to start as root");

@@ -17,7 +17,7 @@
 namespace fcgi {
 
 struct Credentials {
-  std::string name;           // "nobody:nogroup", for logs
+  std::string name;  // "nobody:nogroup", for logs
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;  // supplementary groups (getgrouplist; includes gid)

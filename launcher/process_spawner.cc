@@ -38,7 +38,8 @@ const std::vector<int>& IgnoredSignals() {
     for (int sig = 1; sig < NSIG; ++sig) {
       struct sigaction sa;
       if (sig == SIGPIPE ||  // the launcher ignores it (maybe not yet at the first spawn)
-          (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN)) {
+          (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, nullptr, &sa) == 0 &&
+           sa.sa_handler == SIG_IGN)) {
         v.push_back(sig);
       }
     }
@@ -90,7 +91,8 @@ struct ChildSetup {
     // process, and the thread list in this vfork child is the launcher's.
     if (const SpawnSpec::Credentials& c = spec->credentials; c.set) {
       if (syscall(SYS_setgroups, c.groups.size(), c.groups.data()) != 0 ||
-          syscall(SYS_setresgid, c.gid, c.gid, c.gid) != 0 || syscall(SYS_setresuid, c.uid, c.uid, c.uid) != 0) {
+          syscall(SYS_setresgid, c.gid, c.gid, c.gid) != 0 ||
+          syscall(SYS_setresuid, c.uid, c.uid, c.uid) != 0) {
         return bp::error_code(errno, bp::system_category());
       }
     }
@@ -128,7 +130,8 @@ class ProcessSpawner : public Spawner {
       }
     }
     for (int i = 0; i < got; ++i) close(probe[i]);
-    if (probe_errno != 0) return Status::FromErrno("spawn (descriptors for the child's pidfd)", spec.path, probe_errno);
+    if (probe_errno != 0)
+      return Status::FromErrno("spawn (descriptors for the child's pidfd)", spec.path, probe_errno);
     boost::asio::io_context launch_context;
     bp::posix::vfork_launcher launcher;
     bp::error_code ec;
@@ -138,8 +141,8 @@ class ProcessSpawner : public Spawner {
     // The executor overload: Boost 1.81's (context, error_code&, ...) overload
     // forwards to the throwing one, so a failed execve would terminate fcgi-run.
     auto run = [&](auto&&... extra) {
-      return launcher(launch_context.get_executor(), ec, bp::filesystem::path(spec.path), spec.args, stdio, env,
-                      setup, extra...);
+      return launcher(launch_context.get_executor(), ec, bp::filesystem::path(spec.path), spec.args, stdio,
+                      env, setup, extra...);
     };
     std::optional<bp::process> proc;
     try {

@@ -20,12 +20,12 @@ namespace fcgi {
 
 // One program to run.
 struct ProgramTarget {
-  std::string path;               // absolute path
+  std::string path;  // absolute path
   std::vector<std::string> args;
-  std::string cwd;                // the program's directory
-  std::string display_name;       // basename: what error bodies may show
+  std::string cwd;                              // the program's directory
+  std::string display_name;                     // basename: what error bodies may show
   std::vector<std::pair<int, rlim_t>> rlimits;  // from --rlimit-*
-  std::string mode;               // "" = --mode; dispatcher mode: "persistent" for --persistent matches
+  std::string mode;  // "" = --mode; dispatcher mode: "persistent" for --persistent matches
 };
 
 struct ResolvedProgram {
@@ -56,7 +56,8 @@ class ProgramSource {
 };
 
 // Single-program mode: every request runs `target` with `runner`.
-std::unique_ptr<ProgramSource> MakeSingleProgramSource(ProgramTarget target, std::unique_ptr<ProgramRunner> runner);
+std::unique_ptr<ProgramSource> MakeSingleProgramSource(ProgramTarget target,
+                                                       std::unique_ptr<ProgramRunner> runner);
 
 }  // namespace fcgi
 

@@ -15,7 +15,8 @@ std::vector<std::pair<int, rlim_t>> RlimitsFromConfig(const Config& config) {
   return out;
 }
 
-ProgramTarget MakeProgramTarget(const Config& config, const std::string& real_path, std::vector<std::string> args) {
+ProgramTarget MakeProgramTarget(const Config& config, const std::string& real_path,
+                                std::vector<std::string> args) {
   ProgramTarget p;
   p.path = real_path;
   p.args = std::move(args);

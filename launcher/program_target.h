@@ -21,7 +21,8 @@ std::vector<std::pair<int, rlim_t>> RlimitsFromConfig(const Config& config);
 
 // A target for `real_path` (absolute, symlinks resolved): cwd is its
 // directory, display_name its basename, rlimits from the config.
-ProgramTarget MakeProgramTarget(const Config& config, const std::string& real_path, std::vector<std::string> args);
+ProgramTarget MakeProgramTarget(const Config& config, const std::string& real_path,
+                                std::vector<std::string> args);
 
 }  // namespace fcgi
 

@@ -176,7 +176,8 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   std::unique_ptr<ProgramRunner> persistent = MakePersistentRunner(io, *spawner, po);
   if (std::string(persistent->mode_name()) != "persistent") {
     report << "fcgi-run --check: " << program << " cannot run in persistent mode (it would be served in "
-           << persistent->mode_name() << " mode: see the log line above)\n" << kCouldNotRun;
+           << persistent->mode_name() << " mode: see the log line above)\n"
+           << kCouldNotRun;
     return kCheckCouldNotRun;
   }
   ForkRunnerOptions fo;
@@ -184,20 +185,20 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   std::unique_ptr<ProgramRunner> fork = MakeForkRunner(io, *spawner, fo);
 
   auto run = [&](ProgramRunner& runner, const CheckRequest& r) {
-    return RunCheckRequest(io, runner, program, config.args, cwd, CheckRequestEnvironment(r, program, base_env),
-                           r.body, kRequestDeadline);
+    return RunCheckRequest(io, runner, program, config.args, cwd,
+                           CheckRequestEnvironment(r, program, base_env), r.body, kRequestDeadline);
   };
-  report << "fcgi-run --check " << program << "\n" << requests.size() << " sample request(s); fresh process ("
-         << fork->mode_name() << " mode) twice each, then " << kPersistentRounds
-         << " rounds in one persistent worker.\n\n";
+  report << "fcgi-run --check " << program << "\n"
+         << requests.size() << " sample request(s); fresh process (" << fork->mode_name()
+         << " mode) twice each, then " << kPersistentRounds << " rounds in one persistent worker.\n\n";
   std::vector<CheckOutcome> reference;
   std::vector<bool> varies;
   for (const CheckRequest& r : requests) {
     CheckOutcome a = run(*fork, r), b = run(*fork, r);
     if (!a.status.ok() || !b.status.ok()) {
       report << "request \"" << r.name << "\" failed in " << fork->mode_name()
-             << " mode: " << (a.status.ok() ? b.status : a.status).message()
-             << "\n" << kCouldNotRun;
+             << " mode: " << (a.status.ok() ? b.status : a.status).message() << "\n"
+             << kCouldNotRun;
       return kCheckCouldNotRun;
     }
     varies.push_back(a.out != b.out);
@@ -222,8 +223,10 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
         problems.push_back(where + ": " + DescribeWaitStatus(p.raw_status) + " instead of " +
                            DescribeWaitStatus(f.raw_status));
       } else if (varies[i] ? HeaderBlock(p.out) != HeaderBlock(f.out) : p.out != f.out) {
-        problems.push_back(where + ": output differs from a fresh process (global state carried over from "
-                           "an earlier request): " + FirstDifference(f.out, p.out));
+        problems.push_back(where +
+                           ": output differs from a fresh process (global state carried over from "
+                           "an earlier request): " +
+                           FirstDifference(f.out, p.out));
       }
     }
   }
@@ -234,7 +237,8 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   fork->Shutdown();
   io.run_for(std::chrono::milliseconds(100));
   if (persistent_mode != "persistent") {
-    report << "fcgi-run --check: " << program << " could not be run in persistent mode: its workers did not start "
+    report << "fcgi-run --check: " << program
+           << " could not be run in persistent mode: its workers did not start "
            << "and it was served in " << persistent_mode << " mode instead (the log lines above say why), so "
            << "nothing was compared.\n"
            << kCouldNotRun;
@@ -244,7 +248,8 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   report << "What the shim repaired between requests: "
          << (seen.flags == 0 ? std::string("nothing was needed") : DescribeReportFlags(seen.flags)) << ".\n";
   if (seen.max_threads > 1) {
-    problems.push_back("the program leaves threads running after a request (" + std::to_string(seen.max_threads) +
+    problems.push_back("the program leaves threads running after a request (" +
+                       std::to_string(seen.max_threads) +
                        " threads): every such request replaces the worker");
   }
   if (seen.reports >= 2 && seen.last_fds > seen.first_fds) {
@@ -257,13 +262,15 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
                        std::to_string(seen.last_rss / 1024) + " MiB: set --max-rss");
   }
   if ((seen.flags & compat::kReportExitIntercepted) != 0 && seen.libstdcxx) {
-    warnings.push_back("the program calls exit() and links libstdc++: each such request replaces the worker "
-                       "(correct, but no faster than fork mode)");
+    warnings.push_back(
+        "the program calls exit() and links libstdc++: each such request replaces the worker "
+        "(correct, but no faster than fork mode)");
   }
   if (!seen.would_recycle.empty()) {
     report << "Serving it, fcgi-run would replace the worker (recycle) because:\n";
     for (const auto& [why, times] : seen.would_recycle) {
-      report << "  - " << why << (times > 1 ? " (and " + std::to_string(times - 1) + " more times)" : "") << "\n";
+      report << "  - " << why << (times > 1 ? " (and " + std::to_string(times - 1) + " more times)" : "")
+             << "\n";
     }
   } else {
     report << "Nothing seen would make fcgi-run replace the worker before --max-requests.\n";

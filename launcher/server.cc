@@ -21,8 +21,8 @@
 #include "launcher/http_front.h"
 #include "launcher/log.h"
 #include "launcher/parent_watch.h"
-#include "launcher/privileges.h"
 #include "launcher/persistent_runner.h"
+#include "launcher/privileges.h"
 
 namespace fcgi {
 
@@ -248,7 +248,8 @@ Status Server::Init() {
   parent_watch_ = std::make_unique<ParentWatch>(io_);
   return parent_watch_->Start(config_.parent_pipe_fd, spawned, [this](const std::string& what) {
     if (stopping_) return;
-    LogNotice(what + ": stopping gracefully (" + std::to_string(ctx_.counters.requests_active) + " requests running)");
+    LogNotice(what + ": stopping gracefully (" + std::to_string(ctx_.counters.requests_active) +
+              " requests running)");
     BeginShutdown();
   });
 }
@@ -267,8 +268,8 @@ Status Server::OpenAcceptors() {
 void Server::StartAcceptors() {
   for (auto& a : acceptors_) {
     LogNotice("listening on " + a->socket().name + " for " +
-            (config_.dispatcher() ? "the programs requests name (dispatcher mode)" : config_.program) + " (mode " + config_.mode + ", " +
-            std::to_string(slots_.capacity()) + " workers)");
+              (config_.dispatcher() ? "the programs requests name (dispatcher mode)" : config_.program) +
+              " (mode " + config_.mode + ", " + std::to_string(slots_.capacity()) + " workers)");
     const ListeningSocket* ls = &a->socket();
     a->Start([this, ls](Acceptor::Socket socket) { OnAccept(*ls, std::move(socket)); });
   }
@@ -278,21 +279,24 @@ void Server::StartAcceptors() {
 // sockets and answer the web server themselves.
 Status Server::InitDirect(const ProgramTarget& target) {
   if (listening_.size() > compat::kMaxDirectListeners) {
-    return Status::Invalid("--direct: " + std::to_string(listening_.size()) + " listening sockets; direct mode " +
-                           "passes at most " + std::to_string(compat::kMaxDirectListeners) + " to each worker");
+    return Status::Invalid("--direct: " + std::to_string(listening_.size()) +
+                           " listening sockets; direct mode " + "passes at most " +
+                           std::to_string(compat::kMaxDirectListeners) + " to each worker");
   }
   const char* addrs = std::getenv("FCGI_WEB_SERVER_ADDRS");
   for (const ListeningSocket& ls : listening_) {
     if (ls.is_tcp && addrs != nullptr && *addrs != '\0') {
-      return Status::Invalid("--direct cannot be combined with FCGI_WEB_SERVER_ADDRS (with a TCP listener: " +
-                             ls.name + "): in direct mode the workers answer the web server themselves and the "
-                             "launcher sees no request");
+      return Status::Invalid(
+          "--direct cannot be combined with FCGI_WEB_SERVER_ADDRS (with a TCP listener: " + ls.name +
+          "): in direct mode the workers answer the web server themselves and the "
+          "launcher sees no request");
     }
   }
   DirectSupervisorOptions o;
   o.worker.park = ParkSpecFor(target, ctx_.base_env, config_);
   if (std::string why; !CanServeDirect(o.worker.park, &why)) {
-    LogWarning("--direct: " + target.path + " is not served in persistent mode; requests go through the launcher");
+    LogWarning("--direct: " + target.path +
+               " is not served in persistent mode; requests go through the launcher");
     return Status::Ok();  // MakeRunner's pre-flight logs why, and falls back the same way
   }
   o.worker.direct = DirectLimitsFromConfig(config_);
@@ -374,7 +378,8 @@ void Server::WaitForSignal() {
     } else if (sig == SIGUSR1) {
       Status s = Log::Reopen();
       LogNotice(s.ok() ? "log reopened (SIGUSR1)" : "log reopen failed: " + s.message());
-      for (Status r : {access_log_ ? access_log_->Reopen() : Status::Ok(), slow_log_ ? slow_log_->Reopen() : Status::Ok()}) {
+      for (Status r : {access_log_ ? access_log_->Reopen() : Status::Ok(),
+                       slow_log_ ? slow_log_->Reopen() : Status::Ok()}) {
         if (!r.ok()) LogError("SIGUSR1: " + r.message());
       }
     } else if (sig == SIGHUP) {
@@ -387,7 +392,7 @@ void Server::WaitForSignal() {
       }
     } else if (!stopping_) {
       LogNotice(std::string("received SIG") + sigabbrev_np(sig) + ": stopping gracefully (" +
-              std::to_string(ctx_.counters.requests_active) + " requests running; again to stop at once)");
+                std::to_string(ctx_.counters.requests_active) + " requests running; again to stop at once)");
       BeginShutdown();
     } else {
       LogNotice(std::string("received SIG") + sigabbrev_np(sig) + " again: stopping now");
@@ -411,10 +416,11 @@ void Server::BeginShutdown() {
         std::chrono::duration<double>(config_.shutdown_timeout_seconds)));
     shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) {
-        LogWarning(direct_ && !direct_->AllGone()
-                       ? std::string("--shutdown-timeout reached: killing the direct-mode workers still running")
-                       : "--shutdown-timeout reached: terminating " + std::to_string(ctx_.counters.requests_active) +
-                             " running requests");
+        LogWarning(
+            direct_ && !direct_->AllGone()
+                ? std::string("--shutdown-timeout reached: killing the direct-mode workers still running")
+                : "--shutdown-timeout reached: terminating " + std::to_string(ctx_.counters.requests_active) +
+                      " running requests");
         AbortEverything("launcher stopping");
       }
     });

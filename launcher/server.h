@@ -17,8 +17,8 @@
 #include <memory>
 #include <vector>
 
-#include "launcher/access_log.h"
 #include "launcher/acceptor.h"
+#include "launcher/access_log.h"
 #include "launcher/connection_list.h"
 #include "launcher/core/address_filter.h"
 #include "launcher/core/status.h"
@@ -27,8 +27,8 @@
 #include "launcher/http_front.h"
 #include "launcher/listener.h"
 #include "launcher/options.h"
-#include "launcher/server_context.h"
 #include "launcher/program_source.h"
+#include "launcher/server_context.h"
 #include "launcher/slow_log.h"
 #include "launcher/spawner.h"
 
@@ -88,14 +88,14 @@ class Server {
   bool filter_peers_ = false;
   bool stopping_ = false;
   bool finishing_ = false;
-  std::unique_ptr<HttpFront> http_;  // --http; destroyed before ctx_
-  std::unique_ptr<AccessLog> access_log_;  // --access-log (ctx_.observability points here)
-  std::unique_ptr<SlowLog> slow_log_;      // --slow-threshold
+  std::unique_ptr<HttpFront> http_;            // --http; destroyed before ctx_
+  std::unique_ptr<AccessLog> access_log_;      // --access-log (ctx_.observability points here)
+  std::unique_ptr<SlowLog> slow_log_;          // --slow-threshold
   std::unique_ptr<ParentWatch> parent_watch_;  // --parent-pipe-fd (h2o's fd 5)
   // --direct: the workers accept on listening_ themselves (launcher/direct_supervisor.h);
   // then no Acceptor owns the listening fds and the Server closes them.
   std::unique_ptr<DirectSupervisor> direct_;
-  ProgramTarget direct_target_;  // for DirectFallBack
+  ProgramTarget direct_target_;     // for DirectFallBack
   bool listeners_adopted_ = false;  // OpenAcceptors() gave the fds to acceptors
 };
 

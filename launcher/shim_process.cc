@@ -63,10 +63,10 @@ Status ShimProcess::Spawn(Spawner& spawner, const ParkSpec& spec, const std::vec
   // Captures no `this`: the handler may run (aborted) after the owner is gone.
   std::string why = "no HELLO from the preloaded shim within " + std::to_string(spec.hello_timeout.count()) +
                     " ms (the program may not use the dynamic loader's LD_PRELOAD, or it blocks before main)";
-  hello_timer_.async_wait([on_no_hello = std::move(on_no_hello), why = std::move(why)](
-                              const boost::system::error_code& e) {
-    if (!e) on_no_hello(why);
-  });
+  hello_timer_.async_wait(
+      [on_no_hello = std::move(on_no_hello), why = std::move(why)](const boost::system::error_code& e) {
+        if (!e) on_no_hello(why);
+      });
   return Status::Ok();
 }
 
@@ -79,23 +79,24 @@ void ShimProcess::CloseChannel() {
 void ShimProcess::WatchMessages(std::weak_ptr<void> owner, std::function<bool()> active,
                                 std::function<bool(const CompatMessage&)> dispatch,
                                 std::function<void(const std::string&)> fail) {
-  channel_.async_wait(boost::asio::posix::descriptor_base::wait_read,
-                      [this, owner = std::move(owner), active = std::move(active), dispatch = std::move(dispatch),
-                       fail = std::move(fail)](const boost::system::error_code& ec) mutable {
-                        auto keep = owner.lock();  // `this` lives as long as its owner
-                        if (!keep || ec || !active()) return;
-                        std::string why;
-                        switch (ReadCompatMessages(channel_.native_handle(), dispatch, &why)) {
-                          case ChannelRead::kFailed:
-                            fail(why);
-                            return;
-                          case ChannelRead::kStopped:
-                            return;
-                          case ChannelRead::kWaitAgain:
-                            WatchMessages(std::move(owner), std::move(active), std::move(dispatch), std::move(fail));
-                            return;
-                        }
-                      });
+  channel_.async_wait(
+      boost::asio::posix::descriptor_base::wait_read,
+      [this, owner = std::move(owner), active = std::move(active), dispatch = std::move(dispatch),
+       fail = std::move(fail)](const boost::system::error_code& ec) mutable {
+        auto keep = owner.lock();  // `this` lives as long as its owner
+        if (!keep || ec || !active()) return;
+        std::string why;
+        switch (ReadCompatMessages(channel_.native_handle(), dispatch, &why)) {
+          case ChannelRead::kFailed:
+            fail(why);
+            return;
+          case ChannelRead::kStopped:
+            return;
+          case ChannelRead::kWaitAgain:
+            WatchMessages(std::move(owner), std::move(active), std::move(dispatch), std::move(fail));
+            return;
+        }
+      });
 }
 
 }  // namespace fcgi

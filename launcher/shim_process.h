@@ -32,12 +32,12 @@ namespace fcgi {
 
 // How to start a program under the shim.
 struct ParkSpec {
-  std::string program;             // absolute path
+  std::string program;  // absolute path
   std::vector<std::string> args;
   std::string cwd;
-  std::vector<std::string> env;    // neutral environment (PATH, --env)
+  std::vector<std::string> env;  // neutral environment (PATH, --env)
   std::vector<std::pair<int, rlim_t>> rlimits;
-  std::string compat_library;      // path of libfcgi-run-compat.so
+  std::string compat_library;  // path of libfcgi-run-compat.so
   std::chrono::milliseconds hello_timeout{2000};
 };
 
@@ -69,7 +69,8 @@ class ShimProcess {
   // fail("control channel: ..."); the shim closing its end ends the watch
   // (the process's exit tells the rest).
   void WatchMessages(std::weak_ptr<void> owner, std::function<bool()> active,
-                     std::function<bool(const CompatMessage&)> dispatch, std::function<void(const std::string&)> fail);
+                     std::function<bool(const CompatMessage&)> dispatch,
+                     std::function<void(const std::string&)> fail);
 
   boost::asio::posix::stream_descriptor& channel() { return channel_; }
   ChildWatcher& watcher() { return watcher_; }

@@ -29,7 +29,8 @@ class SingleProgramSource : public ProgramSource {
 
 }  // namespace
 
-std::unique_ptr<ProgramSource> MakeSingleProgramSource(ProgramTarget target, std::unique_ptr<ProgramRunner> runner) {
+std::unique_ptr<ProgramSource> MakeSingleProgramSource(ProgramTarget target,
+                                                       std::unique_ptr<ProgramRunner> runner) {
   return std::make_unique<SingleProgramSource>(std::move(target), std::move(runner));
 }
 

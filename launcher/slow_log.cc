@@ -64,7 +64,8 @@ Status SlowLog::Open(const std::string& path, bool backtrace) {
   path_ = path;
   if (backtrace) {
     gdb_ = FindGdb();
-    if (gdb_.empty()) LogWarning("--slow-backtrace: gdb not found in PATH; slow requests are logged without stacks");
+    if (gdb_.empty())
+      LogWarning("--slow-backtrace: gdb not found in PATH; slow requests are logged without stacks");
   }
   return Reopen();
 }
@@ -101,8 +102,8 @@ void SlowLog::WriteLine(std::string_view line) {
 void SlowLog::Report(const SlowRequestInfo& info) {
   char elapsed[32];
   std::snprintf(elapsed, sizeof elapsed, "%.3f", info.elapsed_seconds);
-  WriteLine("slow request: " + info.program + " pid " + (info.pid > 0 ? std::to_string(info.pid) : "-") + " (" +
-            (info.mode.empty() ? "not started" : info.mode) + ") " + info.method + " " + info.uri +
+  WriteLine("slow request: " + info.program + " pid " + (info.pid > 0 ? std::to_string(info.pid) : "-") +
+            " (" + (info.mode.empty() ? "not started" : info.mode) + ") " + info.method + " " + info.uri +
             ": running for " + elapsed + " s");
   if (!gdb_.empty() && info.pid > 0) StartBacktrace(info.pid);
 }
@@ -115,7 +116,8 @@ void SlowLog::StartBacktrace(int pid) {
   }
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
-    WriteLine("[pid " + std::to_string(pid) + "] backtrace: " + Status::FromErrno("pipe2(2)", "gdb output", errno).message());
+    WriteLine("[pid " + std::to_string(pid) +
+              "] backtrace: " + Status::FromErrno("pipe2(2)", "gdb output", errno).message());
     return;
   }
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -163,18 +165,19 @@ void SlowLog::StartBacktrace(int pid) {
 
 void SlowLog::ReadTrace(const std::shared_ptr<Trace>& trace) {
   std::weak_ptr<Trace> weak = trace;
-  trace->out.async_read_some(boost::asio::buffer(trace->chunk), [this, weak](const boost::system::error_code& ec,
-                                                                             size_t n) {
-    auto t = weak.lock();
-    if (!t) return;  // SlowLog is being destroyed
-    if (ec) {
-      t->eof = true;
-      MaybeEndTrace(t);
-      return;
-    }
-    if (t->text.size() < kMaxTraceBytes) t->text.append(t->chunk.data(), std::min(n, kMaxTraceBytes - t->text.size()));
-    ReadTrace(t);
-  });
+  trace->out.async_read_some(
+      boost::asio::buffer(trace->chunk), [this, weak](const boost::system::error_code& ec, size_t n) {
+        auto t = weak.lock();
+        if (!t) return;  // SlowLog is being destroyed
+        if (ec) {
+          t->eof = true;
+          MaybeEndTrace(t);
+          return;
+        }
+        if (t->text.size() < kMaxTraceBytes)
+          t->text.append(t->chunk.data(), std::min(n, kMaxTraceBytes - t->text.size()));
+        ReadTrace(t);
+      });
 }
 
 void SlowLog::MaybeEndTrace(const std::shared_ptr<Trace>& t) {

@@ -58,7 +58,7 @@ class SlowLog {
   boost::asio::io_context& io_;
   Spawner& spawner_;
   std::string path_;
-  int fd_ = -1;  // -1: the error log
+  int fd_ = -1;      // -1: the error log
   std::string gdb_;  // "" = no backtraces
   std::list<std::shared_ptr<Trace>> traces_;
 };

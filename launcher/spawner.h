@@ -22,12 +22,12 @@
 namespace fcgi {
 
 struct SpawnSpec {
-  std::string path;                      // the program to execute
-  std::vector<std::string> args;         // argv[1..]; argv[0] is `path`
-  std::vector<std::string> env;          // "NAME=VALUE", the whole environment
-  std::string cwd;                       // working directory ("" = inherit)
-  int stdin_fd = -1;                     // child's ends, dup'ed to 0/1/2; the caller
-  int stdout_fd = -1;                    // keeps ownership and closes them after Spawn
+  std::string path;               // the program to execute
+  std::vector<std::string> args;  // argv[1..]; argv[0] is `path`
+  std::vector<std::string> env;   // "NAME=VALUE", the whole environment
+  std::string cwd;                // working directory ("" = inherit)
+  int stdin_fd = -1;              // child's ends, dup'ed to 0/1/2; the caller
+  int stdout_fd = -1;             // keeps ownership and closes them after Spawn
   int stderr_fd = -1;
   std::vector<std::pair<int, rlim_t>> rlimits;  // setrlimit(resource, {v, v}) in the child
   // More fds the child inherits: {number in the child, fd in the launcher}.

@@ -16,10 +16,10 @@ struct Facility {
 };
 
 constexpr Facility kFacilities[] = {
-    {"kern", 0},    {"user", 1},    {"mail", 2},    {"daemon", 3},  {"auth", 4},    {"syslog", 5},
-    {"lpr", 6},     {"news", 7},    {"uucp", 8},    {"cron", 9},    {"authpriv", 10}, {"ftp", 11},
-    {"local0", 16}, {"local1", 17}, {"local2", 18}, {"local3", 19}, {"local4", 20}, {"local5", 21},
-    {"local6", 22}, {"local7", 23},
+    {"kern", 0},      {"user", 1},    {"mail", 2},    {"daemon", 3},  {"auth", 4},
+    {"syslog", 5},    {"lpr", 6},     {"news", 7},    {"uucp", 8},    {"cron", 9},
+    {"authpriv", 10}, {"ftp", 11},    {"local0", 16}, {"local1", 17}, {"local2", 18},
+    {"local3", 19},   {"local4", 20}, {"local5", 21}, {"local6", 22}, {"local7", 23},
 };
 
 constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -39,23 +39,30 @@ bool ParseSyslogFacility(std::string_view name, int* code) {
 
 int SyslogSeverity(LogLevel level) {
   switch (level) {
-    case LogLevel::kError: return 3;
-    case LogLevel::kWarning: return 4;
-    case LogLevel::kNotice: return 5;
-    case LogLevel::kInfo: return 6;
-    case LogLevel::kDebug: return 7;
+    case LogLevel::kError:
+      return 3;
+    case LogLevel::kWarning:
+      return 4;
+    case LogLevel::kNotice:
+      return 5;
+    case LogLevel::kInfo:
+      return 6;
+    case LogLevel::kDebug:
+      return 7;
   }
   return 7;
 }
 
-std::string FormatSyslogDatagram(int facility, LogLevel level, std::string_view message, time_t now, int pid) {
+std::string FormatSyslogDatagram(int facility, LogLevel level, std::string_view message, time_t now,
+                                 int pid) {
   struct tm tm;
   localtime_r(&now, &tm);
   char prefix[96];
   // RFC 3164 TIMESTAMP: "Mmm dd hh:mm:ss", the day padded with a blank.
-  int n = std::snprintf(prefix, sizeof prefix, "<%d>%s %2d %02d:%02d:%02d fcgi-run[%d]: %s: ",
-                        facility * 8 + SyslogSeverity(level), kMonths[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour,
-                        tm.tm_min, tm.tm_sec, pid, LogLevelName(level));
+  int n = std::snprintf(prefix, sizeof prefix,
+                        "<%d>%s %2d %02d:%02d:%02d fcgi-run[%d]: %s: ", facility * 8 + SyslogSeverity(level),
+                        kMonths[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, pid,
+                        LogLevelName(level));
   std::string out(prefix, n > 0 ? static_cast<size_t>(n) : 0);
   if (message.size() > kMaxSyslogMessageBytes) message = message.substr(0, kMaxSyslogMessageBytes);
   out += OneLine(message);

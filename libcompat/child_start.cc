@@ -63,12 +63,10 @@ int SaveChildContext(ChildContext* context) {
   return 0;
 }
 
-int OpenDirectory(const char* path) {
-  return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-}
+int OpenDirectory(const char* path) { return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC); }
 
-[[noreturn]] void StartChild(const ChildContext& context, const ChildRequest& request,
-                             const int* close_fds, int close_count, const ParkedProgram& program) {
+[[noreturn]] void StartChild(const ChildContext& context, const ChildRequest& request, const int* close_fds,
+                             int close_count, const ParkedProgram& program) {
   // Own process group first, so that SIGNAL (killpg) reaches it and anything
   // it starts as soon as the parent has the pid.
   setpgid(0, 0);

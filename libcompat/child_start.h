@@ -16,8 +16,8 @@ namespace fcgi_compat {
 // The program's own signal state at main(), before the parked loop changed it,
 // so that each child gets it back.
 struct ChildContext {
-  sigset_t mask;               // the signal mask at main()
-  struct sigaction sigchld;    // the SIGCHLD disposition at main()
+  sigset_t mask;             // the signal mask at main()
+  struct sigaction sigchld;  // the SIGCHLD disposition at main()
   pid_t parked_pid;
 };
 
@@ -40,8 +40,8 @@ struct ChildRequest {
 
 // In the child, right after fork(): closes the parked loop's fds (close_fds),
 // builds the request's process state and runs exit(program.main(...)).
-[[noreturn]] void StartChild(const ChildContext& context, const ChildRequest& request,
-                             const int* close_fds, int close_count, const ParkedProgram& program);
+[[noreturn]] void StartChild(const ChildContext& context, const ChildRequest& request, const int* close_fds,
+                             int close_count, const ParkedProgram& program);
 
 }  // namespace fcgi_compat
 

@@ -154,8 +154,8 @@ struct HelloMessage {
 // REFUSED (shim -> launcher, instead of HELLO): the shim will not park; the
 // process then exits with kRefusedExitStatus without running main().
 enum RefuseReason : uint32_t {
-  kRefuseThreads = 1,      // more than one thread at main(): fork would lose them
-  kRefuseSetup = 2,        // a syscall the parked loop needs failed (see error)
+  kRefuseThreads = 1,  // more than one thread at main(): fork would lose them
+  kRefuseSetup = 2,    // a syscall the parked loop needs failed (see error)
 };
 struct RefusedMessage {
   uint32_t type;    // kRefused
@@ -218,21 +218,21 @@ struct ExitedMessage {
 // after the shim restored the process. Flags say what the request did that
 // the shim repaired; the counts are what the launcher recycles on.
 enum ReportFlags : uint32_t {
-  kReportExitIntercepted = 1u << 0,  // exit()/_exit()/_Exit() instead of return
-  kReportOutputDiscarded = 1u << 1,  // it was _exit()/_Exit(): stdio buffers purged
-  kReportEnvironChanged = 1u << 2,   // setenv/putenv/environ changed during the request
-  kReportSignalsRestored = 1u << 3,  // a signal disposition differed from the snapshot
-  kReportMaskRestored = 1u << 4,     // the signal mask differed
-  kReportTimerCancelled = 1u << 5,   // alarm()/setitimer() still armed
-  kReportCwdRestored = 1u << 6,      // chdir() during the request
-  kReportUmaskRestored = 1u << 7,    // umask() during the request
-  kReportStdinUnread = 1u << 8,      // stdin buffer held unread bytes (purged)
-  kReportSignalsDiscarded = 1u << 9, // signals were pending after the request (dropped)
-  kReportOutputReleased = 1u << 10,  // resident stdout/stderr given up (see above)
-  kReportChildrenLeft = 1u << 11,    // a process the request started still runs
+  kReportExitIntercepted = 1u << 0,   // exit()/_exit()/_Exit() instead of return
+  kReportOutputDiscarded = 1u << 1,   // it was _exit()/_Exit(): stdio buffers purged
+  kReportEnvironChanged = 1u << 2,    // setenv/putenv/environ changed during the request
+  kReportSignalsRestored = 1u << 3,   // a signal disposition differed from the snapshot
+  kReportMaskRestored = 1u << 4,      // the signal mask differed
+  kReportTimerCancelled = 1u << 5,    // alarm()/setitimer() still armed
+  kReportCwdRestored = 1u << 6,       // chdir() during the request
+  kReportUmaskRestored = 1u << 7,     // umask() during the request
+  kReportStdinUnread = 1u << 8,       // stdin buffer held unread bytes (purged)
+  kReportSignalsDiscarded = 1u << 9,  // signals were pending after the request (dropped)
+  kReportOutputReleased = 1u << 10,   // resident stdout/stderr given up (see above)
+  kReportChildrenLeft = 1u << 11,     // a process the request started still runs
 };
 struct ReportMessage {
-  uint32_t type;  // kReport
+  uint32_t type;   // kReport
   uint32_t flags;  // ReportFlags
   uint64_t request_id;
   uint32_t atexit_handlers;  // atexit() handlers registered and run by this request
@@ -257,7 +257,7 @@ struct SignalMessage {
 // SHUTDOWN (launcher -> shim): graceful stop, see the life cycle above.
 // BYE (shim -> launcher): the last message; the process exits right after.
 struct ShutdownMessage {
-  uint32_t type;  // kShutdown
+  uint32_t type;      // kShutdown
   uint32_t reserved;  // 0
 };
 struct ByeMessage {

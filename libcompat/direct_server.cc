@@ -78,7 +78,8 @@ void OnDeathSignal(int sig) {
     for (size_t at = 0; at + 8 <= r.length;) {  // every record header: the request id
       r.bytes[at + 2] = static_cast<char>(id >> 8);
       r.bytes[at + 3] = static_cast<char>(id & 0xff);
-      const size_t content = (static_cast<unsigned char>(r.bytes[at + 4]) << 8) | static_cast<unsigned char>(r.bytes[at + 5]);
+      const size_t content =
+          (static_cast<unsigned char>(r.bytes[at + 4]) << 8) | static_cast<unsigned char>(r.bytes[at + 5]);
       at += 8 + content + static_cast<unsigned char>(r.bytes[at + 6]);
     }
     for (size_t done = 0; done < r.length;) {
@@ -111,14 +112,16 @@ void PrepareDeathReplies(const std::string& name) {
       status = 504;
       body = "fcgi-run: " + name + " did not finish in time";
     } else {
-      body = "fcgi-run: " + name + " ended without a valid response (" + fcgi::DescribeWaitStatus(W_EXITCODE(0, sig)) + ")";
+      body = "fcgi-run: " + name + " ended without a valid response (" +
+             fcgi::DescribeWaitStatus(W_EXITCODE(0, sig)) + ")";
     }
     std::string records;
     fcgi::AppendStreamData(&records, fcgi::RecordType::kStdout, 0,
                            fcgi::MakeCgiErrorResponse(status, fcgi::ReasonPhrase(status), body));
     fcgi::AppendStreamEnd(&records, fcgi::RecordType::kStdout, 0);
     fcgi::AppendEndRequest(&records, 0, 128u + static_cast<uint32_t>(sig), ProtocolStatus::kRequestComplete);
-    if (records.size() > sizeof g_death_replies[sig].bytes) continue;  // a huge name: no reply, the web server's own
+    if (records.size() > sizeof g_death_replies[sig].bytes)
+      continue;  // a huge name: no reply, the web server's own
     memcpy(g_death_replies[sig].bytes, records.data(), records.size());
     g_death_replies[sig].length = records.size();
     InstallWorkerSignalHandler(sig, OnDeathSignal);
@@ -182,7 +185,9 @@ class DirectConnection : public fcgi::ConnectionEvents {
     std::string what;  // "GET /uri (name)" for log lines
   };
 
-  bool Runnable() const { return pending_.active && (pending_.stdin_done || pending_.role == Role::kAuthorizer); }
+  bool Runnable() const {
+    return pending_.active && (pending_.stdin_done || pending_.role == Role::kAuthorizer);
+  }
   void RunPending();
   // Ends the pending request with a CGI error response the worker made.
   void Refuse(int status, const std::string& log_cause, const std::string& body);
@@ -320,7 +325,8 @@ bool DirectConnection::ServeReadable() {
     }
     fcgi::Status s = state_.Feed(std::string_view(buffer, static_cast<size_t>(n)), &out_);
     if (!s.ok()) {
-      server_->Log(kLogWarning, "direct mode: FastCGI protocol error: " + s.message() + "; closing the connection");
+      server_->Log(kLogWarning,
+                   "direct mode: FastCGI protocol error: " + s.message() + "; closing the connection");
       Flush();
       return false;
     }
@@ -335,8 +341,8 @@ void DirectConnection::OnRequestReady(uint16_t id, Role role, bool, NameValuePai
   const std::string* method = fcgi::FindParam(params, "REQUEST_METHOD");
   const std::string* uri = fcgi::FindParam(params, "REQUEST_URI");
   if (uri == nullptr) uri = fcgi::FindParam(params, "SCRIPT_NAME");
-  pending_.what = (method != nullptr ? *method : std::string("?")) + " " + (uri != nullptr ? *uri : std::string("?")) +
-                  " (" + server_->config().name + ")";
+  pending_.what = (method != nullptr ? *method : std::string("?")) + " " +
+                  (uri != nullptr ? *uri : std::string("?")) + " (" + server_->config().name + ")";
   pending_.active = true;
   pending_.id = id;
   pending_.role = role;
@@ -366,7 +372,8 @@ void DirectConnection::OnStdin(uint16_t id, std::string_view data) {
     return;
   }
   while (!data.empty()) {
-    ssize_t n = pwrite(server_->stdin_mem(), data.data(), data.size(), static_cast<off_t>(pending_.body_bytes));
+    ssize_t n =
+        pwrite(server_->stdin_mem(), data.data(), data.size(), static_cast<off_t>(pending_.body_bytes));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       pending_.body_too_big = true;  // out of memory for the body: 413 as well
@@ -389,7 +396,8 @@ void DirectConnection::OnAbort(uint16_t id) {
 
 void DirectConnection::Refuse(int status, const std::string& log_cause, const std::string& body) {
   server_->Log(kLogWarning, pending_.what + ": " + log_cause);
-  state_.AppendStdout(pending_.id, fcgi::MakeCgiErrorResponse(status, fcgi::ReasonPhrase(status), body), &out_);
+  state_.AppendStdout(pending_.id, fcgi::MakeCgiErrorResponse(status, fcgi::ReasonPhrase(status), body),
+                      &out_);
   state_.EndRequest(pending_.id, 0, ProtocolStatus::kRequestComplete, &out_);
   pending_.active = false;
 }
@@ -437,11 +445,11 @@ void DirectConnection::RunPending() {
       std::string to_client;
       if (parser.Feed(data, &to_client) == fcgi::CgiResponseParser::State::kError) {
         server_->Log(kLogWarning, p.what + ": invalid response: " + parser.error());
-        state_.AppendStdout(p.id,
-                            fcgi::MakeCgiErrorResponse(502, fcgi::ReasonPhrase(502),
-                                                       "fcgi-run: " + name + " sent an invalid response: " +
-                                                           parser.error()),
-                            &out_);
+        state_.AppendStdout(
+            p.id,
+            fcgi::MakeCgiErrorResponse(502, fcgi::ReasonPhrase(502),
+                                       "fcgi-run: " + name + " sent an invalid response: " + parser.error()),
+            &out_);
         failed = true;
         break;
       }
@@ -458,8 +466,8 @@ void DirectConnection::RunPending() {
     server_->Log(kLogWarning, p.what + ": no valid response (" + cause + "; " + how + ")");
     state_.AppendStdout(p.id,
                         fcgi::MakeCgiErrorResponse(502, fcgi::ReasonPhrase(502),
-                                                   "fcgi-run: " + name + " ended without a valid response (" + cause +
-                                                       "; " + how + ")"),
+                                                   "fcgi-run: " + name + " ended without a valid response (" +
+                                                       cause + "; " + how + ")"),
                         &out_);
   }
   // What the program wrote to stderr, where --stderr says.
@@ -476,7 +484,8 @@ void DirectConnection::RunPending() {
       if (!text.empty()) server_->Log(kLogWarning, name + " stderr: " + text);
     }
   }
-  state_.EndRequest(p.id, fcgi::AppStatusFromWaitStatus(wait_status), ProtocolStatus::kRequestComplete, &out_);
+  state_.EndRequest(p.id, fcgi::AppStatusFromWaitStatus(wait_status), ProtocolStatus::kRequestComplete,
+                    &out_);
   server_->AfterRequest(report, children_left);
 }
 
@@ -517,8 +526,8 @@ int Server::RunMain(const fcgi::CgiEnvironment& env, uint64_t body_bytes, int co
   report->type = proto::kReport;
   g_reply_id = request_id;
   g_reply_fd = conn_fd;
-  int wait_status = RunDirectRequest(env_block_.data(), static_cast<uint32_t>(env_block_.size()), report,
-                                     children_left);
+  int wait_status =
+      RunDirectRequest(env_block_.data(), static_cast<uint32_t>(env_block_.size()), report, children_left);
   g_reply_fd = -1;
   __atomic_store_n(&slot_->started_ns, 0, __ATOMIC_RELEASE);
   __atomic_store_n(&slot_->conn_fd, -1, __ATOMIC_RELAXED);

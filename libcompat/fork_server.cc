@@ -194,9 +194,7 @@ void HandleSignal(Server& s, size_t length) {
   }
 }
 
-bool RoomToRead(const Server& s) {
-  return !s.bye_queued && kQueueSlots - s.count >= s.live + 2;
-}
+bool RoomToRead(const Server& s) { return !s.bye_queued && kQueueSlots - s.count >= s.live + 2; }
 
 // Reads queued commands without blocking.
 void ReadCommands(Server& s) {
@@ -262,8 +260,11 @@ void ReadCommands(Server& s) {
   // waitpid(-1) collects them: no zombies where init does not reap.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  proto::HelloMessage hello{proto::kHello, proto::kProtocolVersion, static_cast<uint32_t>(getpid()),
-                            program.bind_now ? proto::kHelloBindNow : 0u, proto::kMaxChildren,
+  proto::HelloMessage hello{proto::kHello,
+                            proto::kProtocolVersion,
+                            static_cast<uint32_t>(getpid()),
+                            program.bind_now ? proto::kHelloBindNow : 0u,
+                            proto::kMaxChildren,
                             static_cast<uint32_t>(proto::kMaxMessageBytes)};
   Enqueue(s, &hello, sizeof hello);
   for (;;) {

@@ -24,8 +24,8 @@ using MainFunction = int (*)(int, char**, char**);
 struct ParkedProgram {
   MainFunction main = nullptr;  // the program's own main()
   int argc = 0;
-  char** argv = nullptr;        // children get exactly this argv
-  bool bind_now = false;        // LD_BIND_NOW was set at start-up (HELLO flag)
+  char** argv = nullptr;  // children get exactly this argv
+  bool bind_now = false;  // LD_BIND_NOW was set at start-up (HELLO flag)
 };
 
 // REQUIRES: control_fd is a connected SOCK_SEQPACKET unix socket; the process

@@ -32,8 +32,7 @@ volatile unsigned g_handler_count = 0;
 
 // True when the calling thread is the armed worker's main thread.
 bool Armed() {
-  return g_target != nullptr && static_cast<pid_t>(syscall(SYS_gettid)) == g_worker &&
-         getpid() == g_worker;
+  return g_target != nullptr && static_cast<pid_t>(syscall(SYS_gettid)) == g_worker && getpid() == g_worker;
 }
 
 // atexit() from the program itself: its __dso_handle is null (non-PIE) or
@@ -144,7 +143,8 @@ __attribute__((visibility("default"), noreturn)) void _Exit(int code) noexcept {
 }
 
 __attribute__((visibility("default"))) int __cxa_atexit(void (*fn)(void*), void* arg, void* dso) noexcept {
-  if (arg == nullptr && fc::Armed() && fc::FromProgram(dso) && fc::g_handler_count < fc::kMaxRequestHandlers) {
+  if (arg == nullptr && fc::Armed() && fc::FromProgram(dso) &&
+      fc::g_handler_count < fc::kMaxRequestHandlers) {
     fc::g_handlers[fc::g_handler_count] = fn;
     fc::g_handler_count = fc::g_handler_count + 1;
     return 0;

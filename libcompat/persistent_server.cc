@@ -73,7 +73,8 @@ void Send(const Worker& w, const void* message, size_t length) {
 
 // REPORT then EXITED, two messages in one sendmmsg(2): one system call and one
 // wake-up of the launcher instead of two.
-void SendReportAndExited(const Worker& w, const proto::ReportMessage& report, const proto::ExitedMessage& exited) {
+void SendReportAndExited(const Worker& w, const proto::ReportMessage& report,
+                         const proto::ExitedMessage& exited) {
   iovec iov[2] = {{const_cast<proto::ReportMessage*>(&report), sizeof report},
                   {const_cast<proto::ExitedMessage*>(&exited), sizeof exited}};
   mmsghdr messages[2] = {};
@@ -188,7 +189,8 @@ bool SameFile(int fd, dev_t dev, ino_t ino) {
 // Records fds 1 and 2 as the resident output; false if not both are pipes.
 bool KeepOutputResident(Worker& w) {
   struct stat out, err;
-  if (fstat(1, &out) != 0 || fstat(2, &err) != 0 || !S_ISFIFO(out.st_mode) || !S_ISFIFO(err.st_mode)) return false;
+  if (fstat(1, &out) != 0 || fstat(2, &err) != 0 || !S_ISFIFO(out.st_mode) || !S_ISFIFO(err.st_mode))
+    return false;
   w.out_dev = out.st_dev;
   w.out_ino = out.st_ino;
   w.err_dev = err.st_dev;
@@ -218,7 +220,8 @@ void PurgeStdio() {
 uint32_t EndStdio(Worker& w, bool children_left, bool flush) {
   uint32_t flags = 0;
   dup2(w.devnull, 0);
-  if (w.resident && (children_left || !SameFile(1, w.out_dev, w.out_ino) || !SameFile(2, w.err_dev, w.err_ino))) {
+  if (w.resident &&
+      (children_left || !SameFile(1, w.out_dev, w.out_ino) || !SameFile(2, w.err_dev, w.err_ino))) {
     w.resident = false;
     flags |= proto::kReportOutputReleased;
   }
@@ -317,7 +320,8 @@ int RunAndRestore(Worker& w, const EnvBlock& env, proto::ReportMessage* report, 
   report->requests = w.requests;
   environ = w.parked_environ;
   optind = 0;
-  report->flags |= RestoreSnapshot(w.snapshot, request_mask, SignalDispositionsTouched(), IntervalTimersTouched());
+  report->flags |=
+      RestoreSnapshot(w.snapshot, request_mask, SignalDispositionsTouched(), IntervalTimersTouched());
   ForgetSignalChanges();  // after the restore, whose own sigaction() calls set it
   return wait_status;
 }
@@ -345,7 +349,8 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
     memcpy(cwd, w.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
     cwd[h.cwd_bytes] = '\0';
     if (strlen(cwd) != h.cwd_bytes) error = EPROTO;
-    if (error == 0 && !IsParkedDirectory(w, cwd, h.cwd_bytes) && (dir_fd = OpenDirectory(cwd)) < 0) error = errno;
+    if (error == 0 && !IsParkedDirectory(w, cwd, h.cwd_bytes) && (dir_fd = OpenDirectory(cwd)) < 0)
+      error = errno;
   }
   EnvBlock env;
   if (error == 0) error = KeepEnvironment(reinterpret_cast<char*>(w.buffer + sizeof h), h.env_bytes, &env);
@@ -439,13 +444,18 @@ bool PersistentModeRequested() {
   w.libstdcxx = LibStdCxxLoaded();
   uint32_t flags = proto::kHelloPersistent | (program.bind_now ? proto::kHelloBindNow : 0u) |
                    (w.libstdcxx ? proto::kHelloLibStdCxx : 0u);
-  proto::HelloMessage hello{proto::kHello, proto::kProtocolVersion, static_cast<uint32_t>(w.pid), flags, 1,
+  proto::HelloMessage hello{proto::kHello,
+                            proto::kProtocolVersion,
+                            static_cast<uint32_t>(w.pid),
+                            flags,
+                            1,
                             static_cast<uint32_t>(proto::kMaxMessageBytes)};
   Send(w, &hello, sizeof hello);
   for (;;) ServeOne(w);
 }
 
-int RunDirectRequest(const char* env_block, uint32_t env_bytes, proto::ReportMessage* report, bool* children_left) {
+int RunDirectRequest(const char* env_block, uint32_t env_bytes, proto::ReportMessage* report,
+                     bool* children_left) {
   Worker& w = g_worker;
   EnvBlock env;
   int error = KeepEnvironment(env_block, env_bytes, &env);

@@ -211,7 +211,8 @@ ProcessUsage ReadProcessUsage(ProcFiles* files) {
   text[n] = '\0';
   ProcessUsage usage;
   usage.threads = static_cast<int>(StatField(text, 20));  // num_threads
-  usage.rss_kib = static_cast<uint32_t>(StatField(text, 24) * static_cast<unsigned long>(sysconf(_SC_PAGESIZE)) / 1024);
+  usage.rss_kib =
+      static_cast<uint32_t>(StatField(text, 24) * static_cast<unsigned long>(sysconf(_SC_PAGESIZE)) / 1024);
   return usage;
 }
 

@@ -23,7 +23,7 @@ namespace fcgi_compat {
 struct ProcessSnapshot {
   struct sigaction actions[NSIG];
   sigset_t mask;
-  int cwd_fd = -1;  // O_PATH | O_DIRECTORY, close-on-exec; owned
+  int cwd_fd = -1;    // O_PATH | O_DIRECTORY, close-on-exec; owned
   dev_t cwd_dev = 0;  // cwd_fd's identity, to tell whether "." moved
   ino_t cwd_ino = 0;
   mode_t umask = 022;

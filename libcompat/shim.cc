@@ -14,8 +14,8 @@
 //     (persistent_server.h); neither returns. The shim also interposes
 //     exit/_exit/_Exit/__cxa_atexit (persistent_exit.h), which forward to libc
 //     unless a persistent request is running, and the functions that set
-//     signal dispositions (signal_watch.h), which note it and forward. When parking is refused, main() never runs (a run with
-//     /dev/null stdin and a neutral environment would be a spurious request).
+//     signal dispositions (signal_watch.h), which note it and forward. When parking is refused, main() never
+//     runs (a run with /dev/null stdin and a neutral environment would be a spurious request).
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,8 +40,7 @@ namespace {
 namespace proto = fcgi::compat;
 
 using InitFunction = void (*)(void);
-using StartMainFunction = int (*)(MainFunction, int, char**, InitFunction, InitFunction,
-                                  InitFunction, void*);
+using StartMainFunction = int (*)(MainFunction, int, char**, InitFunction, InitFunction, InitFunction, void*);
 
 MainFunction g_program_main = nullptr;
 
@@ -50,9 +49,7 @@ void WriteStderr(const char* text) {
   (void)ignored;
 }
 
-bool StartsWith(const char* s, const char* prefix) {
-  return strncmp(s, prefix, strlen(prefix)) == 0;
-}
+bool StartsWith(const char* s, const char* prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
 // True for the variables the launcher set for the shim only.
 bool IsLaunchVariable(const char* entry) {
@@ -114,8 +111,7 @@ int ParkingMain(int argc, char** argv, char** envp) {
 extern "C" __attribute__((visibility("default"))) int __libc_start_main(
     fcgi_compat::MainFunction main, int argc, char** argv, fcgi_compat::InitFunction init,
     fcgi_compat::InitFunction fini, fcgi_compat::InitFunction rtld_fini, void* stack_end) {
-  auto real = reinterpret_cast<fcgi_compat::StartMainFunction>(
-      dlsym(RTLD_NEXT, "__libc_start_main"));
+  auto real = reinterpret_cast<fcgi_compat::StartMainFunction>(dlsym(RTLD_NEXT, "__libc_start_main"));
   if (real == nullptr) {
     fcgi_compat::WriteStderr("fcgi-run-compat: cannot find the real __libc_start_main\n");
     _exit(127);

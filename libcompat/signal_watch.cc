@@ -94,9 +94,10 @@ __attribute__((visibility("default"))) sighandler_t signal(int sig, sighandler_t
 }
 
 // bsd_signal and ssignal are aliases of signal in glibc: here too.
-__attribute__((visibility("default"), alias("signal"))) sighandler_t bsd_signal(int sig,
-                                                                               sighandler_t handler) noexcept;
-__attribute__((visibility("default"), alias("signal"))) sighandler_t ssignal(int sig, sighandler_t handler) noexcept;
+__attribute__((visibility("default"), alias("signal"))) sighandler_t bsd_signal(
+    int sig, sighandler_t handler) noexcept;
+__attribute__((visibility("default"), alias("signal"))) sighandler_t ssignal(int sig,
+                                                                             sighandler_t handler) noexcept;
 
 __attribute__((visibility("default"))) sighandler_t sysv_signal(int sig, sighandler_t handler) noexcept {
   fc::g_touched = 1;

@@ -39,11 +39,13 @@ std::string FormatTime(const AccessRecord& r, bool iso) {
   const int abs_off = off < 0 ? -off : off;
   char buf[64];
   if (iso) {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign, abs_off / 3600, (abs_off / 60) % 60);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign, abs_off / 3600,
+                  (abs_off / 60) % 60);
   } else {
     std::snprintf(buf, sizeof buf, "%02d/%s/%04d:%02d:%02d:%02d %c%02d%02d", tm.tm_mday, kMonths[tm.tm_mon],
-                  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, sign, abs_off / 3600, (abs_off / 60) % 60);
+                  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, sign, abs_off / 3600,
+                  (abs_off / 60) % 60);
   }
   return buf;
 }
@@ -93,22 +95,54 @@ std::string AccessFormat::Render(const AccessRecord& r) const {
   std::string out;
   for (const Piece& p : pieces_) {
     switch (p.token) {
-      case 0: out += p.text; break;
-      case 't': out += FormatTime(r, false); break;
-      case 'T': out += FormatTime(r, true); break;
-      case 'm': AppendEscaped(r.method, &out); break;
-      case 'u': AppendEscaped(r.uri, &out); break;
-      case 'q': AppendEscaped(r.query, &out); break;
-      case 's': out += std::to_string(r.status); break;
-      case 'b': out += std::to_string(r.body_bytes); break;
-      case 'B': out += std::to_string(r.response_bytes); break;
-      case 'd': out += std::to_string(r.duration_us / 1000); break;
-      case 'D': out += std::to_string(r.duration_us); break;
-      case 'p': out += r.pid > 0 ? std::to_string(r.pid) : std::string("-"); break;
-      case 'P': AppendEscaped(r.program, &out); break;
-      case 'M': AppendEscaped(r.mode, &out); break;
-      case 'r': AppendEscaped(r.remote_addr, &out); break;
-      case 'H': AppendEscaped(r.protocol, &out); break;
+      case 0:
+        out += p.text;
+        break;
+      case 't':
+        out += FormatTime(r, false);
+        break;
+      case 'T':
+        out += FormatTime(r, true);
+        break;
+      case 'm':
+        AppendEscaped(r.method, &out);
+        break;
+      case 'u':
+        AppendEscaped(r.uri, &out);
+        break;
+      case 'q':
+        AppendEscaped(r.query, &out);
+        break;
+      case 's':
+        out += std::to_string(r.status);
+        break;
+      case 'b':
+        out += std::to_string(r.body_bytes);
+        break;
+      case 'B':
+        out += std::to_string(r.response_bytes);
+        break;
+      case 'd':
+        out += std::to_string(r.duration_us / 1000);
+        break;
+      case 'D':
+        out += std::to_string(r.duration_us);
+        break;
+      case 'p':
+        out += r.pid > 0 ? std::to_string(r.pid) : std::string("-");
+        break;
+      case 'P':
+        AppendEscaped(r.program, &out);
+        break;
+      case 'M':
+        AppendEscaped(r.mode, &out);
+        break;
+      case 'r':
+        AppendEscaped(r.remote_addr, &out);
+        break;
+      case 'H':
+        AppendEscaped(r.protocol, &out);
+        break;
       case 'e': {
         const std::string* v = r.params != nullptr ? FindParam(*r.params, p.text) : nullptr;
         AppendEscaped(v != nullptr ? std::string_view(*v) : std::string_view(), &out);

@@ -33,8 +33,8 @@ inline constexpr const char* kDefaultAccessFormat = "%r - - [%t] \"%m %u %H\" %s
 
 // One finished request, as the access log sees it.
 struct AccessRecord {
-  int64_t end_unix = 0;         // when it ended, seconds since the epoch
-  int utc_offset_seconds = 0;   // local time zone at that moment (east positive)
+  int64_t end_unix = 0;        // when it ended, seconds since the epoch
+  int utc_offset_seconds = 0;  // local time zone at that moment (east positive)
   std::string method, uri, query, remote_addr, protocol;
   int status = 0;
   uint64_t body_bytes = 0;
@@ -57,8 +57,8 @@ class AccessFormat {
 
  private:
   struct Piece {
-    char token = 0;       // 0 = literal text
-    std::string text;     // the literal, or NAME for %{NAME}e
+    char token = 0;    // 0 = literal text
+    std::string text;  // the literal, or NAME for %{NAME}e
   };
   std::vector<Piece> pieces_;
   bool uses_params_ = false;

@@ -49,11 +49,9 @@ Status AddressFilter::Parse(std::string_view list, AddressFilter* out) {
   while (true) {
     const size_t comma = list.find(',', start);
     const std::string_view entry =
-        Trim(list.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                 : comma - start));
+        Trim(list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     auto error = [&](std::string_view why) {
-      return Status::Invalid("allow-list entry \"" + EscapeForLog(entry) + "\": " +
-                             std::string(why));
+      return Status::Invalid("allow-list entry \"" + EscapeForLog(entry) + "\": " + std::string(why));
     };
     if (entry.empty()) {
       return Status::Invalid("allow-list \"" + EscapeForLog(list) + "\": empty entry");

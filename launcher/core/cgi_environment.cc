@@ -44,8 +44,7 @@ class EnvironmentBuilder {
   std::unordered_map<std::string, size_t> index_;
 };
 
-void AddAll(const NameValuePairs& pairs, EnvironmentBuilder* builder,
-            std::vector<DroppedParam>* dropped) {
+void AddAll(const NameValuePairs& pairs, EnvironmentBuilder* builder, std::vector<DroppedParam>* dropped) {
   for (const auto& [name, value] : pairs) {
     if (const char* reason = RejectReason(name, value)) {
       if (dropped != nullptr) dropped->push_back(DroppedParam{name, reason});
@@ -80,7 +79,8 @@ CgiEnvironment BuildCgiEnvironment(const NameValuePairs& params, const NameValue
 }
 
 CgiEnvironment BuildRequestEnvironment(NameValuePairs params, const NameValuePairs& overrides,
-                                       const NameValuePairs& base, Role role, std::vector<DroppedParam>* dropped) {
+                                       const NameValuePairs& base, Role role,
+                                       std::vector<DroppedParam>* dropped) {
   for (const auto& entry : overrides) {  // not a structured binding: clang 14 cannot capture one
     const std::string& name = entry.first;
     std::erase_if(params, [&name](const auto& p) { return p.first == name; });
@@ -89,9 +89,15 @@ CgiEnvironment BuildRequestEnvironment(NameValuePairs params, const NameValuePai
   CgiEnvironment env = BuildCgiEnvironment(params, base, dropped);
   if (env.Find("FCGI_ROLE") == nullptr) {
     switch (role) {
-      case Role::kResponder: env.entries.push_back("FCGI_ROLE=RESPONDER"); break;
-      case Role::kAuthorizer: env.entries.push_back("FCGI_ROLE=AUTHORIZER"); break;
-      case Role::kFilter: env.entries.push_back("FCGI_ROLE=FILTER"); break;
+      case Role::kResponder:
+        env.entries.push_back("FCGI_ROLE=RESPONDER");
+        break;
+      case Role::kAuthorizer:
+        env.entries.push_back("FCGI_ROLE=AUTHORIZER");
+        break;
+      case Role::kFilter:
+        env.entries.push_back("FCGI_ROLE=FILTER");
+        break;
     }
   }
   return env;
@@ -112,8 +118,7 @@ Status ParseContentLength(const NameValuePairs& params, std::optional<uint64_t>*
   constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
   for (char c : *text) {
     if (c < '0' || c > '9') {
-      return Status::Protocol("CONTENT_LENGTH \"" + EscapeForLog(*text) +
-                              "\" is not a decimal number");
+      return Status::Protocol("CONTENT_LENGTH \"" + EscapeForLog(*text) + "\" is not a decimal number");
     }
     const uint64_t digit = static_cast<uint64_t>(c - '0');
     if (value > (kMax - digit) / 10) {

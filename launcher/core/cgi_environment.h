@@ -45,7 +45,8 @@ CgiEnvironment BuildCgiEnvironment(const NameValuePairs& params, const NameValue
 // BuildCgiEnvironment, then FCGI_ROLE for the request's role unless a param
 // set it.
 CgiEnvironment BuildRequestEnvironment(NameValuePairs params, const NameValuePairs& overrides,
-                                       const NameValuePairs& base, Role role, std::vector<DroppedParam>* dropped);
+                                       const NameValuePairs& base, Role role,
+                                       std::vector<DroppedParam>* dropped);
 
 // Value of the param NAME (last occurrence), or nullptr.
 const std::string* FindParam(const NameValuePairs& params, std::string_view name);

@@ -76,8 +76,8 @@ class CgiResponseParser {
 
 // A complete CGI response made by the launcher itself (errors it reports to the
 // client): "Status: <status> <reason>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-// followed by `body` and a newline. An empty `reason` becomes ReasonPhrase(status). `body` must not reveal file layout beyond
-// what the caller chose to say.
+// followed by `body` and a newline. An empty `reason` becomes ReasonPhrase(status). `body` must not reveal
+// file layout beyond what the caller chose to say.
 std::string MakeCgiErrorResponse(int status, std::string_view reason, std::string_view body);
 
 // Standard reason phrase for a status code ("Bad Gateway"), or "Unknown".

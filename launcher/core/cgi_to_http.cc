@@ -26,8 +26,8 @@ std::string_view Trim(std::string_view s) {
 }
 
 bool IsHopByHop(std::string_view name) {
-  for (std::string_view h : {"Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer", "Upgrade",
-                             "Proxy-Connection"}) {
+  for (std::string_view h :
+       {"Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Proxy-Connection"}) {
     if (EqualsIgnoreCase(name, h)) return true;
   }
   return false;
@@ -50,8 +50,8 @@ bool IsAbsoluteUri(std::string_view v) {
   if (colon == std::string_view::npos || colon == 0) return false;
   if (!((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z'))) return false;
   for (char c : v.substr(0, colon)) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '+' || c == '-' ||
-                    c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '+' || c == '-' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -121,7 +121,8 @@ Status ParseCgiHead(std::string_view block, CgiHttpHead* out) {
   return Status::Ok();
 }
 
-HttpFraming ChooseFraming(const CgiHttpHead& head, std::string_view method, int minor_version, bool keep_alive) {
+HttpFraming ChooseFraming(const CgiHttpHead& head, std::string_view method, int minor_version,
+                          bool keep_alive) {
   HttpFraming f;
   const bool bodyless_status = head.status < 200 || head.status == 204 || head.status == 304;
   f.send_body = !bodyless_status && method != "HEAD";

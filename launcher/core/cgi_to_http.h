@@ -49,15 +49,16 @@ struct CgiHttpHead {
 Status ParseCgiHead(std::string_view block, CgiHttpHead* out);
 
 struct HttpFraming {
-  bool send_body = true;   // false: HEAD, 1xx, 204, 304
-  bool chunked = false;    // Transfer-Encoding: chunked
-  bool close = false;      // Connection: close, end the connection after the body
+  bool send_body = true;  // false: HEAD, 1xx, 204, 304
+  bool chunked = false;   // Transfer-Encoding: chunked
+  bool close = false;     // Connection: close, end the connection after the body
 };
 
 // How to frame `head` for a request of `method` over HTTP/1.<minor_version>.
 // `keep_alive`: the client allows another request on this connection and the
 // request body was read to its end.
-HttpFraming ChooseFraming(const CgiHttpHead& head, std::string_view method, int minor_version, bool keep_alive);
+HttpFraming ChooseFraming(const CgiHttpHead& head, std::string_view method, int minor_version,
+                          bool keep_alive);
 
 // "HTTP/1.1 200 OK\r\n" + fields + framing fields + "\r\n". `server`: the
 // Server field's value ("" = none).

@@ -146,7 +146,8 @@ void ConnectionState::HandleBegin(const Record& record, std::string* output) {
   // The peer has moved on from an earlier request of this id: the streams it
   // left open will not be closed now (records of `id` are the new request's).
   unfinished_input_.erase(id);
-  if (body.role < static_cast<uint16_t>(Role::kResponder) || body.role > static_cast<uint16_t>(Role::kFilter)) {
+  if (body.role < static_cast<uint16_t>(Role::kResponder) ||
+      body.role > static_cast<uint16_t>(Role::kFilter)) {
     AppendEndRequest(output, id, 0, ProtocolStatus::kUnknownRole);
     if (!body.keep_conn()) close_requested_ = true;
     input_unknown_ = true;  // its PARAMS and STDIN may still come
@@ -188,8 +189,7 @@ void ConnectionState::HandleParams(uint16_t id, Request* request, std::string_vi
   events_->OnRequestReady(id, role, keep_conn, std::move(params));
 }
 
-void ConnectionState::RejectRequest(uint16_t id, int http_status, std::string_view why,
-                                    std::string* output) {
+void ConnectionState::RejectRequest(uint16_t id, int http_status, std::string_view why, std::string* output) {
   std::string body = "fcgi-run: request parameters rejected: ";
   body += why;
   AppendStreamData(output, RecordType::kStdout, id,

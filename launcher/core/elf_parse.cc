@@ -28,7 +28,10 @@ bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 }  // namespace
 
 bool LooksLikeElf(std::string_view bytes) {
-  return bytes.size() >= 4 && bytes.substr(0, 4) == std::string_view("\x7f" "ELF", 4);
+  return bytes.size() >= 4 && bytes.substr(0, 4) == std::string_view(
+                                                        "\x7f"
+                                                        "ELF",
+                                                        4);
 }
 
 Status ParseElfHeader(std::string_view bytes, ElfHeader* out) {
@@ -61,8 +64,8 @@ Status ParseElfHeader(std::string_view bytes, ElfHeader* out) {
   }
   size_t min_entry = h.is_64bit ? kElf64PhdrSize : kElf32PhdrSize;
   if (h.program_header_count > 0 && h.program_header_entry_size < min_entry) {
-    return Status::Invalid("ELF program header entries of " +
-                           std::to_string(h.program_header_entry_size) + " bytes");
+    return Status::Invalid("ELF program header entries of " + std::to_string(h.program_header_entry_size) +
+                           " bytes");
   }
   *out = h;
   return Status::Ok();
@@ -102,8 +105,7 @@ Status ParseElfPrefix(std::string_view file_prefix, ElfSummary* out) {
     return Status::Limit("ELF program header table ends at byte " + std::to_string(end));
   }
   return ParseElfProgramHeaders(
-      header, file_prefix.substr(header.program_header_offset, header.ProgramHeaderTableSize()),
-      out);
+      header, file_prefix.substr(header.program_header_offset, header.ProgramHeaderTableSize()), out);
 }
 
 Status ParseShebang(std::string_view head, std::optional<Shebang>* out) {
@@ -119,8 +121,8 @@ Status ParseShebang(std::string_view head, std::optional<Shebang>* out) {
   while (pos < line.size() && !IsBlank(line[pos]) && line[pos] != '\0') ++pos;
   if (pos == start) return Status::Invalid("\"#!\" line without an interpreter");
   if (truncated && pos == line.size()) {
-    return Status::Invalid("\"#!\" interpreter path longer than " +
-                           std::to_string(kShebangMaxBytes) + " bytes");
+    return Status::Invalid("\"#!\" interpreter path longer than " + std::to_string(kShebangMaxBytes) +
+                           " bytes");
   }
   Shebang shebang;
   shebang.interpreter = std::string(line.substr(start, pos - start));
@@ -157,8 +159,7 @@ std::vector<std::string> SplitSearchPath(std::string_view path) {
   size_t start = 0;
   for (;;) {
     size_t colon = path.find(':', start);
-    std::string_view dir = path.substr(start, colon == std::string_view::npos ? path.npos
-                                                                              : colon - start);
+    std::string_view dir = path.substr(start, colon == std::string_view::npos ? path.npos : colon - start);
     dirs.emplace_back(dir.empty() ? std::string_view(".") : dir);
     if (colon == std::string_view::npos) return dirs;
     start = colon + 1;

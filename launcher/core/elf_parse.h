@@ -21,9 +21,9 @@
 namespace fcgi {
 
 inline constexpr size_t kElfIdentSize = 16;
-inline constexpr size_t kElf64HeaderSize = 64;  // also enough for ELF32 (52)
-inline constexpr uint16_t kElfTypeExec = 2;     // ET_EXEC
-inline constexpr uint16_t kElfTypeDyn = 3;      // ET_DYN (PIE or shared object)
+inline constexpr size_t kElf64HeaderSize = 64;    // also enough for ELF32 (52)
+inline constexpr uint16_t kElfTypeExec = 2;       // ET_EXEC
+inline constexpr uint16_t kElfTypeDyn = 3;        // ET_DYN (PIE or shared object)
 inline constexpr uint32_t kElfSegmentInterp = 3;  // PT_INTERP
 
 // True if bytes start with "\x7f" "ELF".
@@ -51,7 +51,7 @@ Status ParseElfHeader(std::string_view bytes, ElfHeader* out);
 
 struct ElfSummary {
   ElfHeader header;
-  bool has_interp = false;  // a PT_INTERP segment: dynamically linked
+  bool has_interp = false;     // a PT_INTERP segment: dynamically linked
   uint64_t interp_offset = 0;  // where the interpreter path lies in the file
   uint64_t interp_size = 0;
 };

@@ -29,8 +29,7 @@ Status DecodeEndRequestBody(std::string_view content, EndRequestBody* out) {
   if (!s.ok()) return s;
   out->app_status = (static_cast<uint32_t>(Byte(content, 0)) << 24) |
                     (static_cast<uint32_t>(Byte(content, 1)) << 16) |
-                    (static_cast<uint32_t>(Byte(content, 2)) << 8) |
-                    static_cast<uint32_t>(Byte(content, 3));
+                    (static_cast<uint32_t>(Byte(content, 2)) << 8) | static_cast<uint32_t>(Byte(content, 3));
   out->protocol_status = Byte(content, 4);
   return Status::Ok();
 }

@@ -40,8 +40,7 @@ bool ReadLength(std::string_view in, size_t* pos, size_t* length) {
 
 // Parses the two lengths of the pair at the front of `in`. False when they are
 // not both there yet. *header_size: bytes taken by the lengths.
-bool ReadLengths(std::string_view in, size_t* header_size, size_t* name_length,
-                 size_t* value_length) {
+bool ReadLengths(std::string_view in, size_t* header_size, size_t* name_length, size_t* value_length) {
   size_t pos = 0;
   if (!ReadLength(in, &pos, name_length)) return false;
   if (!ReadLength(in, &pos, value_length)) return false;
@@ -84,8 +83,7 @@ Status DecodeNameValues(std::string_view in, NameValuePairs* out) {
     std::string_view name, value;
     if (DecodeNameValue(in.substr(offset), &consumed, &name, &value) != DecodeResult::kOk) {
       return Status::Protocol("name-value pair at offset " + std::to_string(offset) +
-                              " runs past the end of the " + std::to_string(in.size()) +
-                              "-byte content");
+                              " runs past the end of the " + std::to_string(in.size()) + "-byte content");
     }
     out->emplace_back(std::string(name), std::string(value));
     offset += consumed;
@@ -96,8 +94,8 @@ Status DecodeNameValues(std::string_view in, NameValuePairs* out) {
 Status NameValueStreamDecoder::Feed(std::string_view chunk) {
   if (!error_.ok()) return error_;
   if (chunk.size() > max_total_bytes_ - total_bytes_) {
-    error_ = Status::Limit("FastCGI params exceed the limit of " +
-                           std::to_string(max_total_bytes_) + " bytes");
+    error_ =
+        Status::Limit("FastCGI params exceed the limit of " + std::to_string(max_total_bytes_) + " bytes");
     std::string().swap(pending_);  // release the partial pair
     return error_;
   }
@@ -126,8 +124,7 @@ Status NameValueStreamDecoder::Feed(std::string_view chunk) {
       const size_t pair_start = total_bytes_ - rest.size();  // stream offset of this pair
       if (pair_size > max_total_bytes_ - pair_start) {
         error_ = Status::Limit("FastCGI param of " + std::to_string(pair_size) +
-                               " bytes exceeds the limit of " + std::to_string(max_total_bytes_) +
-                               " bytes");
+                               " bytes exceeds the limit of " + std::to_string(max_total_bytes_) + " bytes");
         std::string().swap(pending_);
         return error_;
       }

@@ -25,12 +25,9 @@ RecordHeader DecodeHeader(std::string_view bytes) {
   return h;
 }
 
-bool RecordParser::AtRecordBoundary() const {
-  return state_ == State::kHeader && header_have_ == 0;
-}
+bool RecordParser::AtRecordBoundary() const { return state_ == State::kHeader && header_have_ == 0; }
 
-RecordParser::Result RecordParser::Parse(std::string_view input, size_t* consumed,
-                                         Record* record) {
+RecordParser::Result RecordParser::Parse(std::string_view input, size_t* consumed, Record* record) {
   size_t pos = 0;
   *consumed = 0;
   if (state_ == State::kFailed) return Result::kError;

@@ -27,7 +27,7 @@ namespace fcgi {
 
 struct RecordHeader {
   uint8_t version = kVersion1;
-  uint8_t type = 0;            // raw: may be an unknown type
+  uint8_t type = 0;  // raw: may be an unknown type
   uint16_t request_id = 0;
   uint16_t content_length = 0;
   uint8_t padding_length = 0;
@@ -67,7 +67,7 @@ class RecordParser {
   std::array<char, kHeaderSize> header_bytes_{};
   size_t header_have_ = 0;
   RecordHeader header_;
-  std::string content_;     // used only when a record's content spans calls
+  std::string content_;  // used only when a record's content spans calls
   size_t padding_left_ = 0;
   Status error_;
 };

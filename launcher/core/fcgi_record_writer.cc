@@ -24,14 +24,12 @@ void AppendRecord(std::string* out, uint8_t type, uint16_t request_id, std::stri
   const uint8_t padding = PaddingFor(content.size());
   const size_t start = out->size();
   out->resize(start + kHeaderSize);
-  EncodeHeader(out->data() + start, type, request_id, static_cast<uint16_t>(content.size()),
-               padding);
+  EncodeHeader(out->data() + start, type, request_id, static_cast<uint16_t>(content.size()), padding);
   out->append(content);
   out->append(padding, '\0');
 }
 
-void AppendStreamData(std::string* out, RecordType type, uint16_t request_id,
-                      std::string_view data) {
+void AppendStreamData(std::string* out, RecordType type, uint16_t request_id, std::string_view data) {
   while (!data.empty()) {
     const size_t n = std::min(data.size(), kMaxContentLength);
     AppendRecord(out, static_cast<uint8_t>(type), request_id, data.substr(0, n));
@@ -44,8 +42,7 @@ void AppendStreamEnd(std::string* out, RecordType type, uint16_t request_id) {
 }
 
 void AppendBeginRequest(std::string* out, uint16_t request_id, Role role, bool keep_conn) {
-  AppendBeginRequestRaw(out, request_id, static_cast<uint16_t>(role),
-                        keep_conn ? kFlagKeepConn : 0);
+  AppendBeginRequestRaw(out, request_id, static_cast<uint16_t>(role), keep_conn ? kFlagKeepConn : 0);
 }
 
 void AppendBeginRequestRaw(std::string* out, uint16_t request_id, uint16_t role, uint8_t flags) {
@@ -58,8 +55,7 @@ void AppendBeginRequestRaw(std::string* out, uint16_t request_id, uint16_t role,
 }
 
 void AppendAbortRequest(std::string* out, uint16_t request_id) {
-  AppendRecord(out, static_cast<uint8_t>(RecordType::kAbortRequest), request_id,
-               std::string_view());
+  AppendRecord(out, static_cast<uint8_t>(RecordType::kAbortRequest), request_id, std::string_view());
 }
 
 void AppendEndRequest(std::string* out, uint16_t request_id, uint32_t app_status,
@@ -87,8 +83,7 @@ void AppendGetValues(std::string* out, const std::vector<std::string>& names) {
   AppendRecord(out, static_cast<uint8_t>(RecordType::kGetValues), kNullRequestId, content);
 }
 
-void AppendGetValuesResult(std::string* out,
-                           const std::vector<std::pair<std::string, std::string>>& values) {
+void AppendGetValuesResult(std::string* out, const std::vector<std::pair<std::string, std::string>>& values) {
   AppendRecord(out, static_cast<uint8_t>(RecordType::kGetValuesResult), kNullRequestId,
                EncodeNameValues(values));
 }

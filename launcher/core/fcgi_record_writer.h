@@ -43,8 +43,7 @@ void AppendEndRequest(std::string* out, uint16_t request_id, uint32_t app_status
 void AppendUnknownType(std::string* out, uint8_t unknown_type);
 // GET_VALUES with the given names (empty values). Management record (id 0).
 void AppendGetValues(std::string* out, const std::vector<std::string>& names);
-void AppendGetValuesResult(std::string* out,
-                           const std::vector<std::pair<std::string, std::string>>& values);
+void AppendGetValuesResult(std::string* out, const std::vector<std::pair<std::string, std::string>>& values);
 
 }  // namespace fcgi
 

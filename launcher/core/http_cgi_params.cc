@@ -46,8 +46,8 @@ bool SplitRequestTarget(std::string_view target, std::string* path, std::string*
     const size_t sep = target.find("://");
     if (sep == std::string_view::npos || sep == 0) return false;
     for (char c : target.substr(0, sep)) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
-                      c == '-' || c == '.';
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '+' || c == '-' || c == '.';
       if (!ok) return false;
     }
     target.remove_prefix(sep + 3);
@@ -147,7 +147,8 @@ std::string HttpHeaderParamName(std::string_view field_name) {
   return name;
 }
 
-Status BuildHttpCgiParams(const HttpRequestLine& request, const HttpCgiSettings& settings, NameValuePairs* out) {
+Status BuildHttpCgiParams(const HttpRequestLine& request, const HttpCgiSettings& settings,
+                          NameValuePairs* out) {
   std::string raw_path, query, path;
   if (!SplitRequestTarget(request.target, &raw_path, &query)) {
     return Status::Invalid("request target is neither origin-form nor absolute-form");

@@ -30,10 +30,10 @@ namespace fcgi {
 using HttpHeaderFields = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequestLine {
-  std::string method;    // "GET"
-  std::string target;    // request-target as received: "/a%20b/c?x=1"
-  std::string protocol;  // "HTTP/1.1"
-  HttpHeaderFields headers;  // in order, names as received
+  std::string method;                    // "GET"
+  std::string target;                    // request-target as received: "/a%20b/c?x=1"
+  std::string protocol;                  // "HTTP/1.1"
+  HttpHeaderFields headers;              // in order, names as received
   std::string server_addr, server_port;  // the accepting socket's address: "127.0.0.1", "8080"
   std::string remote_addr, remote_port;  // the client's
 };
@@ -52,7 +52,8 @@ struct HttpCgiSettings {
 // Fills *out. Errors (the caller answers 400): a target that is neither
 // origin-form ("/...") nor absolute-form ("http://host/..."), a path with an
 // invalid %-escape or NUL, or one whose ".." climbs above "/".
-Status BuildHttpCgiParams(const HttpRequestLine& request, const HttpCgiSettings& settings, NameValuePairs* out);
+Status BuildHttpCgiParams(const HttpRequestLine& request, const HttpCgiSettings& settings,
+                          NameValuePairs* out);
 
 // The path of a request-target, %-decoded, with "//" merged and "." / ".."
 // resolved (nginx's $uri). False when it is invalid (see above).

@@ -12,9 +12,7 @@ namespace {
 
 constexpr std::string_view kExpected = "expected unix:PATH, tcp:HOST:PORT or fd:N";
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
+bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 bool AllDigits(std::string_view s) {
   if (s.empty()) return false;
@@ -93,9 +91,8 @@ class Parser {
     if (path.empty()) return Error("empty unix socket path");
     if (path.find('\0') != std::string_view::npos) return Error("unix socket path contains NUL");
     if (path.size() > kMaxUnixPathBytes) {
-      return Error("unix socket path is " + std::to_string(path.size()) +
-                   " bytes, longer than the " + std::to_string(kMaxUnixPathBytes) +
-                   " that fit in sun_path");
+      return Error("unix socket path is " + std::to_string(path.size()) + " bytes, longer than the " +
+                   std::to_string(kMaxUnixPathBytes) + " that fit in sun_path");
     }
     a->kind = ListenAddress::Kind::kUnix;
     a->path = std::string(path);
@@ -126,8 +123,9 @@ class Parser {
         return Error("invalid host \"" + EscapeForLog(host) + "\"");
       }
       if (host.empty()) {
-        return Error("missing host; to listen on every interface say so explicitly, "
-                     "e.g. tcp:0.0.0.0:PORT or tcp:[::]:PORT");
+        return Error(
+            "missing host; to listen on every interface say so explicitly, "
+            "e.g. tcp:0.0.0.0:PORT or tcp:[::]:PORT");
       }
       const bool numeric = host.find_first_not_of("0123456789.") == std::string_view::npos;
       if (numeric ? !IsIpv4Literal(host) : !IsHostName(host)) {
@@ -136,8 +134,7 @@ class Parser {
     }
     if (port.empty()) return Error("missing port number after ':'");
     if (!AllDigits(port)) return Error("invalid port \"" + EscapeForLog(port) + "\"");
-    if (port.size() > 5 || std::stoul(std::string(port)) > 65535 ||
-        std::stoul(std::string(port)) == 0) {
+    if (port.size() > 5 || std::stoul(std::string(port)) > 65535 || std::stoul(std::string(port)) == 0) {
       return Error("port " + EscapeForLog(port) + " out of range 1-65535");
     }
     a->kind = ListenAddress::Kind::kTcp;
@@ -178,9 +175,7 @@ std::string ListenAddress::ToString() const {
   return "?";
 }
 
-Status ParseListenAddress(std::string_view text, ListenAddress* out) {
-  return Parser(text).Parse(out);
-}
+Status ParseListenAddress(std::string_view text, ListenAddress* out) { return Parser(text).Parse(out); }
 
 bool IsLoopbackHost(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {

@@ -49,10 +49,18 @@ uint64_t Metrics::responses(int status_class) const {
 void Metrics::OnRunnerEvent(std::string_view mode, RunnerEvent event, std::string_view reason_key) {
   ModeCounters& m = modes_[std::string(mode)];
   switch (event) {
-    case RunnerEvent::kParkStarted: ++m.park_starts; break;
-    case RunnerEvent::kParkFailed: ++m.park_failures; break;
-    case RunnerEvent::kFallbackToExec: ++m.fallbacks_to_exec; break;
-    case RunnerEvent::kRecycled: ++m.recycles[reason_key.empty() ? "other" : std::string(reason_key)]; break;
+    case RunnerEvent::kParkStarted:
+      ++m.park_starts;
+      break;
+    case RunnerEvent::kParkFailed:
+      ++m.park_failures;
+      break;
+    case RunnerEvent::kFallbackToExec:
+      ++m.fallbacks_to_exec;
+      break;
+    case RunnerEvent::kRecycled:
+      ++m.recycles[reason_key.empty() ? "other" : std::string(reason_key)];
+      break;
   }
 }
 

@@ -29,10 +29,10 @@ enum class RunnerEvent {
 };
 
 struct ModeCounters {
-  uint64_t starts = 0;             // program runs started for requests (exec: spawns; fork: forks)
-  uint64_t park_starts = 0;        // RunnerEvent::kParkStarted
-  uint64_t park_failures = 0;      // RunnerEvent::kParkFailed
-  uint64_t fallbacks_to_exec = 0;  // RunnerEvent::kFallbackToExec
+  uint64_t starts = 0;                       // program runs started for requests (exec: spawns; fork: forks)
+  uint64_t park_starts = 0;                  // RunnerEvent::kParkStarted
+  uint64_t park_failures = 0;                // RunnerEvent::kParkFailed
+  uint64_t fallbacks_to_exec = 0;            // RunnerEvent::kFallbackToExec
   std::map<std::string, uint64_t> recycles;  // reason key -> count
   uint64_t recycles_total() const;
 };

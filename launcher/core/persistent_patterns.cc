@@ -30,21 +30,25 @@ Status Invalid(const std::string& pattern, const std::string& why) {
 
 }  // namespace
 
-Status PersistentPatterns::Parse(const std::vector<std::string>& patterns, bool have_root, PersistentPatterns* out) {
+Status PersistentPatterns::Parse(const std::vector<std::string>& patterns, bool have_root,
+                                 PersistentPatterns* out) {
   std::vector<Pattern> parsed;
   for (const std::string& text : patterns) {
     if (text.empty()) return Invalid(text, "empty pattern");
     if (text.find('\0') != std::string::npos) return Invalid(text, "NUL byte in pattern");
     Pattern p;
     p.text = text;
-    p.kind = text[0] == '/' ? Kind::kAbsolute : text.find('/') != std::string::npos ? Kind::kUnderRoot : Kind::kFileName;
+    p.kind = text[0] == '/'                        ? Kind::kAbsolute
+             : text.find('/') != std::string::npos ? Kind::kUnderRoot
+                                                   : Kind::kFileName;
     std::string glob = CollapseSlashes(text);
     p.directory = glob.back() == '/';
     if (p.kind == Kind::kUnderRoot) {
       while (glob.rfind("./", 0) == 0) glob.erase(0, 2);
       if (!have_root) {
-        return Invalid(text, "a relative path is matched under --root, and there is none: give --root, an "
-                             "absolute path, or a file-name pattern without '/'");
+        return Invalid(text,
+                       "a relative path is matched under --root, and there is none: give --root, an "
+                       "absolute path, or a file-name pattern without '/'");
       }
     }
     while (!glob.empty() && glob.back() == '/') glob.pop_back();
@@ -74,7 +78,8 @@ void PersistentPatterns::ResolveLiterals(const FileSystem& fs) {
 }
 
 bool PersistentPatterns::MatchOne(const Pattern& p, std::string_view path) const {
-  if (!p.real.empty() && (p.directory ? IsUnder(path, p.real) && path != p.real : path == p.real)) return true;
+  if (!p.real.empty() && (p.directory ? IsUnder(path, p.real) && path != p.real : path == p.real))
+    return true;
   if (!p.directory) return Glob(p.glob, path);
   // Below a matching directory: try every proper ancestor of path.
   if (p.glob.empty()) return !path.empty() && path != "/";  // "/" or "./": everything

@@ -56,11 +56,11 @@ class PersistentPatterns {
 
  private:
   struct Pattern {
-    std::string text;    // as given
+    std::string text;  // as given
     Kind kind;
-    std::string glob;    // without "./" in front or '/' at the end
-    bool directory;      // ended in '/': selects everything below
-    std::string real;    // kAbsolute literal naming a symlink: its target ("" = none)
+    std::string glob;  // without "./" in front or '/' at the end
+    bool directory;    // ended in '/': selects everything below
+    std::string real;  // kAbsolute literal naming a symlink: its target ("" = none)
   };
   bool MatchOne(const Pattern& p, std::string_view path) const;
 

@@ -21,7 +21,8 @@ std::string RecyclePolicy::AfterRequest(const RequestAftermath& a) {
            std::to_string(a.baseline_fds) + " -> " + std::to_string(a.open_fds) + ")";
   }
   if (a.open_fds > a.baseline_fds + limits_.max_extra_fds) {
-    return std::to_string(a.open_fds - a.baseline_fds) + " file descriptors left open since the worker started";
+    return std::to_string(a.open_fds - a.baseline_fds) +
+           " file descriptors left open since the worker started";
   }
   if (limits_.max_requests > 0 && a.requests >= limits_.max_requests) {
     return "served --max-requests " + std::to_string(limits_.max_requests) + " requests";

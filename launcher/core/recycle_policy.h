@@ -21,8 +21,8 @@
 namespace fcgi {
 
 struct RecycleLimits {
-  uint32_t max_requests = 500;   // 0 = no limit
-  uint64_t max_rss_kib = 0;      // 0 = no limit
+  uint32_t max_requests = 500;  // 0 = no limit
+  uint64_t max_rss_kib = 0;     // 0 = no limit
   uint32_t fd_growth_requests = 3;
   uint32_t max_extra_fds = 64;
 };

@@ -152,13 +152,16 @@ Status ResolveScript(const NameValuePairs& params, const ScriptPolicy& policy, c
              !script_name->empty()) {
     raw = *document_root + "/" + *script_name;
   } else {
-    return Status::NotFound("no SCRIPT_FILENAME, and no DOCUMENT_ROOT + SCRIPT_NAME: nothing names a program");
+    return Status::NotFound(
+        "no SCRIPT_FILENAME, and no DOCUMENT_ROOT + SCRIPT_NAME: nothing names a program");
   }
 
   // 2. Shape.
-  if (raw.find('\0') != std::string::npos) return Status::Denied("script path " + Quote(raw) + " contains a NUL byte");
+  if (raw.find('\0') != std::string::npos)
+    return Status::Denied("script path " + Quote(raw) + " contains a NUL byte");
   if (raw.size() > kMaxScriptPathBytes) {
-    return Status::NotFound("script path of " + std::to_string(raw.size()) + " bytes is longer than PATH_MAX");
+    return Status::NotFound("script path of " + std::to_string(raw.size()) +
+                            " bytes is longer than PATH_MAX");
   }
   if (raw[0] != '/') return Status::Denied("script path " + Quote(raw) + " is not absolute");
 
@@ -192,14 +195,16 @@ Status ResolveScript(const NameValuePairs& params, const ScriptPolicy& policy, c
   Status s = fs.RealPath(candidate, &real);
   if (!s.ok()) return s;
   if (!policy.root.empty() && !IsUnder(real, policy.real_root)) {
-    return Status::Denied(Quote(candidate) + " resolves to " + Quote(real) + ", outside --root " + policy.root);
+    return Status::Denied(Quote(candidate) + " resolves to " + Quote(real) + ", outside --root " +
+                          policy.root);
   }
   if (!info.executable) return Status::Denied(Quote(real) + " is not executable");
 
   // 6. Allow-lists.
   if (!policy.extensions.empty() &&
       (!HasAllowedExtension(candidate, policy.extensions) || !HasAllowedExtension(real, policy.extensions))) {
-    return Status::Denied(Quote(candidate) + " (" + Quote(real) + ") does not end in an --allow-ext extension");
+    return Status::Denied(Quote(candidate) + " (" + Quote(real) +
+                          ") does not end in an --allow-ext extension");
   }
   if (!policy.programs.empty() &&
       std::find(policy.programs.begin(), policy.programs.end(), real) == policy.programs.end()) {

@@ -78,8 +78,8 @@ Status ParseExtensionList(std::string_view list, std::vector<std::string>* out);
 bool HasAllowedExtension(std::string_view path, const std::vector<std::string>& extensions);
 
 struct ScriptPolicy {
-  std::string root;       // --root, normalised as given ("" = no root)
-  std::string real_root;  // its real path (what confinement is checked on)
+  std::string root;                     // --root, normalised as given ("" = no root)
+  std::string real_root;                // its real path (what confinement is checked on)
   std::vector<std::string> extensions;  // --allow-ext ("" = any)
   std::vector<std::string> programs;    // --program, real paths (empty = any)
 };

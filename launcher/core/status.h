@@ -18,13 +18,13 @@ class Status {
  public:
   enum class Code {
     kOk = 0,
-    kProtocolError,   // peer sent bytes that violate FastCGI 1.0
-    kLimitExceeded,   // a configured size or count limit was hit
-    kInvalidArgument, // bad configuration or command-line value
-    kNotFound,        // file, user, address did not exist
+    kProtocolError,    // peer sent bytes that violate FastCGI 1.0
+    kLimitExceeded,    // a configured size or count limit was hit
+    kInvalidArgument,  // bad configuration or command-line value
+    kNotFound,         // file, user, address did not exist
     kPermissionDenied,
-    kSystemError,     // a syscall failed (see FromErrno)
-    kUnavailable,     // temporary: overloaded, try again later
+    kSystemError,  // a syscall failed (see FromErrno)
+    kUnavailable,  // temporary: overloaded, try again later
   };
 
   Status() = default;  // OK

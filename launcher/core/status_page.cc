@@ -98,9 +98,9 @@ std::string RenderText(const StatusSnapshot& s) {
       }
       recycles += ")";
     }
-    line("mode " + mode, "starts " + num(m.starts) + ", parked starts " + num(m.park_starts) + ", park failures " +
-                             num(m.park_failures) + ", fallbacks to exec " + num(m.fallbacks_to_exec) +
-                             ", recycles " + recycles);
+    line("mode " + mode, "starts " + num(m.starts) + ", parked starts " + num(m.park_starts) +
+                             ", park failures " + num(m.park_failures) + ", fallbacks to exec " +
+                             num(m.fallbacks_to_exec) + ", recycles " + recycles);
   }
   for (const WorkerClassStatus& c : s.classes) {
     line("workers", Printable(c.program) + " (" + c.mode + "): starting " + num(c.starting) + ", idle " +
@@ -139,23 +139,25 @@ std::string RenderJson(const StatusSnapshot& s) {
   field("launcher_5xx", num(s.launcher_5xx));
   field("slow_requests", num(s.slow_requests));
   std::string responses = "{";
-  for (int c = 1; c <= 5; ++c) responses += std::string(c > 1 ? "," : "") + JsonString(kClassNames[c]) + ":" + num(s.responses[c]);
+  for (int c = 1; c <= 5; ++c)
+    responses += std::string(c > 1 ? "," : "") + JsonString(kClassNames[c]) + ":" + num(s.responses[c]);
   field("responses", responses + "}");
   std::string modes = "{";
   for (const auto& [mode, m] : s.modes) {
     std::string recycles = "{";
-    for (const auto& [reason, n] : m.recycles) recycles += (recycles.size() > 1 ? "," : "") + JsonString(reason) + ":" + num(n);
+    for (const auto& [reason, n] : m.recycles)
+      recycles += (recycles.size() > 1 ? "," : "") + JsonString(reason) + ":" + num(n);
     modes += (modes.size() > 1 ? "," : "") + JsonString(mode) + ":{\"starts\":" + num(m.starts) +
              ",\"park_starts\":" + num(m.park_starts) + ",\"park_failures\":" + num(m.park_failures) +
-             ",\"fallbacks_to_exec\":" + num(m.fallbacks_to_exec) + ",\"recycles_total\":" +
-             num(m.recycles_total()) + ",\"recycles\":" + recycles + "}}";
+             ",\"fallbacks_to_exec\":" + num(m.fallbacks_to_exec) +
+             ",\"recycles_total\":" + num(m.recycles_total()) + ",\"recycles\":" + recycles + "}}";
   }
   field("modes", modes + "}");
   std::string classes = "[";
   for (const WorkerClassStatus& c : s.classes) {
     classes += (classes.size() > 1 ? "," : "") + std::string("{\"program\":") + JsonString(c.program) +
-               ",\"mode\":" + JsonString(c.mode) + ",\"starting\":" + num(c.starting) + ",\"idle\":" + num(c.idle) +
-               ",\"busy\":" + num(c.busy) + ",\"parked\":" + num(c.parked) + "}";
+               ",\"mode\":" + JsonString(c.mode) + ",\"starting\":" + num(c.starting) +
+               ",\"idle\":" + num(c.idle) + ",\"busy\":" + num(c.busy) + ",\"parked\":" + num(c.parked) + "}";
   }
   field("workers", classes + "]");
   if (s.full) {
@@ -198,13 +200,15 @@ class OpenMetricsWriter {
 std::string RenderOpenMetrics(const StatusSnapshot& s) {
   OpenMetricsWriter w;
   auto num = [](uint64_t v) { return std::to_string(v); };
-  w.Gauge("start_time_seconds", "Unix time the launcher started.", num(static_cast<uint64_t>(s.start_time_unix)));
+  w.Gauge("start_time_seconds", "Unix time the launcher started.",
+          num(static_cast<uint64_t>(s.start_time_unix)));
   w.Gauge("uptime_seconds", "Seconds since the launcher started.", Seconds3(s.uptime_seconds));
   w.Counter("accepted_connections", "Connections accepted (FastCGI and HTTP front).", s.accepted_connections);
   w.Counter("requests", "Requests received.", s.requests_total);
   w.Gauge("requests_active", "Requests received and not finished.", num(s.requests_active));
   w.Gauge("requests_queued", "Requests waiting for a worker slot.", num(s.requests_queued));
-  w.Gauge("max_queue_reached", "Most requests ever waiting for a worker slot at once.", num(s.max_queue_reached));
+  w.Gauge("max_queue_reached", "Most requests ever waiting for a worker slot at once.",
+          num(s.max_queue_reached));
   w.Gauge("worker_slots", "Programs that may run at once (--workers).", num(s.worker_slots));
   w.Gauge("worker_slots_in_use", "Programs running or starting now.", num(s.worker_slots_in_use));
   w.Counter("timeouts", "Requests stopped by --timeout.", s.timeouts);
@@ -212,7 +216,8 @@ std::string RenderOpenMetrics(const StatusSnapshot& s) {
   w.Counter("launcher_5xx", "5xx responses made by the launcher itself.", s.launcher_5xx);
   w.Counter("slow_requests", "Requests that ran past --slow-threshold.", s.slow_requests);
   w.Family("responses", "counter", "Responses by status class.");
-  for (int c = 1; c <= 5; ++c) w.Sample("responses_total", std::string("class=\"") + kClassNames[c] + "\"", num(s.responses[c]));
+  for (int c = 1; c <= 5; ++c)
+    w.Sample("responses_total", std::string("class=\"") + kClassNames[c] + "\"", num(s.responses[c]));
   if (!s.modes.empty()) {
     struct PerMode {
       const char* name;
@@ -220,9 +225,12 @@ std::string RenderOpenMetrics(const StatusSnapshot& s) {
       uint64_t ModeCounters::*field;
     };
     static const PerMode kPerMode[] = {
-        {"program_starts", "Program runs started for requests (exec: spawns, fork: forks).", &ModeCounters::starts},
-        {"park_starts", "Parked processes (fork) or workers (persistent) started.", &ModeCounters::park_starts},
-        {"park_failures", "Parked processes or workers that failed before they were ready.", &ModeCounters::park_failures},
+        {"program_starts", "Program runs started for requests (exec: spawns, fork: forks).",
+         &ModeCounters::starts},
+        {"park_starts", "Parked processes (fork) or workers (persistent) started.",
+         &ModeCounters::park_starts},
+        {"park_failures", "Parked processes or workers that failed before they were ready.",
+         &ModeCounters::park_failures},
         {"fallbacks_to_exec", "Runners that fell back to exec mode.", &ModeCounters::fallbacks_to_exec},
     };
     for (const PerMode& p : kPerMode) {
@@ -237,7 +245,8 @@ std::string RenderOpenMetrics(const StatusSnapshot& s) {
       w.Family("recycles", "counter", "Parked processes or workers replaced, by reason.");
       for (const auto& [mode, m] : s.modes) {
         for (const auto& [reason, n] : m.recycles) {
-          w.Sample("recycles_total", "mode=\"" + LabelValue(mode) + "\",reason=\"" + LabelValue(reason) + "\"", num(n));
+          w.Sample("recycles_total",
+                   "mode=\"" + LabelValue(mode) + "\",reason=\"" + LabelValue(reason) + "\"", num(n));
         }
       }
     }
@@ -245,7 +254,8 @@ std::string RenderOpenMetrics(const StatusSnapshot& s) {
   if (!s.classes.empty()) {
     w.Family("workers", "gauge", "Processes per worker class and state.");
     for (const WorkerClassStatus& c : s.classes) {
-      const std::string base = "program=\"" + LabelValue(c.program) + "\",mode=\"" + LabelValue(c.mode) + "\",state=\"";
+      const std::string base =
+          "program=\"" + LabelValue(c.program) + "\",mode=\"" + LabelValue(c.mode) + "\",state=\"";
       w.Sample("workers", base + "starting\"", num(c.starting));
       w.Sample("workers", base + "idle\"", num(c.idle));
       w.Sample("workers", base + "busy\"", num(c.busy));
@@ -283,23 +293,30 @@ StatusQuery ParseStatusQuery(std::string_view q) {
 
 const char* StatusContentType(StatusFormat format) {
   switch (format) {
-    case StatusFormat::kJson: return "application/json";
-    case StatusFormat::kOpenMetrics: return "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    case StatusFormat::kText: break;
+    case StatusFormat::kJson:
+      return "application/json";
+    case StatusFormat::kOpenMetrics:
+      return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    case StatusFormat::kText:
+      break;
   }
   return "text/plain; charset=utf-8";
 }
 
 std::string RenderStatus(const StatusSnapshot& snapshot, StatusFormat format) {
   switch (format) {
-    case StatusFormat::kJson: return RenderJson(snapshot);
-    case StatusFormat::kOpenMetrics: return RenderOpenMetrics(snapshot);
-    case StatusFormat::kText: break;
+    case StatusFormat::kJson:
+      return RenderJson(snapshot);
+    case StatusFormat::kOpenMetrics:
+      return RenderOpenMetrics(snapshot);
+    case StatusFormat::kText:
+      break;
   }
   return RenderText(snapshot);
 }
 
-std::vector<ActiveRequestStatus> ActiveRows(const Metrics& metrics, std::chrono::steady_clock::time_point now) {
+std::vector<ActiveRequestStatus> ActiveRows(const Metrics& metrics,
+                                            std::chrono::steady_clock::time_point now) {
   std::vector<ActiveRequestStatus> rows;
   for (const auto& [id, a] : metrics.active()) {  // ids grow with time: oldest first
     ActiveRequestStatus r;

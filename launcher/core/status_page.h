@@ -72,7 +72,8 @@ const char* StatusContentType(StatusFormat format);
 std::string RenderStatus(const StatusSnapshot& snapshot, StatusFormat format);
 
 // The active-request rows of `metrics`, oldest first, elapsed up to `now`.
-std::vector<ActiveRequestStatus> ActiveRows(const Metrics& metrics, std::chrono::steady_clock::time_point now);
+std::vector<ActiveRequestStatus> ActiveRows(const Metrics& metrics,
+                                            std::chrono::steady_clock::time_point now);
 
 }  // namespace fcgi
 

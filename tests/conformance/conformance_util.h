@@ -5,11 +5,11 @@
 #ifndef FCGI_RUN_TESTS_CONFORMANCE_CONFORMANCE_UTIL_H_
 #define FCGI_RUN_TESTS_CONFORMANCE_CONFORMANCE_UTIL_H_
 
-#include <catch2/catch.hpp>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <string>

@@ -35,8 +35,8 @@ TEST_CASE("fault: launcher under ulimit -n 64 with 200 connections", "[fault][fd
   // 200 connections at once, each a request of 0.2 s: with 8 workers their
   // sockets, pipes and pidfds need far more than 64 descriptors.
   TempDir dir("fcgi-run-fault");
-  const std::string program = Script(dir, "short-sleep.cgi",
-                                     "sleep 0.2\nprintf 'Content-Type: text/plain\\r\\n\\r\\nslept\\n'\n");
+  const std::string program =
+      Script(dir, "short-sleep.cgi", "sleep 0.2\nprintf 'Content-Type: text/plain\\r\\n\\r\\nslept\\n'\n");
   FcgiRun app(App(program, {"--workers", "8"}));
   const int baseline = Baseline(app, program);
   rlimit limit{64, 64};
@@ -132,8 +132,7 @@ TEST_CASE("fault: a program that forks a background process holding stdout", "[f
   CHECK(CheckHealthy(app, program, baseline, 8000ms) == "");
 }
 
-TEST_CASE("fault: slow-loris clients sending one byte a second do not delay others",
-          "[fault][clients]") {
+TEST_CASE("fault: slow-loris clients sending one byte a second do not delay others", "[fault][clients]") {
   FcgiRun app(App(Hello()));
   const int baseline = Baseline(app, Hello());
   RequestSpec spec;
@@ -172,10 +171,17 @@ TEST_CASE("fault: 500 connections opened and dropped", "[fault][clients]") {
     auto client = std::make_unique<FcgiTestClient>();
     REQUIRE(client->Connect(app.address()).ok());
     switch (i % 4) {
-      case 0: break;                                                         // nothing sent
-      case 1: REQUIRE(client->Send(request.substr(0, 5)).ok()); break;       // half a header
-      case 2: REQUIRE(client->Send(request.substr(0, 40)).ok()); break;      // inside PARAMS
-      default: REQUIRE(client->Send(request).ok()); break;                   // a running request
+      case 0:
+        break;  // nothing sent
+      case 1:
+        REQUIRE(client->Send(request.substr(0, 5)).ok());
+        break;  // half a header
+      case 2:
+        REQUIRE(client->Send(request.substr(0, 40)).ok());
+        break;  // inside PARAMS
+      default:
+        REQUIRE(client->Send(request).ok());
+        break;  // a running request
     }
     clients.push_back(std::move(client));
     if (clients.size() == 100) {

@@ -55,8 +55,8 @@ std::string PaddedRequest(uint16_t id, const std::string& body, uint8_t padding,
   };
   return rec(RecordType::kBeginRequest,
              BeginBody(1, keep_conn ? kFlagKeepConn : 0, static_cast<char>(reserved))) +
-         rec(RecordType::kParams, params) + rec(RecordType::kParams, "") +
-         rec(RecordType::kStdin, body) + rec(RecordType::kStdin, "");
+         rec(RecordType::kParams, params) + rec(RecordType::kParams, "") + rec(RecordType::kStdin, body) +
+         rec(RecordType::kStdin, "");
 }
 
 TEST_CASE("every padding length 0-255 is skipped", "[conformance][records]") {
@@ -84,8 +84,7 @@ TEST_CASE("non-zero reserved bytes are ignored", "[conformance][records]") {
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("reserved"));
 }
 
-TEST_CASE("version 2 closes that connection only, the launcher serves others",
-          "[conformance][records]") {
+TEST_CASE("version 2 closes that connection only, the launcher serves others", "[conformance][records]") {
   FcgiRun app(App(Example("sleep.cgi")));
   // A request already running on another connection must finish untouched.
   FcgiTestClient neighbour;
@@ -110,8 +109,7 @@ TEST_CASE("version 2 closes that connection only, the launcher serves others",
   CHECK(app.process().IsRunning());
 }
 
-TEST_CASE("a name-value pair straddling PARAMS records of one byte each",
-          "[conformance][params]") {
+TEST_CASE("a name-value pair straddling PARAMS records of one byte each", "[conformance][params]") {
   FcgiRun app(App(Example("env.cgi")));
   RequestSpec spec;
   spec.params = Params(Example("env.cgi"), "q=straddle");
@@ -149,8 +147,7 @@ TEST_CASE("PARAMS past --max-params get 431 and END_REQUEST, the connection goes
   CHECK(SplitCgiResponse(r2.stdout_data).body == "Hello, world!\n");
 }
 
-TEST_CASE("an empty PARAMS stream runs the program with the CGI minimum",
-          "[conformance][params]") {
+TEST_CASE("an empty PARAMS stream runs the program with the CGI minimum", "[conformance][params]") {
   FcgiRun app(App(Example("env.cgi")));
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
@@ -164,8 +161,7 @@ TEST_CASE("an empty PARAMS stream runs the program with the CGI minimum",
   CHECK(env["QUERY_STRING"].empty());
 }
 
-TEST_CASE("STDIN shorter than CONTENT_LENGTH gives the program what came, then EOF",
-          "[conformance][stdin]") {
+TEST_CASE("STDIN shorter than CONTENT_LENGTH gives the program what came, then EOF", "[conformance][stdin]") {
   FcgiRun app(App(Echo()));
   RequestSpec spec;
   spec.params = Params(Echo(), "", 100);
@@ -178,8 +174,7 @@ TEST_CASE("STDIN shorter than CONTENT_LENGTH gives the program what came, then E
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("only ten.."));
 }
 
-TEST_CASE("STDIN longer than CONTENT_LENGTH is cut at CONTENT_LENGTH",
-          "[conformance][stdin]") {
+TEST_CASE("STDIN longer than CONTENT_LENGTH is cut at CONTENT_LENGTH", "[conformance][stdin]") {
   FcgiRun app(App(Echo()));
   RequestSpec spec;
   spec.params = Params(Echo(), "", 5);
@@ -192,8 +187,7 @@ TEST_CASE("STDIN longer than CONTENT_LENGTH is cut at CONTENT_LENGTH",
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("12345"));
 }
 
-TEST_CASE("STDIN without CONTENT_LENGTH reaches the program whole",
-          "[conformance][stdin]") {
+TEST_CASE("STDIN without CONTENT_LENGTH reaches the program whole", "[conformance][stdin]") {
   FcgiRun app(App(Echo()));
   RequestSpec spec;
   spec.params = Params(Echo());  // no CONTENT_LENGTH (nginx with chunked uploads)
@@ -210,8 +204,7 @@ TEST_CASE("STDIN without CONTENT_LENGTH reaches the program whole",
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("no content length"));
 }
 
-TEST_CASE("FILTER with DATA shorter than FCGI_DATA_LENGTH completes",
-          "[conformance][roles]") {
+TEST_CASE("FILTER with DATA shorter than FCGI_DATA_LENGTH completes", "[conformance][roles]") {
   FcgiRun app(App(Echo()));
   RequestSpec spec;
   spec.role = Role::kFilter;
@@ -228,8 +221,7 @@ TEST_CASE("FILTER with DATA shorter than FCGI_DATA_LENGTH completes",
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("in: short data"));
 }
 
-TEST_CASE("GET_VALUES in the middle of a request is answered at once",
-          "[conformance][mgmt]") {
+TEST_CASE("GET_VALUES in the middle of a request is answered at once", "[conformance][mgmt]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
@@ -247,8 +239,7 @@ TEST_CASE("GET_VALUES in the middle of a request is answered at once",
   CHECK(SplitCgiResponse(r.stdout_data).body == EchoOutput("abc"));
 }
 
-TEST_CASE("GET_VALUES with unknown names answers only the known ones",
-          "[conformance][mgmt]") {
+TEST_CASE("GET_VALUES with unknown names answers only the known ones", "[conformance][mgmt]") {
   FcgiRun app(App(Hello()));
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
@@ -266,8 +257,7 @@ TEST_CASE("GET_VALUES with unknown names answers only the known ones",
   CHECK(empty.values.empty());
 }
 
-TEST_CASE("BEGIN_REQUEST with request id 0 is a management record (UNKNOWN_TYPE)",
-          "[conformance][mgmt]") {
+TEST_CASE("BEGIN_REQUEST with request id 0 is a management record (UNKNOWN_TYPE)", "[conformance][mgmt]") {
   FcgiRun app(App(Hello()));
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
@@ -284,8 +274,7 @@ TEST_CASE("BEGIN_REQUEST with request id 0 is a management record (UNKNOWN_TYPE)
   CHECK(r.ok());
 }
 
-TEST_CASE("a duplicate BEGIN_REQUEST for an active id is ignored",
-          "[conformance][requests]") {
+TEST_CASE("a duplicate BEGIN_REQUEST for an active id is ignored", "[conformance][requests]") {
   FcgiRun app(App(Echo()));
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
@@ -328,8 +317,9 @@ TEST_CASE("ABORT_REQUEST for unknown ids is ignored", "[conformance][requests]")
   RequestSpec spec;
   spec.params = Params(Echo(), "", 2);
   spec.stdin_body = "ok";
-  REQUIRE(client.Send(AbortRequestBytes(5) + AbortRequestBytes(65535) + RequestBytes(spec) +
-                      AbortRequestBytes(2)).ok());
+  REQUIRE(
+      client.Send(AbortRequestBytes(5) + AbortRequestBytes(65535) + RequestBytes(spec) + AbortRequestBytes(2))
+          .ok());
   FcgiResponse r = client.ReadUntilEnd(1);
   INFO(r.Describe() << "\nlauncher:\n" << app.Log());
   REQUIRE(r.ok());
@@ -377,8 +367,7 @@ TEST_CASE("KEEP_CONN 0 closes after the request, the next connection reuses id 1
   CHECK(second.WaitForClose(3000ms));
 }
 
-TEST_CASE("the peer closing mid-request stops the program, the launcher goes on",
-          "[conformance][close]") {
+TEST_CASE("the peer closing mid-request stops the program, the launcher goes on", "[conformance][close]") {
   pc::Record record;
   FcgiRun app(pc::ControlApp(record));
   {
@@ -396,8 +385,7 @@ TEST_CASE("the peer closing mid-request stops the program, the launcher goes on"
   CHECK(r.ok());
 }
 
-TEST_CASE("EPIPE after headers (the peer closes while output streams)",
-          "[conformance][close]") {
+TEST_CASE("EPIPE after headers (the peer closes while output streams)", "[conformance][close]") {
   pc::Record record;
   FcgiRun app(pc::ControlApp(record));
   for (int round = 0; round < 3; ++round) {

@@ -9,8 +9,8 @@
 // exec fallback, covered by tests/e2e/failure_test.cc.
 #include <catch2/catch.hpp>
 
-#include <sys/resource.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -101,15 +101,17 @@ void ReplaceWithExecutable(const std::string& path, const char* content) {
   REQUIRE(chmod(path.c_str(), 0755) == 0);
 }
 
-TEST_CASE("fault: spawn: the program becomes an unknown executable format (ENOEXEC)",
-          "[fault][spawn]") {
-  ExpectSpawnFailure([](const std::string& p) { ReplaceWithExecutable(p, "this is neither ELF nor a #! script\n"); },
-                     ": Exec format error");
+TEST_CASE("fault: spawn: the program becomes an unknown executable format (ENOEXEC)", "[fault][spawn]") {
+  ExpectSpawnFailure(
+      [](const std::string& p) { ReplaceWithExecutable(p, "this is neither ELF nor a #! script\n"); },
+      ": Exec format error");
 }
 
 TEST_CASE("fault: spawn: the program's #! interpreter does not exist (ENOENT)", "[fault][spawn]") {
   ExpectSpawnFailure(
-      [](const std::string& p) { ReplaceWithExecutable(p, "#!/nonexistent/fcgi-run-test-interpreter\necho never\n"); },
+      [](const std::string& p) {
+        ReplaceWithExecutable(p, "#!/nonexistent/fcgi-run-test-interpreter\necho never\n");
+      },
       ": No such file or directory");
 }
 
@@ -130,7 +132,8 @@ class UidBlockers {
       pid_t pid = fork();
       if (pid == 0) {
         // Raw syscalls: this child of a test process only switches user, then waits.
-        if (syscall(SYS_setresgid, uid, uid, uid) != 0 || syscall(SYS_setresuid, uid, uid, uid) != 0) _exit(1);
+        if (syscall(SYS_setresgid, uid, uid, uid) != 0 || syscall(SYS_setresuid, uid, uid, uid) != 0)
+          _exit(1);
         for (;;) pause();
       }
       if (pid > 0) pids_.push_back(pid);

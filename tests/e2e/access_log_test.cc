@@ -14,12 +14,13 @@
 namespace fcgi::test {
 namespace {
 
-TEST_CASE("access log: one line per request with its status, bytes, program and mode", "[e2e][access][once]") {
+TEST_CASE("access log: one line per request with its status, bytes, program and mode",
+          "[e2e][access][once]") {
   TempDir logs("fcgi-run-access");
   const std::string log = logs.File("access.log");
   NginxStackOptions o;
-  o.app.flags = {"--access-log", log, "--access-format", "%m %u %s %b %P %M %p %{HTTP_X_TAG}e", "--max-body", "4",
-                 "--ping-path", "/ping"};
+  o.app.flags = {"--access-log", log, "--access-format", "%m %u %s %b %P %M %p %{HTTP_X_TAG}e",
+                 "--max-body",   "4", "--ping-path",     "/ping"};
   NginxStack stack("hello.cgi", o);
   HttpResponse ok = Curl({.url = stack.Url("/hello?x=1"), .headers = {"X-Tag: first"}});
   INFO(ok.error << stack.Diagnostics());
@@ -68,8 +69,8 @@ TEST_CASE("access log: the default format, and reopened on SIGUSR1", "[e2e][acce
 }
 
 TEST_CASE("access log: a bad --access-format is refused at start-up", "[e2e][access][once]") {
-  CommandResult r = RunCommand({FcgiRunBinary(), "--access-log", "/dev/null", "--access-format", "%s %Z",
-                                Example("hello.cgi")});
+  CommandResult r = RunCommand(
+      {FcgiRunBinary(), "--access-log", "/dev/null", "--access-format", "%s %Z", Example("hello.cgi")});
   CHECK(r.ExitCode() != 0);
   CHECK(r.err.find("--access-format") != std::string::npos);
   CHECK(r.err.find("%Z") != std::string::npos);

@@ -47,8 +47,8 @@ TEST_CASE("apache mod_proxy_fcgi: hello over unix and TCP", "[e2e][apache]") {
   ApacheStack stack("hello.cgi", listen, reuse);
   for (int i = 0; i < 3; ++i) {
     HttpResponse r = CurlGet(stack.apache.Url("/app/hello"), 20);
-    INFO(listen << " reuse=" << reuse << " request " << i << "\n" << r.error << r.body
-                << stack.Diagnostics());
+    INFO(listen << " reuse=" << reuse << " request " << i << "\n"
+                << r.error << r.body << stack.Diagnostics());
     REQUIRE(r.ok);
     CHECK(r.status == 200);
     CHECK(r.body == "Hello, world!\n");
@@ -68,8 +68,7 @@ TEST_CASE("apache mod_proxy_fcgi: a 5 MiB POST arrives intact", "[e2e][apache]")
   INFO(r.error << r.body << stack.Diagnostics());
   REQUIRE(r.ok);
   CHECK(r.status == 200);
-  CHECK(r.body ==
-        "length=" + std::to_string(body.size()) + "\nsha256=" + Sha256Hex(body) + "\n");
+  CHECK(r.body == "length=" + std::to_string(body.size()) + "\nsha256=" + Sha256Hex(body) + "\n");
 }
 
 TEST_CASE("apache mod_proxy_fcgi: CGI environment", "[e2e][apache][env]") {

@@ -20,17 +20,23 @@ FcgiRunOptions AppFor(const std::string& example, const std::string& listen = "u
 }
 
 std::vector<std::string> CgiParams(const std::string& example, const std::string& method = "GET") {
-  return {"SCRIPT_FILENAME=" + Example(example), "SCRIPT_NAME=/" + example,
-          "REQUEST_METHOD=" + method, "SERVER_PROTOCOL=HTTP/1.1", "SERVER_NAME=localhost",
-          "SERVER_PORT=80", "REMOTE_ADDR=127.0.0.1"};
+  return {"SCRIPT_FILENAME=" + Example(example),
+          "SCRIPT_NAME=/" + example,
+          "REQUEST_METHOD=" + method,
+          "SERVER_PROTOCOL=HTTP/1.1",
+          "SERVER_NAME=localhost",
+          "SERVER_PORT=80",
+          "REMOTE_ADDR=127.0.0.1"};
 }
 
 TEST_CASE("cgi-fcgi: hello over unix and TCP", "[e2e][cgi-fcgi]") {
   const std::string listen = GENERATE(as<std::string>(), "unix", "tcp");  // cgi-fcgi has no IPv6
   FcgiRun app(AppFor("hello.cgi", listen));
   CommandResult r = CgiFcgi(app.address(), CgiParams("hello.cgi"), "", Seconds(20));
-  INFO(listen << " " << DescribeWaitStatus(r.status) << "\nout:\n" << r.out << "\nerr:\n"
-              << r.err << "\nlauncher:\n" << app.Log());
+  INFO(listen << " " << DescribeWaitStatus(r.status) << "\nout:\n"
+              << r.out << "\nerr:\n"
+              << r.err << "\nlauncher:\n"
+              << app.Log());
   REQUIRE(r.Succeeded());
   CgiOutput out = ParseCgiOutput(r.out);
   REQUIRE(out.ok);
@@ -45,12 +51,13 @@ TEST_CASE("cgi-fcgi: a 1 MiB POST body reaches the program intact", "[e2e][cgi-f
   params.push_back("CONTENT_LENGTH=" + std::to_string(body.size()));
   params.push_back("CONTENT_TYPE=application/octet-stream");
   CommandResult r = CgiFcgi(app.address(), params, body, Seconds(30));
-  INFO(DescribeWaitStatus(r.status) << "\nout:\n" << r.out << "\nerr:\n" << r.err
-                                    << "\nlauncher:\n" << app.Log());
+  INFO(DescribeWaitStatus(r.status) << "\nout:\n"
+                                    << r.out << "\nerr:\n"
+                                    << r.err << "\nlauncher:\n"
+                                    << app.Log());
   REQUIRE(r.Succeeded());
   CgiOutput out = ParseCgiOutput(r.out);
-  CHECK(out.body ==
-        "length=" + std::to_string(body.size()) + "\nsha256=" + Sha256Hex(body) + "\n");
+  CHECK(out.body == "length=" + std::to_string(body.size()) + "\nsha256=" + Sha256Hex(body) + "\n");
 }
 
 TEST_CASE("launcher environment: only PATH and --env reach the program", "[e2e][cgi-fcgi][env]") {
@@ -62,8 +69,10 @@ TEST_CASE("launcher environment: only PATH and --env reach the program", "[e2e][
   params.push_back("HTTP_PROXY=http://evil.example:3128/");  // httpoxy straight from a client
   params.push_back("HTTP_X_CUSTOM=abc");
   CommandResult r = CgiFcgi(app.address(), params, "", Seconds(20));
-  INFO(DescribeWaitStatus(r.status) << "\nout:\n" << r.out << "\nerr:\n" << r.err
-                                    << "\nlauncher:\n" << app.Log());
+  INFO(DescribeWaitStatus(r.status) << "\nout:\n"
+                                    << r.out << "\nerr:\n"
+                                    << r.err << "\nlauncher:\n"
+                                    << app.Log());
   REQUIRE(r.Succeeded());
   auto env = ParseEnvDump(ParseCgiOutput(r.out).body);
   CHECK(env.count("PATH") == 1);

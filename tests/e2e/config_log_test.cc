@@ -26,17 +26,26 @@ namespace fcgi::test {
 namespace {
 
 std::vector<std::string> HelloParams() {
-  return {"SCRIPT_FILENAME=" + Example("hello.cgi"), "SCRIPT_NAME=/hello.cgi", "REQUEST_METHOD=GET",
-          "SERVER_PROTOCOL=HTTP/1.1", "SERVER_NAME=localhost", "SERVER_PORT=80", "REMOTE_ADDR=127.0.0.1"};
+  return {"SCRIPT_FILENAME=" + Example("hello.cgi"),
+          "SCRIPT_NAME=/hello.cgi",
+          "REQUEST_METHOD=GET",
+          "SERVER_PROTOCOL=HTTP/1.1",
+          "SERVER_NAME=localhost",
+          "SERVER_PORT=80",
+          "REMOTE_ADDR=127.0.0.1"};
 }
 
 // A config file serving hello.cgi on a unix socket in `dir`.
 std::string HelloConfig(const TempDir& dir, const std::string& extra = "") {
-  std::string text = "# written by config_log_test\n"
-                     "listen = unix:" + dir.File("app.sock") + "\n"
-                     "mode = exec\n"
-                     "workers = 2\n"
-                     "command = " + Example("hello.cgi") + "\n";
+  std::string text =
+      "# written by config_log_test\n"
+      "listen = unix:" +
+      dir.File("app.sock") +
+      "\n"
+      "mode = exec\n"
+      "workers = 2\n"
+      "command = " +
+      Example("hello.cgi") + "\n";
   if (geteuid() == 0) text += "allow-root = true   # the suite runs as root\n";
   return dir.WriteFile("fcgi-run.conf", text + extra);
 }
@@ -114,9 +123,12 @@ TEST_CASE("config file: --check-config validates without binding or running", "[
   SECTION("start-up errors are all reported, exit 2") {
     std::string conf = dir.WriteFile("bad.conf",
                                      "listen = tcp:127.0.0.1\n"
-                                     "listen = unix:" + dir.File("no-such-dir/app.sock") + "\n"
-                                     "user = no-such-user-fcgi-run\n"
-                                     "command = " + dir.File("missing.cgi") + "\n");
+                                     "listen = unix:" +
+                                         dir.File("no-such-dir/app.sock") +
+                                         "\n"
+                                         "user = no-such-user-fcgi-run\n"
+                                         "command = " +
+                                         dir.File("missing.cgi") + "\n");
     CommandResult r = RunCommand({FcgiRunBinary(), "--check-config", "--config", conf}, "", Seconds(20));
     INFO(r.out << r.err);
     CHECK(r.ExitCode() == 2);
@@ -168,7 +180,8 @@ class SyslogReceiver {
   void Drain() {
     char buf[8192];
     ssize_t n;
-    while ((n = recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0) received_.emplace_back(buf, static_cast<size_t>(n));
+    while ((n = recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0)
+      received_.emplace_back(buf, static_cast<size_t>(n));
   }
   std::string Find(const std::string& needle) const {
     for (const std::string& d : received_) {
@@ -210,13 +223,14 @@ TEST_CASE("error log: --syslog sends well-formed datagrams with the right priori
   CHECK(app.Log().find("listening on") == std::string::npos);  // syslog instead of stderr
 }
 
-TEST_CASE("error log: --log-level warning drops info lines, for syslog and --log alike", "[e2e][syslog][once]") {
+TEST_CASE("error log: --log-level warning drops info lines, for syslog and --log alike",
+          "[e2e][syslog][once]") {
   TempDir sock_dir("fcgi-run-syslog");
   const std::string path = sock_dir.File("log.sock");
   SyslogReceiver rx(path);
   FcgiRunOptions options;
-  options.flags = {"--allow-any-path", "--syslog", "--syslog-socket", path, "--log-level", "warning",
-                   "--log", sock_dir.File("file.log")};
+  options.flags = {"--allow-any-path", "--syslog", "--syslog-socket", path,
+                   "--log-level",      "warning",  "--log",           sock_dir.File("file.log")};
   FcgiRun app(options);
   REQUIRE(rx.WaitFor("--allow-any-path"));
   CHECK(WIFEXITED(app.Stop()));  // after exit, every datagram it sent is queued

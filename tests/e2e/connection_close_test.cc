@@ -32,10 +32,14 @@ FcgiRunOptions AppFor(const std::string& example, const std::string& listen) {
 }
 
 NameValuePairs Params(const std::string& example) {
-  return {{"SCRIPT_FILENAME", Example(example)}, {"SCRIPT_NAME", "/" + example},
-          {"REQUEST_METHOD", "GET"},             {"QUERY_STRING", ""},
-          {"GATEWAY_INTERFACE", "CGI/1.1"},      {"SERVER_PROTOCOL", "HTTP/1.1"},
-          {"SERVER_NAME", "localhost"},          {"SERVER_PORT", "80"},
+  return {{"SCRIPT_FILENAME", Example(example)},
+          {"SCRIPT_NAME", "/" + example},
+          {"REQUEST_METHOD", "GET"},
+          {"QUERY_STRING", ""},
+          {"GATEWAY_INTERFACE", "CGI/1.1"},
+          {"SERVER_PROTOCOL", "HTTP/1.1"},
+          {"SERVER_NAME", "localhost"},
+          {"SERVER_PORT", "80"},
           {"REMOTE_ADDR", "127.0.0.1"}};
 }
 
@@ -133,9 +137,7 @@ TEST_CASE("connection close: an empty STDIN sent after END_REQUEST (Apache) is r
   CHECK(err == 0);
 }
 
-
-TEST_CASE("connection close: answers from the read that hits a protocol error still go out",
-          "[e2e][close]") {
+TEST_CASE("connection close: answers from the read that hits a protocol error still go out", "[e2e][close]") {
   // The launcher writes at the end of the reactor turn; closing the connection
   // for the bad record in the same turn must not drop what it already answered.
   FcgiRun app(AppFor("hello.cgi", "unix"));

@@ -20,7 +20,8 @@ namespace {
 const std::string kSeesNoRequest =
     ": in direct mode the workers answer the web server themselves and the launcher sees no request";
 
-TEST_CASE("direct: a conflicting option is a start-up error, exit 2, naming it", "[e2e][direct][persistent]") {
+TEST_CASE("direct: a conflicting option is a start-up error, exit 2, naming it",
+          "[e2e][direct][persistent]") {
   TempDir dir("fcgi-run-direct");
   const std::string sock = "unix:" + dir.File("app.sock");
   struct Case {
@@ -30,9 +31,11 @@ TEST_CASE("direct: a conflicting option is a start-up error, exit 2, naming it",
   const std::vector<Case> cases = {
       {{"--mode", "persistent", "--direct", "--http", "127.0.0.1:1", "-l", sock, Example("hello")}, "--http"},
       {{"--direct", "-l", sock, Example("hello")}, "--mode fork"},
-      {{"--mode", "persistent", "--direct", "--status-path", "/st", "-l", sock, Example("hello")}, "--status-path"},
+      {{"--mode", "persistent", "--direct", "--status-path", "/st", "-l", sock, Example("hello")},
+       "--status-path"},
       // --check-config reports it the same way.
-      {{"--check-config", "--mode", "persistent", "--direct", "--access-log", "-", "-l", sock, Example("hello")},
+      {{"--check-config", "--mode", "persistent", "--direct", "--access-log", "-", "-l", sock,
+        Example("hello")},
        "--access-log"},
   };
   for (const Case& c : cases) {
@@ -53,8 +56,9 @@ TEST_CASE("direct: a script is served through the launcher, with one log line", 
   o.workers = 1;
   o.flags = {"--mode", "persistent", "--direct"};
   FcgiRun app(o);
-  FcgiResponse r = RequestOnce(app.address(), {{"SCRIPT_FILENAME", app.program()}, {"REQUEST_METHOD", "GET"},
-                                               {"GATEWAY_INTERFACE", "CGI/1.1"}});
+  FcgiResponse r = RequestOnce(
+      app.address(),
+      {{"SCRIPT_FILENAME", app.program()}, {"REQUEST_METHOD", "GET"}, {"GATEWAY_INTERFACE", "CGI/1.1"}});
   INFO(app.Log());
   CHECK(r.ok());
   CHECK(r.app_status == 3);  // the launcher's END_REQUEST: the script's exit status
@@ -71,10 +75,12 @@ TEST_CASE("direct: a program the shim refuses (threads at main) falls back to th
   o.flags = {"--mode", "persistent", "--direct"};
   FcgiRun app(o);
   // The refusal comes after HELLO would have: the log line says the fallback.
-  REQUIRE(app.LogContains("thread_ctor.cgi is not served in persistent mode; requests go through the launcher"));
+  REQUIRE(
+      app.LogContains("thread_ctor.cgi is not served in persistent mode; requests go through the launcher"));
   CHECK(app.LogContains("threads at main()"));
-  FcgiResponse r = RequestOnce(app.address(), {{"SCRIPT_FILENAME", app.program()}, {"REQUEST_METHOD", "GET"},
-                                               {"GATEWAY_INTERFACE", "CGI/1.1"}});
+  FcgiResponse r = RequestOnce(
+      app.address(),
+      {{"SCRIPT_FILENAME", app.program()}, {"REQUEST_METHOD", "GET"}, {"GATEWAY_INTERFACE", "CGI/1.1"}});
   INFO(app.Log());
   CHECK(r.ok());
   CHECK(r.stdout_data.find("threads=") != std::string::npos);  // exec mode ran it

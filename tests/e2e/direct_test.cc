@@ -6,11 +6,11 @@
 // Every case passes its mode itself and is tagged [persistent]: the suite runs
 // them once, in the "e2e-persistent: " variant. The option conflicts and the
 // fallback for scripts are tests/e2e/direct_options_test.cc's.
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <cerrno>
 #include <chrono>
@@ -36,7 +36,9 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string Probe() { return std::string(FCGI_RUN_BUILD_DIR) + "/tests/e2e/persistent_programs/direct_probe.cgi"; }
+std::string Probe() {
+  return std::string(FCGI_RUN_BUILD_DIR) + "/tests/e2e/persistent_programs/direct_probe.cgi";
+}
 
 // fcgi-run --mode persistent [--direct] --workers 1 PROGRAM, with more flags.
 FcgiRunOptions Options(const std::string& program, std::vector<std::string> flags = {}, bool direct = true) {
@@ -51,11 +53,15 @@ FcgiRunOptions Options(const std::string& program, std::vector<std::string> flag
 }
 
 NameValuePairs Params(const FcgiRun& app, const std::string& query, size_t content_length = 0) {
-  NameValuePairs p = {{"SCRIPT_FILENAME", app.program()}, {"SCRIPT_NAME", "/probe"},
+  NameValuePairs p = {{"SCRIPT_FILENAME", app.program()},
+                      {"SCRIPT_NAME", "/probe"},
                       {"REQUEST_METHOD", content_length > 0 ? "POST" : "GET"},
-                      {"QUERY_STRING", query}, {"GATEWAY_INTERFACE", "CGI/1.1"},
-                      {"SERVER_PROTOCOL", "HTTP/1.1"}, {"SERVER_NAME", "localhost"},
-                      {"SERVER_PORT", "80"}, {"REMOTE_ADDR", "127.0.0.1"}};
+                      {"QUERY_STRING", query},
+                      {"GATEWAY_INTERFACE", "CGI/1.1"},
+                      {"SERVER_PROTOCOL", "HTTP/1.1"},
+                      {"SERVER_NAME", "localhost"},
+                      {"SERVER_PORT", "80"},
+                      {"REMOTE_ADDR", "127.0.0.1"}};
   if (content_length > 0) p.emplace_back("CONTENT_LENGTH", std::to_string(content_length));
   return p;
 }
@@ -95,10 +101,10 @@ bool WaitFor(Fn condition, Seconds timeout) {
 
 bool Gone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
 
-#define PERSISTENT_ONLY()                                                               \
-  if (TestMode() != "persistent") {                                                     \
-    WARN("runs in the e2e-persistent variant only (FCGI_RUN_TEST_MODE=persistent)");    \
-    return;                                                                             \
+#define PERSISTENT_ONLY()                                                            \
+  if (TestMode() != "persistent") {                                                  \
+    WARN("runs in the e2e-persistent variant only (FCGI_RUN_TEST_MODE=persistent)"); \
+    return;                                                                          \
   }
 
 // ---- through nginx ----
@@ -112,7 +118,9 @@ TEST_CASE("direct: C hello through nginx", "[e2e][persistent][direct]") {
   Nginx nginx(n);
   for (int i = 0; i < 3; ++i) {
     HttpResponse r = CurlGet(nginx.Url("/hello?n=" + std::to_string(i)), 10);
-    INFO("request " << i << ": " << r.error << "\nlauncher:\n" << app.Log() << "\nnginx:\n" << nginx.ErrorLog());
+    INFO("request " << i << ": " << r.error << "\nlauncher:\n"
+                    << app.Log() << "\nnginx:\n"
+                    << nginx.ErrorLog());
     REQUIRE(r.ok);
     CHECK(r.status == 200);
     CHECK(r.Header("Content-Type") == "text/plain");
@@ -136,7 +144,9 @@ TEST_CASE("direct: a connection nginx keeps open does not block other clients", 
   for (int i = 0; i < 3; ++i) before.push_back(CurlGet(nginx.Url("/probe"), 10));
   Result other = Get(app, "");  // a second client while nginx holds its idle connection
   HttpResponse after = CurlGet(nginx.Url("/probe"), 10);
-  INFO(other.raw.Describe() << after.error << "\nlauncher:\n" << app.Log() << "\nnginx:\n" << nginx.ErrorLog());
+  INFO(other.raw.Describe() << after.error << "\nlauncher:\n"
+                            << app.Log() << "\nnginx:\n"
+                            << nginx.ErrorLog());
   for (const HttpResponse& r : before) CHECK(r.status == 200);
   REQUIRE(other.raw.ok());
   CHECK(other.visits == 4);
@@ -149,7 +159,8 @@ TEST_CASE("direct: a connection nginx keeps open does not block other clients", 
 // environment whether the launcher passes the request on (persistent mode) or
 // the worker took it itself (direct mode). Both launchers listen, one after the
 // other, on the same socket, so nginx's own variables are the same too.
-TEST_CASE("direct: the environment equals persistent mode's for the same request", "[e2e][persistent][direct]") {
+TEST_CASE("direct: the environment equals persistent mode's for the same request",
+          "[e2e][persistent][direct]") {
   PERSISTENT_ONLY();
   TempDir dir("fcgi-run-direct-env");
   const std::string address = "unix:" + dir.File("app.sock");
@@ -189,8 +200,10 @@ TEST_CASE("direct: the environment equals persistent mode's for the same request
   for (const auto& [name, value] : direct_env) {
     if (may_differ.count(name) == 0 && plain_env.count(name) == 0) only_direct += name + "=" + value + "\n";
   }
-  INFO("only in persistent mode:\n" << only_plain << "only in direct mode:\n" << only_direct
-                                    << "different:\n" << different);
+  INFO("only in persistent mode:\n"
+       << only_plain << "only in direct mode:\n"
+       << only_direct << "different:\n"
+       << different);
   CHECK(only_plain.empty());
   CHECK(only_direct.empty());
   CHECK(different.empty());
@@ -306,8 +319,8 @@ TEST_CASE("direct: a second request id on a busy connection is refused, the firs
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
   // Request 1 waits for its body, so it is certainly active when request 2 begins.
-  std::string first = BeginRequestBytes(1, Role::kResponder, true) + ParamsBytes(1, Params(app, "", 5)) +
-                      EmptyParamsBytes(1);
+  std::string first =
+      BeginRequestBytes(1, Role::kResponder, true) + ParamsBytes(1, Params(app, "", 5)) + EmptyParamsBytes(1);
   REQUIRE(client.Send(first).ok());
   RequestSpec second;
   second.id = 2;
@@ -395,7 +408,8 @@ TEST_CASE("direct: a crash gets no page from the program; a new worker serves th
   CHECK(next.visits == 1);
 }
 
-TEST_CASE("direct: --max-requests 3 recycles the worker after its third request", "[e2e][persistent][direct]") {
+TEST_CASE("direct: --max-requests 3 recycles the worker after its third request",
+          "[e2e][persistent][direct]") {
   PERSISTENT_ONLY();
   FcgiRun app(Options(Probe(), {"--max-requests", "3"}));
   std::vector<Result> r;
@@ -433,9 +447,9 @@ TEST_CASE("direct: --timeout ends a request that runs too long; the next one is 
   Result next = Get(app, "");
   INFO(hung.Describe() << next.raw.Describe() << app.Log() << "ended after " << seconds << " s");
   CHECK(access(dir.File("started").c_str(), F_OK) == 0);  // main() did run
-  if (hung.ended) {  // the dying worker answered with the launcher's 504
+  if (hung.ended) {                                       // the dying worker answered with the launcher's 504
     CHECK(SplitCgiResponse(hung.stdout_data).status == 504);
-  } else {           // or the connection closed: the web server's own error page
+  } else {  // or the connection closed: the web server's own error page
     CHECK(hung.stdout_data.empty());
     CHECK(hung.failure.find("timed out") == std::string::npos);  // closed (or reset)
   }
@@ -457,7 +471,8 @@ TEST_CASE("direct: --stderr fcgi sends the program's stderr as FCGI_STDERR", "[e
   CHECK(r.raw.stderr_data == "direct-probe: to stderr\n");
 }
 
-TEST_CASE("direct: --stderr log puts the program's stderr in the launcher's log", "[e2e][persistent][direct]") {
+TEST_CASE("direct: --stderr log puts the program's stderr in the launcher's log",
+          "[e2e][persistent][direct]") {
   PERSISTENT_ONLY();
   FcgiRun app(Options(Probe(), {"--stderr", "log"}));
   Result pid = Get(app, "");
@@ -468,7 +483,8 @@ TEST_CASE("direct: --stderr log puts the program's stderr in the launcher's log"
   CHECK(r.raw.stderr_data.empty());
   // The launcher's line (as without --direct), from the worker that ran the request.
   CHECK(app.LogContains("direct_probe.cgi stderr: direct-probe: to stderr"));
-  CHECK(app.LogContains("worker pid " + std::to_string(pid.pid) + ": direct_probe.cgi stderr: direct-probe: to stderr"));
+  CHECK(app.LogContains("worker pid " + std::to_string(pid.pid) +
+                        ": direct_probe.cgi stderr: direct-probe: to stderr"));
 }
 
 TEST_CASE("direct: globals persist across requests (persistent workers)", "[e2e][persistent][direct]") {

@@ -46,7 +46,7 @@ TEST_CASE("dispatcher: nginx runs the script the URL names", "[e2e][dispatcher]"
   REQUIRE(missing.ok);
   CHECK(missing.status == 404);
   CHECK(missing.body.find(doc.root) == std::string::npos);  // never the file layout
-  CHECK(app.LogContains("nope.cgi"));   // but the log says what
+  CHECK(app.LogContains("nope.cgi"));                       // but the log says what
 }
 
 TEST_CASE("dispatcher: PATH_INFO splitting /cgi-bin/app.cgi/extra/path?q=1", "[e2e][dispatcher]") {
@@ -88,8 +88,8 @@ TEST_CASE("dispatcher: Apache mod_proxy_fcgi's proxy:fcgi:// SCRIPT_FILENAME", "
   DocRoot doc;
   FcgiRun app(DispatcherOptions(doc));
   ApacheOptions ao;  // no ProxyFCGISetEnvIf: Apache's own SCRIPT_FILENAME
-  ao.extra_config = "ProxyPass \"/cgi-bin/\" \"" + app.address() + "|fcgi://localhost" + doc.cgi_bin +
-                    "/\"\n";
+  ao.extra_config =
+      "ProxyPass \"/cgi-bin/\" \"" + app.address() + "|fcgi://localhost" + doc.cgi_bin + "/\"\n";
   Apache apache(ao);
   HttpResponse r = CurlGet(apache.Url("/cgi-bin/app.cgi/extra?q=1"));
   INFO(r.error << r.body << "--- launcher:\n" << app.Log() << "--- apache:\n" << apache.ErrorLog());
@@ -112,12 +112,14 @@ TEST_CASE("dispatcher: a retired worker class finishes its running request (--ma
   // slow.cgi runs for a second while app.cgi and tool.pl take its place.
   auto slow = std::async(std::launch::async, [&app, &doc] {
     FcgiResponse raw;
-    CgiResponse r = RawRequest(app, {{"REQUEST_METHOD", "GET"}, {"SCRIPT_FILENAME", doc.cgi_bin + "/slow.cgi"}}, &raw);
+    CgiResponse r =
+        RawRequest(app, {{"REQUEST_METHOD", "GET"}, {"SCRIPT_FILENAME", doc.cgi_bin + "/slow.cgi"}}, &raw);
     return std::make_pair(r, raw);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   for (const char* name : {"app.cgi", "tool.pl", "app.cgi"}) {
-    CgiResponse r = RawRequest(app, {{"REQUEST_METHOD", "GET"}, {"SCRIPT_FILENAME", doc.cgi_bin + "/" + name}});
+    CgiResponse r =
+        RawRequest(app, {{"REQUEST_METHOD", "GET"}, {"SCRIPT_FILENAME", doc.cgi_bin + "/" + name}});
     INFO(name << "\n" << r.body << app.Log());
     CHECK(r.status == 200);
     CHECK(r.body.find(std::string("script=") + name) != std::string::npos);
@@ -174,14 +176,16 @@ std::string ReadmeMigrationSnippet() {
 }
 
 std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
-  for (size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size())) s.replace(i, from.size(), to);
+  for (size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size()))
+    s.replace(i, from.size(), to);
   return s;
 }
 
 TEST_CASE("dispatcher: README's fcgiwrap migration snippet works as written", "[e2e][dispatcher][readme]") {
   const std::string snippet = ReadmeMigrationSnippet();
   REQUIRE(snippet.find("location /cgi-bin/") != std::string::npos);
-  REQUIRE(snippet.find("fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;") != std::string::npos);
+  REQUIRE(snippet.find("fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;") !=
+          std::string::npos);
   REQUIRE(snippet.find("unix:/run/fcgiwrap.socket") != std::string::npos);
   REQUIRE(snippet.find("/srv/www") != std::string::npos);
   DocRoot doc;
@@ -189,7 +193,8 @@ TEST_CASE("dispatcher: README's fcgiwrap migration snippet works as written", "[
   FcgiRun app(DispatcherOptions(doc, {"--program-user", "www-data"}));
   NginxOptions o;
   o.fcgi_address = app.address();
-  o.locations = ReplaceAll(ReplaceAll(snippet, "unix:/run/fcgiwrap.socket", app.address()), "/srv/www", doc.root);
+  o.locations =
+      ReplaceAll(ReplaceAll(snippet, "unix:/run/fcgiwrap.socket", app.address()), "/srv/www", doc.root);
   Nginx nginx(o);
   HttpResponse r = CurlGet(nginx.Url("/cgi-bin/app.cgi/extra/path?q=1"));
   INFO(r.error << r.body << Diagnostics(app, nginx) << "\n--- config:\n" << nginx.config());

@@ -87,18 +87,18 @@ inline FcgiRunOptions DispatcherOptions(const DocRoot& doc, std::vector<std::str
 inline NginxOptions DispatcherNginx(const FcgiRun& app, const DocRoot& doc) {
   NginxOptions o;
   o.fcgi_address = app.address();
-  o.locations =
-      "    root " + doc.root + ";\n"
-      "    location /cgi-bin/ {\n"
-      "      include /etc/nginx/fastcgi_params;\n"
-      "      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n"
-      "      fastcgi_pass fcgi_backend;\n"
-      "    }\n"
-      "    location /q/ {\n"
-      "      include /etc/nginx/fastcgi_params;\n"
-      "      fastcgi_param SCRIPT_FILENAME $document_root$arg_script;\n"
-      "      fastcgi_pass fcgi_backend;\n"
-      "    }\n";
+  o.locations = "    root " + doc.root +
+                ";\n"
+                "    location /cgi-bin/ {\n"
+                "      include /etc/nginx/fastcgi_params;\n"
+                "      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n"
+                "      fastcgi_pass fcgi_backend;\n"
+                "    }\n"
+                "    location /q/ {\n"
+                "      include /etc/nginx/fastcgi_params;\n"
+                "      fastcgi_param SCRIPT_FILENAME $document_root$arg_script;\n"
+                "      fastcgi_pass fcgi_backend;\n"
+                "    }\n";
   return o;
 }
 

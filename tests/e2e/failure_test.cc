@@ -4,10 +4,10 @@
 // runs; --rlimit-nofile seen by the program; a background child not holding
 // the response open; default SIGPIPE disposition; no zombies after a batch.
 // The program is control.cgi (tests/e2e/programs/), which records its pid.
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <sstream>
 #include <string>
@@ -216,17 +216,20 @@ TEST_CASE("failure: no zombie or leftover child after a batch of requests", "[e2
   // killed they must not linger as zombies either (fcgi-run may be their subreaper).
   for (pid_t pid : background) kill(pid, SIGKILL);
   std::vector<std::pair<pid_t, char>> children;
-  bool only_baseline = WaitFor([&] {
-    children = pc::ChildrenOf(launcher);
-    for (auto [pid, state] : children) {
-      bool known = false;
-      for (auto [old_pid, old_state] : baseline) known = known || (pid == old_pid && state != 'Z');
-      if (!known) return false;
-    }
-    return true;
-  }, 2000ms);
+  bool only_baseline = WaitFor(
+      [&] {
+        children = pc::ChildrenOf(launcher);
+        for (auto [pid, state] : children) {
+          bool known = false;
+          for (auto [old_pid, old_state] : baseline) known = known || (pid == old_pid && state != 'Z');
+          if (!known) return false;
+        }
+        return true;
+      },
+      2000ms);
   INFO("children of the launcher: " << pc::DescribeProcesses(children) << "; before the batch: "
-                                    << pc::DescribeProcesses(baseline) << "\nlauncher:\n" << app.Log());
+                                    << pc::DescribeProcesses(baseline) << "\nlauncher:\n"
+                                    << app.Log());
   CHECK(only_baseline);
 }
 

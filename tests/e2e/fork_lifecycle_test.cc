@@ -5,10 +5,10 @@
 // what was already running in the dead process, and nothing hangs.
 // Part 1 (what a request sees, pre-flight) is fork_mode_test.cc; helpers in
 // fork_mode_util.h. Every test forces --mode fork and is tagged [fork].
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -42,7 +42,7 @@ TEST_CASE("fork: killing the parked process loses at most the requests it was se
   const pid_t first = WaitForParked(app);
   REQUIRE(first > 0);
   struct Outcome {
-    bool ok = false;      // 200 with a good page
+    bool ok = false;           // 200 with a good page
     bool bad_gateway = false;  // ended with a 502
     bool after_kill = false;   // started after the launcher saw the parked process die
     std::string what;
@@ -100,8 +100,8 @@ TEST_CASE("fork: killing the parked process loses at most the requests it was se
     }
     CHECK(list.back().ok);  // every client's last request succeeded
   }
-  CHECK(failed <= kClients);        // at most the requests in flight at the kill
-  CHECK(failed_after_kill == 0);    // requests that arrive during the restart wait for it
+  CHECK(failed <= kClients);      // at most the requests in flight at the kill
+  CHECK(failed_after_kill == 0);  // requests that arrive during the restart wait for it
   CHECK(ok_after_restart >= kClients);
   CHECK(log.find("restarting the parked program") != std::string::npos);
   CHECK(log.find("in exec mode") == std::string::npos);
@@ -152,10 +152,10 @@ TEST_CASE("fork: SIGHUP replaces the parked process without dropping a request i
   FcgiTestClient slow;
   REQUIRE(slow.Connect(app.address()).ok());
   REQUIRE(slow.Send(RequestBytes([&] {
-                      RequestSpec s;
-                      s.params = ProbeParams(app.program(), "slow&sleep=1500");
-                      return s;
-                    }()))
+                RequestSpec s;
+                s.params = ProbeParams(app.program(), "slow&sleep=1500");
+                return s;
+              }()))
               .ok());
   // The slow request is running (a child of the parked process) ...
   REQUIRE(WaitFor([&] { return !pc::ChildrenOf(first).empty(); }, 3000ms));
@@ -266,7 +266,8 @@ TEST_CASE("fork: a static binary renamed over the program is served in exec mode
   CHECK(page.Get("query") == "static-now");
   CHECK(page.Pid("ppid") == app.process().pid());  // exec mode: the launcher's own child
   CHECK(seconds < 1.5);
-  CHECK(log.find("app.cgi: static binary (no PT_INTERP); serving " + program + " in exec mode") != std::string::npos);
+  CHECK(log.find("app.cgi: static binary (no PT_INTERP); serving " + program + " in exec mode") !=
+        std::string::npos);
   CHECK(log.find("no HELLO") == std::string::npos);
   CHECK(log.find("ended: exit code") == std::string::npos);  // main() never ran for nobody
   CHECK(ParkedPids(log).size() == 1);

@@ -7,9 +7,9 @@
 // stopping the parked process (SIGSTOP) so that the RUN waits unread in its
 // control socket, then killing it; plus a bounded stress loop of kills under
 // traffic. Part 1 is fork_mode_test.cc, part 2 fork_lifecycle_test.cc.
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -73,8 +73,9 @@ FcgiResponse LoseRunWithParked(const FcgiRun& app, const std::string& body) {
   return client.ReadUntilEnd(1, Millis(10000));
 }
 
-TEST_CASE("fork: a request whose RUN the killed parked process never read is served by the replacement, whole body",
-          "[e2e][fork][restart]") {
+TEST_CASE(
+    "fork: a request whose RUN the killed parked process never read is served by the replacement, whole body",
+    "[e2e][fork][restart]") {
   FcgiRun app(ForkApp(ForkProgram("probe.cgi"), {"--status-path", kStatusPath}));
   const std::string body = PatternBody(20000);
   FcgiResponse r = LoseRunWithParked(app, body);
@@ -120,8 +121,10 @@ TEST_CASE("fork: a request lost with the parked process runs in exec mode when p
 // requests: a request either gets the program's 200 (perhaps run again by the
 // replacement) or, if its program was already running, the 502 naming SIGKILL;
 // never "could not start" (the 502 of a request lost with the dead process).
-TEST_CASE("fork: killing the parked process again and again under traffic never fails a request that had not started",
-          "[e2e][fork][restart]") {
+TEST_CASE(
+    "fork: killing the parked process again and again under traffic never fails a request that had not "
+    "started",
+    "[e2e][fork][restart]") {
   constexpr int kClients = 4;
   constexpr int kKills = 4;
   FcgiRun app(ForkApp(ForkProgram("probe.cgi"), {"--workers", std::to_string(kClients)}));

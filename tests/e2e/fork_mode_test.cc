@@ -10,10 +10,10 @@
 // FCGI_RUN_TEST_MODE=exec) and is tagged [fork]. The programs are in
 // tests/e2e/fork_programs/; probe.cgi prints its counter, pids, query, body
 // and environment (see probe.c).
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -55,8 +55,9 @@ TEST_CASE("fork: concurrent requests each see their own environment and stdin", 
     spec.id = static_cast<uint16_t>(k);
     spec.keep_conn = how == "multiplexed";
     spec.stdin_body = "body-" + std::to_string(k) + "-" + std::string(static_cast<size_t>(k) * 1000, 'a' + k);
-    spec.params = ProbeParams(program, "id=" + std::to_string(k) + "&sleep=" + std::to_string(kSleepMs) + "&env",
-                              static_cast<long>(spec.stdin_body.size()));
+    spec.params =
+        ProbeParams(program, "id=" + std::to_string(k) + "&sleep=" + std::to_string(kSleepMs) + "&env",
+                    static_cast<long>(spec.stdin_body.size()));
     spec.params.emplace_back("HTTP_X_PROBE", "request-" + std::to_string(k));
     spec.stdin_split = {700};  // bodies arrive in several records, interleaved below
     specs.push_back(spec);
@@ -85,7 +86,8 @@ TEST_CASE("fork: concurrent requests each see their own environment and stdin", 
       REQUIRE(client->Send(RequestBytes(s)).ok());
       clients.push_back(std::move(client));
     }
-    for (size_t i = 0; i < specs.size(); ++i) responses.push_back(clients[i]->ReadUntilEnd(specs[i].id, Millis(15000)));
+    for (size_t i = 0; i < specs.size(); ++i)
+      responses.push_back(clients[i]->ReadUntilEnd(specs[i].id, Millis(15000)));
   }
   double seconds = pc::SecondsSince(start);
   std::set<pid_t> pids;
@@ -176,7 +178,8 @@ TEST_CASE("fork: static and set-uid binaries are served in exec mode, saying why
       REQUIRE(r.ok());
       CHECK(cgi.status == 200);
       CHECK(cgi.body.find("ppid=" + std::to_string(parked) + "\n") != std::string::npos);
-      CHECK(cgi.body.find("\nquery=script-" + std::to_string(i) + "\nld_preload=(unset)\n") != std::string::npos);
+      CHECK(cgi.body.find("\nquery=script-" + std::to_string(i) + "\nld_preload=(unset)\n") !=
+            std::string::npos);
     }
     std::string log = app.Log();
     CHECK(log.find("probe.sh parked at main() as pid " + std::to_string(parked)) != std::string::npos);
@@ -266,8 +269,8 @@ TEST_CASE("fork: Perl CGI.pm form POST and multipart upload, Python CGI, through
       INFO(r.error << r.body << stack.Diagnostics());
       REQUIRE(r.ok);
       CHECK(r.status == 200);
-      CHECK(r.body.find("Hello from Python\nGATEWAY_INTERFACE=CGI/1.1\nREQUEST_METHOD=GET\nQUERY_STRING=" + q +
-                        "\n") == 0);
+      CHECK(r.body.find("Hello from Python\nGATEWAY_INTERFACE=CGI/1.1\nREQUEST_METHOD=GET\nQUERY_STRING=" +
+                        q + "\n") == 0);
     }
     INFO(stack.Diagnostics());
     CHECK(ParkedPids(stack.app().Log()).size() == 1);

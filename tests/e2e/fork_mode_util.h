@@ -6,8 +6,8 @@
 #ifndef FCGI_RUN_TESTS_E2E_FORK_MODE_UTIL_H_
 #define FCGI_RUN_TESTS_E2E_FORK_MODE_UTIL_H_
 
-#include <catch2/catch.hpp>
 #include <sys/types.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -37,7 +37,8 @@ inline FcgiRunOptions ForkApp(const std::string& program, std::vector<std::strin
   return o;
 }
 
-inline NameValuePairs ProbeParams(const std::string& program, const std::string& query, long content_length = -1) {
+inline NameValuePairs ProbeParams(const std::string& program, const std::string& query,
+                                  long content_length = -1) {
   return RequestParams(program, "/probe", query, content_length);
 }
 

@@ -98,7 +98,8 @@ TEST_CASE("http front: GET, HEAD and POST with curl", "[e2e][http]") {
   CHECK(head.Header("Content-Type") == "text/plain");
 
   HttpFront form(Example("form.cgi"));
-  HttpResponse post = Curl({.url = form.Url("/form.cgi"), .body = "name=Ada&color=blue",
+  HttpResponse post = Curl({.url = form.Url("/form.cgi"),
+                            .body = "name=Ada&color=blue",
                             .extra_args = {"-H", "Content-Type: application/x-www-form-urlencoded"}});
   INFO(post.error << form.app.Log());
   REQUIRE(post.ok);
@@ -166,7 +167,8 @@ TEST_CASE("http front: chunked upload and Content-Length upload reach stdin inta
 
 TEST_CASE("http front: Content-Length responses keep it, others are chunked", "[e2e][http]") {
   HttpFront large(Example("large.cgi"));
-  std::string raw = RawExchange(large.port, "GET /?size=1000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string raw =
+      RawExchange(large.port, "GET /?size=1000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   HttpResponse r = ParseHttpResponse(raw);
   INFO(raw.substr(0, 400));
   REQUIRE(r.ok);
@@ -195,7 +197,8 @@ TEST_CASE("http front: 431 for oversized headers, 413 past --max-body", "[e2e][h
   CHECK(ok.status == 200);
   HttpResponse too_big = Curl({.url = front.Url("/"), .body = std::string(5000, 'x')});
   CHECK(too_big.status == 413);
-  HttpResponse too_big_chunked = Curl({.url = front.Url("/"), .body = std::string(5000, 'x'), .chunked = true});
+  HttpResponse too_big_chunked =
+      Curl({.url = front.Url("/"), .body = std::string(5000, 'x'), .chunked = true});
   INFO(too_big_chunked.error);
   CHECK(too_big_chunked.status == 413);
 }
@@ -255,10 +258,10 @@ TEST_CASE("http front: environment equals nginx's for the same request", "[e2e][
     std::vector<std::string> headers = c.headers;
     headers.push_back("Host: localhost");
     headers.push_back("User-Agent: env-compare");
-    HttpResponse a = Curl({.url = nginx.Url(c.target), .headers = headers, .body = c.body,
-                           .extra_args = {"--path-as-is"}});
-    HttpResponse b = Curl({.url = front.Url(c.target), .headers = headers, .body = c.body,
-                           .extra_args = {"--path-as-is"}});
+    HttpResponse a = Curl(
+        {.url = nginx.Url(c.target), .headers = headers, .body = c.body, .extra_args = {"--path-as-is"}});
+    HttpResponse b = Curl(
+        {.url = front.Url(c.target), .headers = headers, .body = c.body, .extra_args = {"--path-as-is"}});
     INFO(c.target << "\nnginx:\n" << a.body << "\nfront:\n" << b.body << front.app.Log());
     REQUIRE(a.status == 200);
     REQUIRE(b.status == 200);
@@ -282,7 +285,14 @@ TEST_CASE("http front: 100 MiB download streams in bounded memory", "[e2e][http]
   TempDir dir("fcgi-run-download");
   const uint64_t size = 100ull * 1024 * 1024;
   ProcessOptions p;
-  p.argv = {"curl", "-sS", "-o", "/dev/null", "--max-time", "120", "-w", "%{http_code} %{size_download}",
+  p.argv = {"curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "--max-time",
+            "120",
+            "-w",
+            "%{http_code} %{size_download}",
             front.Url("/?size=" + std::to_string(size))};
   p.env = MinimalEnv();
   p.stdout_path = dir.File("out");
@@ -312,22 +322,25 @@ TEST_CASE("http front: headless Chromium GET and form POST", "[e2e][http][browse
   HttpFront front(Example("form.cgi"));
   TempDir profile("fcgi-run-chromium");
   auto browse = [&](const std::string& url) {
-    return RunCommand({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                       "--disable-component-update", "--disable-sync", "--no-first-run",
-                       "--user-data-dir=" + profile.path(), "--virtual-time-budget=5000", "--dump-dom", url},
-                      "", Seconds(60));
+    return RunCommand(
+        {chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--user-data-dir=" + profile.path(), "--virtual-time-budget=5000", "--dump-dom", url},
+        "", Seconds(60));
   };
   CommandResult get = browse(front.Url("/form.cgi"));
   if (!get.Succeeded() && get.out.empty()) {
-    WARN("SKIPPED: chromium cannot start: " << DescribeWaitStatus(get.status) << "\n" << get.err.substr(0, 2000));
+    WARN("SKIPPED: chromium cannot start: " << DescribeWaitStatus(get.status) << "\n"
+                                            << get.err.substr(0, 2000));
     return;
   }
   INFO(get.out << "\n" << front.app.Log());
   CHECK(get.out.find("<form method=\"post\">") != std::string::npos);
 
-  const std::string page = "data:text/html,<form method=\"post\" action=\"" + front.Url("/form.cgi") +
-                           "\"><input name=\"name\" value=\"Ada\"><input name=\"color\" value=\"blue\"></form>"
-                           "<script>document.forms[0].submit()</script>";
+  const std::string page =
+      "data:text/html,<form method=\"post\" action=\"" + front.Url("/form.cgi") +
+      "\"><input name=\"name\" value=\"Ada\"><input name=\"color\" value=\"blue\"></form>"
+      "<script>document.forms[0].submit()</script>";
   CommandResult post = browse(page);
   INFO(post.out << "\n" << post.err.substr(0, 2000) << front.app.Log());
   CHECK(post.out.find("<h1>Fields</h1>") != std::string::npos);

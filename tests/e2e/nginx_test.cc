@@ -76,8 +76,7 @@ TEST_CASE("nginx: 10 MiB POST arrives intact (SHA-256)", "[e2e][nginx][body]") {
   CHECK(r.body == "length=" + std::to_string(kTenMiB) + "\nsha256=" + Sha256Hex(body) + "\n");
 }
 
-TEST_CASE("nginx: chunked upload with request buffering off (no CONTENT_LENGTH)",
-          "[e2e][nginx][body]") {
+TEST_CASE("nginx: chunked upload with request buffering off (no CONTENT_LENGTH)", "[e2e][nginx][body]") {
   NginxStackOptions options;
   options.request_buffering = false;
   NginxStack stack("echo.cgi", options);
@@ -132,8 +131,8 @@ TEST_CASE("nginx: output is streamed as the program produces it", "[e2e][nginx][
 }
 
 TEST_CASE("nginx: large responses arrive intact", "[e2e][nginx][large]") {
-  const size_t size = GENERATE(size_t{0}, size_t{1}, size_t{65535}, size_t{65536},
-                               size_t{1024 * 1024}, size_t{7 * 1024 * 1024 + 3});
+  const size_t size = GENERATE(size_t{0}, size_t{1}, size_t{65535}, size_t{65536}, size_t{1024 * 1024},
+                               size_t{7 * 1024 * 1024 + 3});
   const bool keep_conn = GENERATE(false, true);
   NginxStackOptions options;
   options.keep_conn = keep_conn;
@@ -168,8 +167,7 @@ TEST_CASE("nginx: a crashing program gives 502 naming the signal", "[e2e][nginx]
   CHECK(r.body.find("SIGSEGV") != std::string::npos);
 }
 
-TEST_CASE("nginx: a program without a header gives 502 quoting its output",
-          "[e2e][nginx][errors]") {
+TEST_CASE("nginx: a program without a header gives 502 quoting its output", "[e2e][nginx][errors]") {
   NginxStack stack("noheader.cgi");
   HttpResponse r = stack.Get("/noheader");
   INFO(r.error << r.body << stack.Diagnostics());

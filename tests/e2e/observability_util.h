@@ -30,7 +30,8 @@ inline bool FileContains(const std::string& path, const std::string& needle, Sec
 // returns the values at the given paths ("modes/fork/starts" -> its value as
 // JSON text). A path that does not exist maps to "MISSING". An empty map if
 // the text is not JSON.
-inline std::map<std::string, std::string> JsonFields(const std::string& json, const std::vector<std::string>& paths) {
+inline std::map<std::string, std::string> JsonFields(const std::string& json,
+                                                     const std::vector<std::string>& paths) {
   std::string script =
       "import json, sys\n"
       "d = json.loads(sys.stdin.read())\n"
@@ -60,7 +61,8 @@ inline std::map<std::string, std::string> JsonFields(const std::string& json, co
 
 // "" if `text` is valid OpenMetrics, else the validator's complaint.
 inline std::string OpenMetricsProblem(const std::string& text) {
-  CommandResult r = RunCommand({"python3", SourceDir() + "/tests/e2e/check_openmetrics.py"}, text, Seconds(20));
+  CommandResult r =
+      RunCommand({"python3", SourceDir() + "/tests/e2e/check_openmetrics.py"}, text, Seconds(20));
   return r.Succeeded() ? "" : r.out + r.err;
 }
 

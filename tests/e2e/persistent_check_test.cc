@@ -7,8 +7,8 @@
 // that depends on the request only; each query leaves something to repair),
 // cxx_lock.cc, and fork_programs/thread_ctor.c. Run in the e2e-persistent
 // variant only ([persistent]); each case takes well under a second.
-#include <catch2/catch.hpp>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
@@ -27,7 +27,9 @@ std::string Built(const std::string& dir, const std::string& name) {
 struct Checker {
   TempDir dir{"fcgi-run-check"};
   // A request file with QUERY_STRING=query.
-  std::string Request(const std::string& query) { return dir.WriteFile(query + ".req", "QUERY_STRING=" + query + "\n"); }
+  std::string Request(const std::string& query) {
+    return dir.WriteFile(query + ".req", "QUERY_STRING=" + query + "\n");
+  }
   CommandResult Run(const std::string& program, std::vector<std::string> options) {
     std::vector<std::string> argv = {FcgiRunBinary(), "--check"};
     argv.insert(argv.end(), options.begin(), options.end());
@@ -36,7 +38,9 @@ struct Checker {
   }
 };
 
-bool Has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool Has(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
 
 TEST_CASE("persistent --check: the report lists what the shim repaired", "[e2e][persistent][check]") {
   Checker c;
@@ -68,13 +72,15 @@ TEST_CASE("persistent --check: the report says what a serving worker would be re
     CHECK(Has(r.out, "warning: open file descriptors grew"));
   }
   SECTION("exit() in a C++ program") {
-    CommandResult r = c.Run(Built("persistent_programs", "cxx_lock.cgi"), {"--allow-root", "--request", c.Request("exit")});
+    CommandResult r =
+        c.Run(Built("persistent_programs", "cxx_lock.cgi"), {"--allow-root", "--request", c.Request("exit")});
     INFO(r.out << r.err);
     CHECK(r.ExitCode() == 0);
     CHECK(Has(r.out, "exit() was intercepted in a program that links libstdc++"));
   }
   SECTION("--max-requests is taken into account") {
-    CommandResult r = c.Run(Built("persistent_programs", "tidy.cgi"), {"--allow-root", "--max-requests", "2"});
+    CommandResult r =
+        c.Run(Built("persistent_programs", "tidy.cgi"), {"--allow-root", "--max-requests", "2"});
     INFO(r.out << r.err);
     CHECK(r.ExitCode() == 0);
     CHECK(Has(r.out, "served --max-requests 2 requests"));

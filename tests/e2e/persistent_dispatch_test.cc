@@ -6,9 +6,9 @@
 // always 1 in a fresh process), or a fork-mode test program that cannot be
 // parked. The tests force their modes, so they run in the e2e-persistent
 // variant only ([persistent]).
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/stat.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <string>

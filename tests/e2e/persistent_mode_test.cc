@@ -4,10 +4,10 @@
 // in the same worker as the previous one (repaired) or in a new one
 // (recycled). These tests pass --mode persistent themselves, so they run only
 // in the "e2e-persistent: " variant of the suite.
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -52,8 +52,10 @@ struct Result {
 };
 
 Result Get(const FcgiRun& app, const std::string& query, const std::string& body = "") {
-  NameValuePairs params = {{"SCRIPT_FILENAME", app.program()}, {"QUERY_STRING", query},
-                           {"REQUEST_METHOD", body.empty() ? "GET" : "POST"}, {"GATEWAY_INTERFACE", "CGI/1.1"}};
+  NameValuePairs params = {{"SCRIPT_FILENAME", app.program()},
+                           {"QUERY_STRING", query},
+                           {"REQUEST_METHOD", body.empty() ? "GET" : "POST"},
+                           {"GATEWAY_INTERFACE", "CGI/1.1"}};
   if (!body.empty()) params.emplace_back("CONTENT_LENGTH", std::to_string(body.size()));
   Result r;
   r.raw = RequestOnce(app.address(), params, body);
@@ -62,10 +64,10 @@ Result Get(const FcgiRun& app, const std::string& query, const std::string& body
   return r;
 }
 
-#define PERSISTENT_ONLY()                                                      \
-  if (!InPersistentVariant()) {                                                \
+#define PERSISTENT_ONLY()                                                            \
+  if (!InPersistentVariant()) {                                                      \
     WARN("runs in the e2e-persistent variant only (FCGI_RUN_TEST_MODE=persistent)"); \
-    return;                                                                    \
+    return;                                                                          \
   }
 
 TEST_CASE("persistent: one worker serves successive requests", "[e2e][persistent]") {
@@ -186,7 +188,7 @@ TEST_CASE("persistent: what a background process writes later reaches no other r
   PERSISTENT_ONLY();
   FcgiRun app(Persistent("probe.cgi"));
   Result a = Get(app, "background");
-  Result b = Get(app, "hello");  // while the background process still runs
+  Result b = Get(app, "hello");        // while the background process still runs
   std::this_thread::sleep_for(600ms);  // it has written by now (300 ms)
   Result c = Get(app, "hello");
   INFO(a.raw.Describe() << b.raw.Describe() << c.raw.Describe() << app.Log());
@@ -236,8 +238,8 @@ TEST_CASE("persistent: a worker leaking an fd per request is recycled", "[e2e][p
   std::vector<pid_t> pids;
   for (int i = 0; i < 5; ++i) pids.push_back(Get(app, "leak-fd").pid);
   INFO(app.Log());
-  CHECK(pids[0] == pids[2]);    // three requests grow the count...
-  CHECK(pids[3] != pids[2]);    // ...then the worker is replaced
+  CHECK(pids[0] == pids[2]);  // three requests grow the count...
+  CHECK(pids[3] != pids[2]);  // ...then the worker is replaced
   CHECK(app.LogContains("open file descriptors grew after 3 requests in a row"));
 }
 
@@ -295,8 +297,10 @@ TEST_CASE("persistent: a timeout kills the worker (504) and a new one serves the
   FcgiRun app(o);
   Result warm = Get(app, "hello");
   // stdin-all blocks until the body's EOF: a POST that promises more than it sends hangs.
-  NameValuePairs params = {{"SCRIPT_FILENAME", app.program()}, {"QUERY_STRING", "stdin-all"},
-                           {"REQUEST_METHOD", "POST"}, {"CONTENT_LENGTH", "100"}};
+  NameValuePairs params = {{"SCRIPT_FILENAME", app.program()},
+                           {"QUERY_STRING", "stdin-all"},
+                           {"REQUEST_METHOD", "POST"},
+                           {"CONTENT_LENGTH", "100"}};
   FcgiTestClient client;
   REQUIRE(client.Connect(app.address()).ok());
   RequestSpec spec;

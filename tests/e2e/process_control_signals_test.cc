@@ -2,11 +2,11 @@
 // (process_control_test.cc): queued requests during a graceful stop, a
 // second SIGTERM, --shutdown-timeout, SIGUSR1 reopening --log. The program
 // is control.cgi (tests/e2e/programs/), which records its pid.
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 

@@ -5,10 +5,10 @@
 // (tests/e2e/programs/), which records its pid so the tests can check that it
 // is really gone. Overload (queue full -> 503 OVERLOADED) is covered by
 // raw_protocol_test.cc.
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <thread>
@@ -62,8 +62,7 @@ TEST_CASE("process control: a hanging program is killed at --timeout with a 504,
   CHECK(next.body == "hello from control.cgi\n");
 }
 
-TEST_CASE("process control: a program ignoring SIGTERM is SIGKILLed after --kill-grace",
-          "[e2e][process]") {
+TEST_CASE("process control: a program ignoring SIGTERM is SIGKILLed after --kill-grace", "[e2e][process]") {
   pc::Record record;
   FcgiRun app(ControlApp(record, {"--timeout", "1", "--kill-grace", "1"}));
   FcgiTestClient client;
@@ -119,7 +118,8 @@ TEST_CASE("process control: a client leaving nginx during a streaming response s
   auto left = pc::Clock::now();
   CHECK_FALSE(r.ok);  // curl timed out mid-body
   pid_t pid = pc::RecordedPid(record.path(), "stream");
-  INFO("buffering=" << buffering << " pid " << pid << "\nlauncher:\n" << app.Log() << "\nnginx:\n"
+  INFO("buffering=" << buffering << " pid " << pid << "\nlauncher:\n"
+                    << app.Log() << "\nnginx:\n"
                     << nginx.ErrorLog());
   REQUIRE(pid > 0);
   CHECK(WaitFor([&] { return pc::PidAndGroupGone(pid); }, 1000ms));
@@ -165,8 +165,8 @@ TEST_CASE("process control: FCGI_ABORT_REQUEST stops one program, its neighbour 
   REQUIRE(r1.ended);
   CHECK(r1.protocol_status == static_cast<uint8_t>(ProtocolStatus::kRequestComplete));
   bool gone = WaitFor([&] { return pc::PidAndGroupGone(pid1); }, 1000ms);
-  INFO("pid " << pid1 << " state " << pc::ProcessState(pid1) << ", group: "
-              << pc::DescribeProcesses(pc::GroupMembers(pid1)));
+  INFO("pid " << pid1 << " state " << pc::ProcessState(pid1)
+              << ", group: " << pc::DescribeProcesses(pc::GroupMembers(pid1)));
   CHECK(gone);
   CHECK(SecondsSince(abort_sent) < 1.5);
   // Request 2 was untouched: it still runs, and completes once its body is in.

@@ -67,8 +67,7 @@ TEST_CASE("raw: listening socket inherited as fd 0 (no --listen)", "[e2e][raw]")
   CHECK(SplitCgiResponse(r.stdout_data).body == "Hello, world!\n");
 }
 
-TEST_CASE("raw: END_REQUEST appStatus is the exit code, 128+signal after a signal",
-          "[e2e][raw][errors]") {
+TEST_CASE("raw: END_REQUEST appStatus is the exit code, 128+signal after a signal", "[e2e][raw][errors]") {
   SECTION("exit 3 with a valid page") {
     FcgiRun app(AppFor("exit3.cgi"));
     FcgiResponse r = RequestOnce(app.address(), Params("exit3.cgi"));

@@ -36,10 +36,11 @@ constexpr int kKillAfter = 100;  // completed requests before one instance is ki
 // requests_total from an instance's status page (asked directly, not through
 // nginx, which would pick any instance); -1 if it cannot be read.
 long RequestsTotal(const FcgiRun& app, std::string* raw = nullptr) {
-  CommandResult r = CgiFcgi(app.address(), {"REQUEST_METHOD=GET", "SCRIPT_NAME=/fcgi-status",
-                                            "DOCUMENT_URI=/fcgi-status", "REQUEST_URI=/fcgi-status?json",
-                                            "QUERY_STRING=json", "SERVER_PROTOCOL=HTTP/1.1"},
-                            "", Seconds(10));
+  CommandResult r =
+      CgiFcgi(app.address(),
+              {"REQUEST_METHOD=GET", "SCRIPT_NAME=/fcgi-status", "DOCUMENT_URI=/fcgi-status",
+               "REQUEST_URI=/fcgi-status?json", "QUERY_STRING=json", "SERVER_PROTOCOL=HTTP/1.1"},
+              "", Seconds(10));
   if (raw != nullptr) *raw = r.out + r.err;
   std::smatch m;
   static const std::regex kTotal("\"requests_total\"\\s*:\\s*([0-9]+)");
@@ -53,7 +54,8 @@ size_t Count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-TEST_CASE("scale-out: three instances behind one nginx upstream, one killed mid-load", "[e2e][scale-out][once]") {
+TEST_CASE("scale-out: three instances behind one nginx upstream, one killed mid-load",
+          "[e2e][scale-out][once]") {
   std::vector<std::unique_ptr<FcgiRun>> apps;
   for (int i = 0; i < kInstances; ++i) {
     FcgiRunOptions o;
@@ -114,9 +116,14 @@ TEST_CASE("scale-out: three instances behind one nginx upstream, one killed mid-
     shares += "\n";
   }
   const std::string error_log = nginx.ErrorLog();
-  INFO("requests done when the kill came: " << done_at_kill << "\n" << shares << "failures:\n"
-       << [&] { std::string s; for (auto& f : failures) s += f + "\n"; return s; }()
-       << "nginx error log:\n" << error_log);
+  INFO("requests done when the kill came: " << done_at_kill << "\n"
+                                            << shares << "failures:\n"
+                                            <<
+       [&] {
+         std::string s;
+         for (auto& f : failures) s += f + "\n";
+         return s;
+       }() << "nginx error log:\n" << error_log);
   REQUIRE(done == kRequests);
   // Every instance served a share before the kill (round robin), and the two
   // that lived served more after it.
@@ -129,14 +136,15 @@ TEST_CASE("scale-out: three instances behind one nginx upstream, one killed mid-
   CHECK((error_log.find("Connection refused") != std::string::npos ||
          error_log.find("Connection reset") != std::string::npos ||
          error_log.find("prematurely closed") != std::string::npos));
-  CHECK(error_log.find("fastcgi://" + NginxFastcgiPass(apps[kInstances - 1]->address())) != std::string::npos);
+  CHECK(error_log.find("fastcgi://" + NginxFastcgiPass(apps[kInstances - 1]->address())) !=
+        std::string::npos);
   // A request nginx cannot retry is one whose response header it had already
   // read from the killed instance ("... while reading upstream"). Only those
   // may fail; every other one was retried on a live instance.
   const size_t not_retryable = Count(error_log, "while reading upstream");
   CHECK(static_cast<size_t>(failed.load()) <= not_retryable);
-  WARN("scale-out shares (requests_total per instance):\n" << shares << "failed: " << failed
-       << " (not retryable: " << not_retryable << ")");
+  WARN("scale-out shares (requests_total per instance):\n"
+       << shares << "failed: " << failed << " (not retryable: " << not_retryable << ")");
 }
 
 }  // namespace

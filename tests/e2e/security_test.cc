@@ -137,9 +137,7 @@ TEST_CASE("security: raw SCRIPT_FILENAME attacks", "[e2e][security]") {
     CHECK(r.status == 404);
     CHECK(app.LogContains("nothing names a program"));
   }
-  SECTION("a relative SCRIPT_FILENAME") {
-    CHECK(run("cgi-bin/app.cgi").status == 403);
-  }
+  SECTION("a relative SCRIPT_FILENAME") { CHECK(run("cgi-bin/app.cgi").status == 403); }
   SECTION("a very long SCRIPT_FILENAME") {
     CHECK(run(doc.cgi_bin + "/" + std::string(8000, 'a')).status == 404);
     CHECK(run(doc.cgi_bin + "/" + std::string(300, 'b') + ".cgi").status == 404);  // NAME_MAX
@@ -147,10 +145,11 @@ TEST_CASE("security: raw SCRIPT_FILENAME attacks", "[e2e][security]") {
   }
   SECTION("NUL bytes") {
     FcgiResponse raw;
-    CgiResponse r = RawRequest(app,
-                               {{"REQUEST_METHOD", "GET"},
-                                {"SCRIPT_FILENAME", doc.cgi_bin + "/app.cgi" + std::string(1, '\0') + "/../../x"}},
-                               &raw);
+    CgiResponse r =
+        RawRequest(app,
+                   {{"REQUEST_METHOD", "GET"},
+                    {"SCRIPT_FILENAME", doc.cgi_bin + "/app.cgi" + std::string(1, '\0') + "/../../x"}},
+                   &raw);
     CHECK(r.status == 403);
     CHECK(app.LogContains("contains a NUL byte"));
     // A NUL in another param: the param is dropped, the program runs.
@@ -254,7 +253,8 @@ TEST_CASE("security: --user drops the launcher after binding", "[e2e][security][
 TEST_CASE("security: start-up refusals say why", "[e2e][security]") {
   DocRoot doc;
   auto start = [](std::vector<std::string> args) {
-    args.insert(args.begin(), {FcgiRunBinary(), "--listen", "tcp:127.0.0.1:" + std::to_string(FreeTcpPort())});
+    args.insert(args.begin(),
+                {FcgiRunBinary(), "--listen", "tcp:127.0.0.1:" + std::to_string(FreeTcpPort())});
     return RunCommand(args, "", Seconds(10));
   };
   if (geteuid() == 0) {
@@ -284,8 +284,8 @@ TEST_CASE("security: a non-loopback listener without --allow-from warns", "[e2e]
   FcgiRunOptions o = DispatcherOptions(doc, {}, "tcp:0.0.0.0:" + std::to_string(FreeTcpPort()));
   FcgiRun app(o);
   CHECK(app.LogContains("without --allow-from"));
-  FcgiRunOptions quiet = DispatcherOptions(doc, {"--allow-from", "127.0.0.1"},
-                                           "tcp:0.0.0.0:" + std::to_string(FreeTcpPort()));
+  FcgiRunOptions quiet =
+      DispatcherOptions(doc, {"--allow-from", "127.0.0.1"}, "tcp:0.0.0.0:" + std::to_string(FreeTcpPort()));
   FcgiRun app2(quiet);
   CHECK(app2.Log().find("without --allow-from") == std::string::npos);
 }

@@ -70,7 +70,9 @@ std::vector<double> StopDurations(const std::string& log) {
   std::vector<double> out;
   for (size_t i = 0; i < lines.size(); ++i) {
     auto at = lines[i].find(" fcgi-run[");
-    if (at == std::string::npos || lines[i].find("received SIGTERM: stopping gracefully") == std::string::npos) continue;
+    if (at == std::string::npos ||
+        lines[i].find("received SIGTERM: stopping gracefully") == std::string::npos)
+      continue;
     std::string who = lines[i].substr(at, lines[i].find("]:", at) - at + 2);  // " fcgi-run[PID]:"
     double duration = -1;
     for (size_t j = i + 1; j < lines.size(); ++j) {
@@ -105,7 +107,8 @@ TEST_CASE("spawned: Apache mod_fcgid runs every .cgi through FcgidWrapper fcgi-r
   CheckOneLinePerEvent(server.ErrorLog());
 }
 
-TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program", "[e2e][spawned][once][fcgid]") {
+TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program",
+          "[e2e][spawned][once][fcgid]") {
   DocumentRoot root({ProbeProgram()});
   FcgidOptions o;
   o.document_root = root.path();
@@ -206,7 +209,9 @@ TEST_CASE("spawned: Apache mod_fcgid graceful restart and stop during a slow req
 
   SlowRequestThen(server, root.path(), "stop");
   bool all_gone = WaitUntil([&] { return ProcessesMatching(root.path()).empty(); }, 10000ms);
-  INFO("left over after stop:\n" << Join(ProcessesMatching(root.path())) << "--- error log:\n" << server.ErrorLog());
+  INFO("left over after stop:\n"
+       << Join(ProcessesMatching(root.path())) << "--- error log:\n"
+       << server.ErrorLog());
   CHECK(all_gone);
   const std::string apache_dir = server.apache().dir().path();
   bool apache_gone = WaitUntil([&] { return ProcessesMatching(apache_dir).empty(); }, 10000ms);

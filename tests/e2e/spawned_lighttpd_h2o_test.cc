@@ -24,7 +24,8 @@ Served ServedBy(Server& server, const std::string& root) {
   return s;
 }
 
-TEST_CASE("spawned: lighttpd bin-path runs fcgi-run --root for every .cgi", "[e2e][spawned][once][lighttpd]") {
+TEST_CASE("spawned: lighttpd bin-path runs fcgi-run --root for every .cgi",
+          "[e2e][spawned][once][lighttpd]") {
   DocumentRoot root(ServedPrograms());
   LighttpdOptions o;
   o.document_root = root.path();
@@ -51,8 +52,9 @@ TEST_CASE("spawned: h2o fastcgi.spawn runs fcgi-run --root for every .cgi", "[e2
     Served s = ServedBy(server, root.path());
     CheckAll(s);
     // fcgi-run found h2o's pipe on fd 5 by itself.
-    CHECK(WaitUntil([&] { return server.ErrorLog().find("watching fd 5 from the parent") != std::string::npos; },
-                    5000ms));
+    CHECK(WaitUntil(
+        [&] { return server.ErrorLog().find("watching fd 5 from the parent") != std::string::npos; },
+        5000ms));
   }
   bool gone = WaitUntil([&] { return ProcessesMatching(root.path()).empty(); }, 10000ms);
   INFO("left over:\n" << (ProcessesMatching(root.path()).empty() ? "" : ProcessesMatching(root.path())[0]));

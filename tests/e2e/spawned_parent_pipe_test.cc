@@ -3,8 +3,8 @@
 // error; a pipe on fd 5 (h2o's fastcgi.spawn convention) or the one named by
 // --parent-pipe-fd stops fcgi-run gracefully when its writer goes away.
 // Tagged [spawned][once]: mode-independent, run once (--mode exec given).
-#include <catch2/catch.hpp>
 #include <sys/wait.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 
@@ -19,8 +19,12 @@ using namespace spawned;
 using namespace std::chrono_literals;
 
 std::vector<std::string> HelloParams() {
-  return {"SCRIPT_FILENAME=" + Example("hello.cgi"), "SCRIPT_NAME=/hello", "REQUEST_METHOD=GET",
-          "QUERY_STRING=", "GATEWAY_INTERFACE=CGI/1.1", "SERVER_PROTOCOL=HTTP/1.1"};
+  return {"SCRIPT_FILENAME=" + Example("hello.cgi"),
+          "SCRIPT_NAME=/hello",
+          "REQUEST_METHOD=GET",
+          "QUERY_STRING=",
+          "GATEWAY_INTERFACE=CGI/1.1",
+          "SERVER_PROTOCOL=HTTP/1.1"};
 }
 
 TEST_CASE("spawned: no --listen and fd 0 not a listening socket is a clear start-up error",
@@ -45,8 +49,8 @@ TEST_CASE("spawned: fd 0 socket and a pipe on fd 5: fcgi-run stops gracefully wh
   UniqueFd listener = ListenUnix(socket_path);
   ProcessOptions p;
   p.argv = {"/bin/sh", "-c",
-            "exec 3<&0; sleep 2 | exec " + FcgiRunBinary() + " --mode exec --allow-root " + Example("hello.cgi") +
-                " 5<&0 0<&3 3<&-"};
+            "exec 3<&0; sleep 2 | exec " + FcgiRunBinary() + " --mode exec --allow-root " +
+                Example("hello.cgi") + " 5<&0 0<&3 3<&-"};
   p.env = MinimalEnv();
   p.stdin_fd = listener.get();
   p.stderr_path = dir.File("fcgi-run.log");
@@ -69,19 +73,19 @@ TEST_CASE("spawned: --parent-pipe-fd N with --listen, and a bad N", "[e2e][spawn
   TempDir dir("fcgi-run-parent-pipe");
   std::string address = "unix:" + dir.File("fcgi.sock");
   SECTION("the pipe named by --parent-pipe-fd 7 closes: fcgi-run stops") {
-    CommandResult r = RunCommand({"/bin/sh", "-c",
-                                  "sleep 1 | exec " + FcgiRunBinary() + " --listen " + address +
-                                      " --parent-pipe-fd 7 --mode exec --allow-root " + Example("hello.cgi") +
-                                      " 7<&0 0</dev/null"},
-                                 "", Seconds(10));
+    CommandResult r = RunCommand(
+        {"/bin/sh", "-c",
+         "sleep 1 | exec " + FcgiRunBinary() + " --listen " + address +
+             " --parent-pipe-fd 7 --mode exec --allow-root " + Example("hello.cgi") + " 7<&0 0</dev/null"},
+        "", Seconds(10));
     INFO(DescribeWaitStatus(r.status) << "\n" << r.err);
     CHECK(r.Succeeded());
     CHECK(r.err.find("watching fd 7 from the parent (--parent-pipe-fd)") != std::string::npos);
     CHECK(r.err.find("parent pipe fd 7 closed: stopping gracefully") != std::string::npos);
   }
   SECTION("fd 9 is not open: start-up error naming it") {
-    CommandResult r = RunCommand({FcgiRunBinary(), "--listen", address, "--parent-pipe-fd", "9", "--mode", "exec",
-                                  "--allow-root", Example("hello.cgi")},
+    CommandResult r = RunCommand({FcgiRunBinary(), "--listen", address, "--parent-pipe-fd", "9", "--mode",
+                                  "exec", "--allow-root", Example("hello.cgi")},
                                  "", Seconds(10));
     INFO(DescribeWaitStatus(r.status) << "\n" << r.err);
     CHECK(r.ExitCode() == 1);
@@ -92,7 +96,8 @@ TEST_CASE("spawned: --parent-pipe-fd N with --listen, and a bad N", "[e2e][spawn
                                   "exec", "--allow-root", Example("hello.cgi")},
                                  "", Seconds(10));
     CHECK(r.ExitCode() == 1);
-    CHECK(r.err.find("--parent-pipe-fd five: expected auto, none or a descriptor number") != std::string::npos);
+    CHECK(r.err.find("--parent-pipe-fd five: expected auto, none or a descriptor number") !=
+          std::string::npos);
   }
 }
 

@@ -26,7 +26,9 @@
 
 namespace fcgi::test::spawned {
 
-inline std::string ProbeProgram() { return std::string(FCGI_RUN_BUILD_DIR) + "/tests/e2e/fork_programs/probe.cgi"; }
+inline std::string ProbeProgram() {
+  return std::string(FCGI_RUN_BUILD_DIR) + "/tests/e2e/fork_programs/probe.cgi";
+}
 
 // hello.cgi, env.cgi, echo.cgi, stream.cgi, crash.cgi, sleep.cgi, probe.cgi.
 inline std::vector<std::string> ServedPrograms() {
@@ -43,8 +45,8 @@ inline std::string DispatcherCommand(const std::string& root, const std::string&
 struct Served {
   std::function<std::string(const std::string&)> url;  // path -> URL
   int port = 0;
-  std::function<std::string()> log;                     // the server's error log (fcgi-run's stderr is in it)
-  std::string root;                                     // document root
+  std::function<std::string()> log;  // the server's error log (fcgi-run's stderr is in it)
+  std::string root;                  // document root
 };
 
 // Polls `done` every 20 ms for at most `timeout`.
@@ -70,7 +72,9 @@ inline int MostCommonCount(const std::vector<std::string>& values) {
 
 inline void CheckHello(const Served& s, const std::string& path = "/hello.cgi") {
   HttpResponse r = CurlGet(s.url(path), 20);
-  INFO("GET " << path << ": " << r.error << r.status_line << "\n" << r.body << "\n--- server log:\n" << s.log());
+  INFO("GET " << path << ": " << r.error << r.status_line << "\n"
+              << r.body << "\n--- server log:\n"
+              << s.log());
   REQUIRE(r.ok);
   CHECK(r.status == 200);
   CHECK(r.body == "Hello, world!\n");
@@ -148,8 +152,8 @@ inline void CheckParkedProcessPersists(const Served& s) {
     pids.push_back(fields["pid"]);
     CHECK(fields["counter"] == "1");  // fresh globals in every request
   }
-  INFO("ppids " << ppids[0] << " " << ppids[1] << " " << ppids[2] << " " << ppids[3] << "; pids " << pids[1] << " "
-                << pids[2] << " " << pids[3]);
+  INFO("ppids " << ppids[0] << " " << ppids[1] << " " << ppids[2] << " " << ppids[3] << "; pids " << pids[1]
+                << " " << pids[2] << " " << pids[3]);
   // One parked process is the parent of (nearly) every request: the first
   // request may be the one that parks it, and mod_fcgid may start a second
   // fcgi-run when a request arrives before it took the previous one back.

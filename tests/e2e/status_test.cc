@@ -133,11 +133,14 @@ TEST_CASE("status: ?full shows a running slow request with its pid, and the slow
           "[e2e][status][slow][once]") {
   TempDir logs("fcgi-run-slow");
   const std::string slow_log = logs.File("slow.log");
-  NginxStack stack("sleep.cgi", WithPages({"--slow-threshold", "0.5", "--slow-log", slow_log, "--slow-backtrace"}));
+  NginxStack stack("sleep.cgi",
+                   WithPages({"--slow-threshold", "0.5", "--slow-log", slow_log, "--slow-backtrace"}));
   auto slow = std::async(std::launch::async, [&stack]() { return stack.Get("/sleep?4", 30); });
   auto f = PollStatus(stack, {"active_requests/0/pid", "active_requests/0/uri", "active_requests/0/method"},
-                      [](auto& f) { return f.count("active_requests/0/pid") && f["active_requests/0/pid"] != "MISSING" &&
-                                           f["active_requests/0/pid"] != "-1"; });
+                      [](auto& f) {
+                        return f.count("active_requests/0/pid") && f["active_requests/0/pid"] != "MISSING" &&
+                               f["active_requests/0/pid"] != "-1";
+                      });
   INFO(stack.Diagnostics());
   REQUIRE(f["active_requests/0/uri"] == "\"/sleep?4\"");
   CHECK(f["active_requests/0/method"] == "\"GET\"");
@@ -159,7 +162,8 @@ TEST_CASE("status: ?full shows a running slow request with its pid, and the slow
   auto after = PollStatus(stack, {"slow_requests", "requests_active"},
                           [](auto& f) { return f["requests_active"] == "1"; });
   CHECK(after["slow_requests"] == "1");
-  CHECK(ReadFile(slow_log).find("slow request:", ReadFile(slow_log).find("slow request:") + 1) == std::string::npos);
+  CHECK(ReadFile(slow_log).find("slow request:", ReadFile(slow_log).find("slow request:") + 1) ==
+        std::string::npos);
 }
 
 TEST_CASE("status: the HTTP front answers the status and ping pages too", "[e2e][status][http][once]") {
@@ -167,7 +171,9 @@ TEST_CASE("status: the HTTP front answers the status and ping pages too", "[e2e]
   FcgiRunOptions o;
   o.program = Example("hello.cgi");
   o.listen = "tcp";
-  o.flags = {"--http", "127.0.0.1:" + std::to_string(port), "--status-path", "/st", "--ping-path", "/ping",
+  o.flags = {"--http",          "127.0.0.1:" + std::to_string(port),
+             "--status-path",   "/st",
+             "--ping-path",     "/ping",
              "--ping-response", "alive"};
   FcgiRun run(o);
   const std::string base = "http://127.0.0.1:" + std::to_string(port);

@@ -29,9 +29,7 @@
 namespace fcgi::test {
 namespace {
 
-std::string UnitFile(const std::string& name) {
-  return ReadFile(SourceDir() + "/examples/systemd/" + name);
-}
+std::string UnitFile(const std::string& name) { return ReadFile(SourceDir() + "/examples/systemd/" + name); }
 
 // The value of the first `key=value` line of a unit file ("" if none).
 std::string UnitValue(const std::string& unit, const std::string& key) {
@@ -76,7 +74,8 @@ bool WaitForFileText(const std::string& path, const std::string& needle, Seconds
 
 // [fork], not [once]: it needs libcompat (a parked process), which the ASan
 // run of the exec variant (make sanitize-test) does not build.
-TEST_CASE("systemd: fcgi-run@.socket + fcgi-run@.service under systemd-socket-activate", "[e2e][systemd][fork]") {
+TEST_CASE("systemd: fcgi-run@.socket + fcgi-run@.service under systemd-socket-activate",
+          "[e2e][systemd][fork]") {
   const std::string service = UnitFile("fcgi-run@.service");
   const std::string socket = UnitFile("fcgi-run@.socket");
   REQUIRE(!service.empty());
@@ -142,7 +141,8 @@ TEST_CASE("systemd: fcgi-run@.socket + fcgi-run@.service under systemd-socket-ac
   CHECK(WaitForFileText(log_path, "stopped"));
 }
 
-TEST_CASE("systemd: systemd-analyze verify accepts fcgi-run@.service and fcgi-run@.socket", "[e2e][systemd][once]") {
+TEST_CASE("systemd: systemd-analyze verify accepts fcgi-run@.service and fcgi-run@.socket",
+          "[e2e][systemd][once]") {
   TempDir dir("fcgi-run-systemd-verify");
   for (const char* name : {"fcgi-run@.service", "fcgi-run@.socket"}) {
     std::string unit = UnitFile(name);
@@ -154,7 +154,8 @@ TEST_CASE("systemd: systemd-analyze verify accepts fcgi-run@.service and fcgi-ru
                                 dir.File("fcgi-run@demo.socket")},
                                "", Seconds(60));
   const std::string output = r.out + r.err;
-  if (r.status == -1 || r.ExitCode() == 127 || output.find("not been booted with systemd") != std::string::npos ||
+  if (r.status == -1 || r.ExitCode() == 127 ||
+      output.find("not been booted with systemd") != std::string::npos ||
       output.find("Failed to connect to bus") != std::string::npos) {
     WARN("systemd-analyze verify cannot run here; unit files not verified: " << output);
     return;

@@ -339,7 +339,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckModel(owner, limits);
     if (state.ShouldClose()) closed = true;
   }
-  if (!closed) Check(state.AtRecordBoundary() == splitter.AtRecordBoundary(), "boundary differs from the codec's");
+  if (!closed)
+    Check(state.AtRecordBoundary() == splitter.AtRecordBoundary(), "boundary differs from the codec's");
 
   // The connection ends: every running program is stopped and its request ended.
   while (!owner.started().empty()) owner.End(*owner.started().begin());

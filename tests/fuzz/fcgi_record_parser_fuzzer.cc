@@ -35,10 +35,9 @@ struct Owned {
   std::string content;
   bool operator==(const Owned& o) const {
     return header.version == o.header.version && header.type == o.header.type &&
-           header.request_id == o.header.request_id &&
-           header.content_length == o.header.content_length &&
-           header.padding_length == o.header.padding_length &&
-           header.reserved == o.header.reserved && content == o.content;
+           header.request_id == o.header.request_id && header.content_length == o.header.content_length &&
+           header.padding_length == o.header.padding_length && header.reserved == o.header.reserved &&
+           content == o.content;
   }
 };
 
@@ -128,8 +127,7 @@ void CheckRoundTrip(const Owned& r) {
                              static_cast<fcgi::ProtocolStatus>(body.protocol_status));
       fcgi::EndRequestBody body2;
       Check(fcgi::DecodeEndRequestBody(std::string_view(re).substr(8), &body2).ok() &&
-                body2.app_status == body.app_status &&
-                body2.protocol_status == body.protocol_status,
+                body2.app_status == body.app_status && body2.protocol_status == body.protocol_status,
             "END_REQUEST body round trip");
       break;
     }
@@ -139,9 +137,9 @@ void CheckRoundTrip(const Owned& r) {
       std::string re;
       fcgi::AppendUnknownType(&re, body.type);
       fcgi::UnknownTypeBody body2;
-      Check(fcgi::DecodeUnknownTypeBody(std::string_view(re).substr(8), &body2).ok() &&
-                body2.type == body.type,
-            "UNKNOWN_TYPE body round trip");
+      Check(
+          fcgi::DecodeUnknownTypeBody(std::string_view(re).substr(8), &body2).ok() && body2.type == body.type,
+          "UNKNOWN_TYPE body round trip");
       break;
     }
     case fcgi::RecordType::kParams:
@@ -152,8 +150,7 @@ void CheckRoundTrip(const Owned& r) {
       std::string re = fcgi::EncodeNameValues(pairs);
       Check(re.size() <= r.content.size(), "canonical name-value encoding is longer");
       fcgi::NameValuePairs pairs2;
-      Check(fcgi::DecodeNameValues(re, &pairs2).ok() && pairs2 == pairs,
-            "name-value round trip");
+      Check(fcgi::DecodeNameValues(re, &pairs2).ok() && pairs2 == pairs, "name-value round trip");
       break;
     }
     default:

@@ -1,9 +1,9 @@
 #include "launcher/compat_channel.h"
 
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <cstring>
 
@@ -77,7 +77,8 @@ TEST_CASE("compat_channel: decodes every shim message", "[compat_channel]") {
   CHECK(std::get<CompatHello>(m).max_children == 1024);
   CHECK(std::string(CompatMessageName(m)) == "HELLO");
 
-  REQUIRE(DecodeCompatMessage(Raw(proto::RefusedMessage{proto::kRefused, proto::kRefuseThreads, 3, 9}), &m).ok());
+  REQUIRE(
+      DecodeCompatMessage(Raw(proto::RefusedMessage{proto::kRefused, proto::kRefuseThreads, 3, 9}), &m).ok());
   CHECK(std::get<CompatRefused>(m).reason == proto::kRefuseThreads);
   CHECK(std::get<CompatRefused>(m).error == 3);
 
@@ -324,19 +325,21 @@ TEST_CASE("compat_channel: decodes LOG and RETIRE, checks their lengths", "[comp
   CHECK(std::get<CompatLog>(m).text == text);
   CHECK(std::string(CompatMessageName(m)) == "LOG");
   // The announced length must be the received one, and at most kMaxLogBytes.
-  CHECK(DecodeCompatMessage(WithText(Raw(proto::LogMessageHeader{proto::kLog, 3, n + 1, 0}), text), &m).code() ==
-        Status::Code::kProtocolError);
+  CHECK(DecodeCompatMessage(WithText(Raw(proto::LogMessageHeader{proto::kLog, 3, n + 1, 0}), text), &m)
+            .code() == Status::Code::kProtocolError);
   std::string longest(proto::kMaxLogBytes, 'y');
   CHECK(DecodeCompatMessage(
             WithText(Raw(proto::LogMessageHeader{proto::kLog, 1, proto::kMaxLogBytes, 0}), longest), &m)
             .ok());
   CHECK(DecodeCompatMessage(
-            WithText(Raw(proto::LogMessageHeader{proto::kLog, 1, proto::kMaxLogBytes + 1, 0}), longest + "y"), &m)
+            WithText(Raw(proto::LogMessageHeader{proto::kLog, 1, proto::kMaxLogBytes + 1, 0}), longest + "y"),
+            &m)
             .code() == Status::Code::kProtocolError);
 
   const std::string reason = "--max-requests reached (500 requests)";
   const auto r = static_cast<uint32_t>(reason.size());
-  REQUIRE(DecodeCompatMessage(WithText(Raw(proto::RetireMessageHeader{proto::kRetire, r, 500}), reason), &m).ok());
+  REQUIRE(DecodeCompatMessage(WithText(Raw(proto::RetireMessageHeader{proto::kRetire, r, 500}), reason), &m)
+              .ok());
   REQUIRE(std::holds_alternative<CompatRetire>(m));
   CHECK(std::get<CompatRetire>(m).requests == 500);
   CHECK(std::get<CompatRetire>(m).reason == reason);

@@ -70,7 +70,8 @@ TEST_CASE("check-config: every error is reported, exit 2", "[config]") {
   CHECK(err.str().rfind("error: ", 0) == 0);
 }
 
-TEST_CASE("check-config: dispatcher --root must be a directory; syslog socket absence is a warning", "[config]") {
+TEST_CASE("check-config: dispatcher --root must be a directory; syslog socket absence is a warning",
+          "[config]") {
   test::TempDir dir;
   Config c = Valid(dir);
   c.program.clear();

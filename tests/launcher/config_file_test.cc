@@ -126,9 +126,10 @@ TEST_CASE("config file: the command line replaces scalars and appends to lists",
     Parsed p = Parse({"--workers", "7", "--config", file, "-e", "FROM_CLI=2", "-v"});
     INFO(p.err);
     REQUIRE(p.outcome == ParseOutcome::kRun);
-    CHECK(p.config.workers == 7);               // replaced
-    CHECK(p.config.timeout_seconds == 10);      // kept from the file
-    CHECK(p.config.env == std::vector<std::string>{"FROM_FILE=1", "FROM_CLI=2"});  // file first, then appended
+    CHECK(p.config.workers == 7);           // replaced
+    CHECK(p.config.timeout_seconds == 10);  // kept from the file
+    CHECK(p.config.env ==
+          std::vector<std::string>{"FROM_FILE=1", "FROM_CLI=2"});  // file first, then appended
     CHECK(p.config.listen == std::vector<std::string>{"unix:/tmp/file.sock"});
     CHECK(p.config.verbose);
     CHECK(p.config.program == "/srv/file.cgi");
@@ -333,8 +334,8 @@ TEST_CASE("config file: --check-config checks the effective flags", "[config]") 
   NoConfigEnv no_env;
   test::TempDir dir;
   // --syslog to a socket that does not exist: a --check-config warning only while syslog is on.
-  std::string file = dir.WriteFile("a.conf", "syslog = true\nsyslog-socket = " + dir.File("no.sock") +
-                                                 "\ncommand = /bin/sh\n");
+  std::string file = dir.WriteFile(
+      "a.conf", "syslog = true\nsyslog-socket = " + dir.File("no.sock") + "\ncommand = /bin/sh\n");
   auto syslog_warned = [](const Config& c) {
     for (const std::string& w : CheckConfig(c).warnings) {
       if (w.find("--syslog-socket") != std::string::npos) return true;

@@ -2,8 +2,8 @@
 // taken from the options, and the persistent-mode pre-flight.
 #include "launcher/direct_supervisor.h"
 
-#include <catch2/catch.hpp>
 #include <sys/stat.h>
+#include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <cstdio>

@@ -20,7 +20,8 @@ struct RestoreStderrLog {
 };
 
 TEST_CASE("log: level names round-trip; anything else is rejected", "[log]") {
-  for (LogLevel l : {LogLevel::kError, LogLevel::kWarning, LogLevel::kNotice, LogLevel::kInfo, LogLevel::kDebug}) {
+  for (LogLevel l :
+       {LogLevel::kError, LogLevel::kWarning, LogLevel::kNotice, LogLevel::kInfo, LogLevel::kDebug}) {
     LogLevel parsed = LogLevel::kDebug;
     REQUIRE(ParseLogLevel(LogLevelName(l), &parsed));
     CHECK(parsed == l);
@@ -39,7 +40,8 @@ TEST_CASE("log: one fixed-format line per event", "[log]") {
   tv.tv_sec = 1700000000;
   tv.tv_usec = 123456;
   std::string line = FormatLogLine(LogLevel::kWarning, "two\nlines\r\tand\x1b[31m colour", tv, 4242);
-  std::regex shape(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.123 fcgi-run\[4242\]: warning: two lines  and \[31m colour\n$)");
+  std::regex shape(
+      R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.123 fcgi-run\[4242\]: warning: two lines  and \[31m colour\n$)");
   INFO(line);
   CHECK(std::regex_match(line, shape));
   CHECK(FormatLogLine(LogLevel::kNotice, "x", tv, 1).find(": notice: x\n") != std::string::npos);

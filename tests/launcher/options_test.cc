@@ -51,8 +51,10 @@ struct FlagCase {
   bool Config::*member;
 };
 const FlagCase kProgramFlags[] = {
-    {"verbose", &Config::verbose},           {"syslog", &Config::syslog},
-    {"check", &Config::check},               {"allow-root", &Config::allow_root},
+    {"verbose", &Config::verbose},
+    {"syslog", &Config::syslog},
+    {"check", &Config::check},
+    {"allow-root", &Config::allow_root},
     {"check-config", &Config::check_config},
 };
 
@@ -220,8 +222,9 @@ TEST_CASE("options: --direct with persistent mode and one PROGRAM", "[options]")
   CHECK(p.config.mode == "persistent");
   CHECK(p.config.program == "/srv/app");
   // Options that still apply: they travel to the workers.
-  p = Parse(With(kDirect, {"--workers", "3", "--timeout", "5", "--stderr", "log", "--max-requests", "10",
-                           "--env", "A=1", "--listen", "unix:/tmp/x.sock", "--listen", "tcp:127.0.0.1:9000"}));
+  p = Parse(
+      With(kDirect, {"--workers", "3", "--timeout", "5", "--stderr", "log", "--max-requests", "10", "--env",
+                     "A=1", "--listen", "unix:/tmp/x.sock", "--listen", "tcp:127.0.0.1:9000"}));
   CHECK(p.outcome == ParseOutcome::kRun);
   CHECK(p.err.empty());
   CHECK_FALSE(Parse({"/srv/app"}).config.direct);  // off by default
@@ -232,7 +235,8 @@ TEST_CASE("options: --direct refuses every option the launcher would need the re
     std::vector<std::string> args;
     std::string named;
   };
-  const std::string kDispatcher = "dispatcher mode (--root, --program, --allow-any-path, --allow-ext, --persistent)";
+  const std::string kDispatcher =
+      "dispatcher mode (--root, --program, --allow-any-path, --allow-ext, --persistent)";
   const std::vector<Case> cases = {
       {{"--direct", "/srv/app"}, "--mode fork"},  // fork is the default mode
       {{"--direct", "--mode", "exec", "/srv/app"}, "--mode exec"},

@@ -70,7 +70,8 @@ TEST_CASE("OutputQueue::FlushSoon sends what one reactor turn appends in one wri
   CHECK_FALSE(q.flush_posted());
 }
 
-TEST_CASE("OutputQueue::Flush writes at once; appends during the write go in the next one", "[output_queue]") {
+TEST_CASE("OutputQueue::Flush writes at once; appends during the write go in the next one",
+          "[output_queue]") {
   Pair p;
   OutputQueue q;
   q.Append("one");

@@ -37,10 +37,12 @@ TEST_CASE("parent watch: EOF of the named fd calls back once", "[parent_watch]")
   ParentWatch watch(io);
   std::optional<std::string> what;
   int calls = 0;
-  REQUIRE(watch.Start(std::to_string(p.read_end), false, [&](const std::string& w) {
-                 what = w;
-                 ++calls;
-               })
+  REQUIRE(watch
+              .Start(std::to_string(p.read_end), false,
+                     [&](const std::string& w) {
+                       what = w;
+                       ++calls;
+                     })
               .ok());
   CHECK(watch.fd() == p.read_end);
   io.run_for(std::chrono::milliseconds(50));

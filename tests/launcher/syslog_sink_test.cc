@@ -60,9 +60,11 @@ TEST_CASE("syslog: facility names and severities", "[syslog]") {
 TEST_CASE("syslog: RFC 3164 datagram, one line, cut at the size limit", "[syslog]") {
   std::string d = FormatSyslogDatagram(3, LogLevel::kError, "bad\nthing", 1700000000, 77);
   INFO(d);
-  std::regex shape(R"(^<27>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 123]\d \d\d:\d\d:\d\d fcgi-run\[77\]: error: bad thing$)");
+  std::regex shape(
+      R"(^<27>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 123]\d \d\d:\d\d:\d\d fcgi-run\[77\]: error: bad thing$)");
   CHECK(std::regex_match(d, shape));
-  std::string longer = FormatSyslogDatagram(23, LogLevel::kDebug, std::string(3 * kMaxSyslogMessageBytes, 'x'), 0, 1);
+  std::string longer =
+      FormatSyslogDatagram(23, LogLevel::kDebug, std::string(3 * kMaxSyslogMessageBytes, 'x'), 0, 1);
   CHECK(longer.rfind("<191>", 0) == 0);
   CHECK(longer.size() < kMaxSyslogMessageBytes + 100);
 }

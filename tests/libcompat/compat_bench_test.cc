@@ -5,12 +5,12 @@
 // and reaped the program: fork mode = RUN ... EXITED through the parked
 // process; exec mode = fork()+execve() of the same binary (the classic way),
 // and posix_spawn() (vfork-like) for reference.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>

@@ -2,7 +2,6 @@
 // worker accepts FastCGI connections on the listener it was given and answers
 // them itself. Real program, real shim; the test plays the launcher (HELLO,
 // DIRECT, reading LOG / RETIRE / BYE) and the web server (a FastCGI client).
-#include <catch2/catch.hpp>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstring>
@@ -167,7 +167,7 @@ TEST_CASE("compat direct: the environment is built as the launcher builds it", "
   INFO(r.Describe());
   REQUIRE(r.ok());
   const std::string env = Body(r);
-  CHECK(env.find("BASE_VAR=from-launcher\n") != std::string::npos);   // --env
+  CHECK(env.find("BASE_VAR=from-launcher\n") != std::string::npos);       // --env
   CHECK(env.find("SCRIPT_FILENAME=/overridden\n") != std::string::npos);  // program resolution wins
   CHECK(env.find("FCGI_ROLE=RESPONDER\n") != std::string::npos);
   CHECK(env.find("GATEWAY_INTERFACE=CGI/1.1\n") != std::string::npos);
@@ -182,7 +182,8 @@ TEST_CASE("compat direct: an invalid response becomes the launcher's 502, stderr
     DirectWorker w;
     FcgiTestClient client;
     REQUIRE(client.Connect(w.address()).ok());
-    FcgiResponse r = client.Request({{"REQUEST_METHOD", "GET"}}, "", seconds(5));  // test_cgi without CGI_HEADER
+    FcgiResponse r =
+        client.Request({{"REQUEST_METHOD", "GET"}}, "", seconds(5));  // test_cgi without CGI_HEADER
     INFO(r.Describe());
     REQUIRE(r.ended);
     CHECK(r.stdout_data.rfind("Status: 502 Bad Gateway\r\n", 0) == 0);

@@ -1,11 +1,11 @@
 // libcompat fork mode, end to end: real programs with the real shim preloaded,
 // driven through the launcher's codec (launcher/compat_channel.h).
-#include <catch2/catch.hpp>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -46,8 +46,7 @@ bool Dead(pid_t pid) {
 }
 
 bool BecomesDead(pid_t pid, milliseconds timeout) {
-  for (auto end = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < end;) {
+  for (auto end = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < end;) {
     if (Dead(pid)) return true;
     usleep(5000);
   }
@@ -61,8 +60,8 @@ TEST_CASE("compat: each request sees its own env, stdin, argv and fresh globals"
     RunOutcome r = RunOnce(*parked, i, RequestEnv({"REQ=req" + id, "EXIT=3"}), "body-" + id);
     REQUIRE(r.started);
     CHECK(r.pid != parked->pid());
-    CHECK(r.out == "counter=1\nargv1=first-arg\nREQ=req" + id + "\nLD_PRELOAD=(none)\nstdin=body-" +
-                       id + "\n");
+    CHECK(r.out ==
+          "counter=1\nargv1=first-arg\nREQ=req" + id + "\nLD_PRELOAD=(none)\nstdin=body-" + id + "\n");
     REQUIRE(WIFEXITED(r.wait_status));
     CHECK(WEXITSTATUS(r.wait_status) == 3);
   }
@@ -105,7 +104,8 @@ TEST_CASE("compat: concurrent requests run in parallel and keep their output apa
   for (int i = 0; i < kRequests; ++i) {
     REQUIRE(pipes[i]->ReadAll(seconds(5)));
     std::string n = std::to_string(i);
-    CHECK(pipes[i]->out() == "counter=1\nargv1=(none)\nREQ=r" + n + "\nLD_PRELOAD=(none)\nstdin=in" + n + "\n");
+    CHECK(pipes[i]->out() ==
+          "counter=1\nargv1=(none)\nREQ=r" + n + "\nLD_PRELOAD=(none)\nstdin=in" + n + "\n");
     CHECK(exited[100 + i] == 0);
   }
 }

@@ -1,11 +1,11 @@
 #include "tests/libcompat/compat_harness.h"
 
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <thread>
 
@@ -29,10 +29,17 @@ void CloseFd(int* fd) {
 std::vector<std::string> ValgrindPrefix() {
   const char* dir = getenv("FCGI_COMPAT_TEST_VALGRIND");
   if (dir == nullptr || *dir == '\0') return {};
-  return {"/usr/bin/valgrind", "--tool=memcheck", "--log-file=" + std::string(dir) + "/memcheck.%p.log",
-          "--child-silent-after-fork=no", "--trace-children=no", "--error-limit=no",
-          "--leak-check=full", "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
-          "--track-origins=yes", "--num-callers=30"};
+  return {"/usr/bin/valgrind",
+          "--tool=memcheck",
+          "--log-file=" + std::string(dir) + "/memcheck.%p.log",
+          "--child-silent-after-fork=no",
+          "--trace-children=no",
+          "--error-limit=no",
+          "--leak-check=full",
+          "--errors-for-leak-kinds=definite",
+          "--show-leak-kinds=definite",
+          "--track-origins=yes",
+          "--num-callers=30"};
 }
 
 std::string CompatLibraryPath() { return FCGI_COMPAT_LIBRARY_PATH; }
@@ -52,8 +59,7 @@ RequestPipes::RequestPipes(const std::string& stdin_data) {
   REQUIRE(pipe2(out, O_CLOEXEC) == 0);
   REQUIRE(pipe2(err, O_CLOEXEC) == 0);
   REQUIRE(stdin_data.size() < 65536);  // fits in the pipe: no writer needed
-  REQUIRE(write(in[1], stdin_data.data(), stdin_data.size()) ==
-          static_cast<ssize_t>(stdin_data.size()));
+  REQUIRE(write(in[1], stdin_data.data(), stdin_data.size()) == static_cast<ssize_t>(stdin_data.size()));
   close(in[1]);
   child_[0] = in[0];
   child_[1] = out[1];
@@ -100,8 +106,7 @@ ParkedProgram::ParkedProgram(const std::vector<std::string>& argv, bool with_cha
   REQUIRE(CreateCompatSocketPair(&launcher_end, &shim_end).ok());
   int output[2];
   REQUIRE(pipe2(output, O_CLOEXEC) == 0);
-  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LD_PRELOAD=" + CompatLibraryPath(),
-                                  "LD_BIND_NOW=1"};
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LD_PRELOAD=" + CompatLibraryPath(), "LD_BIND_NOW=1"};
   if (with_channel) env.push_back("FCGI_RUN_COMPAT_FD=3");
   env.insert(env.end(), extra_env.begin(), extra_env.end());
   // Under a checker (tests/libcompat/valgrind_check.sh): the program runs
@@ -175,8 +180,7 @@ std::optional<CompatMessage> ParkedProgram::Next(std::chrono::milliseconds timeo
 bool ParkedProgram::Send(const std::string& message, const int* fds, int nfds) {
   auto deadline = Clock::now() + std::chrono::seconds(5);
   for (;;) {
-    ChannelResult r =
-        SendCompatMessage(fd_, message, std::span<const int>(fds, static_cast<size_t>(nfds)));
+    ChannelResult r = SendCompatMessage(fd_, message, std::span<const int>(fds, static_cast<size_t>(nfds)));
     if (r.io != ChannelIo::kWouldBlock) return r.io == ChannelIo::kDone;
     pollfd p{fd_, POLLOUT, 0};  // what the reactor would wait for
     if (poll(&p, 1, RemainingMs(deadline)) <= 0) return false;

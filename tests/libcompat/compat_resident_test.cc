@@ -2,11 +2,11 @@
 // worker keeps the stdout/stderr pipes of a kRunResidentOutput RUN, later
 // kRunKeepOutput RUNs write into them, and the worker gives them up when a
 // request leaves a process running or replaces fd 1. Real program, real shim.
-#include <catch2/catch.hpp>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <memory>

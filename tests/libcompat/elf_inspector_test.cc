@@ -2,9 +2,9 @@
 // driver (dynamic, static, script) and system files (set-uid, env scripts).
 #include "launcher/elf_inspector.h"
 
-#include <catch2/catch.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -54,8 +54,8 @@ TEST_CASE("elf_inspector: scripts follow #! to the interpreter", "[elf_inspector
   CHECK_FALSE(check.can_park);
   CHECK(check.reason == "no-such-command-x: not found in PATH");
 
-  std::string to_static = WriteScript("static_interp.sh",
-                                      "#!" + CompatTestProgram("test_cgi_static") + " -x\n");
+  std::string to_static =
+      WriteScript("static_interp.sh", "#!" + CompatTestProgram("test_cgi_static") + " -x\n");
   check = InspectForForkMode(to_static, kPath);
   CHECK_FALSE(check.can_park);
   CHECK(check.reason.find("static binary (no PT_INTERP)") != std::string::npos);

@@ -6,11 +6,11 @@
  * MODE=background leaves a child running for 2 s; MODE=close-stdout puts
  * /dev/null on fd 1 before printing (that output is lost). CGI_HEADER set:
  * a CGI header block comes first (direct mode checks responses). */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 static int counter;

@@ -82,8 +82,7 @@ FcgiRun::FcgiRun(FcgiRunOptions options) : options_(std::move(options)), dir_("f
   inherited.Reset();  // the launcher has its own copy as fd 0
 
   auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      options_.ready_timeout);
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.ready_timeout);
   bool ready = false;
   while (std::chrono::steady_clock::now() < deadline) {
     if (!process_->IsRunning()) break;
@@ -94,8 +93,8 @@ FcgiRun::FcgiRun(FcgiRunOptions options) : options_(std::move(options)), dir_("f
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (!ready) {
-    std::string status = process_->IsRunning() ? "still running"
-                                               : DescribeWaitStatus(*process_->exit_status());
+    std::string status =
+        process_->IsRunning() ? "still running" : DescribeWaitStatus(*process_->exit_status());
     process_->Stop(Seconds(2));
     std::string cmd;
     for (const auto& a : argv_) cmd += a + " ";
@@ -125,8 +124,7 @@ FcgiRun::~FcgiRun() {
 
 CommandResult CgiFcgi(const std::string& address, const std::vector<std::string>& env,
                       const std::string& input, Seconds timeout) {
-  return RunCommand({"cgi-fcgi", "-bind", "-connect", CgiFcgiConnect(address)}, input, timeout,
-                    env);
+  return RunCommand({"cgi-fcgi", "-bind", "-connect", CgiFcgiConnect(address)}, input, timeout, env);
 }
 
 std::string CgiOutput::Header(const std::string& name) const {

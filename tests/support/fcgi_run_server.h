@@ -32,9 +32,9 @@ struct FcgiRunOptions {
   // the harness is the launcher's fd 0, as spawn-fcgi and mod_fcgid do), or a
   // full --listen address.
   std::string listen = "unix";
-  std::string socket_mode;                // --socket-mode, "" = fcgi-run's default
-  int workers = 0;                        // --workers N, 0 = default
-  int queue = -1;                         // --queue N, -1 = default
+  std::string socket_mode;  // --socket-mode, "" = fcgi-run's default
+  int workers = 0;          // --workers N, 0 = default
+  int queue = -1;           // --queue N, -1 = default
   // More options, e.g. {"--stderr", "log"}. Run as root, --allow-root is
   // added unless flags hold --allow-root, --user or --program-user.
   std::vector<std::string> flags;

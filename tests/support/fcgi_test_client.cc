@@ -8,11 +8,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <thread>
 
 #include "launcher/core/fcgi_bodies.h"
@@ -23,8 +23,7 @@ namespace fcgi::test {
 namespace {
 
 std::string TypeName(uint8_t type) {
-  return type >= 1 && type <= kMaxKnownRecordType ? RecordTypeName(type)
-                                                  : "type " + std::to_string(type);
+  return type >= 1 && type <= kMaxKnownRecordType ? RecordTypeName(type) : "type " + std::to_string(type);
 }
 
 // Printable head of some bytes for failure messages.
@@ -34,8 +33,8 @@ std::string Excerpt(std::string_view bytes, size_t max = 200) {
     unsigned char u = static_cast<unsigned char>(c);
     if (c == '\n') out += "\\n";
     else if (c == '\r') out += "\\r";
-    else if (u < 0x20 || u >= 0x7f) out += "\\x" + std::string(1, "0123456789abcdef"[u >> 4]) +
-                                             std::string(1, "0123456789abcdef"[u & 15]);
+    else if (u < 0x20 || u >= 0x7f)
+      out += "\\x" + std::string(1, "0123456789abcdef"[u >> 4]) + std::string(1, "0123456789abcdef"[u & 15]);
     else out += c;
   }
   if (bytes.size() > max) out += "...";
@@ -62,8 +61,7 @@ std::string_view Trim(std::string_view s) {
 bool ParseStatusValue(std::string_view v, int* code, std::string* reason) {
   v = Trim(v);
   if (v.size() < 3 || !std::isdigit(static_cast<unsigned char>(v[0])) ||
-      !std::isdigit(static_cast<unsigned char>(v[1])) ||
-      !std::isdigit(static_cast<unsigned char>(v[2])) ||
+      !std::isdigit(static_cast<unsigned char>(v[1])) || !std::isdigit(static_cast<unsigned char>(v[2])) ||
       (v.size() > 3 && v[3] != ' ' && v[3] != '\t')) {
     return false;
   }
@@ -215,8 +213,8 @@ std::string FcgiResponse::Describe() const {
   d += ended ? "ended, appStatus " + std::to_string(app_status) + ", protocolStatus " +
                    std::to_string(protocol_status)
              : std::string("not ended");
-  d += "; stdout " + std::to_string(stdout_data.size()) + " bytes in " +
-       std::to_string(stdout_records) + " records" + (stdout_closed ? " (closed)" : "");
+  d += "; stdout " + std::to_string(stdout_data.size()) + " bytes in " + std::to_string(stdout_records) +
+       " records" + (stdout_closed ? " (closed)" : "");
   d += "; stderr " + std::to_string(stderr_data.size()) + " bytes";
   if (!failure.empty()) d += "; FAILURE: " + failure;
   for (const std::string& e : protocol_errors) d += "; PROTOCOL ERROR: " + e;
@@ -308,8 +306,7 @@ size_t FcgiTestClient::PendingRequests(uint16_t id) const {
   return it == requests_.end() ? 0 : it->second.size();
 }
 
-Status FcgiTestClient::Send(std::string_view bytes, size_t piece_size, Millis pause,
-                            Millis timeout) {
+Status FcgiTestClient::Send(std::string_view bytes, size_t piece_size, Millis pause, Millis timeout) {
   if (fd_ < 0) return Status::Invalid("FcgiTestClient::Send: not connected");
   TrackOutgoing(bytes);
   const auto deadline = DeadlineFor(timeout);
@@ -322,16 +319,18 @@ Status FcgiTestClient::Send(std::string_view bytes, size_t piece_size, Millis pa
       int n = poll(&p, 1, PollMillis(deadline));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        return Status::Unavailable("send: timed out after " + std::to_string(total - bytes.size()) +
-                                   " of " + std::to_string(total) + " bytes");
+        return Status::Unavailable("send: timed out after " + std::to_string(total - bytes.size()) + " of " +
+                                   std::to_string(total) + " bytes");
       }
       if ((p.revents & POLLIN) != 0) ReadSome(Clock::now());  // keep the peer unblocked
       if ((p.revents & (POLLOUT | POLLERR | POLLHUP)) == 0) continue;
       ssize_t w = send(fd_, chunk.data(), chunk.size(), MSG_NOSIGNAL);
       if (w < 0) {
         if (errno == EAGAIN || errno == EINTR) continue;
-        return Status::FromErrno("send(2)", "after " + std::to_string(total - bytes.size()) +
-                                                " of " + std::to_string(total) + " bytes", errno);
+        return Status::FromErrno(
+            "send(2)",
+            "after " + std::to_string(total - bytes.size()) + " of " + std::to_string(total) + " bytes",
+            errno);
       }
       chunk.remove_prefix(static_cast<size_t>(w));
       bytes.remove_prefix(static_cast<size_t>(w));
@@ -397,8 +396,7 @@ void FcgiTestClient::ProcessIncoming(std::string_view bytes) {
     bytes.remove_prefix(consumed);
     if (r == RecordParser::Result::kError) {
       incoming_broken_ = true;
-      connection_errors_.push_back("unparseable stream from the application: " +
-                                   incoming_.error().message());
+      connection_errors_.push_back("unparseable stream from the application: " + incoming_.error().message());
     }
     if (r != RecordParser::Result::kRecord) break;
     HandleRecord(rec);
@@ -461,12 +459,10 @@ void FcgiTestClient::HandleRecord(const Record& record) {
       r = &requests_[id].back();
     } else {
       auto it = requests_.find(id);
-      FcgiResponse* last = (it == requests_.end() || it->second.empty()) ? nullptr
-                                                                        : &it->second.back();
+      FcgiResponse* last = (it == requests_.end() || it->second.empty()) ? nullptr : &it->second.back();
       AddError(last, ended_ids_.count(id) != 0
                          ? what + " for request id " + std::to_string(id) + " after its END_REQUEST"
-                         : what + " for request id " + std::to_string(id) +
-                               ", which was never begun");
+                         : what + " for request id " + std::to_string(id) + ", which was never begun");
       if (last != nullptr) last->records.push_back({type, record.content.size()});
       return;
     }
@@ -496,8 +492,7 @@ void FcgiTestClient::HandleRecord(const Record& record) {
       r->app_status = body.app_status;
       r->protocol_status = body.protocol_status;
       if (body.protocol_status > static_cast<uint8_t>(ProtocolStatus::kUnknownRole)) {
-        AddError(r, "END_REQUEST with unknown protocolStatus " +
-                        std::to_string(body.protocol_status));
+        AddError(r, "END_REQUEST with unknown protocolStatus " + std::to_string(body.protocol_status));
       }
       ended_ids_.insert(id);
       break;
@@ -522,8 +517,7 @@ FcgiResponse FcgiTestClient::Finish(uint16_t id, std::string failure) {
     }
   }
   out.failure = std::move(failure);
-  out.protocol_errors.insert(out.protocol_errors.end(), connection_errors_.begin(),
-                             connection_errors_.end());
+  out.protocol_errors.insert(out.protocol_errors.end(), connection_errors_.begin(), connection_errors_.end());
   return out;
 }
 
@@ -612,7 +606,8 @@ FcgiResponse FcgiTestClient::Request(const RequestSpec& spec, Millis timeout) {
   Status sent = Send(RequestBytes(spec), 0, Millis(0), timeout);
   Millis left = std::max(Millis(0), std::chrono::ceil<Millis>(deadline - Clock::now()));
   FcgiResponse r = ReadUntilEnd(spec.id, left);
-  if (!sent.ok() && !r.failure.empty()) r.failure = "sending failed (" + sent.message() + "), then " + r.failure;
+  if (!sent.ok() && !r.failure.empty())
+    r.failure = "sending failed (" + sent.message() + "), then " + r.failure;
   return r;
 }
 
@@ -624,8 +619,8 @@ FcgiResponse FcgiTestClient::Request(const NameValuePairs& params, std::string_v
   return Request(spec, timeout);
 }
 
-FcgiResponse RequestOnce(std::string_view address, const NameValuePairs& params,
-                         std::string_view stdin_body, Millis timeout) {
+FcgiResponse RequestOnce(std::string_view address, const NameValuePairs& params, std::string_view stdin_body,
+                         Millis timeout) {
   FcgiTestClient client(timeout);
   Status s = client.Connect(address);
   if (!s.ok()) {

@@ -87,8 +87,7 @@ std::string EmptyDataBytes(uint16_t id);
 std::string AbortRequestBytes(uint16_t id);
 std::string GetValuesBytes(const std::vector<std::string>& names);  // id 0
 // Any stream's data records (no end record).
-std::string StreamBytes(RecordType type, uint16_t id, std::string_view data,
-                        const Split& split = {});
+std::string StreamBytes(RecordType type, uint16_t id, std::string_view data, const Split& split = {});
 // One record exactly as given (any version, type, padding, reserved byte;
 // padding bytes are zeros). REQUIRES: content.size() <= 65535.
 std::string RawRecordBytes(uint8_t version, uint8_t type, uint16_t id, std::string_view content,
@@ -101,8 +100,8 @@ struct RequestSpec {
   bool keep_conn = false;
   NameValuePairs params;
   std::string stdin_body;
-  bool send_stdin = true;   // false: no STDIN records at all (mod_fcgid AUTHORIZER)
-  std::string data;         // FILTER: the DATA stream, sent after STDIN
+  bool send_stdin = true;  // false: no STDIN records at all (mod_fcgid AUTHORIZER)
+  std::string data;        // FILTER: the DATA stream, sent after STDIN
   Split params_split;
   Split stdin_split;
   Split data_split;
@@ -123,14 +122,14 @@ struct ReceivedRecord {
 // Everything received for one request (one BEGIN_REQUEST of one id).
 struct FcgiResponse {
   uint16_t request_id = 0;
-  std::string stdout_data;          // all STDOUT content, concatenated
-  std::string stderr_data;          // all STDERR content, concatenated
-  bool stdout_closed = false;       // the empty STDOUT record arrived
-  bool stderr_closed = false;       // the empty STDERR record arrived
-  bool ended = false;               // END_REQUEST arrived
-  uint32_t app_status = 0;          // from END_REQUEST
-  uint8_t protocol_status = 0;      // from END_REQUEST (ProtocolStatus values)
-  size_t stdout_records = 0;        // STDOUT records, the empty one included
+  std::string stdout_data;      // all STDOUT content, concatenated
+  std::string stderr_data;      // all STDERR content, concatenated
+  bool stdout_closed = false;   // the empty STDOUT record arrived
+  bool stderr_closed = false;   // the empty STDERR record arrived
+  bool ended = false;           // END_REQUEST arrived
+  uint32_t app_status = 0;      // from END_REQUEST
+  uint8_t protocol_status = 0;  // from END_REQUEST (ProtocolStatus values)
+  size_t stdout_records = 0;    // STDOUT records, the empty one included
   size_t stderr_records = 0;
   std::vector<ReceivedRecord> records;       // every record for this id, in arrival order
   std::vector<std::string> protocol_errors;  // this id's + the connection's
@@ -144,11 +143,11 @@ struct FcgiResponse {
 
 // One management (id 0) record from the application.
 struct ManagementRecord {
-  uint8_t type = 0;             // kGetValuesResult or kUnknownType normally
+  uint8_t type = 0;  // kGetValuesResult or kUnknownType normally
   std::string content;
-  NameValuePairs values;        // GET_VALUES_RESULT, decoded
-  uint8_t unknown_type = 0;     // UNKNOWN_TYPE body
-  std::string failure;          // "" or timeout / closed / undecodable body
+  NameValuePairs values;     // GET_VALUES_RESULT, decoded
+  uint8_t unknown_type = 0;  // UNKNOWN_TYPE body
+  std::string failure;       // "" or timeout / closed / undecodable body
   bool ok() const { return failure.empty(); }
   // Value of `name` in `values`, "" if absent.
   std::string Value(std::string_view name) const;
@@ -243,12 +242,12 @@ class FcgiTestClient {
   int fd_ = -1;
   Millis timeout_;
   bool peer_closed_ = false;
-  bool incoming_broken_ = false;   // the application sent an unparseable stream
-  bool track_outgoing_ = true;     // our own bytes parse; begun ids are known
+  bool incoming_broken_ = false;  // the application sent an unparseable stream
+  bool track_outgoing_ = true;    // our own bytes parse; begun ids are known
   RecordParser incoming_;
   RecordParser outgoing_;
   std::map<uint16_t, std::deque<FcgiResponse>> requests_;  // per id, oldest first
-  std::set<uint16_t> ended_ids_;   // ids whose latest request has ended
+  std::set<uint16_t> ended_ids_;                           // ids whose latest request has ended
   std::deque<ManagementRecord> management_;
   std::vector<std::string> connection_errors_;
   size_t bytes_received_ = 0;
@@ -270,12 +269,12 @@ struct CaseInsensitiveLess {
 };
 
 struct CgiResponse {
-  bool ok = false;           // a blank line ended a well-formed header block
-  std::string error;         // why not ok
-  int status = 200;          // the Status header's code (or an NPH status line's), else 200
-  std::string reason;        // its reason phrase, "" if none
+  bool ok = false;     // a blank line ended a well-formed header block
+  std::string error;   // why not ok
+  int status = 200;    // the Status header's code (or an NPH status line's), else 200
+  std::string reason;  // its reason phrase, "" if none
   bool has_status_header = false;
-  std::string status_line;   // "HTTP/1.1 200 OK" if the output began with one (NPH), else ""
+  std::string status_line;  // "HTTP/1.1 200 OK" if the output began with one (NPH), else ""
   // Header names as sent, values with surrounding blanks trimmed; duplicates kept.
   std::multimap<std::string, std::string, CaseInsensitiveLess> headers;
   std::vector<std::pair<std::string, std::string>> header_list;  // in order

@@ -78,8 +78,7 @@ std::string Stderr(uint16_t id, std::string_view data) {
   AppendStreamData(&out, RecordType::kStderr, id, data);
   return out;
 }
-std::string End(uint16_t id, uint32_t app_status = 0,
-                ProtocolStatus ps = ProtocolStatus::kRequestComplete) {
+std::string End(uint16_t id, uint32_t app_status = 0, ProtocolStatus ps = ProtocolStatus::kRequestComplete) {
   std::string out;
   AppendEndRequest(&out, id, app_status, ps);
   return out;
@@ -133,8 +132,7 @@ TEST_CASE("Builders: FILTER adds DATA; send_stdin=false sends no STDIN at all", 
   CHECK(a[1].type == 4);
 }
 
-TEST_CASE("Builders: split sizes in order, zeros skipped, the rest in maximal records",
-          "[client]") {
+TEST_CASE("Builders: split sizes in order, zeros skipped, the rest in maximal records", "[client]") {
   std::string data(70010, 'd');
   std::vector<Rec> recs = Parse(StdinBytes(1, data, {3, 0, 7}));
   REQUIRE(recs.size() == 4);
@@ -152,7 +150,9 @@ TEST_CASE("Builders: split sizes in order, zeros skipped, the rest in maximal re
 
 TEST_CASE("RawRecordBytes writes exactly the header asked for", "[client]") {
   std::string raw = RawRecordBytes(2, 5, 0x0102, "ab", 3, 0x7f);
-  CHECK(raw == std::string("\x02\x05\x01\x02\x00\x02\x03\x7f" "ab\0\0\0", 13));
+  CHECK(raw == std::string("\x02\x05\x01\x02\x00\x02\x03\x7f"
+                           "ab\0\0\0",
+                           13));
 }
 
 TEST_CASE("SplitCgiResponse: headers, default status, body", "[client][cgi]") {
@@ -215,8 +215,8 @@ TEST_CASE("Client demultiplexes records per request id", "[client]") {
   REQUIRE(p.client.Send(BeginRequestBytes(1) + BeginRequestBytes(2)).ok());
   CHECK(Parse(p.AppReceives()).size() == 2);
   CHECK(p.client.PendingRequests(1) == 1);
-  p.AppSends(Stdout(2, "two") + Stdout(1, "Status: 200\r\n\r\none") + Stderr(1, "warn") +
-             Stdout(1, "") + Stderr(1, "") + End(1, 0) + Stdout(2, "") + End(2, 7));
+  p.AppSends(Stdout(2, "two") + Stdout(1, "Status: 200\r\n\r\none") + Stderr(1, "warn") + Stdout(1, "") +
+             Stderr(1, "") + End(1, 0) + Stdout(2, "") + End(2, 7));
   std::vector<FcgiResponse> rs = p.client.ReadUntilAllEnded({1, 2});
   REQUIRE(rs.size() == 2);
   INFO(rs[0].Describe());
@@ -310,8 +310,7 @@ TEST_CASE("Client sees the peer close, with or without END_REQUEST", "[client]")
   p.app = -1;
   FcgiResponse r = p.client.ReadUntilEnd(1);
   CHECK(r.stdout_data == "partial");
-  CHECK(r.failure ==
-        "the application closed the connection before END_REQUEST of request id 1");
+  CHECK(r.failure == "the application closed the connection before END_REQUEST of request id 1");
   CHECK(p.client.WaitForClose(Millis(100)));
   CHECK(p.client.peer_closed());
 }

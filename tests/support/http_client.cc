@@ -16,8 +16,7 @@ namespace {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -96,8 +95,8 @@ HttpResponse ParseHttpResponse(std::string_view raw) {
   HttpResponse response;
   size_t body_at = ParseHeadInto(raw, &response);
   if (body_at == std::string_view::npos) {
-    response.error = "no complete HTTP header in " + std::to_string(raw.size()) + " bytes: " +
-                     std::string(raw.substr(0, 200));
+    response.error = "no complete HTTP header in " + std::to_string(raw.size()) +
+                     " bytes: " + std::string(raw.substr(0, 200));
     return response;
   }
   response.ok = true;
@@ -106,8 +105,8 @@ HttpResponse ParseHttpResponse(std::string_view raw) {
 }
 
 HttpResponse Curl(const CurlRequest& request) {
-  std::vector<std::string> argv = {"curl", "-sS", "-i", "--max-time",
-                                   std::to_string(request.max_time), "-H", "Expect:"};
+  std::vector<std::string> argv = {"curl", "-sS",    "-i", "--max-time", std::to_string(request.max_time),
+                                   "-H",   "Expect:"};
   bool has_body = !request.body.empty() || !request.body_file.empty();
   std::string method = request.method.empty() ? (has_body ? "POST" : "GET") : request.method;
   if (method != "GET" || has_body) argv.insert(argv.end(), {"-X", method});
@@ -121,8 +120,8 @@ HttpResponse Curl(const CurlRequest& request) {
   }
   argv.insert(argv.end(), request.extra_args.begin(), request.extra_args.end());
   argv.push_back(request.url);
-  CommandResult r = RunCommand(argv, request.body_file.empty() ? request.body : "",
-                               Seconds(request.max_time + 10));
+  CommandResult r =
+      RunCommand(argv, request.body_file.empty() ? request.body : "", Seconds(request.max_time + 10));
   HttpResponse response = ParseHttpResponse(r.out);
   response.seconds = r.seconds;
   if (!r.Succeeded()) {
@@ -139,8 +138,8 @@ HttpResponse CurlGet(const std::string& url, double max_time) {
   return Curl(request);
 }
 
-HttpResponse RawHttpGet(int port, const std::string& path,
-                        const std::vector<std::string>& extra_headers, double timeout_seconds) {
+HttpResponse RawHttpGet(int port, const std::string& path, const std::vector<std::string>& extra_headers,
+                        double timeout_seconds) {
   using Clock = std::chrono::steady_clock;
   HttpResponse response;
   std::string error;
@@ -159,8 +158,8 @@ HttpResponse RawHttpGet(int port, const std::string& path,
   }
   std::string raw;
   std::vector<std::pair<double, size_t>> raw_arrivals;
-  auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                              std::chrono::duration<double>(timeout_seconds));
+  auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_seconds));
   bool eof = false;
   while (!eof) {
     auto now = Clock::now();
@@ -169,8 +168,8 @@ HttpResponse RawHttpGet(int port, const std::string& path,
       break;
     }
     pollfd pfd{fd.get(), POLLIN, 0};
-    int ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
+    int ms =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
     if (poll(&pfd, 1, ms) <= 0) continue;
     char buf[65536];
     ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
@@ -180,8 +179,7 @@ HttpResponse RawHttpGet(int port, const std::string& path,
       break;
     }
     raw.append(buf, static_cast<size_t>(n));
-    raw_arrivals.emplace_back(std::chrono::duration<double>(Clock::now() - start).count(),
-                              raw.size());
+    raw_arrivals.emplace_back(std::chrono::duration<double>(Clock::now() - start).count(), raw.size());
   }
   HttpResponse parsed = ParseHttpResponse(raw);
   parsed.seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -18,7 +18,7 @@ struct HttpResponse {
   std::string status_line;  // "HTTP/1.1 200 OK"
   std::vector<std::pair<std::string, std::string>> headers;  // in order, as sent
   std::string body;
-  double seconds = 0;       // total wall time of the exchange
+  double seconds = 0;  // total wall time of the exchange
 
   // Arrivals (raw client only): after each read, the seconds since the request
   // was sent and the number of body bytes received so far.
@@ -40,13 +40,13 @@ HttpResponse ParseHttpResponse(std::string_view raw);
 
 struct CurlRequest {
   std::string url{};
-  std::string method{};                 // "" = GET, or POST when a body is given
-  std::vector<std::string> headers{};  // "Name: value"
-  std::string body{};                  // sent with --data-binary @- (stdin)
-  std::string body_file{};             // or --data-binary @file
-  bool chunked = false;                // Transfer-Encoding: chunked upload
-  std::vector<std::string> extra_args{};// anything else for curl (e.g. "-F", "file=@x")
-  double max_time = 30;                // --max-time
+  std::string method{};                   // "" = GET, or POST when a body is given
+  std::vector<std::string> headers{};     // "Name: value"
+  std::string body{};                     // sent with --data-binary @- (stdin)
+  std::string body_file{};                // or --data-binary @file
+  bool chunked = false;                   // Transfer-Encoding: chunked upload
+  std::vector<std::string> extra_args{};  // anything else for curl (e.g. "-F", "file=@x")
+  double max_time = 30;                   // --max-time
 };
 
 // Runs `curl -sS -i --max-time N ...`. ok=false (with curl's stderr) when curl
@@ -57,8 +57,7 @@ HttpResponse CurlGet(const std::string& url, double max_time = 30);
 
 // Raw HTTP/1.0 GET to 127.0.0.1:port (Connection: close; the response is read
 // to EOF), with timestamps of every arrival. `extra_headers`: "Name: value".
-HttpResponse RawHttpGet(int port, const std::string& path,
-                        const std::vector<std::string>& extra_headers = {},
+HttpResponse RawHttpGet(int port, const std::string& path, const std::vector<std::string>& extra_headers = {},
                         double timeout_seconds = 30);
 
 }  // namespace fcgi::test

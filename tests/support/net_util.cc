@@ -122,8 +122,7 @@ UniqueFd ListenUnix(const std::string& path) {
   if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("socket path too long: " + path);
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(fd.get(), 128) != 0) {
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd.get(), 128) != 0) {
     throw std::runtime_error("bind/listen " + path + ": " + std::strerror(errno));
   }
   return fd;

@@ -51,11 +51,11 @@ UniqueFd ListenUnix(const std::string& path);
 bool SendAll(int fd, std::string_view data);
 
 // Address forms the servers want.
-std::string NginxFastcgiPass(std::string_view address);  // "unix:/p" or "127.0.0.1:9000"
-std::string ApacheProxyTarget(std::string_view address); // "unix:/p|fcgi://localhost/" or "fcgi://h:p/"
-std::string CgiFcgiConnect(std::string_view address);    // "/p" or "127.0.0.1:9000"
+std::string NginxFastcgiPass(std::string_view address);   // "unix:/p" or "127.0.0.1:9000"
+std::string ApacheProxyTarget(std::string_view address);  // "unix:/p|fcgi://localhost/" or "fcgi://h:p/"
+std::string CgiFcgiConnect(std::string_view address);     // "/p" or "127.0.0.1:9000"
 bool IsUnixAddress(std::string_view address);
-std::string UnixPath(std::string_view address);          // "/p" of "unix:/p"
+std::string UnixPath(std::string_view address);  // "/p" of "unix:/p"
 
 }  // namespace fcgi::test
 

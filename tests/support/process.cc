@@ -1,9 +1,9 @@
 #include "tests/support/process.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
-#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,8 +32,8 @@ struct ExecPlan {
   std::vector<char*> envp;
   std::string cwd;
 
-  ExecPlan(const std::vector<std::string>& args, const std::vector<std::string>& env,
-           bool inherit_env, std::string dir)
+  ExecPlan(const std::vector<std::string>& args, const std::vector<std::string>& env, bool inherit_env,
+           std::string dir)
       : argv_storage(args), cwd(std::move(dir)) {
     if (inherit_env) {
       for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
@@ -60,8 +60,7 @@ struct ExecPlan {
 }
 
 // In the child: sets up fds 0-2 from the given descriptors, closes the rest, execs.
-[[noreturn]] void ExecChild(const ExecPlan& plan, int in_fd, int out_fd, int err_fd,
-                            int report_fd) {
+[[noreturn]] void ExecChild(const ExecPlan& plan, int in_fd, int out_fd, int err_fd, int report_fd) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   sigset_t none;
@@ -197,13 +196,10 @@ bool CommandResult::Succeeded() const {
   return !timed_out && status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-int CommandResult::ExitCode() const {
-  return (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
-}
+int CommandResult::ExitCode() const { return (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1; }
 
-CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input,
-                         Seconds timeout, const std::vector<std::string>& env,
-                         const std::string& stdin_path) {
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input, Seconds timeout,
+                         const std::vector<std::string>& env, const std::string& stdin_path) {
   CommandResult result;
   auto start = Clock::now();
   int in_pipe[2], out_pipe[2], err_pipe[2];
@@ -256,8 +252,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
       if (fd >= 0) pfds[n++] = {fd, POLLIN, 0};
     }
     if (write_fd >= 0) pfds[n++] = {write_fd, POLLOUT, 0};
-    int ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
+    int ms =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
     if (poll(pfds, static_cast<nfds_t>(n), ms) < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       if (pfds[i].revents == 0) continue;

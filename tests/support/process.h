@@ -66,20 +66,19 @@ class Process {
 };
 
 struct CommandResult {
-  int status = -1;          // raw wait status; -1 if it could not run
-  bool timed_out = false;   // killed because it ran longer than the timeout
-  std::string out;          // everything written to stdout
-  std::string err;          // everything written to stderr
-  double seconds = 0;       // wall time
-  bool Succeeded() const;   // exited with status 0, no timeout
-  int ExitCode() const;     // WEXITSTATUS, or -1
+  int status = -1;         // raw wait status; -1 if it could not run
+  bool timed_out = false;  // killed because it ran longer than the timeout
+  std::string out;         // everything written to stdout
+  std::string err;         // everything written to stderr
+  double seconds = 0;      // wall time
+  bool Succeeded() const;  // exited with status 0, no timeout
+  int ExitCode() const;    // WEXITSTATUS, or -1
 };
 
 // Runs argv to completion with `input` on stdin, collecting stdout and stderr.
 // Killed (group SIGKILL) after `timeout`. Never throws for a failing command.
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input = "",
-                         Seconds timeout = Seconds(30),
-                         const std::vector<std::string>& env = MinimalEnv(),
+                         Seconds timeout = Seconds(30), const std::vector<std::string>& env = MinimalEnv(),
                          const std::string& stdin_path = "");
 
 // Human-readable wait status ("exit 3", "signal 11 (SIGSEGV)").

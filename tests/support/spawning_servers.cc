@@ -132,47 +132,46 @@ std::vector<std::string> ProcessesMatching(const std::string& needle) {
 
 Lighttpd::Lighttpd(LighttpdOptions options) : options_(std::move(options)), dir_("fcgi-run-lighttpd") {
   state_ = MakeServerStateDir(dir_);
-  server_ = StartOnFreePort(dir_, {.name = "lighttpd",
-                                    .config_name = "lighttpd.conf",
-                                    .make_config = [&](int port) { return LighttpdConfig(options_, state_, port); },
-                                    .argv = [&](const std::string& conf) -> std::vector<std::string> {
-                                      return {"/usr/sbin/lighttpd", "-D", "-f", conf};
-                                    },
-                                    .timeout = Seconds(15),
-                                    .log = [this] { return ErrorLog(); }});
+  server_ =
+      StartOnFreePort(dir_, {.name = "lighttpd",
+                             .config_name = "lighttpd.conf",
+                             .make_config = [&](int port) { return LighttpdConfig(options_, state_, port); },
+                             .argv = [&](const std::string& conf) -> std::vector<std::string> {
+                               return {"/usr/sbin/lighttpd", "-D", "-f", conf};
+                             },
+                             .timeout = Seconds(15),
+                             .log = [this] { return ErrorLog(); }});
 }
 
 Lighttpd::~Lighttpd() {
   if (server_.process) server_.process->Stop(Seconds(8));
 }
 
-std::string Lighttpd::Url(const std::string& path) const {
-  return server_.Url(path);
-}
+std::string Lighttpd::Url(const std::string& path) const { return server_.Url(path); }
 
 std::string Lighttpd::ErrorLog() const { return ReadFile(state_ + "/error.log"); }
 
 H2o::H2o(H2oOptions options) : options_(std::move(options)), dir_("fcgi-run-h2o") {
   state_ = MakeServerStateDir(dir_);
   server_ = StartOnFreePort(dir_, {.name = "h2o",
-                                    .config_name = "h2o.conf",
-                                    .make_config = [&](int port) { return H2oConfig(options_, state_, port); },
-                                    .argv = [&](const std::string& conf) -> std::vector<std::string> {
-                                      return {"/usr/bin/h2o", "-c", conf};
-                                    },
-                                    .timeout = Seconds(15),
-                                    .log = [this] { return ErrorLog(); }});
+                                   .config_name = "h2o.conf",
+                                   .make_config = [&](int port) { return H2oConfig(options_, state_, port); },
+                                   .argv = [&](const std::string& conf) -> std::vector<std::string> {
+                                     return {"/usr/bin/h2o", "-c", conf};
+                                   },
+                                   .timeout = Seconds(15),
+                                   .log = [this] { return ErrorLog(); }});
 }
 
 H2o::~H2o() {
   if (server_.process) server_.process->Stop(Seconds(8));
 }
 
-std::string H2o::Url(const std::string& path) const {
-  return server_.Url(path);
-}
+std::string H2o::Url(const std::string& path) const { return server_.Url(path); }
 
-std::string H2o::ErrorLog() const { return ReadFile(state_ + "/error.log") + ReadFile(dir_.File("stderr.log")); }
+std::string H2o::ErrorLog() const {
+  return ReadFile(state_ + "/error.log") + ReadFile(dir_.File("stderr.log"));
+}
 
 std::string FcgidConfig(const FcgidOptions& o, const std::string& state_dir) {
   std::string c;
@@ -181,7 +180,7 @@ std::string FcgidConfig(const FcgidOptions& o, const std::string& state_dir) {
   c += "FcgidProcessTableFile " + Quoted(state_dir + "/fcgid_shm") + "\n";
   c += "FcgidMaxRequestLen 67108864\n";  // the default, 128 KiB, refuses larger bodies
   c += "FcgidIOTimeout 60\n";
-  c += "FcgidOutputBufferSize 0\n";     // pass output on as it comes (streaming)
+  c += "FcgidOutputBufferSize 0\n";  // pass output on as it comes (streaming)
   for (const std::string& e : o.initial_env) c += "FcgidInitialEnv " + e + "\n";
   c += "DocumentRoot " + Quoted(o.document_root) + "\n";
   if (!o.is_virtual) {
@@ -209,7 +208,8 @@ FcgidApache::FcgidApache(FcgidOptions options) : state_dir_("fcgi-run-fcgid") {
 }
 
 CommandResult FcgidApache::Control(const std::string& verb) {
-  return RunCommand({"/usr/sbin/apache2", "-f", apache_->dir().File("httpd.conf"), "-k", verb}, "", Seconds(30));
+  return RunCommand({"/usr/sbin/apache2", "-f", apache_->dir().File("httpd.conf"), "-k", verb}, "",
+                    Seconds(30));
 }
 
 }  // namespace fcgi::test

@@ -44,10 +44,10 @@ std::vector<std::string> ProcessesMatching(const std::string& needle);
 
 struct LighttpdOptions {
   std::string document_root;
-  std::string bin_path;          // "bin-path": the command lighttpd runs (fcgi-run ...)
-  std::string key = ".cgi";      // fastcgi.server key: an extension or a path prefix ("/app")
+  std::string bin_path;      // "bin-path": the command lighttpd runs (fcgi-run ...)
+  std::string key = ".cgi";  // fastcgi.server key: an extension or a path prefix ("/app")
   int max_procs = 1;
-  bool check_local = true;       // false: requests need not name a file (one program at a prefix)
+  bool check_local = true;  // false: requests need not name a file (one program at a prefix)
 };
 
 class Lighttpd {
@@ -68,13 +68,13 @@ class Lighttpd {
  private:
   LighttpdOptions options_;
   TempDir dir_;
-  std::string state_;  // www-data's subdirectory
+  std::string state_;     // www-data's subdirectory
   StartedServer server_;  // port, config, process
 };
 
 struct H2oOptions {
   std::string document_root;
-  std::string spawn_command;   // fastcgi.spawn (h2o runs it with /bin/sh -c)
+  std::string spawn_command;       // fastcgi.spawn (h2o runs it with /bin/sh -c)
   std::string extension = ".cgi";  // file.custom-handler extension for the programs under document_root
 };
 
@@ -101,7 +101,7 @@ class H2o {
 
 struct FcgidOptions {
   std::string document_root;
-  std::string wrapper;               // the FcgidWrapper command line (fcgi-run ...)
+  std::string wrapper;  // the FcgidWrapper command line (fcgi-run ...)
   // false: `AddHandler fcgid-script .cgi` + `FcgidWrapper "<wrapper>" .cgi` on
   // the document root (every .cgi runs through one fcgi-run, dispatcher mode).
   // true: `<Location /app>` + `SetHandler fcgid-script` + `FcgidWrapper

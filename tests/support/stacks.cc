@@ -33,8 +33,8 @@ HttpResponse NginxStack::Get(const std::string& path, double max_time) const {
 std::string NginxStack::Diagnostics() const {
   std::string cmd;
   for (const auto& a : app_.argv()) cmd += a + " ";
-  return "launcher: " + cmd + "\n--- launcher stderr:\n" + app_.Log() +
-         "\n--- nginx error log:\n" + nginx_.ErrorLog();
+  return "launcher: " + cmd + "\n--- launcher stderr:\n" + app_.Log() + "\n--- nginx error log:\n" +
+         nginx_.ErrorLog();
 }
 
 }  // namespace fcgi::test

@@ -13,11 +13,11 @@
 namespace fcgi::test {
 
 struct NginxStackOptions {
-  std::string listen = "unix";     // FcgiRunOptions::listen
+  std::string listen = "unix";  // FcgiRunOptions::listen
   bool keep_conn = false;
   bool buffering = true;
   bool request_buffering = true;
-  FcgiRunOptions app;              // program is set from the example name
+  FcgiRunOptions app;  // program is set from the example name
 };
 
 // fcgi-run serving Example(example), nginx in front of it.

@@ -39,9 +39,7 @@ bool TempDir::KeepRequested() {
   return keep != nullptr && *keep != '\0' && std::strcmp(keep, "0") != 0;
 }
 
-std::string TempDir::File(std::string_view name) const {
-  return path_ + "/" + std::string(name);
-}
+std::string TempDir::File(std::string_view name) const { return path_ + "/" + std::string(name); }
 
 std::string TempDir::WriteFile(std::string_view name, std::string_view content) const {
   std::string file = File(name);

@@ -11,7 +11,7 @@ namespace fcgi::test {
 
 std::string FcgiRunBinary();
 std::string CompatLibrary();
-std::string ExamplesDir();      // built examples (compiled programs and scripts)
+std::string ExamplesDir();  // built examples (compiled programs and scripts)
 std::string SourceDir();
 std::string Example(const std::string& name);  // ExamplesDir() + "/" + name
 

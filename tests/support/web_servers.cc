@@ -42,7 +42,8 @@ std::string NginxConfig(const NginxOptions& o, const TempDir& dir, int port) {
   conf += "  fastcgi_read_timeout 60s;\n";
   conf += "  fastcgi_send_timeout 60s;\n";
   conf += "  upstream fcgi_backend {\n    server " + upstream + ";\n";
-  for (const std::string& more : o.more_fcgi_addresses) conf += "    server " + NginxFastcgiPass(more) + ";\n";
+  for (const std::string& more : o.more_fcgi_addresses)
+    conf += "    server " + NginxFastcgiPass(more) + ";\n";
   if (o.keep_conn) conf += "    keepalive 8;\n";
   conf += "  }\n";
   conf += o.extra_http;
@@ -55,8 +56,7 @@ std::string NginxConfig(const NginxOptions& o, const TempDir& dir, int port) {
   conf += "      fastcgi_pass fcgi_backend;\n";
   conf += std::string("      fastcgi_keep_conn ") + (o.keep_conn ? "on" : "off") + ";\n";
   conf += std::string("      fastcgi_buffering ") + (o.buffering ? "on" : "off") + ";\n";
-  conf += std::string("      fastcgi_request_buffering ") + (o.request_buffering ? "on" : "off") +
-          ";\n";
+  conf += std::string("      fastcgi_request_buffering ") + (o.request_buffering ? "on" : "off") + ";\n";
   conf += o.extra_location;
   conf += "    }\n  }\n}\n";
   return conf;
@@ -106,46 +106,43 @@ std::string ApacheConfig(const ApacheOptions& o, const TempDir& dir, int port) {
 
 Nginx::Nginx(NginxOptions options) : options_(std::move(options)), dir_("fcgi-run-nginx") {
   server_ = StartOnFreePort(dir_, {.name = "nginx",
-                                    .config_name = "nginx.conf",
-                                    .make_config = [&](int port) { return NginxConfig(options_, dir_, port); },
-                                    .argv = [&](const std::string& conf) -> std::vector<std::string> {
-                                      return {"/usr/sbin/nginx", "-c", conf, "-p", dir_.path() + "/", "-e",
-                                              dir_.File("error.log")};
-                                    },
-                                    .timeout = Seconds(10),
-                                    .log = [this] { return ErrorLog(); }});
+                                   .config_name = "nginx.conf",
+                                   .make_config = [&](int port) { return NginxConfig(options_, dir_, port); },
+                                   .argv = [&](const std::string& conf) -> std::vector<std::string> {
+                                     return {"/usr/sbin/nginx",     "-c", conf, "-p", dir_.path() + "/", "-e",
+                                             dir_.File("error.log")};
+                                   },
+                                   .timeout = Seconds(10),
+                                   .log = [this] { return ErrorLog(); }});
 }
 
 Nginx::~Nginx() {
   if (server_.process) server_.process->Stop(Seconds(5));
 }
 
-std::string Nginx::Url(const std::string& path) const {
-  return server_.Url(path);
-}
+std::string Nginx::Url(const std::string& path) const { return server_.Url(path); }
 
 bool Nginx::WaitForErrorLog(const std::string& needle, Seconds timeout) const {
   return PollFor([this] { return ErrorLog(); }, needle, timeout);
 }
 
 Apache::Apache(ApacheOptions options) : options_(std::move(options)), dir_("fcgi-run-apache") {
-  server_ = StartOnFreePort(dir_, {.name = "apache2",
-                                    .config_name = "httpd.conf",
-                                    .make_config = [&](int port) { return ApacheConfig(options_, dir_, port); },
-                                    .argv = [&](const std::string& conf) -> std::vector<std::string> {
-                                      return {"/usr/sbin/apache2", "-f", conf, "-k", "start", "-DFOREGROUND"};
-                                    },
-                                    .timeout = Seconds(15),
-                                    .log = [this] { return ErrorLog(); }});
+  server_ =
+      StartOnFreePort(dir_, {.name = "apache2",
+                             .config_name = "httpd.conf",
+                             .make_config = [&](int port) { return ApacheConfig(options_, dir_, port); },
+                             .argv = [&](const std::string& conf) -> std::vector<std::string> {
+                               return {"/usr/sbin/apache2", "-f", conf, "-k", "start", "-DFOREGROUND"};
+                             },
+                             .timeout = Seconds(15),
+                             .log = [this] { return ErrorLog(); }});
 }
 
 Apache::~Apache() {
   if (server_.process) server_.process->Stop(Seconds(8));
 }
 
-std::string Apache::Url(const std::string& path) const {
-  return server_.Url(path);
-}
+std::string Apache::Url(const std::string& path) const { return server_.Url(path); }
 
 bool Apache::WaitForErrorLog(const std::string& needle, Seconds timeout) const {
   return PollFor([this] { return ErrorLog(); }, needle, timeout);

@@ -21,13 +21,13 @@
 namespace fcgi::test {
 
 struct NginxOptions {
-  std::string fcgi_address;        // "unix:/p" or "tcp:127.0.0.1:N" (fcgi-run's address)
-  std::string script_filename;     // value of the SCRIPT_FILENAME param
-  bool keep_conn = false;          // fastcgi_keep_conn on + upstream keepalive
-  bool buffering = true;           // fastcgi_buffering
-  bool request_buffering = true;   // fastcgi_request_buffering
-  std::string extra_location;      // more directives inside `location /`
-  std::string extra_http;          // more directives inside `http`
+  std::string fcgi_address;       // "unix:/p" or "tcp:127.0.0.1:N" (fcgi-run's address)
+  std::string script_filename;    // value of the SCRIPT_FILENAME param
+  bool keep_conn = false;         // fastcgi_keep_conn on + upstream keepalive
+  bool buffering = true;          // fastcgi_buffering
+  bool request_buffering = true;  // fastcgi_request_buffering
+  std::string extra_location;     // more directives inside `location /`
+  std::string extra_http;         // more directives inside `http`
   // More servers of the `fcgi_backend` upstream (--listen syntax), after
   // fcgi_address: nginx balances requests over them (round robin).
   std::vector<std::string> more_fcgi_addresses;
@@ -62,11 +62,12 @@ class Nginx {
 };
 
 struct ApacheOptions {
-  std::string fcgi_address;      // proxied to with mod_proxy_fcgi (empty: no ProxyPass)
-  std::string script_filename;   // SCRIPT_FILENAME sent (ProxyFCGISetEnvIf); "" = Apache's own (proxy:fcgi://...)
+  std::string fcgi_address;  // proxied to with mod_proxy_fcgi (empty: no ProxyPass)
+  std::string
+      script_filename;  // SCRIPT_FILENAME sent (ProxyFCGISetEnvIf); "" = Apache's own (proxy:fcgi://...)
   std::string path_prefix = "/app/";
-  bool enable_reuse = false;     // ProxyPass ... enablereuse=on
-  std::string extra_config;      // appended to httpd.conf (e.g. LoadModule fcgid_module ...)
+  bool enable_reuse = false;  // ProxyPass ... enablereuse=on
+  std::string extra_config;   // appended to httpd.conf (e.g. LoadModule fcgid_module ...)
   std::string log_level = "info";
 };
 

@@ -1,11 +1,11 @@
 // cxx_lock.cgi: a C++ program that calls exit() inside a scope holding a
 // lock_guard (QUERY_STRING "exit"). Without recycling the mutex would stay
 // locked for the next request of the same process; try_lock shows it.
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <unistd.h>
 
 static std::mutex g_mutex;
 

@@ -2,13 +2,13 @@
  * persistent mode must survive (tests/e2e/persistent_mode_test.cc). Run with
  * the fixed arguments "-v -n 5 rest" for the getopt case. Every response
  * starts with "pid=<pid>" so tests can tell whether the worker was replaced. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t alarms_caught;
@@ -16,9 +16,7 @@ static int requests_seen;
 char *probe_leaked[4096]; /* kept reachable so the compiler cannot drop the leak */
 static int leaked_count;
 
-static void header(void) {
-  printf("Content-Type: text/plain\r\n\r\npid=%d\n", (int)getpid());
-}
+static void header(void) { printf("Content-Type: text/plain\r\n\r\npid=%d\n", (int)getpid()); }
 
 static void on_alarm(int sig) {
   (void)sig;
@@ -54,7 +52,7 @@ int main(int argc, char **argv) {
   } else if (strcmp(q, "_exit") == 0) {
     printf("kept\n");
     fflush(stdout);
-    printf("lost\n");  /* still in the stdio buffer: _exit discards it */
+    printf("lost\n"); /* still in the stdio buffer: _exit discards it */
     _exit(0);
   } else if (strcmp(q, "atexit") == 0) {
     atexit(say_bye);

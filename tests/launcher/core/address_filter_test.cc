@@ -140,13 +140,11 @@ TEST_CASE("AddressFilter: bad entries are errors quoting the entry", "[address_f
   CHECK(ErrorOf(" \t ") == "allow-list is empty");
   CHECK(ErrorOf("127.0.0.1,,::1") == "allow-list \"127.0.0.1,,::1\": empty entry");
   CHECK(ErrorOf("127.0.0.1,") == "allow-list \"127.0.0.1,\": empty entry");
-  CHECK(ErrorOf("127.0.0.1, localhost") ==
-        "allow-list entry \"localhost\": not an IPv4 or IPv6 address");
+  CHECK(ErrorOf("127.0.0.1, localhost") == "allow-list entry \"localhost\": not an IPv4 or IPv6 address");
   CHECK(ErrorOf("300.1.1.1") == "allow-list entry \"300.1.1.1\": not an IPv4 or IPv6 address");
   CHECK(ErrorOf("10.0.0.0/33") == "allow-list entry \"10.0.0.0/33\": prefix length must be 0-32");
   CHECK(ErrorOf("::/129") == "allow-list entry \"::/129\": prefix length must be 0-128");
-  CHECK(ErrorOf("10.0.0.0/") ==
-        "allow-list entry \"10.0.0.0/\": prefix length must be a number 0-32");
+  CHECK(ErrorOf("10.0.0.0/") == "allow-list entry \"10.0.0.0/\": prefix length must be a number 0-32");
   CHECK(ErrorOf("10.0.0.0/-1").find("must be a number") != std::string::npos);
   CHECK(ErrorOf("10.0.0.0/8/8").find("must be a number") != std::string::npos);
   CHECK(ErrorOf("10.0.0.0/0008").find("must be a number") != std::string::npos);

@@ -15,14 +15,14 @@ std::vector<std::string> Names(const CgiEnvironment& env) {
 }
 
 TEST_CASE("BuildCgiEnvironment: params become NAME=VALUE entries in order", "[cgi_env]") {
-  NameValuePairs params = {{"REQUEST_METHOD", "GET"}, {"SCRIPT_NAME", "/a.cgi"},
-                           {"HTTP_HOST", "example.org"}};
+  NameValuePairs params = {
+      {"REQUEST_METHOD", "GET"}, {"SCRIPT_NAME", "/a.cgi"}, {"HTTP_HOST", "example.org"}};
   std::vector<DroppedParam> dropped;
   CgiEnvironment env = BuildCgiEnvironment(params, {}, &dropped);
   CHECK(dropped.empty());
   CHECK(env.entries == std::vector<std::string>{"REQUEST_METHOD=GET", "SCRIPT_NAME=/a.cgi",
-                                                "HTTP_HOST=example.org",
-                                                "GATEWAY_INTERFACE=CGI/1.1", "QUERY_STRING="});
+                                                "HTTP_HOST=example.org", "GATEWAY_INTERFACE=CGI/1.1",
+                                                "QUERY_STRING="});
   REQUIRE(env.Find("SCRIPT_NAME") != nullptr);
   CHECK(std::string(env.Find("SCRIPT_NAME")) == "/a.cgi");
   CHECK(env.Find("SCRIPT") == nullptr);
@@ -36,10 +36,9 @@ TEST_CASE("BuildCgiEnvironment: GATEWAY_INTERFACE and QUERY_STRING defaults", "[
     CHECK(env.entries == std::vector<std::string>{"GATEWAY_INTERFACE=CGI/1.1", "QUERY_STRING="});
   }
   SECTION("present in params -> kept, not duplicated") {
-    CgiEnvironment env = BuildCgiEnvironment(
-        {{"QUERY_STRING", "a=1&b=2"}, {"GATEWAY_INTERFACE", "CGI/1.0"}}, {}, nullptr);
-    CHECK(env.entries == std::vector<std::string>{"QUERY_STRING=a=1&b=2",
-                                                  "GATEWAY_INTERFACE=CGI/1.0"});
+    CgiEnvironment env =
+        BuildCgiEnvironment({{"QUERY_STRING", "a=1&b=2"}, {"GATEWAY_INTERFACE", "CGI/1.0"}}, {}, nullptr);
+    CHECK(env.entries == std::vector<std::string>{"QUERY_STRING=a=1&b=2", "GATEWAY_INTERFACE=CGI/1.0"});
   }
   SECTION("present in base -> kept") {
     CgiEnvironment env = BuildCgiEnvironment({}, {{"QUERY_STRING", "x"}}, nullptr);
@@ -55,15 +54,13 @@ TEST_CASE("BuildCgiEnvironment: GATEWAY_INTERFACE and QUERY_STRING defaults", "[
 }
 
 TEST_CASE("BuildCgiEnvironment: params override base, last duplicate wins", "[cgi_env]") {
-  NameValuePairs base = {{"PATH", "/usr/bin:/bin"}, {"SERVER_SOFTWARE", "launcher"},
-                         {"TZ", "UTC"}};
-  NameValuePairs params = {{"SERVER_SOFTWARE", "nginx"}, {"HTTP_X", "1"}, {"HTTP_X", "2"},
-                           {"PATH", "/evil"}, {"HTTP_X", "3"}};
+  NameValuePairs base = {{"PATH", "/usr/bin:/bin"}, {"SERVER_SOFTWARE", "launcher"}, {"TZ", "UTC"}};
+  NameValuePairs params = {
+      {"SERVER_SOFTWARE", "nginx"}, {"HTTP_X", "1"}, {"HTTP_X", "2"}, {"PATH", "/evil"}, {"HTTP_X", "3"}};
   CgiEnvironment env = BuildCgiEnvironment(params, base, nullptr);
   // Position is fixed by the first appearance (base first), value by the last one.
-  CHECK(env.entries == std::vector<std::string>{"PATH=/evil", "SERVER_SOFTWARE=nginx", "TZ=UTC",
-                                                "HTTP_X=3", "GATEWAY_INTERFACE=CGI/1.1",
-                                                "QUERY_STRING="});
+  CHECK(env.entries == std::vector<std::string>{"PATH=/evil", "SERVER_SOFTWARE=nginx", "TZ=UTC", "HTTP_X=3",
+                                                "GATEWAY_INTERFACE=CGI/1.1", "QUERY_STRING="});
 }
 
 TEST_CASE("BuildCgiEnvironment: order is stable for the same input", "[cgi_env]") {
@@ -79,8 +76,7 @@ TEST_CASE("BuildCgiEnvironment: order is stable for the same input", "[cgi_env]"
   CHECK(names[200] == "HTTP_H199");
 }
 
-TEST_CASE("BuildCgiEnvironment: invalid names and values are dropped and reported",
-          "[cgi_env]") {
+TEST_CASE("BuildCgiEnvironment: invalid names and values are dropped and reported", "[cgi_env]") {
   NameValuePairs params = {{"", "empty"},
                            {"A=B", "x"},
                            {std::string("NU\0L", 4), "x"},
@@ -100,18 +96,16 @@ TEST_CASE("BuildCgiEnvironment: invalid names and values are dropped and reporte
   CHECK(dropped[3].reason == "value contains NUL");
 }
 
-TEST_CASE("BuildCgiEnvironment: an invalid param does not remove a valid base value",
-          "[cgi_env]") {
-  CgiEnvironment env =
-      BuildCgiEnvironment({{"LANG", std::string("x\0y", 3)}}, {{"LANG", "C"}}, nullptr);
+TEST_CASE("BuildCgiEnvironment: an invalid param does not remove a valid base value", "[cgi_env]") {
+  CgiEnvironment env = BuildCgiEnvironment({{"LANG", std::string("x\0y", 3)}}, {{"LANG", "C"}}, nullptr);
   REQUIRE(env.Find("LANG") != nullptr);
   CHECK(std::string(env.Find("LANG")) == "C");
 }
 
 TEST_CASE("BuildCgiEnvironment: HTTP_PROXY is always dropped (httpoxy)", "[cgi_env]") {
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env = BuildCgiEnvironment({{"HTTP_PROXY", "http://evil:8080"}},
-                                           {{"HTTP_PROXY", "http://base"}}, &dropped);
+  CgiEnvironment env =
+      BuildCgiEnvironment({{"HTTP_PROXY", "http://evil:8080"}}, {{"HTTP_PROXY", "http://base"}}, &dropped);
   CHECK(env.Find("HTTP_PROXY") == nullptr);
   REQUIRE(dropped.size() == 2);
   CHECK(dropped[1].reason == "HTTP_PROXY (httpoxy)");
@@ -122,8 +116,8 @@ TEST_CASE("BuildCgiEnvironment: HTTP_PROXY is always dropped (httpoxy)", "[cgi_e
 }
 
 TEST_CASE("BuildRequestEnvironment: overrides replace params, FCGI_ROLE follows the role", "[cgi_env]") {
-  NameValuePairs params = {{"SCRIPT_FILENAME", "/from/the/web/server"}, {"REQUEST_METHOD", "GET"},
-                           {"SCRIPT_FILENAME", "/again"}};
+  NameValuePairs params = {
+      {"SCRIPT_FILENAME", "/from/the/web/server"}, {"REQUEST_METHOD", "GET"}, {"SCRIPT_FILENAME", "/again"}};
   NameValuePairs overrides = {{"SCRIPT_FILENAME", "/srv/app.cgi"}};
   NameValuePairs base = {{"LANG", "C.UTF-8"}};
   std::vector<DroppedParam> dropped;
@@ -137,8 +131,10 @@ TEST_CASE("BuildRequestEnvironment: overrides replace params, FCGI_ROLE follows 
 
   CHECK(std::string(BuildRequestEnvironment(params, {}, {}, Role::kAuthorizer, &dropped).Find("FCGI_ROLE")) ==
         "AUTHORIZER");
-  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, Role::kFilter, &dropped).Find("FCGI_ROLE")) == "FILTER");
-  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, Role::kResponder, &dropped).Find("SCRIPT_FILENAME")) ==
+  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, Role::kFilter, &dropped).Find("FCGI_ROLE")) ==
+        "FILTER");
+  CHECK(std::string(
+            BuildRequestEnvironment(params, {}, {}, Role::kResponder, &dropped).Find("SCRIPT_FILENAME")) ==
         "/again");
   // A FCGI_ROLE the web server sent is kept as sent.
   NameValuePairs with_role = {{"FCGI_ROLE", "CUSTOM"}};

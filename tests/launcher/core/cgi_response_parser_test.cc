@@ -44,9 +44,7 @@ Outcome Run(const std::vector<std::string_view>& pieces, size_t max = kDefaultMa
   return o;
 }
 
-Outcome RunWhole(std::string_view output, size_t max = kDefaultMaxHeaderBytes) {
-  return Run({output}, max);
-}
+Outcome RunWhole(std::string_view output, size_t max = kDefaultMaxHeaderBytes) { return Run({output}, max); }
 
 Outcome RunBytewise(std::string_view output, size_t max = kDefaultMaxHeaderBytes) {
   std::vector<std::string_view> pieces;
@@ -55,13 +53,11 @@ Outcome RunBytewise(std::string_view output, size_t max = kDefaultMaxHeaderBytes
 }
 
 // Asserts that every way of cutting `output` in two or three gives `expected`.
-void CheckAllSplits(std::string_view output, const Outcome& expected,
-                    size_t max = kDefaultMaxHeaderBytes) {
+void CheckAllSplits(std::string_view output, const Outcome& expected, size_t max = kDefaultMaxHeaderBytes) {
   for (size_t i = 0; i <= output.size(); ++i) {
     for (size_t j = i; j <= output.size(); ++j) {
       INFO("split at " << i << " and " << j);
-      REQUIRE(Run({output.substr(0, i), output.substr(i, j - i), output.substr(j)}, max) ==
-              expected);
+      REQUIRE(Run({output.substr(0, i), output.substr(i, j - i), output.substr(j)}, max) == expected);
     }
   }
   REQUIRE(RunBytewise(output, max) == expected);
@@ -137,8 +133,8 @@ TEST_CASE("CgiResponseParser: NPH status line becomes a Status header", "[cgi_re
   CHECK(o.status == 204);
   CHECK(o.to_client == "Status: 204\r\n\r\n");
 
-  for (const char* bad : {"HTTP/1.1\n\n", "HTTP/1.1 abc\n\n", "HTTP/1.1 099 x\n\n",
-                          "HTTP/1.1  200 OK\n\n", "HTTP/x.1 200 OK\n\n", "HTTP/1.1 200OK\n\n"}) {
+  for (const char* bad : {"HTTP/1.1\n\n", "HTTP/1.1 abc\n\n", "HTTP/1.1 099 x\n\n", "HTTP/1.1  200 OK\n\n",
+                          "HTTP/x.1 200 OK\n\n", "HTTP/1.1 200OK\n\n"}) {
     INFO(bad);
     CHECK(ErrorOf(bad).rfind("invalid NPH status line: \"HTTP/", 0) == 0);
   }
@@ -161,9 +157,8 @@ TEST_CASE("CgiResponseParser: Status header", "[cgi_response]") {
   CHECK(o.status == 502);
   CHECK(o.to_client == "Status: 502 B\r\n\r\n");
 
-  for (const char* bad : {"Status: 600\n\n", "Status: 99\n\n", "Status: 099 x\n\n",
-                          "Status: abc\n\n", "Status: 200OK\n\n", "Status:\n\n",
-                          "Status: 2000\n\n", "Status: -200\n\n"}) {
+  for (const char* bad : {"Status: 600\n\n", "Status: 99\n\n", "Status: 099 x\n\n", "Status: abc\n\n",
+                          "Status: 200OK\n\n", "Status:\n\n", "Status: 2000\n\n", "Status: -200\n\n"}) {
     INFO(bad);
     CHECK(ErrorOf(bad).rfind("invalid CGI Status header \"", 0) == 0);
   }
@@ -187,8 +182,8 @@ TEST_CASE("CgiResponseParser: header fields as sent", "[cgi_response]") {
   std::string out;
   REQUIRE(parser.Feed("Set-Cookie: a=1\nX-Empty:\nset-cookie: b=2\nX-Sp: \t v  w \t\n\n", &out) ==
           State::kBody);
-  CHECK(parser.headers() == Headers{{"Set-Cookie", "a=1"}, {"X-Empty", ""},
-                                    {"set-cookie", "b=2"}, {"X-Sp", "v  w"}});
+  CHECK(parser.headers() ==
+        Headers{{"Set-Cookie", "a=1"}, {"X-Empty", ""}, {"set-cookie", "b=2"}, {"X-Sp", "v  w"}});
   CHECK(out == "Set-Cookie: a=1\r\nX-Empty: \r\nset-cookie: b=2\r\nX-Sp: v  w\r\n\r\n");
   REQUIRE(parser.FindHeader("SET-COOKIE") != nullptr);
   CHECK(*parser.FindHeader("SET-COOKIE") == "a=1");
@@ -224,8 +219,8 @@ TEST_CASE("CgiResponseParser: output that is not a header block", "[cgi_response
   CgiResponseParser parser;
   std::string out;
   CHECK(parser.Feed(long_line, &out) == State::kError);
-  CHECK(parser.error() == "output does not start with a CGI header: \"Hello " +
-                              std::string(54, 'x') + "...\"");
+  CHECK(parser.error() ==
+        "output does not start with a CGI header: \"Hello " + std::string(54, 'x') + "...\"");
   CHECK(out.empty());
   CheckAllSplits(long_line + "\n", RunWhole(long_line));
 }
@@ -263,8 +258,7 @@ TEST_CASE("CgiResponseParser: header block size limit", "[cgi_response]") {
   CHECK(parser.Feed("Y", &out) == State::kError);
   CHECK(parser.error() == "CGI header block larger than 16 bytes");
   CHECK(out.empty());
-  CheckAllSplits(std::string(40, 'A') + ": 1\n\n", RunWhole(std::string(40, 'A') + ": 1\n\n", 20),
-                 20);
+  CheckAllSplits(std::string(40, 'A') + ": 1\n\n", RunWhole(std::string(40, 'A') + ": 1\n\n", 20), 20);
 }
 
 TEST_CASE("CgiResponseParser: Finish", "[cgi_response]") {

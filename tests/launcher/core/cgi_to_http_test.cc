@@ -96,11 +96,13 @@ TEST_CASE("cgi_to_http: serialized head", "[cgi_to_http]") {
         "Transfer-Encoding: chunked\r\n\r\n");
   h.content_length = 5;
   f = ChooseFraming(h, "GET", 0, false);
-  CHECK(SerializeHttpHead(h, f, 0, "") ==
-        "HTTP/1.0 404 Not Here\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\n");
+  CHECK(
+      SerializeHttpHead(h, f, 0, "") ==
+      "HTTP/1.0 404 Not Here\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\n");
   f = ChooseFraming(h, "GET", 0, true);
   CHECK(SerializeHttpHead(h, f, 0, "") ==
-        "HTTP/1.0 404 Not Here\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n");
+        "HTTP/1.0 404 Not Here\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: "
+        "keep-alive\r\n\r\n");
 }
 
 TEST_CASE("cgi_to_http: chunk framing", "[cgi_to_http]") {

@@ -12,7 +12,9 @@ bool Has(const std::vector<std::string>& env, const std::string& entry) {
 
 TEST_CASE("check request: variables, comments, then the body byte for byte", "[check]") {
   CheckRequest r;
-  REQUIRE(ParseCheckRequest("post.txt", "# a form\nREQUEST_METHOD=POST\r\nQUERY_STRING=a=1&b=2\n\nx=1\n\ny\n", &r).ok());
+  REQUIRE(
+      ParseCheckRequest("post.txt", "# a form\nREQUEST_METHOD=POST\r\nQUERY_STRING=a=1&b=2\n\nx=1\n\ny\n", &r)
+          .ok());
   REQUIRE(r.variables.size() == 2);
   CHECK(r.variables[0] == std::make_pair(std::string("REQUEST_METHOD"), std::string("POST")));
   CHECK(r.variables[1].second == "a=1&b=2");
@@ -48,7 +50,8 @@ TEST_CASE("check request: environment defaults, overrides and CONTENT_LENGTH", "
   auto get = CheckRequestEnvironment(DefaultCheckRequest(), "/srv/app.cgi", {});
   CHECK(Has(get, "REQUEST_METHOD=GET"));
   CHECK(Has(get, "QUERY_STRING="));
-  CHECK(std::none_of(get.begin(), get.end(), [](const std::string& e) { return e.rfind("CONTENT_LENGTH=", 0) == 0; }));
+  CHECK(std::none_of(get.begin(), get.end(),
+                     [](const std::string& e) { return e.rfind("CONTENT_LENGTH=", 0) == 0; }));
 }
 
 }  // namespace

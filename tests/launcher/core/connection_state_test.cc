@@ -207,7 +207,8 @@ TEST_CASE("unknown role is refused with UNKNOWN_ROLE and its records are ignored
   CHECK(f.state.ignored_records() == 2);  // PARAMS data + PARAMS end for an inactive id
 }
 
-TEST_CASE("records for unknown ids, duplicate BEGIN and ABORT of unknown ids are ignored", "[connection_state]") {
+TEST_CASE("records for unknown ids, duplicate BEGIN and ABORT of unknown ids are ignored",
+          "[connection_state]") {
   Fixture f;
   std::string wire = Begin(1) + Begin(1);
   std::string abort_unknown;
@@ -235,7 +236,8 @@ TEST_CASE("a version 2 header is a protocol error", "[connection_state]") {
   CHECK_FALSE(f.Feed(wire).ok());
 }
 
-TEST_CASE("ABORT of a request still in PARAMS ends it here; of a running one asks the owner", "[connection_state]") {
+TEST_CASE("ABORT of a request still in PARAMS ends it here; of a running one asks the owner",
+          "[connection_state]") {
   Fixture f;
   std::string wire = Begin(1) + Begin(2) + Params(2, {});
   AppendAbortRequest(&wire, 1);
@@ -250,7 +252,8 @@ TEST_CASE("ABORT of a request still in PARAMS ends it here; of a running one ask
   CHECK(f.state.IsActive(2));
 }
 
-TEST_CASE("PARAMS over the limit get a 431 response and END_REQUEST, connection survives", "[connection_state]") {
+TEST_CASE("PARAMS over the limit get a 431 response and END_REQUEST, connection survives",
+          "[connection_state]") {
   ConnectionLimits limits;
   limits.max_params_bytes = 100;
   Fixture f(limits);
@@ -308,7 +311,8 @@ TEST_CASE("PeerInputComplete: a request whose empty STDIN came before its end", 
   CHECK(f.state.PeerInputComplete());
 }
 
-TEST_CASE("PeerInputComplete: the empty STDIN after END_REQUEST (Apache) completes it", "[connection_state]") {
+TEST_CASE("PeerInputComplete: the empty STDIN after END_REQUEST (Apache) completes it",
+          "[connection_state]") {
   Fixture f;
   REQUIRE(f.Feed(Begin(1, 1, 0) + Params(1, {{"CONTENT_LENGTH", "2"}})).ok());
   std::string body;
@@ -374,14 +378,16 @@ TEST_CASE("PeerInputComplete: refused or ended before PARAMS ended, what follows
     ConnectionLimits limits;
     limits.max_params_bytes = 100;
     Fixture f(limits);
-    REQUIRE(f.Feed(Begin(1, 1, 0) + Params(1, {{"BIG", std::string(500, 'x')}}) + Stream(RecordType::kStdin, 1, ""))
+    REQUIRE(f.Feed(Begin(1, 1, 0) + Params(1, {{"BIG", std::string(500, 'x')}}) +
+                   Stream(RecordType::kStdin, 1, ""))
                 .ok());
     CHECK(f.state.ShouldClose());
     CHECK_FALSE(f.state.PeerInputComplete());
   }
 }
 
-TEST_CASE("PeerInputComplete: a new BEGIN_REQUEST for the id drops its unfinished input", "[connection_state]") {
+TEST_CASE("PeerInputComplete: a new BEGIN_REQUEST for the id drops its unfinished input",
+          "[connection_state]") {
   Fixture f;
   REQUIRE(f.Feed(Begin(1) + Params(1, {})).ok());
   REQUIRE(f.state.EndRequest(1, 0, ProtocolStatus::kRequestComplete, &f.out));

@@ -90,7 +90,9 @@ TEST_CASE("elf_parse: 32-bit big-endian", "[elf_parse]") {
 TEST_CASE("elf_parse: rejects what is not a well-formed ELF", "[elf_parse]") {
   ElfSummary summary;
   CHECK(ParseElfPrefix("#!/bin/sh\n", &summary).code() == Status::Code::kInvalidArgument);
-  CHECK_FALSE(LooksLikeElf("\x7f" "EL"));
+  CHECK_FALSE(
+      LooksLikeElf("\x7f"
+                   "EL"));
   std::string image = MakeElf(true, true, {kLoad});
   CHECK(ParseElfPrefix(image.substr(0, 40), &summary).code() == Status::Code::kInvalidArgument);
   std::string bad_class = image;
@@ -130,7 +132,10 @@ TEST_CASE("elf_parse: the real /bin/sh is dynamically linked", "[elf_parse]") {
 
 TEST_CASE("elf_parse: shebang lines follow the kernel's rules", "[elf_parse]") {
   std::optional<Shebang> shebang;
-  REQUIRE(ParseShebang("\x7f" "ELF....", &shebang).ok());
+  REQUIRE(ParseShebang("\x7f"
+                       "ELF....",
+                       &shebang)
+              .ok());
   CHECK_FALSE(shebang.has_value());
 
   REQUIRE(ParseShebang("#!/bin/sh\necho hi\n", &shebang).ok());
@@ -146,8 +151,7 @@ TEST_CASE("elf_parse: shebang lines follow the kernel's rules", "[elf_parse]") {
   CHECK(shebang->interpreter == "/bin/sh");
 
   CHECK(ParseShebang("#!   \nx", &shebang).code() == Status::Code::kInvalidArgument);
-  CHECK(ParseShebang("#!" + std::string(300, 'a'), &shebang).code() ==
-        Status::Code::kInvalidArgument);
+  CHECK(ParseShebang("#!" + std::string(300, 'a'), &shebang).code() == Status::Code::kInvalidArgument);
   // A long argument is cut at 256 bytes, the interpreter survives.
   REQUIRE(ParseShebang("#!/bin/sh " + std::string(300, 'x'), &shebang).ok());
   CHECK(shebang->interpreter == "/bin/sh");

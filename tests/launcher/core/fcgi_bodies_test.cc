@@ -73,7 +73,10 @@ TEST_CASE("Short bodies are protocol errors naming the record", "[codec][bodies]
 }
 
 TEST_CASE("Longer bodies are accepted; the extra bytes are ignored", "[codec][bodies]") {
-  std::string content("\x00\x03\x01\x00\x00\x00\x00\x00" "extra", 13);
+  std::string content(
+      "\x00\x03\x01\x00\x00\x00\x00\x00"
+      "extra",
+      13);
   BeginRequestBody begin;
   REQUIRE(DecodeBeginRequestBody(content, &begin).ok());
   CHECK(begin.role == static_cast<uint16_t>(Role::kFilter));

@@ -39,8 +39,7 @@ TEST_CASE("Name-value lengths: 1 byte up to 127, 4 bytes from 128", "[codec][nam
 
 TEST_CASE("Name-value pairs of every length class round trip", "[codec][namevalue]") {
   NameValuePairs pairs;
-  for (size_t len : {size_t{0}, size_t{1}, size_t{127}, size_t{128}, size_t{65535},
-                     size_t{65536}}) {
+  for (size_t len : {size_t{0}, size_t{1}, size_t{127}, size_t{128}, size_t{65535}, size_t{65536}}) {
     pairs.emplace_back(std::string(len, 'N'), std::string(len, 'V'));
     pairs.emplace_back("K" + std::to_string(len), std::string(len, '\0'));
   }
@@ -71,8 +70,7 @@ TEST_CASE("DecodeNameValue: need-more until the whole pair is there", "[codec][n
   CHECK(name.data() == with_extra.data() + 5);  // points into the input
 }
 
-TEST_CASE("DecodeNameValues: a pair length running past the content is an error",
-          "[codec][namevalue]") {
+TEST_CASE("DecodeNameValues: a pair length running past the content is an error", "[codec][namevalue]") {
   NameValuePairs out;
   Status s = DecodeNameValues(Bytes({1, 5, 'A', 'b', 'c'}), &out);
   CHECK(s.code() == Status::Code::kProtocolError);
@@ -161,8 +159,7 @@ TEST_CASE("Stream decoder: a partial pair at the end is an error", "[codec][name
   CHECK(s.message().find("4 bytes left over") != std::string::npos);
 }
 
-TEST_CASE("Stream decoder: oversize params are an error value, and it stays failed",
-          "[codec][namevalue]") {
+TEST_CASE("Stream decoder: oversize params are an error value, and it stays failed", "[codec][namevalue]") {
   SECTION("total bytes over the limit") {
     NameValueStreamDecoder d(100);
     std::string pair;

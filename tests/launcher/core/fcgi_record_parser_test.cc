@@ -15,10 +15,9 @@ struct OwnedRecord {
   std::string content;
   bool operator==(const OwnedRecord& o) const {
     return header.version == o.header.version && header.type == o.header.type &&
-           header.request_id == o.header.request_id &&
-           header.content_length == o.header.content_length &&
-           header.padding_length == o.header.padding_length &&
-           header.reserved == o.header.reserved && content == o.content;
+           header.request_id == o.header.request_id && header.content_length == o.header.content_length &&
+           header.padding_length == o.header.padding_length && header.reserved == o.header.reserved &&
+           content == o.content;
   }
 };
 
@@ -105,8 +104,7 @@ TEST_CASE("Parser returns records of content length 0, 127, 128, 65535", "[codec
   }
 }
 
-TEST_CASE("Parser skips padding of 0 and 255 bytes, also arriving in later chunks",
-          "[codec][parser]") {
+TEST_CASE("Parser skips padding of 0 and 255 bytes, also arriving in later chunks", "[codec][parser]") {
   for (uint8_t pad : {uint8_t{0}, uint8_t{1}, uint8_t{255}}) {
     std::string bytes = RawHeader(1, 5, 1, 3, pad, 0) + "abc" + std::string(pad, '\xee');
     bytes += RawHeader(1, 5, 1, 0, pad, 0) + std::string(pad, '\xdd');
@@ -165,15 +163,14 @@ TEST_CASE("Parser buffers content that spans calls", "[codec][parser]") {
   REQUIRE(parser.Parse(rest, &consumed, &rec) == RecordParser::Result::kRecord);
   CHECK(rec.content == "hello world");
   // Content lives in the parser, not in `rest`.
-  bool points_into_rest = rec.content.data() >= rest.data() &&
-                          rec.content.data() < rest.data() + rest.size();
+  bool points_into_rest = rec.content.data() >= rest.data() && rec.content.data() < rest.data() + rest.size();
   CHECK_FALSE(points_into_rest);
 }
 
 TEST_CASE("Parser returns one record per call and reports what it consumed", "[codec][parser]") {
   std::string bytes;
-  AppendRecord(&bytes, 4, 1, "abc");   // 8 + 3 + 5 padding = 16
-  AppendRecord(&bytes, 5, 2, "");      // 8
+  AppendRecord(&bytes, 4, 1, "abc");  // 8 + 3 + 5 padding = 16
+  AppendRecord(&bytes, 5, 2, "");     // 8
   RecordParser parser;
   size_t consumed = 0;
   Record rec;
@@ -213,8 +210,7 @@ TEST_CASE("Parser rejects version 2 with a clear Status, and stays failed", "[co
   Record rec;
   REQUIRE(parser.Parse(bytes, &consumed, &rec) == RecordParser::Result::kError);
   CHECK(parser.error().code() == Status::Code::kProtocolError);
-  CHECK(parser.Parse(RawHeader(1, 5, 1, 0, 0, 0), &consumed, &rec) ==
-        RecordParser::Result::kError);
+  CHECK(parser.Parse(RawHeader(1, 5, 1, 0, 0, 0), &consumed, &rec) == RecordParser::Result::kError);
   ParseOutcome zero = ParseAll(RawHeader(0, 5, 1, 0, 0, 0));
   CHECK(zero.error_message == "FastCGI version 0 in record header (expected 1)");
 }
@@ -240,8 +236,8 @@ TEST_CASE("Parser: the same records whatever the chunking", "[codec][parser]") {
   ParseOutcome whole = ParseAll(bytes);
   REQUIRE_FALSE(whole.error);
   REQUIRE(whole.records.size() == 7);
-  for (size_t chunk : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{8}, size_t{9},
-                       size_t{13}, size_t{255}, size_t{256}, size_t{4093}, size_t{65536}}) {
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{8}, size_t{9}, size_t{13},
+                       size_t{255}, size_t{256}, size_t{4093}, size_t{65536}}) {
     INFO("chunk " << chunk);
     ParseOutcome p = ParseAll(bytes, chunk);
     REQUIRE_FALSE(p.error);

@@ -49,8 +49,7 @@ TEST_CASE("PaddingFor brings content to a multiple of 8", "[codec][writer]") {
 }
 
 TEST_CASE("AppendRecord pads to 8 with zero bytes", "[codec][writer]") {
-  for (size_t len : {size_t{0}, size_t{1}, size_t{5}, size_t{8}, size_t{127}, size_t{128},
-                     size_t{65535}}) {
+  for (size_t len : {size_t{0}, size_t{1}, size_t{5}, size_t{8}, size_t{127}, size_t{128}, size_t{65535}}) {
     std::string out = "prefix";
     AppendRecord(&out, 6, 1, std::string(len, 'a'));
     INFO("len " << len);
@@ -173,29 +172,31 @@ TEST_CASE("GET_VALUES and GET_VALUES_RESULT round trip", "[codec][writer]") {
   CHECK(r[0].header.type == static_cast<uint8_t>(RecordType::kGetValuesResult));
   NameValuePairs got;
   REQUIRE(DecodeNameValues(r[0].content, &got).ok());
-  CHECK(got == NameValuePairs{{"FCGI_MAX_CONNS", "16"}, {"FCGI_MAX_REQS", "16"},
-                              {"FCGI_MPXS_CONNS", "1"}});
+  CHECK(got == NameValuePairs{{"FCGI_MAX_CONNS", "16"}, {"FCGI_MAX_REQS", "16"}, {"FCGI_MPXS_CONNS", "1"}});
 }
 
 TEST_CASE("BEGIN_REQUEST and END_REQUEST bodies have the specified layout", "[codec][writer]") {
   std::string begin;
   AppendBeginRequestRaw(&begin, 0x0102, 0x1234, 0xff);
   CHECK(begin == std::string("\x01\x01\x01\x02\x00\x08\x00\x00"
-                             "\x12\x34\xff\x00\x00\x00\x00\x00", 16));
+                             "\x12\x34\xff\x00\x00\x00\x00\x00",
+                             16));
   std::string begin2;
   AppendBeginRequest(&begin2, 1, Role::kResponder, false);
   CHECK(begin2.substr(8) == std::string("\x00\x01\x00\x00\x00\x00\x00\x00", 8));
   std::string end;
   AppendEndRequest(&end, 1, 0x01020304, ProtocolStatus::kUnknownRole);
   CHECK(end == std::string("\x01\x03\x00\x01\x00\x08\x00\x00"
-                           "\x01\x02\x03\x04\x03\x00\x00\x00", 16));
+                           "\x01\x02\x03\x04\x03\x00\x00\x00",
+                           16));
   std::string abort;
   AppendAbortRequest(&abort, 5);
   CHECK(abort == std::string("\x01\x02\x00\x05\x00\x00\x00\x00", 8));
   std::string unknown;
   AppendUnknownType(&unknown, 42);
   CHECK(unknown == std::string("\x01\x0b\x00\x00\x00\x08\x00\x00"
-                               "\x2a\x00\x00\x00\x00\x00\x00\x00", 16));
+                               "\x2a\x00\x00\x00\x00\x00\x00\x00",
+                               16));
 }
 
 }  // namespace

@@ -85,8 +85,7 @@ TEST_CASE("ParseListenAddress: TCP errors", "[listen_address]") {
   CHECK(ErrorOf("tcp:1.2.3.4") == "listen address \"tcp:1.2.3.4\": missing :PORT");
   CHECK(ErrorOf("tcp:localhost") == "listen address \"tcp:localhost\": missing :PORT");
   CHECK(ErrorOf("tcp:[::1]") == "listen address \"tcp:[::1]\": missing :PORT");
-  CHECK(ErrorOf("tcp:1.2.3.4:") ==
-        "listen address \"tcp:1.2.3.4:\": missing port number after ':'");
+  CHECK(ErrorOf("tcp:1.2.3.4:") == "listen address \"tcp:1.2.3.4:\": missing port number after ':'");
   CHECK(ErrorOf("tcp:1.2.3.4:0") == "listen address \"tcp:1.2.3.4:0\": port 0 out of range 1-65535");
   CHECK(ErrorOf("tcp:1.2.3.4:65536").find("out of range 1-65535") != std::string::npos);
   CHECK(ErrorOf("tcp:1.2.3.4:9999999999").find("out of range") != std::string::npos);
@@ -97,8 +96,7 @@ TEST_CASE("ParseListenAddress: TCP errors", "[listen_address]") {
   CHECK(ErrorOf("tcp::9000").find("tcp:0.0.0.0:PORT") != std::string::npos);
   CHECK(ErrorOf("tcp:") == "listen address \"tcp:\": missing HOST:PORT");
   for (const char* v6 : {"tcp:::1:9000", "::1:9000", "fe80::1:9000", "tcp:::1", "2001:db8::1"}) {
-    CHECK(ErrorOf(v6).find("IPv6 address needs brackets, e.g. tcp:[::1]:9000") !=
-          std::string::npos);
+    CHECK(ErrorOf(v6).find("IPv6 address needs brackets, e.g. tcp:[::1]:9000") != std::string::npos);
   }
   CHECK(ErrorOf("tcp:[::1:9000").find("missing ']'") != std::string::npos);
   CHECK(ErrorOf("tcp:[::1]9000").find("expected :PORT after ']'") != std::string::npos);
@@ -126,8 +124,7 @@ TEST_CASE("ParseListenAddress: inherited descriptors", "[listen_address]") {
 
 TEST_CASE("ParseListenAddress: unknown forms", "[listen_address]") {
   CHECK(ErrorOf("") == "listen address \"\": expected unix:PATH, tcp:HOST:PORT or fd:N");
-  CHECK(ErrorOf("localhost") ==
-        "listen address \"localhost\": expected unix:PATH, tcp:HOST:PORT or fd:N");
+  CHECK(ErrorOf("localhost") == "listen address \"localhost\": expected unix:PATH, tcp:HOST:PORT or fd:N");
   CHECK(ErrorOf("app.sock").find("expected unix:PATH") != std::string::npos);
   CHECK(ErrorOf("udp:1.2.3.4:53") ==
         "listen address \"udp:1.2.3.4:53\": unknown scheme \"udp\"; "
@@ -137,14 +134,13 @@ TEST_CASE("ParseListenAddress: unknown forms", "[listen_address]") {
 }
 
 TEST_CASE("IsLoopbackHost", "[listen_address]") {
-  for (const char* yes : {"localhost", "LocalHost", "localhost.", "127.0.0.1", "127.255.0.9",
-                          "::1", "[::1]", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"}) {
+  for (const char* yes : {"localhost", "LocalHost", "localhost.", "127.0.0.1", "127.255.0.9", "::1", "[::1]",
+                          "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"}) {
     INFO(yes);
     CHECK(IsLoopbackHost(yes));
   }
-  for (const char* no : {"0.0.0.0", "::", "[::]", "10.0.0.1", "128.0.0.1", "::2",
-                         "::ffff:10.0.0.1", "example.org", "localhost.example.org",
-                         "mylocalhost", "", "[", "126.0.0.1"}) {
+  for (const char* no : {"0.0.0.0", "::", "[::]", "10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1",
+                         "example.org", "localhost.example.org", "mylocalhost", "", "[", "126.0.0.1"}) {
     INFO(no);
     CHECK_FALSE(IsLoopbackHost(no));
   }

@@ -31,7 +31,9 @@ PersistentPatterns Parsed(std::vector<std::string> patterns, bool have_root = tr
 }
 
 // Matches under --root /srv/www (real path the same).
-std::string M(const PersistentPatterns& p, const std::string& path) { return p.Match(path, "/srv/www", "/srv/www"); }
+std::string M(const PersistentPatterns& p, const std::string& path) {
+  return p.Match(path, "/srv/www", "/srv/www");
+}
 
 TEST_CASE("persistent patterns: the kind follows the slashes", "[persistent_patterns]") {
   PersistentPatterns p = Parsed({"/srv/www/a.cgi", "legacy/*", "*.fast.cgi"});
@@ -66,7 +68,8 @@ TEST_CASE("persistent patterns: relative patterns are matched under the root", "
   CHECK(p.Match("/legacy/a.cgi", "/", "/") == "legacy/*");
 }
 
-TEST_CASE("persistent patterns: a pattern without '/' matches the file name anywhere", "[persistent_patterns]") {
+TEST_CASE("persistent patterns: a pattern without '/' matches the file name anywhere",
+          "[persistent_patterns]") {
   PersistentPatterns p = Parsed({"*.fast.cgi", "report.cgi"});
   CHECK(M(p, "/srv/www/a.fast.cgi") == "*.fast.cgi");
   CHECK(M(p, "/srv/www/deep/er/b.fast.cgi") == "*.fast.cgi");
@@ -77,7 +80,8 @@ TEST_CASE("persistent patterns: a pattern without '/' matches the file name anyw
   CHECK(p.Match("/opt/a.fast.cgi", "", "") == "*.fast.cgi");
 }
 
-TEST_CASE("persistent patterns: a trailing slash selects everything below a directory", "[persistent_patterns]") {
+TEST_CASE("persistent patterns: a trailing slash selects everything below a directory",
+          "[persistent_patterns]") {
   PersistentPatterns p = Parsed({"legacy/", "/opt/app*/"});
   CHECK(M(p, "/srv/www/legacy/a.cgi") == "legacy/");
   CHECK(M(p, "/srv/www/legacy/deep/er/a.cgi") == "legacy/");
@@ -109,7 +113,8 @@ TEST_CASE("persistent patterns: a literal absolute pattern naming a symlink sele
   fs.real["/srv/www/fast.cgi"] = "/srv/bin/fast-1.2.cgi";
   fs.real["/srv/www/tools"] = "/opt/tools";
   fs.real["/srv/www/same.cgi"] = "/srv/www/same.cgi";
-  PersistentPatterns p = Parsed({"/srv/www/fast.cgi", "/srv/www/tools/", "/srv/www/*.glob", "/srv/www/gone.cgi"});
+  PersistentPatterns p =
+      Parsed({"/srv/www/fast.cgi", "/srv/www/tools/", "/srv/www/*.glob", "/srv/www/gone.cgi"});
   CHECK(M(p, "/srv/bin/fast-1.2.cgi") == "");  // before resolution
   p.ResolveLiterals(fs);
   CHECK(M(p, "/srv/bin/fast-1.2.cgi") == "/srv/www/fast.cgi");

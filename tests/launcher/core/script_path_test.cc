@@ -17,7 +17,9 @@ class FakeFileSystem : public FileSystem {
 
   void File(const std::string& path, bool executable = true) { Add(path, Node{Kind::kFile, executable, ""}); }
   void Dir(const std::string& path) { Add(path, Node{Kind::kDir, false, ""}); }
-  void Link(const std::string& path, const std::string& target) { Add(path, Node{Kind::kLink, false, target}); }
+  void Link(const std::string& path, const std::string& target) {
+    Add(path, Node{Kind::kLink, false, target});
+  }
   void Other(const std::string& path) { Add(path, Node{Kind::kOther, false, ""}); }
   void DenySearch(const std::string& dir) { denied_.push_back(dir); }
 
@@ -184,11 +186,13 @@ TEST_CASE("SCRIPT_FILENAME names the program", "[script_path]") {
 
 TEST_CASE("SCRIPT_FILENAME wins over DOCUMENT_ROOT + SCRIPT_NAME; empty falls back", "[script_path]") {
   Fixture f;
-  REQUIRE(f.Run({{"DOCUMENT_ROOT", "/srv/www"}, {"SCRIPT_NAME", "/index.cgi"},
+  REQUIRE(f.Run({{"DOCUMENT_ROOT", "/srv/www"},
+                 {"SCRIPT_NAME", "/index.cgi"},
                  {"SCRIPT_FILENAME", "/srv/www/cgi-bin/app.cgi"}})
               .ok());
   CHECK(f.result.program == "/srv/www/cgi-bin/app.cgi");
-  REQUIRE(f.Run({{"DOCUMENT_ROOT", "/srv/www"}, {"SCRIPT_NAME", "/index.cgi"}, {"SCRIPT_FILENAME", ""}}).ok());
+  REQUIRE(
+      f.Run({{"DOCUMENT_ROOT", "/srv/www"}, {"SCRIPT_NAME", "/index.cgi"}, {"SCRIPT_FILENAME", ""}}).ok());
   CHECK(f.result.program == "/srv/www/index.cgi");
   CHECK(Override(f.result, "SCRIPT_FILENAME") == "/srv/www/index.cgi");
 }
@@ -222,7 +226,7 @@ TEST_CASE("Walk back splits PATH_INFO, PATH_TRANSLATED and SCRIPT_NAME", "[scrip
 TEST_CASE("Walk back keeps a trailing slash of the path info and stops at directories", "[script_path]") {
   Fixture f;
   REQUIRE(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/app.cgi/x/"}}).ok());
-  CHECK(f.result.path_info == "/x");  // normalised: no trailing slash
+  CHECK(f.result.path_info == "/x");                          // normalised: no trailing slash
   CHECK(Override(f.result, "PATH_TRANSLATED") == "<unset>");  // no DOCUMENT_ROOT
   CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/missing.cgi/x"}}).code() == Status::Code::kNotFound);
   CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/sub/missing"}}).code() == Status::Code::kNotFound);
@@ -273,7 +277,8 @@ TEST_CASE("The root itself may be reached through a symlink", "[script_path]") {
   REQUIRE(f.Run({{"SCRIPT_FILENAME", "/var/www/cgi-bin/app.cgi"}}, p).ok());
   CHECK(f.result.program == "/srv/www/cgi-bin/app.cgi");
   REQUIRE(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/app.cgi"}}, p).ok());
-  CHECK(f.Run({{"SCRIPT_FILENAME", "/var/www/cgi-bin/escape.cgi"}}, p).code() == Status::Code::kPermissionDenied);
+  CHECK(f.Run({{"SCRIPT_FILENAME", "/var/www/cgi-bin/escape.cgi"}}, p).code() ==
+        Status::Code::kPermissionDenied);
 }
 
 TEST_CASE("Directories, special files and non-executables are 403", "[script_path]") {
@@ -304,7 +309,8 @@ TEST_CASE("Malformed paths: NUL, relative, too long", "[script_path]") {
   s = f.Run({{"SCRIPT_FILENAME", long_path}});
   CHECK(s.code() == Status::Code::kNotFound);
   CHECK(s.message().size() < 200);
-  CHECK(f.Run({{"SCRIPT_FILENAME", "proxy:fcgi://h:1/srv/www/a%00b"}}).code() == Status::Code::kPermissionDenied);
+  CHECK(f.Run({{"SCRIPT_FILENAME", "proxy:fcgi://h:1/srv/www/a%00b"}}).code() ==
+        Status::Code::kPermissionDenied);
 }
 
 TEST_CASE("mod_proxy_fcgi's proxy:fcgi:// prefix, with path info and query", "[script_path]") {
@@ -326,10 +332,12 @@ TEST_CASE("script path: --allow-ext checks the requested and the real name", "[s
   ScriptPolicy p = RootPolicy();
   p.extensions = {".cgi"};
   REQUIRE(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/app.cgi"}}, p).ok());
-  CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/tool.pl"}}, p).code() == Status::Code::kPermissionDenied);
+  CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/tool.pl"}}, p).code() ==
+        Status::Code::kPermissionDenied);
   f.fs.File("/srv/www/cgi-bin/plain");
   f.fs.Link("/srv/www/cgi-bin/plain.cgi", "plain");
-  CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/plain.cgi"}}, p).code() == Status::Code::kPermissionDenied);
+  CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/plain.cgi"}}, p).code() ==
+        Status::Code::kPermissionDenied);
   p.extensions = {".cgi", ".pl"};
   CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/tool.pl"}}, p).ok());
 }

@@ -95,7 +95,8 @@ TEST_CASE("status page: JSON escapes and carries every field", "[status]") {
 
 // OpenMetrics 1.0 text rules the page must keep (a strict subset).
 void CheckOpenMetrics(const std::string& text) {
-  static const std::regex kSample(R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? (-?[0-9]+(\.[0-9]+)?))");
+  static const std::regex kSample(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? (-?[0-9]+(\.[0-9]+)?))");
   static const std::regex kType(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge))");
   static const std::regex kHelp(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+)");
   REQUIRE(text.size() >= 6);
@@ -145,7 +146,8 @@ TEST_CASE("status page: OpenMetrics families, samples and # EOF", "[status]") {
   CHECK(om.find("fcgi_run_requests_active 2\n") != std::string::npos);
   CHECK(om.find("fcgi_run_responses_total{class=\"5xx\"} 1\n") != std::string::npos);
   CHECK(om.find("fcgi_run_program_starts_total{mode=\"fork\"} 8\n") != std::string::npos);
-  CHECK(om.find("fcgi_run_recycles_total{mode=\"persistent\",reason=\"max_requests\"} 2\n") != std::string::npos);
+  CHECK(om.find("fcgi_run_recycles_total{mode=\"persistent\",reason=\"max_requests\"} 2\n") !=
+        std::string::npos);
   CHECK(om.find("fcgi_run_workers{program=\"/srv/a \\\"b\\\".cgi\",mode=\"fork\",state=\"busy\"} 1\n") !=
         std::string::npos);
   CHECK(om.find("uri=\"/slow?\\\"x\\\"\\n\"") != std::string::npos);

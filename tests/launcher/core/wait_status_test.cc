@@ -1,8 +1,8 @@
 #include "launcher/core/wait_status.h"
 
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/wait.h>
+#include <catch2/catch.hpp>
 
 namespace fcgi {
 namespace {
