@@ -14,15 +14,18 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "launcher/child_watcher.h"
-#include "launcher/connection.h"
-#include "launcher/dispatcher_source.h"
-#include "launcher/fork_runner.h"
-#include "launcher/http_front.h"
-#include "launcher/log.h"
-#include "launcher/parent_watch.h"
-#include "launcher/persistent_runner.h"
-#include "launcher/privileges.h"
+#include "launcher/front/connection.h"
+#include "launcher/front/http_front.h"
+#include "launcher/front/parent_watch.h"
+#include "launcher/log/log.h"
+#include "launcher/request/dispatcher_source.h"
+#include "launcher/request/single_program_source.h"
+#include "launcher/run/child_watcher.h"
+#include "launcher/run/exec_runner.h"
+#include "launcher/run/privileges.h"
+#include "launcher/run/process_spawner.h"
+#include "launcher/shim/fork_runner.h"
+#include "launcher/shim/persistent_runner.h"
 
 namespace fcgi {
 
@@ -338,8 +341,8 @@ void Server::BeginShutdown() {
         std::chrono::duration<double>(config_.shutdown_timeout_seconds)));
     shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) {
-        LogWarning("--shutdown-timeout reached: terminating " + std::to_string(ctx_.counters.requests_active) +
-                   " running requests");
+        LogWarning("--shutdown-timeout reached: terminating " +
+                   std::to_string(ctx_.counters.requests_active) + " running requests");
         AbortEverything("launcher stopping");
       }
     });

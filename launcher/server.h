@@ -6,8 +6,8 @@
 // requests finish for --shutdown-timeout, then terminate them, remove the unix
 // socket files, exit 0); a second one stops at once. SIGUSR1 reopens the log.
 // SIGPIPE is ignored in the launcher (programs get the default disposition).
-#ifndef FCGI_RUN_SERVER_H_
-#define FCGI_RUN_SERVER_H_
+#ifndef FCGI_RUN_LAUNCHER_SERVER_H_
+#define FCGI_RUN_LAUNCHER_SERVER_H_
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,19 +17,19 @@
 #include <memory>
 #include <vector>
 
-#include "launcher/acceptor.h"
-#include "launcher/access_log.h"
-#include "launcher/connection_list.h"
-#include "launcher/core/address_filter.h"
-#include "launcher/core/status.h"
-#include "launcher/core/worker_slots.h"
-#include "launcher/http_front.h"
-#include "launcher/listener.h"
-#include "launcher/options.h"
-#include "launcher/program_source.h"
-#include "launcher/server_context.h"
-#include "launcher/slow_log.h"
-#include "launcher/spawner.h"
+#include "core/address_filter.h"
+#include "core/status.h"
+#include "core/worker_slots.h"
+#include "launcher/config/options.h"
+#include "launcher/front/acceptor.h"
+#include "launcher/front/connection_list.h"
+#include "launcher/front/http_front.h"
+#include "launcher/front/listener.h"
+#include "launcher/request/access_log.h"
+#include "launcher/request/program_source.h"
+#include "launcher/request/server_context.h"
+#include "launcher/request/slow_log.h"
+#include "launcher/run/spawner.h"
 
 namespace fcgi {
 
@@ -91,4 +91,4 @@ class Server {
 
 }  // namespace fcgi
 
-#endif  // FCGI_RUN_SERVER_H_
+#endif  // FCGI_RUN_LAUNCHER_SERVER_H_

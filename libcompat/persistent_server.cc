@@ -21,8 +21,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/control_protocol.h"
 #include "libcompat/child_start.h"
-#include "libcompat/control_protocol.h"
 #include "libcompat/control_receive.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_state.h"

@@ -22,7 +22,7 @@
 
 #include <cstdint>
 
-#include "libcompat/control_protocol.h"
+#include "core/control_protocol.h"
 #include "libcompat/fork_server.h"
 
 namespace fcgi_compat {
