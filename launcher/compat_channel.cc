@@ -108,46 +108,6 @@ Status EncodeCompatRun(const CompatRunRequest& run, std::string* out) {
   return Status::Ok();
 }
 
-Status EncodeCompatDirect(const CompatDirectRequest& d, std::string* out) {
-  if (d.listener_count < 1 || d.listener_count > proto::kMaxDirectListeners) {
-    return Status::Invalid("compat DIRECT: " + std::to_string(d.listener_count) +
-                           " listening sockets (1 to " + std::to_string(proto::kMaxDirectListeners) +
-                           " can be passed)");
-  }
-  size_t env_bytes = 0, overrides_bytes = 0;
-  if (Status s = EnvBlockBytes("compat DIRECT", d.base_env, &env_bytes); !s.ok()) return s;
-  if (Status s = EnvBlockBytes("compat DIRECT overrides", d.overrides, &overrides_bytes); !s.ok()) return s;
-  if (d.name.find('\0') != std::string::npos)
-    return Status::Invalid("compat DIRECT: NUL byte in the program name");
-  size_t total = sizeof(proto::DirectHeader) + env_bytes + overrides_bytes + d.name.size();
-  if (total > proto::kMaxMessageBytes) {
-    return Status::Limit("compat DIRECT: message of " + std::to_string(total) + " bytes (limit " +
-                         std::to_string(proto::kMaxMessageBytes) + ")");
-  }
-  proto::DirectHeader h{};
-  h.type = proto::kDirect;
-  h.flags = d.flags;
-  h.listener_count = d.listener_count;
-  h.max_params_bytes = d.max_params_bytes;
-  h.max_body_bytes = d.max_body_bytes;
-  h.max_header_bytes = d.max_header_bytes;
-  h.read_timeout_ms = d.read_timeout_ms;
-  h.max_requests = d.max_requests;
-  h.max_rss_kib = d.max_rss_kib;
-  h.fd_growth_requests = d.fd_growth_requests;
-  h.max_extra_fds = d.max_extra_fds;
-  h.env_bytes = static_cast<uint32_t>(env_bytes);
-  h.overrides_bytes = static_cast<uint32_t>(overrides_bytes);
-  h.name_bytes = static_cast<uint32_t>(d.name.size());
-  out->clear();
-  out->reserve(total);
-  out->append(Bytes(h));
-  AppendEnvBlock(d.base_env, out);
-  AppendEnvBlock(d.overrides, out);
-  out->append(d.name);
-  return Status::Ok();
-}
-
 std::string EncodeCompatSignal(uint64_t request_id, int signo) {
   return Bytes(proto::SignalMessage{proto::kSignal, signo, request_id});
 }
@@ -202,31 +162,14 @@ Status DecodeCompatMessage(std::string_view bytes, CompatMessage* out) {
                           m.open_fds,   m.baseline_fds, m.rss_kib,         m.requests};
       return Status::Ok();
     }
-    case proto::kLog: {
-      proto::LogMessageHeader m;
-      if (bytes.size() < sizeof m) return BadLength("LOG", bytes.size());
-      std::memcpy(&m, bytes.data(), sizeof m);
-      if (m.bytes > proto::kMaxLogBytes || bytes.size() != sizeof m + m.bytes)
-        return BadLength("LOG", bytes.size());
-      *out = CompatLog{m.level, std::string(bytes.substr(sizeof m))};
-      return Status::Ok();
-    }
-    case proto::kRetire: {
-      proto::RetireMessageHeader m;
-      if (bytes.size() < sizeof m) return BadLength("RETIRE", bytes.size());
-      std::memcpy(&m, bytes.data(), sizeof m);
-      if (bytes.size() != sizeof m + m.bytes) return BadLength("RETIRE", bytes.size());
-      *out = CompatRetire{m.requests, std::string(bytes.substr(sizeof m))};
-      return Status::Ok();
-    }
     default:
       return Status::Protocol("compat: unknown message type " + std::to_string(type));
   }
 }
 
 const char* CompatMessageName(const CompatMessage& message) {
-  static constexpr const char* kNames[] = {"HELLO", "REFUSED", "STARTED", "FAILED", "EXITED",
-                                           "BYE",   "REPORT",  "LOG",     "RETIRE"};
+  static constexpr const char* kNames[] = {"HELLO",  "REFUSED", "STARTED", "FAILED",
+                                           "EXITED", "BYE",     "REPORT"};
   static_assert(std::size(kNames) == std::variant_size_v<CompatMessage>);
   return kNames[message.index()];
 }
@@ -277,8 +220,7 @@ ChannelResult SendCompatMessage(int fd, std::string_view message, std::span<cons
 }
 
 ChannelResult ReceiveCompatMessages(int fd, const std::function<bool(std::string_view message)>& on_message) {
-  // The shim's messages are 16 to 48 bytes (direct mode's LOG up to
-  // kMaxShimMessageBytes): kBatch of them per recvmmsg(2), so that REPORT and
+  // The shim's messages are 16 to 48 bytes: kBatch of them per recvmmsg(2), so that REPORT and
   // EXITED (or STARTED and EXITED) cost one system call, and a batch that is
   // not full says the socket is drained.
   constexpr unsigned kBatch = 8;

@@ -1,5 +1,5 @@
-// The launcher's side of libcompat's control channel (fork, persistent and
-// direct modes).
+// The launcher's side of libcompat's control channel (fork and persistent
+// modes).
 //
 // Wire format and life cycle: libcompat/control_protocol.h. This file has two
 // layers, kept apart so the codec is testable without sockets:
@@ -60,14 +60,6 @@ struct CompatExited {
 struct CompatBye {  // last message after SHUTDOWN; the process exits next
   pid_t pid = 0;
 };
-struct CompatLog {     // direct mode: a line for the launcher's log
-  uint32_t level = 0;  // fcgi::LogLevel's value (0 debug ... 4 error)
-  std::string text;
-};
-struct CompatRetire {  // direct mode: the worker ends (BYE follows)
-  uint64_t requests = 0;
-  std::string reason;  // RecyclePolicy's sentence
-};
 struct CompatReport {  // persistent mode: sent right before each EXITED
   uint64_t request_id = 0;
   uint32_t flags = 0;  // compat::ReportFlags
@@ -81,7 +73,7 @@ struct CompatReport {  // persistent mode: sent right before each EXITED
 };
 
 using CompatMessage = std::variant<CompatHello, CompatRefused, CompatStarted, CompatFailed, CompatExited,
-                                   CompatBye, CompatReport, CompatLog, CompatRetire>;
+                                   CompatBye, CompatReport>;
 
 // ---- pure codec --------------------------------------------------------------
 
@@ -101,28 +93,6 @@ struct CompatRunRequest {
 Status EncodeCompatRun(const CompatRunRequest& run, std::string* out);
 std::string EncodeCompatSignal(uint64_t request_id, int signo);
 
-// DIRECT (direct mode): the listening sockets and the slot memfd travel as
-// fds (SendCompatMessage: listeners first, then the slot), the rest here.
-struct CompatDirectRequest {
-  uint32_t flags = 0;           // compat::DirectFlags
-  uint32_t listener_count = 0;  // 1..compat::kMaxDirectListeners
-  uint32_t max_params_bytes = 0;
-  uint64_t max_body_bytes = 0;  // 0: no limit
-  uint32_t max_header_bytes = 0;
-  uint32_t read_timeout_ms = 0;  // 0: no limit
-  uint32_t max_requests = 0;     // RecycleLimits
-  uint32_t max_rss_kib = 0;
-  uint32_t fd_growth_requests = 0;
-  uint32_t max_extra_fds = 0;
-  std::vector<std::string> base_env;   // "NAME=VALUE" each (--env, PATH)
-  std::vector<std::string> overrides;  // "NAME=VALUE" params replacing the web server's
-  std::string name;                    // display name
-};
-// Encodes a DIRECT message into *out. Errors: kInvalidArgument for a
-// listener count outside 1..kMaxDirectListeners, a malformed entry (as RUN)
-// or a NUL in the name; kLimitExceeded past compat::kMaxMessageBytes or
-// kMaxEnvEntries entries in either block.
-Status EncodeCompatDirect(const CompatDirectRequest& direct, std::string* out);
 std::string EncodeCompatShutdown();
 
 // Decodes one whole message as received. kProtocolError for an unknown type
@@ -130,8 +100,9 @@ std::string EncodeCompatShutdown();
 // channel itself stays usable, but a launcher may prefer to stop the worker).
 Status DecodeCompatMessage(std::string_view bytes, CompatMessage* out);
 
-// Largest message the shim sends: a LOG with compat::kMaxLogBytes of text.
-inline constexpr size_t kMaxShimMessageBytes = sizeof(compat::LogMessageHeader) + compat::kMaxLogBytes;
+// Largest message the launcher accepts from the shim (its messages are 16 to
+// 48 bytes; a longer one is a protocol error).
+inline constexpr size_t kMaxShimMessageBytes = 4096;
 
 // ---- non-blocking socket wrappers ---------------------------------------------
 

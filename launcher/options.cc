@@ -99,9 +99,6 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "persistent mode: replace a worker after N requests (0 = never)")(
       "max-rss", po::value(&c->max_rss_mib)->default_value(0)->value_name("MIB"),
       "persistent mode: replace a worker whose resident memory exceeds MIB after a request (0 = no limit)")(
-      "direct", Flag(&c->direct),
-      "persistent mode, one PROGRAM: the workers accept the web server's connections and answer them "
-      "themselves (faster; no streaming, status page, access/slow logs or fcgi-run error pages: see README)")(
       "check", Flag(&c->check),
       "do not serve: run sample requests through fork and persistent mode, compare, and say whether "
       "persistent mode is safe for PROGRAM (exit 0 safe, 1 not safe, 2 the check could not run)")(
@@ -403,32 +400,6 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   if (config->slow_threshold_seconds < 0) return fail("--slow-threshold must be >= 0");
   if (config->slow_backtrace && config->slow_threshold_seconds <= 0)
     return fail("--slow-backtrace needs --slow-threshold SECONDS");
-  if (config->direct) {  // --direct: the launcher sees no request (README "Direct mode")
-    const char* env_addrs = std::getenv("FCGI_WEB_SERVER_ADDRS");
-    bool tcp_listen = false;
-    for (const std::string& l : config->listen) tcp_listen |= l.rfind("tcp:", 0) == 0;
-    const std::pair<bool, const char*> conflicts[] = {
-        {config->mode != "persistent", config->mode == "exec" ? "--mode exec" : "--mode fork"},
-        {!config->root.empty() || config->allow_any_path || !config->allow_ext.empty() ||
-             !config->allowed_programs.empty() || !config->persistent.empty(),
-         "dispatcher mode (--root, --program, --allow-any-path, --allow-ext, --persistent)"},
-        {!config->http.empty(), "--http"},
-        {!config->status_path.empty(), "--status-path"},
-        {!config->ping_path.empty(), "--ping-path"},
-        {!config->access_log.empty(), "--access-log"},
-        {config->slow_threshold_seconds > 0 || !config->slow_log.empty(), "--slow-threshold/--slow-log"},
-        {!config->allow_from.empty(), "--allow-from"},
-        {tcp_listen && env_addrs != nullptr && *env_addrs != '\0',
-         "FCGI_WEB_SERVER_ADDRS (with a TCP listener)"},
-        {config->check, "--check"}};
-    for (const auto& [conflict, name] : conflicts) {
-      if (conflict) {
-        return fail(std::string("--direct cannot be combined with ") + name +
-                    ": in direct mode the workers answer the web server themselves and the launcher sees no "
-                    "request");
-      }
-    }
-  }
   const bool dispatcher_options = !config->root.empty() || config->allow_any_path ||
                                   !config->allow_ext.empty() || !config->allowed_programs.empty();
   // PROGRAM [ARGS]: the command line's, else the config file's `command` and `arg` lines.

@@ -49,8 +49,6 @@ struct Config {
   // `fcgi-run --check PROGRAM [--request FILE...]`: persistent-mode safety check.
   bool check = false;
   std::vector<std::string> check_requests;
-  bool direct =
-      false;  // --direct: persistent workers accept on the listeners themselves (README "Direct mode")
   unsigned workers = 0;          // 0 = 2 per core
   size_t queue = 1024;           // requests waiting for a worker; past it: OVERLOADED + 503
   std::vector<std::string> env;  // NAME or NAME=VALUE

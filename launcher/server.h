@@ -23,7 +23,6 @@
 #include "launcher/core/address_filter.h"
 #include "launcher/core/status.h"
 #include "launcher/core/worker_slots.h"
-#include "launcher/direct_supervisor.h"
 #include "launcher/http_front.h"
 #include "launcher/listener.h"
 #include "launcher/options.h"
@@ -55,11 +54,6 @@ class Server {
   void BuildBaseEnvironment();
   Status InitSecurity();
   Status InitDispatcher();
-  // --direct: sets direct_ unless the program cannot run persistent (then it
-  // is served through the launcher as without --direct).
-  Status InitDirect(const ProgramTarget& target);
-  // Direct mode gave up at run time: serve through the launcher in exec mode.
-  void DirectFallBack(const std::string& why);
   // Accept loops on listening_ (which they then own); StartAcceptors logs and starts them.
   Status OpenAcceptors();
   void StartAcceptors();
@@ -92,11 +86,7 @@ class Server {
   std::unique_ptr<AccessLog> access_log_;      // --access-log (ctx_.observability points here)
   std::unique_ptr<SlowLog> slow_log_;          // --slow-threshold
   std::unique_ptr<ParentWatch> parent_watch_;  // --parent-pipe-fd (h2o's fd 5)
-  // --direct: the workers accept on listening_ themselves (launcher/direct_supervisor.h);
-  // then no Acceptor owns the listening fds and the Server closes them.
-  std::unique_ptr<DirectSupervisor> direct_;
-  ProgramTarget direct_target_;     // for DirectFallBack
-  bool listeners_adopted_ = false;  // OpenAcceptors() gave the fds to acceptors
+  bool listeners_adopted_ = false;  // OpenAcceptors() gave the fds to acceptors (else ~Server closes them)
 };
 
 }  // namespace fcgi

@@ -53,26 +53,6 @@
 // signalling the worker's process group and replaces the worker. A crash
 // ends the worker: the launcher reports the worker's wait status instead.
 //
-// Direct mode (persistent mode with --direct; libcompat/direct_server.h): the
-// workers answer the web server themselves and the launcher leaves the request
-// path. After HELLO (kHelloPersistent) the launcher sends one DIRECT, with the
-// listening sockets and a supervision slot; the worker then accepts FastCGI
-// connections on them itself, parses the records, builds the CGI environment,
-// runs main() (stdin: the body in a memfd or /dev/null; stdout and stderr:
-// memfds), checks the response header block and frames the response, all
-// with the launcher's own core code (launcher/core, linked into the shim).
-// The launcher gets no message per request:
-//   launcher -> DIRECT (+listeners, +slot memfd)   once, before any RUN; no RUN follows
-//   shim   -> LOG                     optional: a line for the launcher's log
-//                                     (the program's stderr, an invalid response, ...)
-//   shim   -> RETIRE                  the worker ends after a request: a recycle
-//                                     limit was reached (reason text); BYE follows
-//   launcher -> SHUTDOWN              served between requests: BYE, exit status 0
-// While a request runs, the slot (DirectSlot, in a shared memfd) holds its
-// start time, so the launcher can enforce --timeout by signalling the worker.
-// A crash or a kill ends the worker; the web server then sees the connection
-// close without a response.
-//
 // What a child inherits (document this for users): everything the program did
 // before main() (constructors, PRNG seeds, address layout, anything read from
 // the start-up environment) is shared by all children. argv is the parked
@@ -126,13 +106,10 @@ enum MessageType : uint32_t {
   kExited = 5,
   kBye = 6,
   kReport = 7,  // persistent mode only
-  kLog = 8,     // direct mode only
-  kRetire = 9,  // direct mode only
   // launcher -> shim
   kRun = 101,
   kSignal = 102,
   kShutdown = 103,
-  kDirect = 104,
 };
 
 // HELLO (shim -> launcher, first message): the program reached main(), is
@@ -266,76 +243,6 @@ struct ByeMessage {
   uint32_t type;  // kBye
   uint32_t pid;
 };
-
-// DIRECT (launcher -> shim, direct mode): once, right after HELLO. Fds, in one
-// SCM_RIGHTS message: listener_count listening sockets (FastCGI; the shim
-// accepts on them), then the slot memfd (at least sizeof(DirectSlot) bytes).
-// Followed by env_bytes of base environment ("NAME=VALUE\0" entries: the
-// --env variables; BuildCgiEnvironment's `base`), overrides_bytes of params
-// that replace the web server's (same format: what the launcher's program
-// resolution sets, e.g. SCRIPT_FILENAME), then name_bytes of the program's
-// display name (no NUL; for error bodies and log lines).
-enum DirectFlags : uint32_t {
-  kDirectStderrToClient = 1u << 0,  // the program's stderr as FCGI_STDERR records
-  kDirectStderrToLog = 1u << 1,     // the program's stderr as LOG messages
-  kDirectLinksLibStdCxx = 1u << 2,  // recycle after an intercepted exit (HELLO said so)
-};
-struct DirectHeader {
-  uint32_t type;              // kDirect
-  uint32_t flags;             // DirectFlags
-  uint32_t listener_count;    // 1..kMaxDirectListeners (7)
-  uint32_t max_params_bytes;  // PARAMS per request (431 past it)
-  uint64_t max_body_bytes;    // CONTENT_LENGTH / body (413 past it); 0: no limit
-  uint32_t max_header_bytes;  // the response's CGI header block (502 past it)
-  uint32_t read_timeout_ms;   // a connection silent this long while a request is
-                              // incomplete is closed; 0: no limit
-  uint32_t max_requests;      // RecycleLimits
-  uint32_t max_rss_kib;
-  uint32_t fd_growth_requests;
-  uint32_t max_extra_fds;
-  uint32_t env_bytes;
-  uint32_t overrides_bytes;
-  uint32_t name_bytes;
-  uint32_t reserved;  // 0
-};
-// With the slot memfd: at most 8 fds in one message (the shim's kMaxReceivedFds).
-inline constexpr uint32_t kMaxDirectListeners = 7;
-
-// The supervision slot of a direct-mode worker: a memfd the launcher creates
-// and maps, and the worker maps shared. Only the worker writes; the launcher
-// only reads (__atomic loads; values are naturally aligned).
-struct DirectSlot {
-  uint64_t started_ns;  // CLOCK_MONOTONIC when the running request's main()
-                        // started; 0 between requests
-  uint64_t requests;    // requests this worker served (main() runs)
-  int32_t conn_fd;      // the running request's connection in the worker; -1
-  uint32_t reserved;
-};
-
-// LOG (shim -> launcher, direct mode), followed by `bytes` of text (one line,
-// no newline). The launcher logs it at `level` (fcgi::LogLevel's value).
-struct LogMessageHeader {
-  uint32_t type;  // kLog
-  uint32_t level;
-  uint32_t bytes;
-  uint32_t reserved;  // 0
-};
-// The most text one LOG carries (longer text is cut, marked with "...").
-inline constexpr uint32_t kMaxLogBytes = 4096;
-
-// RETIRE (shim -> launcher, direct mode), followed by `bytes` of reason text
-// (RecyclePolicy's sentence). The worker served `requests`, stops accepting,
-// sends BYE and exits with status 0.
-struct RetireMessageHeader {
-  uint32_t type;  // kRetire
-  uint32_t bytes;
-  uint64_t requests;
-};
-
-static_assert(sizeof(DirectHeader) == 64);
-static_assert(sizeof(DirectSlot) == 24);
-static_assert(sizeof(LogMessageHeader) == 16);
-static_assert(sizeof(RetireMessageHeader) == 16);
 
 static_assert(sizeof(HelloMessage) == 24);
 static_assert(sizeof(RefusedMessage) == 16);

@@ -39,8 +39,8 @@ struct DroppedParam {
 CgiEnvironment BuildCgiEnvironment(const NameValuePairs& params, const NameValuePairs& base,
                                    std::vector<DroppedParam>* dropped);
 
-// A request's whole environment, as the program gets it in every mode (the
-// launcher's CgiRequest and direct mode's workers): `overrides` (what program
+// A request's whole environment, as the program gets it in every mode:
+// `overrides` (what program
 // resolution sets, e.g. SCRIPT_FILENAME) replace params of the same name, then
 // BuildCgiEnvironment, then FCGI_ROLE for the request's role unless a param
 // set it.

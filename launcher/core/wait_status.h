@@ -1,6 +1,5 @@
 // What a raw wait status (waitpid(2)) means for a log line and for FastCGI's
-// END_REQUEST appStatus. Pure; shared by the launcher and by direct mode's
-// workers (libcompat/direct_server.cc).
+// END_REQUEST appStatus. Pure.
 #ifndef FCGI_RUN_CORE_WAIT_STATUS_H_
 #define FCGI_RUN_CORE_WAIT_STATUS_H_
 

@@ -207,7 +207,7 @@ TEST_CASE("compat_channel: batched receive delivers every message in order, once
   CHECK(read(pipe_fds[0], &byte, 1) == 0);  // no write end left anywhere: EOF
   close(pipe_fds[0]);
 
-  // An oversized message (past a LOG with the most text) is one too.
+  // An oversized message (past kMaxShimMessageBytes) is one too.
   std::string big(kMaxShimMessageBytes + 1000, 'x');
   REQUIRE(send(shim, big.data(), big.size(), 0) == static_cast<ssize_t>(big.size()));
   CHECK(ReceiveCompatMessages(launcher, collect).io == ChannelIo::kError);
@@ -217,143 +217,10 @@ TEST_CASE("compat_channel: batched receive delivers every message in order, once
   close(launcher);
 }
 
-}  // namespace
-}  // namespace fcgi
-
-namespace fcgi {
-namespace {
-
-namespace proto = compat;
-
-// Splits an env block ("A=1\0B=2\0") back into its entries.
-std::vector<std::string> SplitBlock(std::string_view block) {
-  std::vector<std::string> out;
-  while (!block.empty()) {
-    size_t nul = block.find('\0');
-    REQUIRE(nul != std::string_view::npos);  // every entry ends with its NUL
-    out.emplace_back(block.substr(0, nul));
-    block.remove_prefix(nul + 1);
-  }
-  return out;
-}
-
-TEST_CASE("compat_channel: DIRECT is header, base env, overrides, name; decoded back", "[compat_channel]") {
-  CompatDirectRequest d;
-  d.flags = proto::kDirectStderrToClient | proto::kDirectLinksLibStdCxx;
-  d.listener_count = 2;
-  d.max_params_bytes = 1 << 20;
-  d.max_body_bytes = 5000000000ull;  // past 32 bits: the field is 64-bit
-  d.max_header_bytes = 65536;
-  d.read_timeout_ms = 30000;
-  d.max_requests = 500;
-  d.max_rss_kib = 204800;
-  d.fd_growth_requests = 3;
-  d.max_extra_fds = 64;
-  d.base_env = {"PATH=/usr/bin:/bin", "APP_MODE=prod"};
-  d.overrides = {"SCRIPT_FILENAME=/srv/app.cgi"};
-  d.name = "app.cgi";
-  std::string out;
-  REQUIRE(EncodeCompatDirect(d, &out).ok());
-
-  // Decoded the way the shim reads it (libcompat/direct_server.cc): the fixed
-  // header, then the three byte ranges it announces, nothing after.
-  proto::DirectHeader h;
-  REQUIRE(out.size() >= sizeof h);
-  std::memcpy(&h, out.data(), sizeof h);
-  CHECK(h.type == proto::kDirect);
-  CHECK(h.flags == (proto::kDirectStderrToClient | proto::kDirectLinksLibStdCxx));
-  CHECK(h.listener_count == 2);
-  CHECK(h.max_params_bytes == 1u << 20);
-  CHECK(h.max_body_bytes == 5000000000ull);
-  CHECK(h.max_header_bytes == 65536);
-  CHECK(h.read_timeout_ms == 30000);
-  CHECK(h.max_requests == 500);
-  CHECK(h.max_rss_kib == 204800);
-  CHECK(h.fd_growth_requests == 3);
-  CHECK(h.max_extra_fds == 64);
-  CHECK(h.reserved == 0);
-  REQUIRE(out.size() == sizeof h + h.env_bytes + h.overrides_bytes + h.name_bytes);
-  std::string_view rest(out);
-  rest.remove_prefix(sizeof h);
-  CHECK(SplitBlock(rest.substr(0, h.env_bytes)) == d.base_env);
-  CHECK(SplitBlock(rest.substr(h.env_bytes, h.overrides_bytes)) == d.overrides);
-  CHECK(rest.substr(h.env_bytes + h.overrides_bytes) == "app.cgi");
-
-  // Empty blocks are empty ranges.
-  d.base_env.clear();
-  d.overrides.clear();
-  REQUIRE(EncodeCompatDirect(d, &out).ok());
-  std::memcpy(&h, out.data(), sizeof h);
-  CHECK(h.env_bytes == 0);
-  CHECK(h.overrides_bytes == 0);
-  CHECK(out.size() == sizeof h + 7);
-}
-
-TEST_CASE("compat_channel: DIRECT rejects what the shim could not take", "[compat_channel]") {
-  CompatDirectRequest d;
-  d.listener_count = 1;
-  std::string out;
-  REQUIRE(EncodeCompatDirect(d, &out).ok());
-  d.listener_count = 0;
-  CHECK(EncodeCompatDirect(d, &out).code() == Status::Code::kInvalidArgument);
-  d.listener_count = proto::kMaxDirectListeners + 1;
-  CHECK(EncodeCompatDirect(d, &out).code() == Status::Code::kInvalidArgument);
-  d.listener_count = proto::kMaxDirectListeners;
-  CHECK(EncodeCompatDirect(d, &out).ok());
-  d.overrides = {"NOEQUALS"};
-  CHECK(EncodeCompatDirect(d, &out).code() == Status::Code::kInvalidArgument);
-  d.overrides.clear();
-  d.base_env = {"A=" + std::string(proto::kMaxMessageBytes, 'x')};
-  CHECK(EncodeCompatDirect(d, &out).code() == Status::Code::kLimitExceeded);
-  d.base_env.clear();
-  d.name = std::string("a\0b", 3);
-  CHECK(EncodeCompatDirect(d, &out).code() == Status::Code::kInvalidArgument);
-}
-
-std::string WithText(std::string header, std::string_view text) {
-  header.append(text);
-  return header;
-}
-
-TEST_CASE("compat_channel: decodes LOG and RETIRE, checks their lengths", "[compat_channel]") {
-  CompatMessage m;
-  const std::string text = "app.cgi wrote 3 lines to stderr";
-  const auto n = static_cast<uint32_t>(text.size());
-  REQUIRE(DecodeCompatMessage(WithText(Raw(proto::LogMessageHeader{proto::kLog, 3, n, 0}), text), &m).ok());
-  REQUIRE(std::holds_alternative<CompatLog>(m));
-  CHECK(std::get<CompatLog>(m).level == 3);
-  CHECK(std::get<CompatLog>(m).text == text);
-  CHECK(std::string(CompatMessageName(m)) == "LOG");
-  // The announced length must be the received one, and at most kMaxLogBytes.
-  CHECK(DecodeCompatMessage(WithText(Raw(proto::LogMessageHeader{proto::kLog, 3, n + 1, 0}), text), &m)
-            .code() == Status::Code::kProtocolError);
-  std::string longest(proto::kMaxLogBytes, 'y');
-  CHECK(DecodeCompatMessage(
-            WithText(Raw(proto::LogMessageHeader{proto::kLog, 1, proto::kMaxLogBytes, 0}), longest), &m)
-            .ok());
-  CHECK(DecodeCompatMessage(
-            WithText(Raw(proto::LogMessageHeader{proto::kLog, 1, proto::kMaxLogBytes + 1, 0}), longest + "y"),
-            &m)
-            .code() == Status::Code::kProtocolError);
-
-  const std::string reason = "--max-requests reached (500 requests)";
-  const auto r = static_cast<uint32_t>(reason.size());
-  REQUIRE(DecodeCompatMessage(WithText(Raw(proto::RetireMessageHeader{proto::kRetire, r, 500}), reason), &m)
-              .ok());
-  REQUIRE(std::holds_alternative<CompatRetire>(m));
-  CHECK(std::get<CompatRetire>(m).requests == 500);
-  CHECK(std::get<CompatRetire>(m).reason == reason);
-  CHECK(std::string(CompatMessageName(m)) == "RETIRE");
-  CHECK(DecodeCompatMessage(Raw(proto::RetireMessageHeader{proto::kRetire, r, 500}), &m).code() ==
-        Status::Code::kProtocolError);
-}
-
-TEST_CASE("compat_channel: a LOG of the largest size is received whole", "[compat_channel]") {
+TEST_CASE("compat_channel: a message of the largest size is received whole", "[compat_channel]") {
   int launcher = -1, shim = -1;
   REQUIRE(CreateCompatSocketPair(&launcher, &shim).ok());
-  std::string msg = WithText(Raw(proto::LogMessageHeader{proto::kLog, 2, proto::kMaxLogBytes, 0}),
-                             std::string(proto::kMaxLogBytes, 'z'));
-  REQUIRE(msg.size() == kMaxShimMessageBytes);
+  std::string msg(kMaxShimMessageBytes, 'z');
   REQUIRE(send(shim, msg.data(), msg.size(), 0) == static_cast<ssize_t>(msg.size()));
   std::vector<std::string> got;
   CHECK(ReceiveCompatMessages(launcher, [&got](std::string_view m) {

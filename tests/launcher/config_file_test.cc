@@ -296,24 +296,6 @@ TEST_CASE("config file: a flag switched off on the command line no longer needs 
   CHECK_FALSE(off.config.slow_backtrace);
 }
 
-TEST_CASE("config file: --direct=false lifts the file's direct mode and its conflicts", "[config]") {
-  NoConfigEnv no_env;
-  test::TempDir dir;
-  std::string file = dir.WriteFile("a.conf", "mode = persistent\ndirect = true\ncommand = /a\n");
-  Parsed direct = Parse({"--config", file});
-  INFO(direct.err);
-  REQUIRE(direct.outcome == ParseOutcome::kRun);
-  CHECK(direct.config.direct);
-  Parsed conflict = Parse({"--config", file, "--mode", "fork"});
-  CHECK(conflict.outcome == ParseOutcome::kExitFailure);
-  CHECK(conflict.err.find("--direct cannot be combined with --mode fork") != std::string::npos);
-  Parsed off = Parse({"--config", file, "--mode", "fork", "--direct=false"});
-  INFO(off.err);
-  REQUIRE(off.outcome == ParseOutcome::kRun);
-  CHECK_FALSE(off.config.direct);
-  CHECK(off.config.mode == "fork");
-}
-
 TEST_CASE("config file: a bad flag value is an error even when the command line replaces it", "[config]") {
   NoConfigEnv no_env;
   test::TempDir dir;
