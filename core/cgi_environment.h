@@ -1,6 +1,6 @@
 // Builds a CGI program's environment from FastCGI params (RFC 3875). Pure; no I/O.
 //
-// Rules (each one is documented in README "CGI environment"):
+// Rules (each one is documented in docs/guide/guarantees.md "Environment"):
 //  - start from `base` (the launcher-provided variables chosen with --env), then
 //    add every param; a param overrides a base variable of the same name, and of
 //    duplicate params the last one wins;

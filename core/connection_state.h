@@ -8,7 +8,7 @@
 // Append* methods, which refuse to emit a record for an id that is not active:
 // no record ever follows a request's END_REQUEST.
 //
-// Rules (FastCGI 1.0 plus the choices documented in README "Protocol"):
+// Rules (FastCGI 1.0 plus the choices documented in docs/protocol.md "FastCGI"):
 //  - BEGIN_REQUEST for an active id, records for unknown ids, ABORT for an
 //    unknown id, application record types we never receive (STDOUT, STDERR,
 //    END_REQUEST, ...) with a non-zero id: ignored (counted in ignored_records()).

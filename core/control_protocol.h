@@ -1,8 +1,10 @@
 // The control protocol between the launcher and libcompat's fork mode.
 //
-// Shared, byte for byte, by the shim (libcompat/, libc only, no libstdc++) and
-// the launcher (launcher/compat_channel.*). Only <cstdint>/<cstddef> and
-// constexpr values here: nothing that needs a runtime.
+// Shared, byte for byte, by the shim (libcompat/: C++ without exceptions;
+// whatever it uses of libstdc++ is linked statically, its symbols kept local)
+// and the launcher (launcher/compat_channel.*). Only <cstdint>/<cstddef> and
+// constexpr values here: nothing that needs a runtime. The overview for
+// readers: docs/protocol.md "The control protocol between fcgi-run and its shim".
 //
 // Transport: one AF_UNIX SOCK_SEQPACKET socket (one end of a socketpair). The
 // launcher hands the shim its end as an inherited fd whose number is in the

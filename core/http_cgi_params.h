@@ -3,9 +3,9 @@
 // caller passes the request line and the header fields as plain strings.
 //
 // The result is what nginx sends for the same request with the configuration
-// the README documents (Debian's /etc/nginx/fastcgi_params plus
+// the README's Quick start documents (Debian's /etc/nginx/fastcgi_params plus
 // SCRIPT_FILENAME = the program), so a program sees the same environment
-// behind either. Deliberate differences (README "Built-in HTTP front"):
+// behind either. Deliberate differences (docs/guide/http-front.md "Environment"):
 //  - SERVER_SOFTWARE is "fcgi-run/<version>", not "nginx/<version>";
 //  - SERVER_NAME is the Host header's host (nginx: its configured server_name);
 //  - REMOTE_USER is always empty (fcgi-run authenticates no one; nginx copies

@@ -13,7 +13,7 @@
 // timers, cwd and umask are restored, zombies reaped, then REPORT and
 // EXITED{W_EXITCODE(code, 0)}. A child forked by the program that returns from
 // main() really exits. Global variables are NOT restored: that is the user's
-// bargain (README "Persistent mode").
+// bargain (docs/guide/modes.md "Persistent mode").
 //
 // Constraints as for the fork server: libc only; the only memory taken is the
 // per-request environment mappings.
