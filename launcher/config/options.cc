@@ -150,10 +150,11 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
 
   po::options_description dispatch("Dispatcher mode (no PROGRAM) and security");
   dispatch.add_options()(
-      "root", po::value(&c->root)->value_name("DIR"),
+      "root", po::value(&c->root)->value_name("PATH")->composing(),
       "dispatcher mode: run the program each request names (SCRIPT_FILENAME, else DOCUMENT_ROOT + "
       "SCRIPT_NAME, walking back to the first file with the rest as PATH_INFO); its real path must lie "
-      "under DIR (403 otherwise). Default: none, and dispatcher mode refuses to start without it")(
+      "under a directory PATH, or be a program file PATH (403 otherwise); repeatable, e.g. --root /srv/www "
+      "--root /usr/lib/cgit/cgit.cgi. Default: none, and dispatcher mode refuses to start without it")(
       "allow-any-path", Flag(&c->allow_any_path),
       "dispatcher mode without --root: any executable file a request names may run (default: off)")(
       "allow-ext", po::value(&c->allow_ext)->value_name(".EXT,..."),
@@ -161,7 +162,7 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "(default: any name)")(
       "program", po::value(&c->allowed_programs)->value_name("PATH")->composing(),
       "dispatcher mode: only these exact programs may run; repeatable (default: any under --root). "
-      "Enough on its own to start without --root")(
+      "Enough on its own to start without --root; with --root, each must lie under one")(
       "persistent", po::value(&c->persistent)->value_name("PATTERN")->composing(),
       "dispatcher mode: programs matching PATTERN run in persistent mode, all others in --mode; "
       "repeatable. PATTERN: an absolute path (/srv/www/fast.cgi), a path relative to --root "
