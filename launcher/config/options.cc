@@ -67,9 +67,10 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
                        "unix:/path, tcp:HOST:PORT (IPv6: tcp:[::1]:PORT) or fd:N; repeatable. Default: the "
                        "listening socket on fd 0 (FastCGI convention) or systemd's LISTEN_FDS")(
       "socket-mode", po::value(socket_mode_text)->default_value("0660")->value_name("OCTAL"),
-      "permissions of unix sockets fcgi-run creates")("socket-owner",
-                                                      po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
-                                                      "owner of unix sockets fcgi-run creates")(
+      "permissions of unix sockets fcgi-run creates")(
+      "socket-owner", po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
+      "owner of unix sockets fcgi-run creates. Default: the user programs run as (--user, else "
+      "--program-user when started as root), else fcgi-run's")(
       "backlog", po::value(&c->backlog)->default_value(1024)->value_name("N"), "listen(2) backlog")(
       "parent-pipe-fd", po::value(&c->parent_pipe_fd)->default_value("auto")->value_name("N|auto|none"),
       "stop gracefully (as on SIGTERM) when descriptor N, inherited from the spawning web server, is "
