@@ -8,7 +8,7 @@
 #   share/man/man1/fcgi-run.1.gz
 #   share/doc/fcgi-run/README.md, docs/guide/ and docs/protocol.md (so the
 #                       README's links resolve), examples/ (the example programs'
-#                       sources)
+#                       sources), LICENSE, and `copyright` (Debian's format)
 #   lib/systemd/system/fcgi-run@.service, fcgi-run@.socket
 #                       the socket-activated template units, disabled until an
 #                       instance is enabled; ExecStart names bin/fcgi-run of
@@ -35,6 +35,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DO
         USE_SOURCE_PERMISSIONS
         PATTERN CMakeLists.txt EXCLUDE
         PATTERN systemd EXCLUDE)
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian-copyright DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)
 
 # The systemd units. ExecStart must name the fcgi-run of *this* install, whose
 # prefix is known only when it runs (`cmake --install --prefix`, `make install
@@ -58,6 +60,7 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME fcgi-run)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "fcgi-run")
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGE_CONTACT "fcgi-run maintainers <fcgi-run@localhost>")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "fcgi-run maintainers <fcgi-run@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "FastCGI launcher for unmodified CGI programs")
