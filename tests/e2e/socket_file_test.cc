@@ -30,14 +30,22 @@ bool Exists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
-TEST_CASE("socket file: --user www-data gives the socket to www-data; SIGTERM removes it",
-          "[e2e][socket][once]") {
-  if (geteuid() != 0) SKIP("needs root (changes user)");
-  // The socket's directory is root's 0755 (as /run is): www-data may not unlink in it.
+// hello.cgi with --user www-data. The socket's directory is the harness's,
+// root's 0755 (as /run is): www-data may not unlink in it.
+FcgiRunOptions HelloAsWwwData() {
   FcgiRunOptions o;
   o.program = Example("hello.cgi");
   o.flags = {"--user", "www-data"};
-  FcgiRun app(o);
+  return o;
+}
+
+TEST_CASE("socket file: --user www-data gives the socket to www-data; SIGTERM removes it",
+          "[e2e][socket][once]") {
+  if (geteuid() != 0) {
+    WARN("not run: needs root (changes user)");
+    return;
+  }
+  FcgiRun app(HelloAsWwwData());
   const std::string path = app.address().substr(5);
   const passwd* www = getpwnam("www-data");
   REQUIRE(www != nullptr);
@@ -68,11 +76,11 @@ TEST_CASE("socket file: --user www-data gives the socket to www-data; SIGTERM re
 }
 
 TEST_CASE("socket file: removed even when fcgi-run dropped to --user is killed", "[e2e][socket][once]") {
-  if (geteuid() != 0) SKIP("needs root (changes user)");
-  FcgiRunOptions o;
-  o.program = Example("hello.cgi");
-  o.flags = {"--user", "www-data"};
-  FcgiRun app(o);
+  if (geteuid() != 0) {
+    WARN("not run: needs root (changes user)");
+    return;
+  }
+  FcgiRun app(HelloAsWwwData());
   const std::string path = app.address().substr(5);
   REQUIRE(Exists(path));
   app.process().Signal(SIGKILL);
@@ -104,7 +112,10 @@ struct AsNobody {
 
 TEST_CASE("socket file: as nobody, --socket-owner www-data fails --check-config and start, leaving no file",
           "[e2e][socket][once]") {
-  if (geteuid() != 0) SKIP("needs root (setpriv)");
+  if (geteuid() != 0) {
+    WARN("not run: needs root (setpriv)");
+    return;
+  }
   AsNobody nobody;
   CommandResult check = RunCommand(nobody.Command({"--socket-owner", "www-data", "--check-config"}));
   INFO(check.out << check.err);
