@@ -31,6 +31,8 @@
 
 #include "tests/support/doc_snippet.h"
 #include "tests/support/fcgi_run_server.h"
+#include "tests/support/http_client.h"
+#include "tests/support/net_util.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_paths.h"
@@ -210,6 +212,28 @@ TEST_CASE("systemd: a listen line in the config with socket activation is an err
   REQUIRE(status.has_value());
   CHECK(DescribeWaitStatus(*status) == "exit 1");
   CHECK(access("/tmp/elsewhere.sock", F_OK) != 0);
+}
+
+// An `http` line in the config (the built-in HTTP front) and no `listen`:
+// systemd's socket is served as well (not only HTTP, as without systemd).
+TEST_CASE("systemd: with http in the config, systemd's socket is served too", "[e2e][systemd][once]") {
+  if (geteuid() != 0) {
+    WARN("not run: runs the unit's User=www-data");
+    return;
+  }
+  const int port = FreeTcpPort();
+  Instance instance("mode = exec\nhttp = 127.0.0.1:" + std::to_string(port) + "\n");
+  std::unique_ptr<Process> activated = instance.Activate();
+  const std::string log_path = instance.dir.File("fcgi-run.log");
+  REQUIRE(WaitForFileText(log_path, "Listening on " + instance.socket_path));
+  CommandResult r = CgiFcgi("unix:" + instance.socket_path, CgitRequest(), "", Seconds(20));
+  INFO(r.out << r.err << "\nlog: " << instance.Log());
+  REQUIRE(r.Succeeded());
+  CHECK(ParseCgiOutput(r.out).body.find("cgit") != std::string::npos);
+  HttpResponse h = CurlGet("http://127.0.0.1:" + std::to_string(port) + "/", 20);
+  CHECK(h.body.find("<meta name='generator' content='cgit") !=
+        std::string::npos);  // cgit's page (a 404 at /)
+  CHECK(DescribeWaitStatus(activated->Stop(Seconds(10))) == "exit 0");
 }
 
 TEST_CASE("systemd: systemd-analyze verify accepts fcgi-run@.service and fcgi-run@.socket",
