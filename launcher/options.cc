@@ -181,7 +181,12 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "run programs as USER (fcgi-run itself keeps its user). Default: fcgi-run's user")(
       "allow-root", Flag(&c->allow_root),
       "allow programs to run as root: without it fcgi-run started as root refuses to start unless "
-      "--user or --program-user names another user (default: off)")(
+      "--user or --program-user names another user, and refuses a --user or --program-user whose group "
+      "(or one of whose groups) is root, gid 0 (default: off)")(
+      "allow-setid-programs", Flag(&c->allow_setid_programs),
+      "let set-uid, set-gid and file-capability programs gain their privileges when a program (or anything "
+      "it runs, e.g. sendmail's set-gid postdrop) executes them. Default: off, programs run with "
+      "PR_SET_NO_NEW_PRIVS, so such a program keeps the ids fcgi-run gave it")(
       "allow-from", po::value(&c->allow_from)->value_name("ADDR[,ADDR...]"),
       "TCP peers allowed to connect: IPv4/IPv6 addresses and CIDR prefixes; others are closed and "
       "logged. Default: FCGI_WEB_SERVER_ADDRS from the environment, else any peer");

@@ -83,6 +83,7 @@ struct Config {
   std::string user;                           // --user USER[:GROUP]: the launcher drops to it after binding
   std::string program_user;                   // --program-user USER[:GROUP]: programs run as it
   bool allow_root = false;                    // run programs as root (started as root without the above)
+  bool allow_setid_programs = false;          // execve may grant set-id/capability privileges
   std::string allow_from;  // --allow-from: TCP peers allowed ("" = FCGI_WEB_SERVER_ADDRS or any)
   bool dispatcher() const { return program.empty(); }
 
