@@ -110,10 +110,16 @@ void CgiRequest::Start(NameValuePairs params) {
   }
   ctx_.observability.metrics.SetProgram(metrics_id_, program_.target.path);
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env =
-      BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.base_env, role_, &dropped);
-  for (const DroppedParam& d : dropped) {  // the message is built only when it is logged
-    if (Log::Enabled(LogLevel::kDebug)) {
+  CgiEnvironment env = BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.base_env,
+                                               ctx_.config.pass_env, role_, &dropped);
+  for (const DroppedParam& d : dropped) {
+    // A protected variable: a warning the first time its list entry is seen
+    // (a bounded set: the list's entries), then debug lines.
+    if (!d.protected_entry.empty() && ctx_.protected_params_logged.insert(d.protected_entry).second) {
+      LogWarning(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason +
+                 ", which a request may not set (--pass-env " + EscapeForLog(d.name) +
+                 " allows it); logged once, further " + d.protected_entry + " params at debug level");
+    } else if (Log::Enabled(LogLevel::kDebug)) {  // the message is built only when it is logged
       LogDebug(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason);
     }
   }

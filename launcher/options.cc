@@ -11,6 +11,7 @@
 #include "launcher/config_file.h"
 #include "launcher/core/access_format.h"
 #include "launcher/core/address_filter.h"
+#include "launcher/core/cgi_environment.h"
 #include "launcher/core/persistent_patterns.h"
 #include "launcher/log.h"
 #include "launcher/syslog_sink.h"
@@ -113,7 +114,12 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "requests that may wait for a worker; past it they get 503 and END_REQUEST OVERLOADED")(
       "env,e", po::value(&c->env)->value_name("NAME[=VALUE]")->composing(),
       "pass NAME from fcgi-run's environment, or set it, in every program's environment; "
-      "repeatable. Nothing else of fcgi-run's environment is passed except PATH")(
+      "repeatable. Nothing else of fcgi-run's environment is passed except PATH. A request's params "
+      "never replace these")(
+      "pass-env", po::value(&c->pass_env)->value_name("NAME")->composing(),
+      "let requests set NAME although it is a protected variable (one of the dynamic loader's, libc's, "
+      "a shell's or an interpreter's, such as LD_PRELOAD, BASH_ENV, PERL5LIB or PYTHONPATH: dropped "
+      "from params by default, with one warning per name); exact name, repeatable")(
       "stderr", po::value(stderr_text)->default_value("fcgi")->value_name("WHERE"),
       "program stderr: fcgi (FCGI_STDERR records), log, both, discard")(
       "timeout", po::value(&c->timeout_seconds)->default_value(60)->value_name("SECONDS"),
@@ -382,6 +388,12 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   for (const std::string& e : config->env) {
     if (e.empty() || e[0] == '=') return fail("--env '" + e + "': expected NAME or NAME=VALUE");
   }
+  for (const std::string& name : config->pass_env) {
+    if (name.empty() || name.find('=') != std::string::npos)
+      return fail("--pass-env '" + name + "': expected a variable NAME");
+    if (ProtectedVariable(name) == nullptr)
+      return fail("--pass-env " + name + ": not a protected variable (requests may set it already)");
+  }
   if (config->tmp_dir.empty()) {
     const char* t = std::getenv("TMPDIR");
     config->tmp_dir = (t != nullptr && *t != '\0') ? t : "/tmp";
@@ -425,7 +437,8 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
         {!config->allow_from.empty(), "--allow-from"},
         {tcp_listen && env_addrs != nullptr && *env_addrs != '\0',
          "FCGI_WEB_SERVER_ADDRS (with a TCP listener)"},
-        {config->check, "--check"}};
+        {config->check, "--check"},
+        {!config->pass_env.empty(), "--pass-env"}};
     for (const auto& [conflict, name] : conflicts) {
       if (conflict) {
         return fail(std::string("--direct cannot be combined with ") + name +

@@ -54,6 +54,9 @@ struct Config {
   unsigned workers = 0;          // 0 = 2 per core
   size_t queue = 1024;           // requests waiting for a worker; past it: OVERLOADED + 503
   std::vector<std::string> env;  // NAME or NAME=VALUE
+  // --pass-env NAME: protected variables (core/cgi_environment.h) a request's
+  // params may set nonetheless.
+  std::vector<std::string> pass_env;
   StderrMode stderr_mode = StderrMode::kFcgi;
 
   double timeout_seconds = 60;  // 0 = none

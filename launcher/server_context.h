@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct ServerContext {
   WorkerSlots& slots;
   ProgramSource* programs = nullptr;  // set by Server::Init, owned by Server
   NameValuePairs base_env;            // from --env (and PATH)
+  // Entries of the protected-variable list (core/cgi_environment.h) a dropped
+  // param has already been logged for: each is logged once, as a warning.
+  std::set<std::string> protected_params_logged;
   ConnectionLimits limits;
   ServerCounters counters;
   // Called whenever a request finishes (the server uses it to complete a

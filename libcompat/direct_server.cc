@@ -412,7 +412,7 @@ void DirectConnection::RunPending() {
   }
   std::vector<fcgi::DroppedParam> dropped;
   fcgi::CgiEnvironment env = fcgi::BuildRequestEnvironment(std::move(p.params), server_->config().overrides,
-                                                           server_->config().base, p.role, &dropped);
+                                                           server_->config().base, {}, p.role, &dropped);
   proto::ReportMessage report{};
   bool children_left = false;
   const uint64_t body = p.role == Role::kAuthorizer ? 0 : p.body_bytes;
