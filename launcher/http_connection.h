@@ -71,6 +71,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection>, publ
   size_t OutputBacklog() const override { return output_.backlog(); }
   void WaitForOutputSpace(uint16_t id) override;
   void StdinDrained() override;
+  Origin RequestOrigin() const override { return Origin{true, remote_addr_, redirects_ > 0}; }
 
  private:
   using Parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;

@@ -201,7 +201,13 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
   observe.add_options()(
       "status-path", po::value(&c->status_path)->value_name("PATH"),
       "answer requests for PATH (DOCUMENT_URI or SCRIPT_NAME, e.g. /fcgi-status) with the status page, "
-      "without running a program: text, ?json or ?openmetrics; ?full adds the active requests. Default: off")(
+      "without running a program: text, ?json or ?openmetrics; ?full adds the active requests (their URIs "
+      "and query strings). Default: off")(
+      "status-allow", po::value(&c->status_allow)->value_name("ADDR[,ADDR...]"),
+      "clients that may read the status page: IPv4/IPv6 addresses and CIDR prefixes, matched against the "
+      "HTTP front's peer and, over FastCGI, the REMOTE_ADDR param; others get 403. Default: on the HTTP "
+      "front loopback only (127.0.0.0/8, ::1); over FastCGI any client the web server lets through. A "
+      "program's local redirect never reaches the status or ping page")(
       "ping-path", po::value(&c->ping_path)->value_name("PATH"),
       "answer requests for PATH (e.g. /fcgi-ping) with --ping-response, without running a program. Default: "
       "off")("ping-response", po::value(&c->ping_response)->default_value("pong")->value_name("TEXT"),
@@ -399,10 +405,11 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
     config->tmp_dir = (t != nullptr && *t != '\0') ? t : "/tmp";
   }
   if (config->max_classes < 1) return fail("--max-classes must be >= 1");
-  if (!config->allow_from.empty()) {
+  for (const auto& [list, name] :
+       {std::pair{&config->allow_from, "--allow-from"}, std::pair{&config->status_allow, "--status-allow"}}) {
     AddressFilter filter;
-    Status s = AddressFilter::Parse(config->allow_from, &filter);
-    if (!s.ok()) return fail("--allow-from: " + s.message());
+    if (Status s = list->empty() ? Status::Ok() : AddressFilter::Parse(*list, &filter); !s.ok())
+      return fail(std::string(name) + ": " + s.message());
   }
   for (const std::string* path : {&config->status_path, &config->ping_path}) {
     if (!path->empty() && (*path)[0] != '/') {

@@ -103,6 +103,7 @@ struct Config {
 
   // Status page, ping, access and slow logs (launcher/builtin_pages.h, access_log.h, slow_log.h).
   std::string status_path;             // --status-path ("" = off)
+  std::string status_allow;            // --status-allow ("" = loopback on the HTTP front, any on FastCGI)
   std::string ping_path;               // --ping-path ("" = off)
   std::string ping_response = "pong";  // --ping-response
   std::string access_log;              // --access-log FILE ("" = off, "-" = stdout)

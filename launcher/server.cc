@@ -211,6 +211,11 @@ Status Server::Init() {
   }
   // --access-log, --slow-threshold: opened before privileges drop, like --log.
   ctx_.observability.started_unix = static_cast<int64_t>(std::time(nullptr));
+  if (!config_.status_allow.empty()) {
+    s = AddressFilter::Parse(config_.status_allow, &ctx_.observability.status_allow);
+    if (!s.ok()) return Status::Invalid("--status-allow: " + s.message());
+    ctx_.observability.status_allow_given = true;
+  }
   if (!config_.access_log.empty()) {
     access_log_ = std::make_unique<AccessLog>();
     s = access_log_->Open(config_.access_log, config_.access_format);

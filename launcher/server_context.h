@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "launcher/core/address_filter.h"
 #include "launcher/core/connection_state.h"
 #include "launcher/core/fcgi_name_value.h"
 #include "launcher/core/metrics.h"
@@ -41,6 +42,10 @@ struct Observability {
   int64_t started_unix = 0;
   AccessLog* access_log = nullptr;
   SlowLog* slow_log = nullptr;
+  // --status-allow, parsed (builtin_pages.h); `status_allow_given` false:
+  // the default rule.
+  AddressFilter status_allow;
+  bool status_allow_given = false;
 };
 
 struct ServerContext {
