@@ -24,6 +24,7 @@
 #include "launcher/core/status.h"
 #include "launcher/core/worker_slots.h"
 #include "launcher/direct_supervisor.h"
+#include "launcher/heap_trim.h"
 #include "launcher/http_front.h"
 #include "launcher/listener.h"
 #include "launcher/options.h"
@@ -80,6 +81,7 @@ class Server {
   WorkerSlots slots_;
   std::unique_ptr<Spawner> spawner_;
   ServerContext ctx_;
+  HeapTrim heap_trim_;                       // returns free heap memory once idle
   std::unique_ptr<ProgramSource> programs_;  // created in Init()
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
