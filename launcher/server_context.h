@@ -4,6 +4,7 @@
 #ifndef FCGI_RUN_SERVER_CONTEXT_H_
 #define FCGI_RUN_SERVER_CONTEXT_H_
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
@@ -59,6 +60,11 @@ struct ServerContext {
   std::set<std::string> protected_params_logged;
   ConnectionLimits limits;
   ServerCounters counters;
+  // Where every request reads its program's output (CgiRequest::Read): one
+  // buffer for the reactor, not one per request (a request waiting in the
+  // queue would carry it for nothing). A read's bytes are handled, and copied
+  // where they must stay, before the next read.
+  std::array<char, 64 * 1024> read_buffer;
   // Called whenever a request finishes (the server uses it to complete a
   // graceful stop once nothing is active).
   std::function<void()> on_request_finished;
