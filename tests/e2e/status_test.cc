@@ -230,8 +230,13 @@ TEST_CASE("status: who may read the status page; never through a local redirect"
   o.program = script;
   o.listen = "tcp";
   o.flags = {"--http", "0.0.0.0:" + std::to_string(port), "--status-path", "/st", "--ping-path", "/ping"};
+  // The harness waits for the FastCGI listener; the HTTP one opens right after.
+  auto http_ready = [port] {
+    return WaitForConnect("tcp:127.0.0.1:" + std::to_string(port), std::chrono::milliseconds(10000));
+  };
   SECTION("default: loopback clients of the HTTP front only") {
     FcgiRun run(o);
+    REQUIRE(http_ready());
     HttpResponse local = CurlGet("http://127.0.0.1:" + std::to_string(port) + "/st?json");
     INFO(local.error << run.Log());
     CHECK(local.status == 200);
@@ -254,6 +259,7 @@ TEST_CASE("status: who may read the status page; never through a local redirect"
   }
   SECTION("a local redirect to the status page runs the program instead") {
     FcgiRun run(o);
+    REQUIRE(http_ready());
     HttpResponse r = CurlGet("http://127.0.0.1:" + std::to_string(port) + "/redirect");
     INFO(r.error << run.Log());
     CHECK(r.status == 200);
@@ -262,6 +268,7 @@ TEST_CASE("status: who may read the status page; never through a local redirect"
   SECTION("--status-allow: the HTTP front's peer and FastCGI's REMOTE_ADDR must match") {
     o.flags.insert(o.flags.end(), {"--status-allow", "10.1.0.0/16, 2001:db8::/32"});
     FcgiRun run(o);
+    REQUIRE(http_ready());
     HttpResponse local = CurlGet("http://127.0.0.1:" + std::to_string(port) + "/st");
     INFO(local.error << run.Log());
     CHECK(local.status == 403);
