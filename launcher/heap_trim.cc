@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "launcher/log.h"
+#include "launcher/log/log.h"
 
 namespace fcgi {
 

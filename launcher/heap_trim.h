@@ -12,8 +12,8 @@
 // glibc it does nothing.
 //
 // Ownership: a member of Server, on its reactor; `idle` is called on it.
-#ifndef FCGI_RUN_HEAP_TRIM_H_
-#define FCGI_RUN_HEAP_TRIM_H_
+#ifndef FCGI_RUN_LAUNCHER_HEAP_TRIM_H_
+#define FCGI_RUN_LAUNCHER_HEAP_TRIM_H_
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -47,4 +47,4 @@ class HeapTrim {
 
 }  // namespace fcgi
 
-#endif  // FCGI_RUN_HEAP_TRIM_H_
+#endif  // FCGI_RUN_LAUNCHER_HEAP_TRIM_H_

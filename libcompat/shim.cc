@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "libcompat/control_protocol.h"
+#include "core/control_protocol.h"
 #include "libcompat/fork_server.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_server.h"

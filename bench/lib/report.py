@@ -115,8 +115,6 @@ def evaluate_targets(summary, systems, servers, notes):
           "persistent vs native, C hello req/s")
     check("fcgi-run-persistent", "c-hello", "x_fcgiwrap", ">=", 5.0,
           "persistent vs fcgiwrap, C hello req/s")
-    check("fcgi-run-direct", "c-hello", "x_native", ">=", 0.8,
-          "direct vs native, C hello req/s")
     launchers = [s for s in systems if s.kind == "fcgi-run"]
     for s in launchers:
         mode = s.label or s.mode
