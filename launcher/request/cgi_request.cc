@@ -115,12 +115,15 @@ void CgiRequest::Start(NameValuePairs params) {
   CgiEnvironment env = BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.base_env,
                                                ctx_.config.pass_env, role_, &dropped);
   for (const DroppedParam& d : dropped) {
-    // A protected variable: a warning the first time its list entry is seen
-    // (a bounded set: the list's entries), then debug lines.
-    if (!d.protected_entry.empty() && ctx_.protected_params_logged.insert(d.protected_entry).second) {
+    // A protected variable: a warning the first time a name is seen (see
+    // ProtectedParamLog), then debug lines.
+    bool last = false;
+    if (!d.protected_entry.empty() &&
+        ctx_.protected_params_logged.First(d.protected_entry, EscapeForLog(d.name), &last)) {
       LogWarning(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason +
                  ", which a request may not set (--pass-env " + EscapeForLog(d.name) +
-                 " allows it); logged once, further " + d.protected_entry + " params at debug level");
+                 " allows it); logged once" +
+                 (last ? ", and further " + d.protected_entry + " names at debug level" : std::string()));
     } else if (Log::Enabled(LogLevel::kDebug)) {  // the message is built only when it is logged
       LogDebug(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason);
     }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,15 +50,34 @@ struct Observability {
   bool status_allow_given = false;
 };
 
+// The protected params (core/cgi_environment.h) already logged: each name is
+// logged once per process, as a warning. Bounded: at most kNamesPerEntry
+// names per entry of the list (a prefix entry such as BASH_FUNC_* matches
+// endless names; past it they are logged at debug level), each kept as its
+// escaped log form, at most 80 bytes.
+class ProtectedParamLog {
+ public:
+  static constexpr size_t kNamesPerEntry = 16;
+  // True the first time `logged_name` is seen for `entry` while the entry has
+  // room; *last: that name filled the entry.
+  bool First(const std::string& entry, const std::string& logged_name, bool* last) {
+    std::set<std::string>& names = names_[entry];
+    if (names.size() >= kNamesPerEntry || !names.insert(logged_name).second) return false;
+    *last = names.size() == kNamesPerEntry;
+    return true;
+  }
+
+ private:
+  std::map<std::string, std::set<std::string>> names_;  // list entry -> names logged
+};
+
 struct ServerContext {
   boost::asio::io_context& io;
   const Config& config;
   WorkerSlots& slots;
   ProgramSource* programs = nullptr;  // set by Server::Init, owned by Server
   NameValuePairs base_env;            // from --env (and PATH)
-  // Entries of the protected-variable list (core/cgi_environment.h) a dropped
-  // param has already been logged for: each is logged once, as a warning.
-  std::set<std::string> protected_params_logged;
+  ProtectedParamLog protected_params_logged;
   ConnectionLimits limits;
   ServerCounters counters;
   // Where every request reads its program's output (CgiRequest::Read): one

@@ -100,6 +100,7 @@ TEST_CASE("hardening: params never set loader, libc or interpreter variables", "
   const std::string log = app.Log();
   INFO(log);
   CHECK(Count(log, "dropped param LD_PRELOAD") == 1);
+  CHECK(Count(log, "dropped param LD_LIBRARY_PATH") == 1);
   CHECK(Count(log, "dropped param PERL5OPT") == 1);
   const size_t at = log.find("dropped param LD_PRELOAD");
   REQUIRE(at != std::string::npos);
