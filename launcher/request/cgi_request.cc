@@ -537,6 +537,8 @@ bool CgiRequest::MayFlow(Stream which) {
   if (connection_->OutputBacklog() > ctx_.config.buffer_bytes) {
     stream(which).paused = true;
     connection_->WaitForOutputSpace(id_);
+    // Input may no longer pause (see InputShouldPause).
+    if (which == Stream::kErr) connection_->StdinDrained();
     return false;
   }
   return true;

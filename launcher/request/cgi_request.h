@@ -67,12 +67,14 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   // past --buffer bytes of unread body (plain backpressure). But while the
   // program's output is held back waiting for the rest of the body (nginx
   // stops sending a body once it sees a response header, so the response is
-  // held until the body is in), stopping would deadlock: then the body is
+  // held until the body is in), or while its stderr waits for the web server
+  // to read (which one that sends the whole body before it reads, as
+  // mod_fcgid does, will not), stopping would deadlock: then the body is
   // spooled to a file, up to --body-spool.
   bool InputShouldPause() const {
     const uint64_t backlog = stdin_backlog();
     if (backlog > ctx_.config.body_spool_bytes) return true;
-    if (stdout_held_) return false;
+    if (stdout_held_ || streams_[1].paused) return false;  // [1]: stderr
     return backlog > ctx_.config.buffer_bytes;
   }
   uint16_t id() const { return id_; }

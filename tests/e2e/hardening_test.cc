@@ -4,7 +4,9 @@
 // with, and the launcher's own limits (record sizes, stderr backpressure,
 // memory after a burst, the status page's audience). Each case drives the
 // real binary; the user guide's security chapter names them.
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -18,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/fcgi_record_parser.h"
 #include "tests/e2e/process_control_util.h"
 #include "tests/support/content_util.h"
 #include "tests/support/fcgi_run_server.h"
@@ -257,6 +260,52 @@ TEST_CASE("hardening: FCGI_STDERR to a client that does not read keeps fcgi-run'
   REQUIRE(r.ok());
   CHECK(static_cast<long>(r.stderr_data.size()) == kStderrBytes);
   CHECK(SplitCgiResponse(r.stdout_data).body == "done\n");
+}
+
+// A web server that writes the whole request before it reads anything (as
+// mod_fcgid does) while the program fills stderr before it reads its body:
+// stderr waits for the web server, so the body must not (it is spooled).
+TEST_CASE("hardening: stderr held back does not deadlock a web server that sends the whole body first",
+          "[e2e][hardening][stderr][once]") {
+  constexpr size_t kBody = 8u << 20;
+  TempDir dir("fcgi-run-stderr-first");
+  const std::string script =
+      dir.WriteFile("stderr-first.cgi",
+                    "#!/bin/sh\nhead -c 1048576 /dev/zero | tr '\\0' e >&2\nn=$(wc -c)\n"
+                    "printf 'Content-Type: text/plain\\r\\n\\r\\nread %s\\n' \"$n\"\n");
+  chmod(script.c_str(), 0755);
+  FcgiRunOptions o;
+  o.program = script;
+  FcgiRun app(o);
+  UniqueFd fd = ConnectTo(app.address());
+  REQUIRE(fd.valid());
+  timeval tv{30, 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  RequestSpec spec;
+  spec.params = RequestParams(script, "/stderr-first.cgi", "", static_cast<long>(kBody));
+  spec.stdin_body = std::string(kBody, 'b');
+  INFO(app.Log());
+  REQUIRE(SendAll(fd.get(), RequestBytes(spec)));  // the whole request, nothing read meanwhile
+  std::string received;
+  char buf[65536];
+  for (ssize_t n; (n = read(fd.get(), buf, sizeof buf)) > 0;) received.append(buf, static_cast<size_t>(n));
+  RecordParser parser;
+  std::string out, err;
+  bool ended = false;
+  for (std::string_view rest = received; !rest.empty();) {
+    size_t used = 0;
+    Record record;
+    RecordParser::Result result = parser.Parse(rest, &used, &record);
+    rest.remove_prefix(used);
+    if (result != RecordParser::Result::kRecord) break;
+    if (record.header.type == static_cast<uint8_t>(RecordType::kStdout)) out.append(record.content);
+    if (record.header.type == static_cast<uint8_t>(RecordType::kStderr)) err.append(record.content);
+    if (record.header.type == static_cast<uint8_t>(RecordType::kEndRequest)) ended = true;
+  }
+  CHECK(ended);
+  CHECK(err.size() == 1u << 20);
+  CHECK(SplitCgiResponse(out).body == "read " + std::to_string(kBody) + "\n");
 }
 
 // ---- 7. the environment's size is the same limit in every mode ---------------
