@@ -88,7 +88,8 @@ inline constexpr char kModePersistent[] = "persistent";
 inline constexpr size_t kMaxMessageBytes = 128 * 1024;
 // Most children one parked process runs at once; RUN beyond -> FAILED(EAGAIN).
 inline constexpr uint32_t kMaxChildren = 1024;
-// Most entries in a RUN env block (NAME=VALUE strings).
+// Most entries in a RUN env block sent in the message itself (NAME=VALUE
+// strings); a larger environment travels in a memfd (kRunEnvMemfd).
 inline constexpr uint32_t kMaxEnvEntries = 4096;
 // This many fds travel with a RUN: stdin, stdout, stderr, in that order (fewer
 // in persistent mode with kRunStdinNull / kRunKeepOutput).
@@ -149,12 +150,19 @@ struct RefusedMessage {
 // cwd_bytes of directory path (no NUL; cwd_bytes == 0: keep the parked cwd).
 // The fds present travel in the order stdin, stdout, stderr; kRunStdinNull
 // leaves stdin out, kRunKeepOutput stdout and stderr (persistent mode only).
+// kRunEnvMemfd: the env block is not in the message but in a sealed memfd,
+// one more fd after the others, whose first env_bytes bytes it is (the
+// launcher uses it when the block would take the message past
+// kMaxMessageBytes or has more than kMaxEnvEntries entries): so the
+// environment's size is bounded by the launcher's --max-params alone, in
+// every mode.
 enum RunFlags : uint32_t {
   kRunNoParentDeathSignal = 1u << 0,  // do not set PR_SET_PDEATHSIG(SIGKILL)
   kRunStdinNull = 1u << 1,            // persistent: no stdin fd, /dev/null instead
   kRunResidentOutput = 1u << 2,       // persistent: keep this RUN's stdout/stderr after it
   kRunKeepOutput = 1u << 3,           // persistent: no output fds, the resident ones
   kRunNoStarted = 1u << 4,            // persistent: no STARTED (FAILED still comes)
+  kRunEnvMemfd = 1u << 5,             // the env block is in a memfd (the last fd)
 };
 struct RunHeader {
   uint32_t type;        // kRun
@@ -174,9 +182,10 @@ struct StartedMessage {
 
 // FAILED (shim -> launcher): no child was started for request_id. error is an
 // errno value: EAGAIN (fork failed or kMaxChildren running), EPROTO (malformed
-// RUN; request_id is 0 if not even the header was readable), EBADMSG (not
-// as many fds as the flags say), E2BIG (more than kMaxEnvEntries), ESHUTDOWN (RUN
-// after SHUTDOWN), or open(2)'s errno for the cwd.
+// RUN, or an env memfd shorter than env_bytes; request_id is 0 if not even the
+// header was readable), EBADMSG (not as many fds as the flags say), E2BIG (more
+// than kMaxEnvEntries in the message itself), ESHUTDOWN (RUN after SHUTDOWN),
+// mmap(2)'s errno for an env memfd, or open(2)'s errno for the cwd.
 struct FailedMessage {
   uint32_t type;  // kFailed
   uint32_t error;

@@ -73,7 +73,8 @@ Server::Server(const Config& config)
       orphan_timer_(io_),
       slots_(config.EffectiveWorkers(), config.queue),
       spawner_(MakeProcessSpawner()),
-      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}, {}} {
+      ctx_{.io = io_, .config = config_, .slots = slots_},
+      heap_trim_(io_, [this] { return ctx_.counters.requests_active == 0; }) {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
   signals_.add(SIGCHLD);
@@ -83,7 +84,12 @@ Server::Server(const Config& config)
   ctx_.limits.max_conns = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
   // Posted, so the check runs once the finishing request's handlers have
   // unwound (CgiRequest::Finish drops requests_active before calling back).
-  ctx_.on_request_finished = [this]() { boost::asio::post(io_, [this]() { MaybeFinishShutdown(); }); };
+  ctx_.on_request_finished = [this]() {
+    boost::asio::post(io_, [this]() {
+      MaybeFinishShutdown();
+      heap_trim_.RequestFinished();
+    });
+  };
 }
 
 Server::~Server() {
@@ -232,6 +238,11 @@ Status Server::Init() {
   }
   // --access-log, --slow-threshold: opened before privileges drop, like --log.
   ctx_.observability.started_unix = static_cast<int64_t>(std::time(nullptr));
+  if (!config_.status_allow.empty()) {
+    s = AddressFilter::Parse(config_.status_allow, &ctx_.observability.status_allow);
+    if (!s.ok()) return Status::Invalid("--status-allow: " + s.message());
+    ctx_.observability.status_allow_given = true;
+  }
   if (!config_.access_log.empty()) {
     access_log_ = std::make_unique<AccessLog>();
     s = access_log_->Open(config_.access_log, config_.access_format);
@@ -306,7 +317,10 @@ void Server::OnAccept(const ListeningSocket& ls, boost::asio::generic::stream_pr
   ++ctx_.counters.accepted_connections;
   // A unix socket's peer has no address worth a getpeername(2): name it by the listener.
   std::string peer = ls.is_tcp ? DescribePeer(socket) : ls.name;
-  auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));
+  // Not make_shared: the connection list keeps a weak_ptr until its next
+  // Add, and with make_shared that would keep the whole object (its 64 KiB
+  // buffers) allocated after the connection closed (connection_list.h).
+  auto conn = std::shared_ptr<Connection>(new Connection(ctx_, std::move(socket), std::move(peer)));
   connections_.Add(conn);
   conn->Start();
 }

@@ -26,6 +26,7 @@
 #include "launcher/front/http_front.h"
 #include "launcher/front/listener.h"
 #include "launcher/front/socket_remover.h"
+#include "launcher/heap_trim.h"
 #include "launcher/request/access_log.h"
 #include "launcher/request/program_source.h"
 #include "launcher/request/server_context.h"
@@ -78,6 +79,7 @@ class Server {
   WorkerSlots slots_;
   std::unique_ptr<Spawner> spawner_;
   ServerContext ctx_;
+  HeapTrim heap_trim_;                       // returns free heap memory once idle
   std::unique_ptr<ProgramSource> programs_;  // created in Init()
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -106,18 +107,60 @@ void Reap(Server& s) {
   }
 }
 
-// Splits the env block into s.envp. Returns 0 or an errno for FAILED.
-int ParseEnvBlock(Server& s, char* block, uint32_t size) {
-  uint32_t n = 0;
-  if (size > 0 && block[size - 1] != '\0') return EPROTO;
-  for (uint32_t i = 0; i < size;) {
-    uint32_t len = static_cast<uint32_t>(strlen(block + i));
-    if (len == 0) return EPROTO;
-    if (n == proto::kMaxEnvEntries) return E2BIG;
-    s.envp[n++] = block + i;
-    i += len + 1;
+// A RUN's environment: the block (in the message, or mapped from its memfd)
+// and the envp array over it (s.envp, or a mapping for more entries than it
+// holds). The child inherits it; the parked process unmaps its copy after the
+// fork (Release).
+struct RunEnvironment {
+  char* block = nullptr;
+  uint32_t size = 0;
+  bool block_mapped = false;
+  char** envp = nullptr;
+  size_t envp_mapped_bytes = 0;  // 0: envp is s.envp
+
+  void Release() {
+    if (block_mapped) munmap(block, size);
+    if (envp_mapped_bytes > 0) munmap(envp, envp_mapped_bytes);
+    *this = RunEnvironment{};
   }
-  s.envp[n] = nullptr;
+};
+
+// Sets up *env from the RUN. `memfd`: the env memfd (kRunEnvMemfd) or -1.
+// Returns 0 or an errno for FAILED (nothing to release then).
+int TakeEnvironment(Server& s, const proto::RunHeader& h, int memfd, RunEnvironment* env) {
+  RunEnvironment e;
+  e.size = h.env_bytes;
+  if (memfd >= 0) {
+    e.block = MapEnvMemfd(memfd, h.env_bytes);
+    if (e.block == nullptr) return errno;
+    e.block_mapped = true;
+  } else {
+    e.block = reinterpret_cast<char*>(s.buffer + sizeof h);
+  }
+  uint32_t entries = 0;
+  int error = CountEnvEntries(e.block, e.size, &entries);
+  if (error == 0 && entries > proto::kMaxEnvEntries) {
+    if (memfd < 0) {
+      error = E2BIG;  // the launcher sends larger environments in a memfd
+    } else {
+      e.envp_mapped_bytes = (static_cast<size_t>(entries) + 1) * sizeof(char*);
+      void* array =
+          mmap(nullptr, e.envp_mapped_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (array == MAP_FAILED) {
+        error = errno;
+        e.envp_mapped_bytes = 0;
+      } else {
+        e.envp = static_cast<char**>(array);
+      }
+    }
+  }
+  if (error != 0) {
+    e.Release();
+    return error;
+  }
+  if (e.envp == nullptr) e.envp = s.envp;
+  FillEnvp(e.block, e.size, e.envp);
+  *env = e;
   return 0;
 }
 
@@ -128,10 +171,12 @@ void HandleRun(Server& s, size_t length, int* fds, int nfds, bool fds_truncated)
     return Fail(s, 0, EPROTO);
   }
   memcpy(&h, s.buffer, sizeof h);
+  const bool env_memfd = (h.flags & proto::kRunEnvMemfd) != 0;
+  const uint64_t inline_env = env_memfd ? 0 : h.env_bytes;
   int error = 0;
-  if (static_cast<uint64_t>(h.env_bytes) + h.cwd_bytes + sizeof h != length) {
+  if (inline_env + h.cwd_bytes + sizeof h != length) {
     error = EPROTO;
-  } else if (nfds != proto::kRunFdCount || fds_truncated) {
+  } else if (nfds != proto::kRunFdCount + (env_memfd ? 1 : 0) || fds_truncated) {
     error = EBADMSG;
   } else if (s.draining) {
     error = ESHUTDOWN;
@@ -139,32 +184,38 @@ void HandleRun(Server& s, size_t length, int* fds, int nfds, bool fds_truncated)
     error = EAGAIN;
   } else if (h.cwd_bytes >= sizeof s.cwd) {
     error = ENAMETOOLONG;
-  } else {
-    error = ParseEnvBlock(s, reinterpret_cast<char*>(s.buffer + sizeof h), h.env_bytes);
   }
   const char* cwd = nullptr;
   if (error == 0 && h.cwd_bytes > 0) {
-    memcpy(s.cwd, s.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
+    memcpy(s.cwd, s.buffer + sizeof h + inline_env, h.cwd_bytes);
     s.cwd[h.cwd_bytes] = '\0';
     if (strlen(s.cwd) != h.cwd_bytes) error = EPROTO;
     cwd = s.cwd;
   }
+  RunEnvironment env;
+  if (error == 0) error = TakeEnvironment(s, h, env_memfd ? fds[proto::kRunFdCount] : -1, &env);
   int dir_fd = -1;
   if (error == 0 && cwd != nullptr) {
     dir_fd = OpenDirectory(cwd);
     if (dir_fd < 0) error = errno;
   }
   if (error != 0) {
+    env.Release();
     CloseAll(fds, nfds);
     return Fail(s, h.request_id, error);
   }
+  if (env_memfd) {  // mapped: the fd itself is not needed, and the child must not inherit it
+    close(fds[proto::kRunFdCount]);
+    nfds = proto::kRunFdCount;
+  }
   pid_t pid = fork();
   if (pid == 0) {
-    ChildRequest request{fds, dir_fd, s.envp, (h.flags & proto::kRunNoParentDeathSignal) == 0};
+    ChildRequest request{fds, dir_fd, env.envp, (h.flags & proto::kRunNoParentDeathSignal) == 0};
     int keep_closed[2] = {s.control_fd, s.signal_fd};
     StartChild(s.context, request, keep_closed, 2, s.program);
   }
   int fork_error = errno;
+  env.Release();
   CloseAll(fds, nfds);
   if (dir_fd >= 0) close(dir_fd);
   if (pid < 0) return Fail(s, h.request_id, fork_error);

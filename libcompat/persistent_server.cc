@@ -147,24 +147,18 @@ void* ArenaAllocate(size_t bytes) {
   return result;
 }
 
-// Copies the env block into the arena and builds the envp array there.
-// Returns 0 or an errno for FAILED.
+// Copies the env block into the arena and builds the envp array there (any
+// number of entries: the arena grows). Returns 0 or an errno for FAILED.
 int KeepEnvironment(const char* block, uint32_t size, EnvBlock* out) {
   uint32_t entries = 0;
-  if (size > 0 && block[size - 1] != '\0') return EPROTO;
-  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(block + i)) + 1) {
-    if (block[i] == '\0') return EPROTO;
-    if (++entries > proto::kMaxEnvEntries) return E2BIG;
-  }
-  size_t array_bytes = (entries + 1) * sizeof(char*);
+  if (int error = CountEnvEntries(block, size, &entries); error != 0) return error;
+  size_t array_bytes = (static_cast<size_t>(entries) + 1) * sizeof(char*);
   void* memory = ArenaAllocate(array_bytes + size);
   if (memory == nullptr) return errno;
   char** envp = static_cast<char**>(memory);
   char* strings = static_cast<char*>(memory) + array_bytes;
   if (size > 0) memcpy(strings, block, size);
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(strings + i)) + 1) envp[n++] = strings + i;
-  envp[n] = nullptr;
+  FillEnvp(strings, size, envp);
   *out = EnvBlock{envp, static_cast<const char*>(memory), strings + size};
   return 0;
 }
@@ -281,7 +275,7 @@ int RunMain(Worker& w, char** envp, proto::ReportMessage* report) {
 
 int ExpectedFds(uint32_t flags) {
   return proto::kRunFdCount - ((flags & proto::kRunStdinNull) != 0 ? 1 : 0) -
-         ((flags & proto::kRunKeepOutput) != 0 ? 2 : 0);
+         ((flags & proto::kRunKeepOutput) != 0 ? 2 : 0) + ((flags & proto::kRunEnvMemfd) != 0 ? 1 : 0);
 }
 
 // One request's cycle: environ becomes the
@@ -333,7 +327,9 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
   memcpy(&h, w.buffer, sizeof h);
   int error = 0;
   char cwd[4097];
-  if (static_cast<uint64_t>(h.env_bytes) + h.cwd_bytes + sizeof h != length) {
+  const bool env_memfd = (h.flags & proto::kRunEnvMemfd) != 0;
+  const uint64_t inline_env = env_memfd ? 0 : h.env_bytes;
+  if (inline_env + h.cwd_bytes + sizeof h != length) {
     error = EPROTO;
   } else if (nfds != ExpectedFds(h.flags) || fds_truncated) {
     error = EBADMSG;
@@ -344,14 +340,21 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
   }
   int dir_fd = -1;
   if (error == 0 && h.cwd_bytes > 0) {
-    memcpy(cwd, w.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
+    memcpy(cwd, w.buffer + sizeof h + inline_env, h.cwd_bytes);
     cwd[h.cwd_bytes] = '\0';
     if (strlen(cwd) != h.cwd_bytes) error = EPROTO;
     if (error == 0 && !IsParkedDirectory(w, cwd, h.cwd_bytes) && (dir_fd = OpenDirectory(cwd)) < 0)
       error = errno;
   }
   EnvBlock env;
-  if (error == 0) error = KeepEnvironment(reinterpret_cast<char*>(w.buffer + sizeof h), h.env_bytes, &env);
+  if (error == 0 && env_memfd) {  // the last fd; copied into the arena, then unmapped and closed
+    char* block = MapEnvMemfd(fds[--nfds], h.env_bytes);
+    close(fds[nfds]);
+    error = block == nullptr ? errno : KeepEnvironment(block, h.env_bytes, &env);
+    if (block != nullptr) munmap(block, h.env_bytes);
+  } else if (error == 0) {
+    error = KeepEnvironment(reinterpret_cast<char*>(w.buffer + sizeof h), h.env_bytes, &env);
+  }
   if (error != 0) {
     CloseAll(fds, nfds);
     if (dir_fd >= 0) close(dir_fd);

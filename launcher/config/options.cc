@@ -10,6 +10,7 @@
 
 #include "core/access_format.h"
 #include "core/address_filter.h"
+#include "core/cgi_environment.h"
 #include "core/persistent_patterns.h"
 #include "launcher/config/config_file.h"
 #include "launcher/log/log.h"
@@ -111,7 +112,12 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "requests that may wait for a worker; past it they get 503 and END_REQUEST OVERLOADED")(
       "env,e", po::value(&c->env)->value_name("NAME[=VALUE]")->composing(),
       "pass NAME from fcgi-run's environment, or set it, in every program's environment; "
-      "repeatable. Nothing else of fcgi-run's environment is passed except PATH")(
+      "repeatable. Nothing else of fcgi-run's environment is passed except PATH. A request's params "
+      "never replace these")(
+      "pass-env", po::value(&c->pass_env)->value_name("NAME")->composing(),
+      "let requests set NAME although it is a protected variable (one of the dynamic loader's, libc's, "
+      "a shell's or an interpreter's, such as LD_PRELOAD, BASH_ENV, PERL5LIB or PYTHONPATH: dropped "
+      "from params by default, with one warning per name); exact name, repeatable")(
       "stderr", po::value(stderr_text)->default_value("fcgi")->value_name("WHERE"),
       "program stderr: fcgi (FCGI_STDERR records), log, both, discard")(
       "timeout", po::value(&c->timeout_seconds)->default_value(60)->value_name("SECONDS"),
@@ -180,7 +186,12 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "run programs as USER (fcgi-run itself keeps its user). Default: fcgi-run's user")(
       "allow-root", Flag(&c->allow_root),
       "allow programs to run as root: without it fcgi-run started as root refuses to start unless "
-      "--user or --program-user names another user (default: off)")(
+      "--user or --program-user names another user, and refuses a --user or --program-user whose group "
+      "(or one of whose groups) is root, gid 0 (default: off)")(
+      "allow-setid-programs", Flag(&c->allow_setid_programs),
+      "let set-uid, set-gid and file-capability programs gain their privileges when a program (or anything "
+      "it runs, e.g. sendmail's set-gid postdrop) executes them. Default: off, programs run with "
+      "PR_SET_NO_NEW_PRIVS, so such a program keeps the ids fcgi-run gave it")(
       "allow-from", po::value(&c->allow_from)->value_name("ADDR[,ADDR...]"),
       "TCP peers allowed to connect: IPv4/IPv6 addresses and CIDR prefixes; others are closed and "
       "logged. Default: FCGI_WEB_SERVER_ADDRS from the environment, else any peer");
@@ -189,7 +200,13 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
   observe.add_options()(
       "status-path", po::value(&c->status_path)->value_name("PATH"),
       "answer requests for PATH (DOCUMENT_URI or SCRIPT_NAME, e.g. /fcgi-status) with the status page, "
-      "without running a program: text, ?json or ?openmetrics; ?full adds the active requests. Default: off")(
+      "without running a program: text, ?json or ?openmetrics; ?full adds the active requests (their URIs "
+      "and query strings). Default: off")(
+      "status-allow", po::value(&c->status_allow)->value_name("ADDR[,ADDR...]"),
+      "clients that may read the status page: IPv4/IPv6 addresses and CIDR prefixes, matched against the "
+      "HTTP front's peer and, over FastCGI, the REMOTE_ADDR param; others get 403. Default: on the HTTP "
+      "front loopback only (127.0.0.0/8, ::1); over FastCGI any client the web server lets through. A "
+      "program's local redirect never reaches the status or ping page")(
       "ping-path", po::value(&c->ping_path)->value_name("PATH"),
       "answer requests for PATH (e.g. /fcgi-ping) with --ping-response, without running a program. Default: "
       "off")("ping-response", po::value(&c->ping_response)->default_value("pong")->value_name("TEXT"),
@@ -376,15 +393,22 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   for (const std::string& e : config->env) {
     if (e.empty() || e[0] == '=') return fail("--env '" + e + "': expected NAME or NAME=VALUE");
   }
+  for (const std::string& name : config->pass_env) {
+    if (name.empty() || name.find('=') != std::string::npos)
+      return fail("--pass-env '" + name + "': expected a variable NAME");
+    if (ProtectedVariable(name) == nullptr)
+      return fail("--pass-env " + name + ": not a protected variable (requests may set it already)");
+  }
   if (config->tmp_dir.empty()) {
     const char* t = std::getenv("TMPDIR");
     config->tmp_dir = (t != nullptr && *t != '\0') ? t : "/tmp";
   }
   if (config->max_classes < 1) return fail("--max-classes must be >= 1");
-  if (!config->allow_from.empty()) {
+  for (const auto& [list, name] :
+       {std::pair{&config->allow_from, "--allow-from"}, std::pair{&config->status_allow, "--status-allow"}}) {
     AddressFilter filter;
-    Status s = AddressFilter::Parse(config->allow_from, &filter);
-    if (!s.ok()) return fail("--allow-from: " + s.message());
+    if (Status s = list->empty() ? Status::Ok() : AddressFilter::Parse(*list, &filter); !s.ok())
+      return fail(std::string(name) + ": " + s.message());
   }
   for (const std::string* path : {&config->status_path, &config->ping_path}) {
     if (!path->empty() && (*path)[0] != '/') {

@@ -52,6 +52,9 @@ struct Config {
   unsigned workers = 0;          // 0 = 2 per core
   size_t queue = 1024;           // requests waiting for a worker; past it: OVERLOADED + 503
   std::vector<std::string> env;  // NAME or NAME=VALUE
+  // --pass-env NAME: protected variables (core/cgi_environment.h) a request's
+  // params may set nonetheless.
+  std::vector<std::string> pass_env;
   StderrMode stderr_mode = StderrMode::kFcgi;
 
   double timeout_seconds = 60;  // 0 = none
@@ -83,6 +86,7 @@ struct Config {
   std::string user;                           // --user USER[:GROUP]: the launcher drops to it after binding
   std::string program_user;                   // --program-user USER[:GROUP]: programs run as it
   bool allow_root = false;                    // run programs as root (started as root without the above)
+  bool allow_setid_programs = false;          // execve may grant set-id/capability privileges
   std::string allow_from;  // --allow-from: TCP peers allowed ("" = FCGI_WEB_SERVER_ADDRS or any)
   bool dispatcher() const { return program.empty(); }
 
@@ -99,6 +103,7 @@ struct Config {
 
   // Status page, ping, access and slow logs (launcher/request/builtin_pages.h, access_log.h, slow_log.h).
   std::string status_path;             // --status-path ("" = off)
+  std::string status_allow;            // --status-allow ("" = loopback on the HTTP front, any on FastCGI)
   std::string ping_path;               // --ping-path ("" = off)
   std::string ping_response = "pong";  // --ping-response
   std::string access_log;              // --access-log FILE ("" = off, "-" = stdout)

@@ -66,7 +66,10 @@ void HttpFront::OnAccept(Acceptor::Socket socket) {
   ++ctx_.counters.accepted_connections;
   boost::system::error_code ignored;
   socket.set_option(boost::asio::detail::socket_option::boolean<IPPROTO_TCP, TCP_NODELAY>(true), ignored);
-  auto conn = std::make_shared<HttpConnection>(ctx_, settings_, std::move(socket));
+  // Not make_shared: the connection list keeps a weak_ptr until its next
+  // Add, and with make_shared that would keep the whole object (its 64 KiB
+  // buffers) allocated after the connection closed (connection_list.h).
+  auto conn = std::shared_ptr<HttpConnection>(new HttpConnection(ctx_, settings_, std::move(socket)));
   connections_.Add(conn);
   conn->Start();
 }

@@ -51,14 +51,24 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
   run.env = spec.env;
   run.cwd = spec.cwd;
   std::string message;
-  Status s = EncodeCompatRun(run, &message);
+  int env_fd = -1;
+  Status s = PrepareCompatRun(run, &message, &env_fd);
   if (!s.ok()) {
     on_started(s, -1, nullptr);
     return id;
   }
-  const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+  // The env memfd, if any, is sent (or queued, as a copy) below: ours closes here.
+  struct CloseOnReturn {
+    int fd;
+    ~CloseOnReturn() {
+      if (fd >= 0) ::close(fd);
+    }
+  } env_fd_owner{env_fd};
+  const int fds[4] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, env_fd};
+  const size_t nfds = env_fd >= 0 ? 4 : 3;
   if (outgoing_.empty()) {
-    ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, fds);
+    ChannelResult r =
+        SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
     if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
       // Not handed over, so certainly not started: the caller may retry it.
       // (`this` may be destroyed by Fail's callback: touch nothing after it.)
@@ -75,7 +85,7 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
     }
   }
   runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), std::move(on_lost), false};
-  Send(std::move(message), fds, 3);  // the socket is full: queued
+  Send(std::move(message), fds, nfds);  // the socket is full: queued
   return id;
 }
 

@@ -188,8 +188,9 @@ bool ParkedProgram::Send(const std::string& message, const int* fds, int nfds) {
 }
 
 bool ParkedProgram::SendRun(const CompatRunRequest& run, const int* fds) {
-  std::string bytes;
-  REQUIRE(EncodeCompatRun(run, &bytes).ok());
+  CompatRunMessage message;
+  REQUIRE(EncodeCompatRun(run, &message).ok());
+  const std::string& bytes = message.bytes;
   return Send(bytes, fds, 3);
 }
 

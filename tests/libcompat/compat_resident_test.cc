@@ -90,8 +90,9 @@ Reply Run(ParkedProgram& w, uint64_t id, uint32_t flags, const std::vector<std::
   run.request_id = id;
   run.env = env;
   run.flags = flags;
-  std::string bytes;
-  REQUIRE(EncodeCompatRun(run, &bytes).ok());
+  CompatRunMessage message;
+  REQUIRE(EncodeCompatRun(run, &message).ok());
+  const std::string& bytes = message.bytes;
   REQUIRE(w.Send(bytes, fds, nfds));
   Reply r;
   for (;;) {
