@@ -17,6 +17,7 @@
 #include "core/control_protocol.h"
 #include "libcompat/child_start.h"
 #include "libcompat/control_receive.h"
+#include "libcompat/run_message.h"
 
 namespace fcgi_compat {
 namespace {
@@ -50,8 +51,8 @@ struct Server {
   bool draining;
   bool bye_queued;
   alignas(8) unsigned char buffer[proto::kMaxMessageBytes];
+  RunView run;  // the RUN being served, decoded from buffer
   char* envp[proto::kMaxEnvEntries + 1];
-  char cwd[4097];
 };
 
 Server g_server;
@@ -83,10 +84,6 @@ void Fail(Server& s, uint64_t request_id, int error) {
   Enqueue(s, &m, sizeof m);
 }
 
-void CloseAll(const int* fds, int n) {
-  for (int i = 0; i < n; ++i) close(fds[i]);
-}
-
 void Reap(Server& s) {
   signalfd_siginfo info[8];
   while (read(s.signal_fd, info, sizeof info) > 0) {
@@ -106,80 +103,45 @@ void Reap(Server& s) {
   }
 }
 
-// Splits the env block into s.envp. Returns 0 or an errno for FAILED.
-int ParseEnvBlock(Server& s, char* block, uint32_t size) {
-  uint32_t n = 0;
-  if (size > 0 && block[size - 1] != '\0') return EPROTO;
-  for (uint32_t i = 0; i < size;) {
-    uint32_t len = static_cast<uint32_t>(strlen(block + i));
-    if (len == 0) return EPROTO;
-    if (n == proto::kMaxEnvEntries) return E2BIG;
-    s.envp[n++] = block + i;
-    i += len + 1;
-  }
-  s.envp[n] = nullptr;
-  return 0;
-}
-
-void HandleRun(Server& s, size_t length, int* fds, int nfds, bool fds_truncated) {
-  proto::RunHeader h;
-  if (length < sizeof h) {
-    CloseAll(fds, nfds);
-    return Fail(s, 0, EPROTO);
-  }
-  memcpy(&h, s.buffer, sizeof h);
-  int error = 0;
-  if (static_cast<uint64_t>(h.env_bytes) + h.cwd_bytes + sizeof h != length) {
-    error = EPROTO;
-  } else if (nfds != proto::kRunFdCount || fds_truncated) {
-    error = EBADMSG;
-  } else if (s.draining) {
-    error = ESHUTDOWN;
-  } else if (s.live == proto::kMaxChildren) {
-    error = EAGAIN;
-  } else if (h.cwd_bytes >= sizeof s.cwd) {
-    error = ENAMETOOLONG;
-  } else {
-    error = ParseEnvBlock(s, reinterpret_cast<char*>(s.buffer + sizeof h), h.env_bytes);
-  }
-  const char* cwd = nullptr;
-  if (error == 0 && h.cwd_bytes > 0) {
-    memcpy(s.cwd, s.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
-    s.cwd[h.cwd_bytes] = '\0';
-    if (strlen(s.cwd) != h.cwd_bytes) error = EPROTO;
-    cwd = s.cwd;
-  }
+void HandleRun(Server& s, const ReceivedMessage& m) {
+  RunView& run = s.run;
+  int error = DecodeRun(m, s.buffer, RunLoop::kFork, &run);
+  if (error == 0 && s.draining) error = ESHUTDOWN;
+  if (error == 0 && s.live == proto::kMaxChildren) error = EAGAIN;
   int dir_fd = -1;
-  if (error == 0 && cwd != nullptr) {
-    dir_fd = OpenDirectory(cwd);
+  if (error == 0 && run.cwd[0] != '\0') {
+    dir_fd = OpenDirectory(run.cwd);
     if (dir_fd < 0) error = errno;
   }
   if (error != 0) {
-    CloseAll(fds, nfds);
-    return Fail(s, h.request_id, error);
+    CloseFds(m.fds, m.nfds);
+    return Fail(s, run.request_id, error);
   }
+  SplitEnvBlock(run, run.env, s.envp);
+  int fds[proto::kRunFdCount];
+  memcpy(fds, m.fds, sizeof fds);
   pid_t pid = fork();
   if (pid == 0) {
-    ChildRequest request{fds, dir_fd, s.envp, (h.flags & proto::kRunNoParentDeathSignal) == 0};
+    ChildRequest request{fds, dir_fd, s.envp, (run.flags & proto::kRunNoParentDeathSignal) == 0};
     int keep_closed[2] = {s.control_fd, s.signal_fd};
     StartChild(s.context, request, keep_closed, 2, s.program);
   }
   int fork_error = errno;
-  CloseAll(fds, nfds);
+  CloseFds(fds, proto::kRunFdCount);
   if (dir_fd >= 0) close(dir_fd);
-  if (pid < 0) return Fail(s, h.request_id, fork_error);
+  if (pid < 0) return Fail(s, run.request_id, fork_error);
   // The child does the same first thing; doing it here too means the group
   // exists before STARTED goes out, whichever of the two runs first.
   setpgid(pid, pid);
   for (Child& c : s.children) {
     if (c.pid != 0) continue;
     c.pid = pid;
-    c.request_id = h.request_id;
+    c.request_id = run.request_id;
     break;
   }
   ++s.live;
-  proto::StartedMessage m{proto::kStarted, static_cast<uint32_t>(pid), h.request_id};
-  Enqueue(s, &m, sizeof m);
+  proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(pid), run.request_id};
+  Enqueue(s, &started, sizeof started);
 }
 
 void HandleSignal(Server& s, size_t length) {
@@ -204,16 +166,12 @@ void ReadCommands(Server& s) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) HardStop(s);  // EOF or a broken socket
-    if (m.type == proto::kRun && !m.truncated) {
-      HandleRun(s, m.length, m.fds, m.nfds, m.fds_truncated);
+    if (m.type == proto::kRun) {
+      HandleRun(s, m);
       continue;
     }
-    CloseAll(m.fds, m.nfds);  // only RUN carries fds
-    if (m.type == proto::kRun) {
-      uint64_t id = 0;  // too long: the header is still there
-      memcpy(&id, s.buffer + offsetof(proto::RunHeader, request_id), sizeof id);
-      Fail(s, id, EPROTO);
-    } else if (m.type == proto::kSignal) {
+    CloseFds(m.fds, m.nfds);  // only RUN carries fds
+    if (m.type == proto::kSignal) {
       HandleSignal(s, m.length);
     } else if (m.type == proto::kShutdown) {
       s.draining = true;

@@ -26,6 +26,7 @@
 #include "libcompat/control_receive.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_state.h"
+#include "libcompat/run_message.h"
 #include "libcompat/signal_watch.h"
 
 extern char** environ;
@@ -53,9 +54,10 @@ struct Worker {
   ino_t out_ino, err_ino;
   bool libstdcxx;  // libstdc++ is loaded (HELLO's kHelloLibStdCxx)
   // The last RUN cwd found to be the parked directory (no stat(2) next time).
-  char parked_cwd[4097];
+  char parked_cwd[kMaxCwdBytes + 1];
   uint32_t parked_cwd_bytes;
   alignas(8) unsigned char buffer[proto::kMaxMessageBytes];
+  RunView run;  // the RUN being served, decoded from buffer
 };
 
 Worker g_worker;
@@ -94,10 +96,6 @@ void SendReportAndExited(const Worker& w, const proto::ReportMessage& report,
 void SendFailed(const Worker& w, uint64_t id, int error) {
   proto::FailedMessage m{proto::kFailed, static_cast<uint32_t>(error), id};
   Send(w, &m, sizeof m);
-}
-
-void CloseAll(const int* fds, int n) {
-  for (int i = 0; i < n; ++i) close(fds[i]);
 }
 
 int LibStdCxxCallback(dl_phdr_info* info, size_t, void* found) {
@@ -147,25 +145,17 @@ void* ArenaAllocate(size_t bytes) {
   return result;
 }
 
-// Copies the env block into the arena and builds the envp array there.
+// Copies the RUN's env block into the arena and builds the envp array there.
 // Returns 0 or an errno for FAILED.
-int KeepEnvironment(const char* block, uint32_t size, EnvBlock* out) {
-  uint32_t entries = 0;
-  if (size > 0 && block[size - 1] != '\0') return EPROTO;
-  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(block + i)) + 1) {
-    if (block[i] == '\0') return EPROTO;
-    if (++entries > proto::kMaxEnvEntries) return E2BIG;
-  }
-  size_t array_bytes = (entries + 1) * sizeof(char*);
-  void* memory = ArenaAllocate(array_bytes + size);
+int KeepEnvironment(const RunView& run, EnvBlock* out) {
+  size_t array_bytes = (run.env_entries + 1) * sizeof(char*);
+  void* memory = ArenaAllocate(array_bytes + run.env_bytes);
   if (memory == nullptr) return errno;
   char** envp = static_cast<char**>(memory);
   char* strings = static_cast<char*>(memory) + array_bytes;
-  if (size > 0) memcpy(strings, block, size);
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(strings + i)) + 1) envp[n++] = strings + i;
-  envp[n] = nullptr;
-  *out = EnvBlock{envp, static_cast<const char*>(memory), strings + size};
+  if (run.env_bytes > 0) memcpy(strings, run.env, run.env_bytes);
+  SplitEnvBlock(run, strings, envp);
+  *out = EnvBlock{envp, static_cast<const char*>(memory), strings + run.env_bytes};
   return 0;
 }
 
@@ -279,11 +269,6 @@ int RunMain(Worker& w, char** envp, proto::ReportMessage* report) {
   return W_EXITCODE(code & 0xff, 0);
 }
 
-int ExpectedFds(uint32_t flags) {
-  return proto::kRunFdCount - ((flags & proto::kRunStdinNull) != 0 ? 1 : 0) -
-         ((flags & proto::kRunKeepOutput) != 0 ? 2 : 0);
-}
-
 // One request's cycle: environ becomes the
 // request's, main() runs, then with all signals blocked (until FinishRestore)
 // zombies are reaped, the REPORT's counts taken and the snapshot restored.
@@ -324,65 +309,53 @@ int RunAndRestore(Worker& w, const EnvBlock& env, proto::ReportMessage* report, 
   return wait_status;
 }
 
-void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated) {
-  proto::RunHeader h;
-  if (length < sizeof h) {
-    CloseAll(fds, nfds);
-    return SendFailed(w, 0, EPROTO);
-  }
-  memcpy(&h, w.buffer, sizeof h);
-  int error = 0;
-  char cwd[4097];
-  if (static_cast<uint64_t>(h.env_bytes) + h.cwd_bytes + sizeof h != length) {
-    error = EPROTO;
-  } else if (nfds != ExpectedFds(h.flags) || fds_truncated) {
-    error = EBADMSG;
-  } else if ((h.flags & proto::kRunKeepOutput) != 0 && !w.resident) {
+void HandleRun(Worker& w, const ReceivedMessage& m) {
+  RunView& run = w.run;
+  int error = DecodeRun(m, w.buffer, RunLoop::kPersistent, &run);
+  if (error == 0 && (run.flags & proto::kRunKeepOutput) != 0 && !w.resident) {
     error = EBADF;  // no resident output to keep (the launcher missed a release)
-  } else if (h.cwd_bytes >= sizeof cwd) {
-    error = ENAMETOOLONG;
   }
+  const uint32_t cwd_bytes = static_cast<uint32_t>(strlen(run.cwd));
   int dir_fd = -1;
-  if (error == 0 && h.cwd_bytes > 0) {
-    memcpy(cwd, w.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
-    cwd[h.cwd_bytes] = '\0';
-    if (strlen(cwd) != h.cwd_bytes) error = EPROTO;
-    if (error == 0 && !IsParkedDirectory(w, cwd, h.cwd_bytes) && (dir_fd = OpenDirectory(cwd)) < 0)
-      error = errno;
+  if (error == 0 && cwd_bytes > 0 && !IsParkedDirectory(w, run.cwd, cwd_bytes) &&
+      (dir_fd = OpenDirectory(run.cwd)) < 0) {
+    error = errno;
   }
   EnvBlock env;
-  if (error == 0) error = KeepEnvironment(reinterpret_cast<char*>(w.buffer + sizeof h), h.env_bytes, &env);
+  if (error == 0) error = KeepEnvironment(run, &env);
   if (error != 0) {
-    CloseAll(fds, nfds);
+    CloseFds(m.fds, m.nfds);
     if (dir_fd >= 0) close(dir_fd);
-    return SendFailed(w, h.request_id, error);
+    return SendFailed(w, run.request_id, error);
   }
+  const int* fds = m.fds;
+  const uint32_t flags = run.flags;
   // dup2 clears FD_CLOEXEC. Without kRunStdinNull / kRunKeepOutput the fds
   // replace what 0 / 1 and 2 hold (/dev/null, or the resident pipes).
   int next = 0;
-  if ((h.flags & proto::kRunStdinNull) == 0) dup2(fds[next++], 0);
-  if ((h.flags & proto::kRunKeepOutput) == 0) {
+  if ((flags & proto::kRunStdinNull) == 0) dup2(fds[next++], 0);
+  if ((flags & proto::kRunKeepOutput) == 0) {
     dup2(fds[next++], 1);
     dup2(fds[next++], 2);
-    w.resident = (h.flags & proto::kRunResidentOutput) != 0 && KeepOutputResident(w);
+    w.resident = (flags & proto::kRunResidentOutput) != 0 && KeepOutputResident(w);
   }
-  CloseAll(fds, nfds);
+  CloseFds(fds, m.nfds);
   if (dir_fd >= 0) {
     fchdir(dir_fd);
     close(dir_fd);
   }
   proto::ReportMessage report{};
   report.type = proto::kReport;
-  report.request_id = h.request_id;
-  if ((h.flags & proto::kRunNoStarted) == 0) {
-    proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(w.pid), h.request_id};
+  report.request_id = run.request_id;
+  if ((flags & proto::kRunNoStarted) == 0) {
+    proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(w.pid), run.request_id};
     Send(w, &started, sizeof started);
   }
   bool children_left = false;
   int wait_status = RunAndRestore(w, env, &report, &children_left);
   // The output last, right before EXITED (see EndStdio), signals still blocked.
   report.flags |= EndStdio(w, children_left, (report.flags & proto::kReportOutputDiscarded) == 0);
-  proto::ExitedMessage exited{proto::kExited, static_cast<uint32_t>(w.pid), h.request_id, wait_status, 0};
+  proto::ExitedMessage exited{proto::kExited, static_cast<uint32_t>(w.pid), run.request_id, wait_status, 0};
   SendReportAndExited(w, report, exited);
   FinishRestore(w.snapshot);
 }
@@ -393,15 +366,9 @@ void ServeOne(Worker& w) {
   ssize_t n = ReceiveControlMessage(w.control_fd, w.buffer, sizeof w.buffer, 0, &m);
   if (n < 0 && errno == EINTR) return;
   if (n <= 0) _exit(0);  // EOF or a broken socket: the launcher is gone
-  if (m.type == proto::kRun && !m.truncated) {
-    return HandleRun(w, m.length, m.fds, m.nfds, m.fds_truncated);
-  }
-  CloseAll(m.fds, m.nfds);
-  if (m.type == proto::kRun) {
-    uint64_t id = 0;
-    memcpy(&id, w.buffer + offsetof(proto::RunHeader, request_id), sizeof id);
-    SendFailed(w, id, EPROTO);
-  } else if (m.type == proto::kShutdown) {
+  if (m.type == proto::kRun) return HandleRun(w, m);
+  CloseFds(m.fds, m.nfds);
+  if (m.type == proto::kShutdown) {
     proto::ByeMessage bye{proto::kBye, static_cast<uint32_t>(w.pid)};
     Send(w, &bye, sizeof bye);
     _exit(0);
