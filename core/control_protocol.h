@@ -19,7 +19,9 @@
 //             LD_BIND_NOW=1, FCGI_RUN_COMPAT_FD=<n>, stdin on /dev/null.
 //   shim   -> HELLO                   parked; ready for RUN (or REFUSED, then exit)
 //   launcher -> RUN (+3 fds)          one per request
-//   shim   -> STARTED | FAILED        exactly one per RUN, in RUN order
+//   shim   -> STARTED | FAILED        exactly one per RUN, in RUN order; the
+//                                     child begins main() only once its
+//                                     STARTED is on the socket (see STARTED)
 //   shim   -> EXITED                  exactly one per STARTED, when the child is reaped
 //   launcher -> SIGNAL                optional: signal a running child's process group
 //   launcher -> SHUTDOWN              drain: no more RUN; the shim waits for all
@@ -60,9 +62,10 @@
 // signal mask and SIGCHLD disposition the program had when it reached main()
 // (the shim's own changes undone; other dispositions are what the program's
 // constructors left, exactly as in exec mode), PR_SET_PDEATHSIG=SIGKILL unless
-// kRunNoParentDeathSignal, stdin/stdout/stderr from the RUN fds, environ = the
-// RUN env block and nothing else, cwd from the RUN message if given. It then
-// runs main(argc, argv, environ) and exit()s with main's result.
+// kRunNoParentDeathSignal (and until its STARTED is sent in any case),
+// stdin/stdout/stderr from the RUN fds, environ = the RUN env block and
+// nothing else, cwd from the RUN message if given. It then runs
+// main(argc, argv, environ) and exit()s with main's result.
 #ifndef FCGI_RUN_CORE_CONTROL_PROTOCOL_H_
 #define FCGI_RUN_CORE_CONTROL_PROTOCOL_H_
 
@@ -165,7 +168,11 @@ struct RunHeader {
 };
 
 // STARTED (shim -> launcher): the child for request_id was forked. Its pid is
-// also its process group id.
+// also its process group id. Fork mode: the child waits (before main(), with
+// PR_SET_PDEATHSIG(SIGKILL)) until the parked process has put its STARTED on
+// the socket, so a RUN the launcher never got a STARTED for never ran main(),
+// even if the parked process died after the fork: the launcher may run that
+// request again elsewhere.
 struct StartedMessage {
   uint32_t type;  // kStarted
   uint32_t pid;

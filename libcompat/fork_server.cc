@@ -32,6 +32,7 @@ struct Child {
 // Every reply is small and fixed-size; a queue slot holds the largest.
 struct OutMessage {
   uint32_t length;
+  pid_t go;  // STARTED: the child to send the go once it is sent (0: none)
   alignas(8) unsigned char bytes[24];
 };
 constexpr uint32_t kQueueSlots = proto::kMaxChildren * 2 + 8;
@@ -59,11 +60,12 @@ Server g_server;
 
 [[noreturn]] void HardStop(Server& s);
 
-void Enqueue(Server& s, const void* message, uint32_t length) {
+void Enqueue(Server& s, const void* message, uint32_t length, pid_t go = 0) {
   if (s.count == kQueueSlots) HardStop(s);  // cannot happen: reads are gated on room
   OutMessage& slot = s.queue[(s.head + s.count) % kQueueSlots];
   memcpy(slot.bytes, message, length);
   slot.length = length;
+  slot.go = go;
   ++s.count;
 }
 
@@ -74,6 +76,9 @@ void Flush(Server& s) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) return;
     if (n < 0) HardStop(s);  // EPIPE, ECONNRESET: the launcher is gone
+    // STARTED is on the socket: the launcher will know the child started,
+    // even if this process dies now, so the child may run main().
+    if (m.go != 0) kill(m.go, GoSignal());
     s.head = (s.head + 1) % kQueueSlots;
     --s.count;
   }
@@ -92,6 +97,12 @@ void Reap(Server& s) {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;  // 0: none ready; -1 ECHILD: no children
+    // A child that died waiting for its go (a SIGNAL for its request came
+    // before its STARTED went out): its pid may be reused, so no go for it.
+    for (uint32_t i = 0; i < s.count; ++i) {
+      OutMessage& queued = s.queue[(s.head + i) % kQueueSlots];
+      if (queued.go == pid) queued.go = 0;
+    }
     for (Child& c : s.children) {
       if (c.pid != pid) continue;
       proto::ExitedMessage m{proto::kExited, static_cast<uint32_t>(pid), c.request_id, status, 0};
@@ -141,7 +152,8 @@ void HandleRun(Server& s, const ReceivedMessage& m) {
   }
   ++s.live;
   proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(pid), run.request_id};
-  Enqueue(s, &started, sizeof started);
+  Enqueue(s, &started, sizeof started, pid);
+  Flush(s);  // now: the child waits for its go
 }
 
 void HandleSignal(Server& s, size_t length) {
