@@ -54,6 +54,16 @@
 // SIGNAL is not served while main() runs: the launcher stops a request by
 // signalling the worker's process group and replaces the worker. A crash
 // ends the worker: the launcher reports the worker's wait status instead.
+// A request may close the worker's own fds (a daemon-style close of every fd
+// from 3 up): the worker checks them after main(). Without its control socket
+// it cannot report: it flushes the request's output and exits with the
+// request's exit status, which the launcher takes as the request's (as after
+// a crash). Without what it needs to put itself back in order (the fd of its
+// parked directory; a /dev/null or standard stream it cannot reopen) it
+// reports kReportWorkerRetires, answers every later RUN with
+// FAILED(ESHUTDOWN) and waits for SHUTDOWN. A standard stream the request
+// closed (fclose: gnulib's close_stdout) is reopened on its fd
+// (kReportStdioReopened).
 //
 // What a child inherits (document this for users): everything the program did
 // before main() (constructors, PRNG seeds, address layout, anything read from
@@ -183,7 +193,9 @@ struct StartedMessage {
 // errno value: EAGAIN (fork failed or kMaxChildren running), EPROTO (malformed
 // RUN; request_id is 0 if not even the header was readable), EBADMSG (not
 // as many fds as the flags say), E2BIG (more than kMaxEnvEntries), ESHUTDOWN (RUN
-// after SHUTDOWN), or open(2)'s errno for the cwd.
+// after SHUTDOWN; persistent mode: after a REPORT with kReportWorkerRetires),
+// EBADF (persistent: kRunKeepOutput without resident output), ENAMETOOLONG
+// (cwd), or open(2)'s errno for the cwd.
 struct FailedMessage {
   uint32_t type;  // kFailed
   uint32_t error;
@@ -216,6 +228,10 @@ enum ReportFlags : uint32_t {
   kReportSignalsDiscarded = 1u << 9,  // signals were pending after the request (dropped)
   kReportOutputReleased = 1u << 10,   // resident stdout/stderr given up (see above)
   kReportChildrenLeft = 1u << 11,     // a process the request started still runs
+  kReportStdioReopened = 1u << 12,    // a standard stream closed (fclose) or pointed
+                                      // elsewhere by the request was reopened on its fd
+  kReportWorkerRetires = 1u << 13,    // the worker cannot serve again (see above):
+                                      // replace it
 };
 struct ReportMessage {
   uint32_t type;   // kReport

@@ -26,6 +26,7 @@
 #include "libcompat/control_receive.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_state.h"
+#include "libcompat/persistent_stdio.h"
 #include "libcompat/run_message.h"
 #include "libcompat/signal_watch.h"
 
@@ -37,8 +38,8 @@ namespace {
 namespace proto = fcgi::compat;
 
 struct Worker {
-  int control_fd;
-  int devnull;
+  KeptFd control;  // the control socket
+  KeptFd devnull;  // /dev/null (O_RDWR): fds 0-2 between requests
   pid_t pid;
   ParkedProgram program;
   ProcessSnapshot snapshot;
@@ -46,13 +47,17 @@ struct Worker {
   char** parked_environ;
   uint32_t requests;
   int baseline_fds;
+  StdStreams streams;  // stdin, stdout, stderr as they were at the park
   // Resident output (control_protocol.h): fds 1 and 2 are pipes the launcher
   // reads across requests; their identities, to notice that the program
   // replaced or closed them.
   bool resident;
-  dev_t out_dev, err_dev;
-  ino_t out_ino, err_ino;
+  KeptFd out, err;
   bool libstdcxx;  // libstdc++ is loaded (HELLO's kHelloLibStdCxx)
+  // A request left the worker unable to put itself back in order (it closed
+  // fds the worker needs): REPORT said kReportWorkerRetires, and every RUN
+  // from now on fails with ESHUTDOWN until SHUTDOWN.
+  bool retiring;
   // The last RUN cwd found to be the parked directory (no stat(2) next time).
   char parked_cwd[kMaxCwdBytes + 1];
   uint32_t parked_cwd_bytes;
@@ -64,7 +69,7 @@ Worker g_worker;
 
 void Send(const Worker& w, const void* message, size_t length) {
   for (;;) {
-    ssize_t n = send(w.control_fd, message, length, MSG_NOSIGNAL);
+    ssize_t n = send(w.control.fd, message, length, MSG_NOSIGNAL);
     if (n >= 0) return;
     if (errno == EINTR) continue;
     _exit(0);  // the launcher is gone
@@ -84,7 +89,7 @@ void SendReportAndExited(const Worker& w, const proto::ReportMessage& report,
   }
   unsigned sent = 0;
   while (sent < 2) {
-    int n = sendmmsg(w.control_fd, messages + sent, 2 - sent, MSG_NOSIGNAL);
+    int n = sendmmsg(w.control.fd, messages + sent, 2 - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<unsigned>(n);
     } else if (n < 0 && errno != EINTR) {
@@ -169,55 +174,46 @@ bool EnvironIntact(const EnvBlock& env) {
   return true;
 }
 
-bool SameFile(int fd, dev_t dev, ino_t ino) {
-  struct stat st;
-  return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
-}
-
 // Records fds 1 and 2 as the resident output; false if not both are pipes.
 bool KeepOutputResident(Worker& w) {
   struct stat out, err;
   if (fstat(1, &out) != 0 || fstat(2, &err) != 0 || !S_ISFIFO(out.st_mode) || !S_ISFIFO(err.st_mode))
     return false;
-  w.out_dev = out.st_dev;
-  w.out_ino = out.st_ino;
-  w.err_dev = err.st_dev;
-  w.err_ino = err.st_ino;
+  w.out = KeptFd{1, out.st_dev, out.st_ino};
+  w.err = KeptFd{2, err.st_dev, err.st_ino};
   return true;
-}
-
-// Stdio back to empty: buffers purged, error and EOF flags clear.
-void PurgeStdio() {
-  __fpurge(stdin);
-  __fpurge(stdout);
-  __fpurge(stderr);
-  clearerr(stdin);
-  clearerr(stdout);
-  clearerr(stderr);
 }
 
 // Ends the request's stdio: flushes what the program left buffered (unless
 // it was _exit), then back to the idle state: stdin on /dev/null, stdout and
 // stderr on /dev/null too unless they stay the resident output (still the
 // pipes the launcher gave and no process of the request left that may hold
-// them), buffers empty, flags clear. Returns kReportOutputReleased when
-// resident output was given up. The flush comes this late so that the
+// them), the standard streams open on fds 0-2 again if the request closed
+// them (persistent_stdio.h), buffers empty, flags clear. Returns
+// kReportOutputReleased when resident output was given up,
+// kReportStdioReopened, and sets w.retiring when /dev/null or a stream could
+// not be reopened. The flush comes this late so that the
 // program's output and EXITED reach the launcher together (one wake-up);
 // REQUIRES: signals blocked (a SIGPIPE it raises stays pending, and
 // FinishRestore discards it).
 uint32_t EndStdio(Worker& w, bool children_left, bool flush) {
   uint32_t flags = 0;
-  dup2(w.devnull, 0);
-  if (w.resident &&
-      (children_left || !SameFile(1, w.out_dev, w.out_ino) || !SameFile(2, w.err_dev, w.err_ino))) {
+  // The program may have closed the kept /dev/null (its number may be the
+  // program's now): a new one.
+  if (!StillKept(w.devnull) && !KeepFd(open("/dev/null", O_RDWR | O_CLOEXEC), &w.devnull)) w.retiring = true;
+  dup2(w.devnull.fd, 0);
+  if (w.resident && (children_left || !StillKept(w.out) || !StillKept(w.err))) {
     w.resident = false;
     flags |= proto::kReportOutputReleased;
   }
   if (flush) fflush(nullptr);
   if (!w.resident) {
-    dup2(w.devnull, 1);
-    dup2(w.devnull, 2);
+    dup2(w.devnull.fd, 1);
+    dup2(w.devnull.fd, 2);
   }
+  bool failed = false;
+  flags |= RepairStdStreams(w.streams, &failed);
+  if (failed) w.retiring = true;
   PurgeStdio();
   return flags;
 }
@@ -231,8 +227,8 @@ uint32_t EndStdio(Worker& w, bool children_left, bool flush) {
 bool IsParkedDirectory(Worker& w, const char* path, uint32_t bytes) {
   if (bytes == w.parked_cwd_bytes && memcmp(path, w.parked_cwd, bytes) == 0) return true;
   struct stat st;
-  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_dev != w.snapshot.cwd_dev ||
-      st.st_ino != w.snapshot.cwd_ino) {
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_dev != w.snapshot.cwd.dev ||
+      st.st_ino != w.snapshot.cwd.ino) {
     return false;
   }
   memcpy(w.parked_cwd, path, bytes);
@@ -294,6 +290,13 @@ int RunAndRestore(Worker& w, const EnvBlock& env, proto::ReportMessage* report, 
   if (!EnvironIntact(env)) report->flags |= proto::kReportEnvironChanged;
   // Unread request body: purge it so that request N+1 never sees it.
   if (stdin->_IO_read_ptr != stdin->_IO_read_end) report->flags |= proto::kReportStdinUnread;
+  // The program may have closed the worker's own fds (as daemons close every
+  // fd from 3 up) and opened its own files at their numbers.
+  CheckProcFiles(&w.proc);
+  if (!StillKept(w.snapshot.cwd)) {  // no way back to the parked directory
+    w.snapshot.cwd = KeptFd{};
+    w.retiring = true;
+  }
   ProcessUsage usage = ReadProcessUsage(&w.proc);
   int fds_now = CountOpenFds(&w.proc);
   report->threads = usage.threads > 0 ? static_cast<uint32_t>(usage.threads) : 0;
@@ -312,6 +315,7 @@ int RunAndRestore(Worker& w, const EnvBlock& env, proto::ReportMessage* report, 
 void HandleRun(Worker& w, const ReceivedMessage& m) {
   RunView& run = w.run;
   int error = DecodeRun(m, w.buffer, RunLoop::kPersistent, &run);
+  if (error == 0 && w.retiring) error = ESHUTDOWN;
   if (error == 0 && (run.flags & proto::kRunKeepOutput) != 0 && !w.resident) {
     error = EBADF;  // no resident output to keep (the launcher missed a release)
   }
@@ -355,6 +359,11 @@ void HandleRun(Worker& w, const ReceivedMessage& m) {
   int wait_status = RunAndRestore(w, env, &report, &children_left);
   // The output last, right before EXITED (see EndStdio), signals still blocked.
   report.flags |= EndStdio(w, children_left, (report.flags & proto::kReportOutputDiscarded) == 0);
+  // The program closed the control socket (its number may be the program's
+  // now): nothing can be reported. The worker ends with the request's exit
+  // status, which the launcher then takes as the request's, as after a crash.
+  if (!StillKept(w.control)) _exit(WEXITSTATUS(wait_status));
+  if (w.retiring) report.flags |= proto::kReportWorkerRetires;
   proto::ExitedMessage exited{proto::kExited, static_cast<uint32_t>(w.pid), run.request_id, wait_status, 0};
   SendReportAndExited(w, report, exited);
   FinishRestore(w.snapshot);
@@ -363,7 +372,7 @@ void HandleRun(Worker& w, const ReceivedMessage& m) {
 // Blocks for one command and serves it.
 void ServeOne(Worker& w) {
   ReceivedMessage m;
-  ssize_t n = ReceiveControlMessage(w.control_fd, w.buffer, sizeof w.buffer, 0, &m);
+  ssize_t n = ReceiveControlMessage(w.control.fd, w.buffer, sizeof w.buffer, 0, &m);
   if (n < 0 && errno == EINTR) return;
   if (n <= 0) _exit(0);  // EOF or a broken socket: the launcher is gone
   if (m.type == proto::kRun) return HandleRun(w, m);
@@ -384,12 +393,12 @@ bool PersistentModeRequested() {
 
 [[noreturn]] void RunPersistentServer(int control_fd, const ParkedProgram& program) {
   Worker& w = g_worker;
-  w.control_fd = control_fd;
   w.program = program;
   w.pid = getpid();
   w.parked_environ = environ;
-  w.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (w.devnull < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, errno);
+  if (!KeepFd(control_fd, &w.control) || !KeepFd(open("/dev/null", O_RDWR | O_CLOEXEC), &w.devnull))
+    RefuseAndExit(control_fd, proto::kRefuseSetup, errno);
+  SaveStdStreams(&w.streams);
   // Orphans of the program's processes become the worker's children, so that
   // a request that left any process running is noticed (ReapZombies), and
   // reaped.
