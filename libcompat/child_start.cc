@@ -87,10 +87,10 @@ int OpenDirectory(const char* path) { return open(path, O_PATH | O_DIRECTORY | O
   setpgid(0, 0);
   // Dies with the parked process at least until the go: a child whose
   // STARTED was never sent must not run main().
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0UL, 0UL, 0UL);
   if (getppid() != context.parked_pid) _exit(kSetupFailedStatus);  // parent already gone
   WaitForGo(context);
-  if (!request.parent_death_signal) prctl(PR_SET_PDEATHSIG, 0);
+  if (!request.parent_death_signal) prctl(PR_SET_PDEATHSIG, 0UL, 0UL, 0UL, 0UL);
   for (int i = 0; i < close_count; ++i) close(close_fds[i]);
   if (!InstallStdio(request.fds)) _exit(kSetupFailedStatus);
   if (request.dir_fd >= 0) {

@@ -228,7 +228,7 @@ void ReadCommands(Server& s) {
   // Processes that request children leave behind (`cmd &`, or a group killed
   // at a timeout) are re-parented to us rather than to init, and Reap()'s
   // waitpid(-1) collects them: no zombies where init does not reap.
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL);
 
   proto::HelloMessage hello{proto::kHello,
                             proto::kProtocolVersion,

@@ -402,7 +402,7 @@ bool PersistentModeRequested() {
   // Orphans of the program's processes become the worker's children, so that
   // a request that left any process running is noticed (ReapZombies), and
   // reaped.
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL);
   int error = TakeSnapshot(&w.snapshot);
   if (error != 0) RefuseAndExit(control_fd, proto::kRefuseSetup, error);
   ResolveRealExitFunctions();
