@@ -19,7 +19,9 @@
 //             LD_BIND_NOW=1, FCGI_RUN_COMPAT_FD=<n>, stdin on /dev/null.
 //   shim   -> HELLO                   parked; ready for RUN (or REFUSED, then exit)
 //   launcher -> RUN (+3 fds)          one per request
-//   shim   -> STARTED | FAILED        exactly one per RUN, in RUN order
+//   shim   -> STARTED | FAILED        exactly one per RUN, in RUN order; the
+//                                     child begins main() only once its
+//                                     STARTED is on the socket (see STARTED)
 //   shim   -> EXITED                  exactly one per STARTED, when the child is reaped
 //   launcher -> SIGNAL                optional: signal a running child's process group
 //   launcher -> SHUTDOWN              drain: no more RUN; the shim waits for all
@@ -52,6 +54,16 @@
 // SIGNAL is not served while main() runs: the launcher stops a request by
 // signalling the worker's process group and replaces the worker. A crash
 // ends the worker: the launcher reports the worker's wait status instead.
+// A request may close the worker's own fds (a daemon-style close of every fd
+// from 3 up): the worker checks them after main(). Without its control socket
+// it cannot report: it flushes the request's output and exits with the
+// request's exit status, which the launcher takes as the request's (as after
+// a crash). Without what it needs to put itself back in order (the fd of its
+// parked directory; a /dev/null or standard stream it cannot reopen) it
+// reports kReportWorkerRetires, answers every later RUN with
+// FAILED(ESHUTDOWN) and waits for SHUTDOWN. A standard stream the request
+// closed (fclose: gnulib's close_stdout) is reopened on its fd
+// (kReportStdioReopened).
 //
 // What a child inherits (document this for users): everything the program did
 // before main() (constructors, PRNG seeds, address layout, anything read from
@@ -60,9 +72,10 @@
 // signal mask and SIGCHLD disposition the program had when it reached main()
 // (the shim's own changes undone; other dispositions are what the program's
 // constructors left, exactly as in exec mode), PR_SET_PDEATHSIG=SIGKILL unless
-// kRunNoParentDeathSignal, stdin/stdout/stderr from the RUN fds, environ = the
-// RUN env block and nothing else, cwd from the RUN message if given. It then
-// runs main(argc, argv, environ) and exit()s with main's result.
+// kRunNoParentDeathSignal (and until its STARTED is sent in any case),
+// stdin/stdout/stderr from the RUN fds, environ = the RUN env block and
+// nothing else, cwd from the RUN message if given. It then runs
+// main(argc, argv, environ) and exit()s with main's result.
 #ifndef FCGI_RUN_CORE_CONTROL_PROTOCOL_H_
 #define FCGI_RUN_CORE_CONTROL_PROTOCOL_H_
 
@@ -173,7 +186,11 @@ struct RunHeader {
 };
 
 // STARTED (shim -> launcher): the child for request_id was forked. Its pid is
-// also its process group id.
+// also its process group id. Fork mode: the child waits (before main(), with
+// PR_SET_PDEATHSIG(SIGKILL)) until the parked process has put its STARTED on
+// the socket, so a RUN the launcher never got a STARTED for never ran main(),
+// even if the parked process died after the fork: the launcher may run that
+// request again elsewhere.
 struct StartedMessage {
   uint32_t type;  // kStarted
   uint32_t pid;
@@ -182,10 +199,12 @@ struct StartedMessage {
 
 // FAILED (shim -> launcher): no child was started for request_id. error is an
 // errno value: EAGAIN (fork failed or kMaxChildren running), EPROTO (malformed
-// RUN, or an env memfd shorter than env_bytes; request_id is 0 if not even the
-// header was readable), EBADMSG (not as many fds as the flags say), E2BIG (more
-// than kMaxEnvEntries in the message itself), ESHUTDOWN (RUN after SHUTDOWN),
-// mmap(2)'s errno for an env memfd, or open(2)'s errno for the cwd.
+// RUN, or an env memfd shorter than env_bytes; request_id is 0 if not even
+// the header was readable), EBADMSG (not as many fds as the flags say), E2BIG
+// (more than kMaxEnvEntries in the message itself), ESHUTDOWN (RUN after
+// SHUTDOWN; persistent mode: after a REPORT with kReportWorkerRetires), EBADF
+// (persistent: kRunKeepOutput without resident output), ENAMETOOLONG (cwd),
+// fstat(2)'s or mmap(2)'s errno for an env memfd, or open(2)'s errno for the cwd.
 struct FailedMessage {
   uint32_t type;  // kFailed
   uint32_t error;
@@ -218,6 +237,10 @@ enum ReportFlags : uint32_t {
   kReportSignalsDiscarded = 1u << 9,  // signals were pending after the request (dropped)
   kReportOutputReleased = 1u << 10,   // resident stdout/stderr given up (see above)
   kReportChildrenLeft = 1u << 11,     // a process the request started still runs
+  kReportStdioReopened = 1u << 12,    // a standard stream closed (fclose) or pointed
+                                      // elsewhere by the request was reopened on its fd
+  kReportWorkerRetires = 1u << 13,    // the worker cannot serve again (see above):
+                                      // replace it
 };
 struct ReportMessage {
   uint32_t type;   // kReport

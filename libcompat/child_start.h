@@ -21,10 +21,20 @@ struct ChildContext {
   pid_t parked_pid;
 };
 
-// Records the program's signal state in *context, then blocks SIGCHLD and sets
-// its disposition to SIG_DFL (an inherited SIG_IGN would auto-reap children and
-// lose their wait status). Returns 0 or an errno.
+// Records the program's signal state in *context, then blocks SIGCHLD and the
+// go signal (GoSignal) and sets SIGCHLD's disposition to SIG_DFL (an inherited
+// SIG_IGN would auto-reap children and lose their wait status). Returns 0 or
+// an errno.
 int SaveChildContext(ChildContext* context);
+
+// The go: a child waits for it before main() (StartChild), and the parked
+// process sends it (kill(2)) once the child's STARTED is on the control
+// socket. So a child whose STARTED was never sent never ran main(): if the
+// parked process dies first, the child dies of PR_SET_PDEATHSIG(SIGKILL)
+// while it waits, and the launcher may run that request elsewhere. A
+// real-time signal, blocked in the parked process (so in each child from
+// fork() on) and taken with sigwaitinfo(2): it never reaches the program.
+int GoSignal();
 
 // open(path, O_PATH | O_DIRECTORY | O_CLOEXEC): the RUN cwd, validated in the
 // parent so that a bad directory becomes FAILED instead of a broken child.
@@ -38,8 +48,9 @@ struct ChildRequest {
   bool parent_death_signal;  // PR_SET_PDEATHSIG(SIGKILL)
 };
 
-// In the child, right after fork(): closes the parked loop's fds (close_fds),
-// builds the request's process state and runs exit(program.main(...)).
+// In the child, right after fork(): waits for the go (GoSignal), closes the
+// parked loop's fds (close_fds), builds the request's process state and runs
+// exit(program.main(...)).
 [[noreturn]] void StartChild(const ChildContext& context, const ChildRequest& request, const int* close_fds,
                              int close_count, const ParkedProgram& program);
 

@@ -1,10 +1,7 @@
 #include "libcompat/control_receive.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 namespace fcgi_compat {
 
@@ -32,33 +29,6 @@ ssize_t ReceiveControlMessage(int fd, void* buffer, size_t size, int flags, Rece
   out->truncated = (msg.msg_flags & MSG_TRUNC) != 0;
   out->fds_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
   return n;
-}
-
-char* MapEnvMemfd(int fd, uint32_t size) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) return nullptr;
-  if (size == 0 || st.st_size < static_cast<off_t>(size)) {
-    errno = EPROTO;
-    return nullptr;
-  }
-  void* block = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  return block == MAP_FAILED ? nullptr : static_cast<char*>(block);
-}
-
-int CountEnvEntries(const char* block, uint32_t size, uint32_t* count) {
-  *count = 0;
-  if (size > 0 && block[size - 1] != '\0') return EPROTO;
-  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(block + i)) + 1) {
-    if (block[i] == '\0') return EPROTO;
-    ++*count;
-  }
-  return 0;
-}
-
-void FillEnvp(char* block, uint32_t size, char** envp) {
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(block + i)) + 1) envp[n++] = block + i;
-  envp[n] = nullptr;
 }
 
 }  // namespace fcgi_compat

@@ -1,7 +1,6 @@
 // Receiving one control message (control_protocol.h) on the shim's side, with
 // the fds it carries: shared by the parked loop (fork_server.cc) and the
-// persistent loop (persistent_server.cc), and the parsing of a RUN's env
-// block. libc only; nothing allocates (MapEnvMemfd maps).
+// persistent loop (persistent_server.cc). libc only; nothing allocates.
 #ifndef FCGI_RUN_LIBCOMPAT_CONTROL_RECEIVE_H_
 #define FCGI_RUN_LIBCOMPAT_CONTROL_RECEIVE_H_
 
@@ -28,20 +27,6 @@ struct ReceivedMessage {
 // MSG_CMSG_CLOEXEC is added). Returns recvmsg's result: < 0 with errno set,
 // 0 at EOF; when > 0, *out describes the message.
 ssize_t ReceiveControlMessage(int fd, void* buffer, size_t size, int flags, ReceivedMessage* out);
-
-// A RUN's env block ("NAME=VALUE\0" entries): in the message, or (flag
-// kRunEnvMemfd) in a memfd. MapEnvMemfd maps the memfd's first `size` bytes
-// (size > 0) private and writable (copy-on-write: envp may point into it, and
-// a program may write to its environment strings); unmap with munmap(block,
-// size). Returns the block, or nullptr with errno set (EPROTO: the file is
-// shorter than `size`).
-char* MapEnvMemfd(int fd, uint32_t size);
-// Checks the block (every entry non-empty, NUL-terminated) and counts its
-// entries into *count. Returns 0 or EPROTO.
-int CountEnvEntries(const char* block, uint32_t size, uint32_t* count);
-// envp[0..count-1] = the block's entries, envp[count] = nullptr.
-// REQUIRES: CountEnvEntries(block, size) succeeded with `count`.
-void FillEnvp(char* block, uint32_t size, char** envp);
 
 }  // namespace fcgi_compat
 

@@ -18,6 +18,7 @@
 #include "core/control_protocol.h"
 #include "libcompat/child_start.h"
 #include "libcompat/control_receive.h"
+#include "libcompat/run_message.h"
 
 namespace fcgi_compat {
 namespace {
@@ -32,6 +33,7 @@ struct Child {
 // Every reply is small and fixed-size; a queue slot holds the largest.
 struct OutMessage {
   uint32_t length;
+  pid_t go;  // STARTED: the child to send the go once it is sent (0: none)
   alignas(8) unsigned char bytes[24];
 };
 constexpr uint32_t kQueueSlots = proto::kMaxChildren * 2 + 8;
@@ -51,19 +53,20 @@ struct Server {
   bool draining;
   bool bye_queued;
   alignas(8) unsigned char buffer[proto::kMaxMessageBytes];
+  RunView run;  // the RUN being served, decoded from buffer
   char* envp[proto::kMaxEnvEntries + 1];
-  char cwd[4097];
 };
 
 Server g_server;
 
 [[noreturn]] void HardStop(Server& s);
 
-void Enqueue(Server& s, const void* message, uint32_t length) {
+void Enqueue(Server& s, const void* message, uint32_t length, pid_t go = 0) {
   if (s.count == kQueueSlots) HardStop(s);  // cannot happen: reads are gated on room
   OutMessage& slot = s.queue[(s.head + s.count) % kQueueSlots];
   memcpy(slot.bytes, message, length);
   slot.length = length;
+  slot.go = go;
   ++s.count;
 }
 
@@ -74,6 +77,9 @@ void Flush(Server& s) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) return;
     if (n < 0) HardStop(s);  // EPIPE, ECONNRESET: the launcher is gone
+    // STARTED is on the socket: the launcher will know the child started,
+    // even if this process dies now, so the child may run main().
+    if (m.go != 0) kill(m.go, GoSignal());
     s.head = (s.head + 1) % kQueueSlots;
     --s.count;
   }
@@ -84,10 +90,6 @@ void Fail(Server& s, uint64_t request_id, int error) {
   Enqueue(s, &m, sizeof m);
 }
 
-void CloseAll(const int* fds, int n) {
-  for (int i = 0; i < n; ++i) close(fds[i]);
-}
-
 void Reap(Server& s) {
   signalfd_siginfo info[8];
   while (read(s.signal_fd, info, sizeof info) > 0) {
@@ -96,6 +98,12 @@ void Reap(Server& s) {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;  // 0: none ready; -1 ECHILD: no children
+    // A child that died waiting for its go (a SIGNAL for its request came
+    // before its STARTED went out): its pid may be reused, so no go for it.
+    for (uint32_t i = 0; i < s.count; ++i) {
+      OutMessage& queued = s.queue[(s.head + i) % kQueueSlots];
+      if (queued.go == pid) queued.go = 0;
+    }
     for (Child& c : s.children) {
       if (c.pid != pid) continue;
       proto::ExitedMessage m{proto::kExited, static_cast<uint32_t>(pid), c.request_id, status, 0};
@@ -107,130 +115,66 @@ void Reap(Server& s) {
   }
 }
 
-// A RUN's environment: the block (in the message, or mapped from its memfd)
-// and the envp array over it (s.envp, or a mapping for more entries than it
-// holds). The child inherits it; the parked process unmaps its copy after the
-// fork (Release).
-struct RunEnvironment {
-  char* block = nullptr;
-  uint32_t size = 0;
-  bool block_mapped = false;
-  char** envp = nullptr;
-  size_t envp_mapped_bytes = 0;  // 0: envp is s.envp
-
-  void Release() {
-    if (block_mapped) munmap(block, size);
-    if (envp_mapped_bytes > 0) munmap(envp, envp_mapped_bytes);
-    *this = RunEnvironment{};
-  }
-};
-
-// Sets up *env from the RUN. `memfd`: the env memfd (kRunEnvMemfd) or -1.
-// Returns 0 or an errno for FAILED (nothing to release then).
-int TakeEnvironment(Server& s, const proto::RunHeader& h, int memfd, RunEnvironment* env) {
-  RunEnvironment e;
-  e.size = h.env_bytes;
-  if (memfd >= 0) {
-    e.block = MapEnvMemfd(memfd, h.env_bytes);
-    if (e.block == nullptr) return errno;
-    e.block_mapped = true;
-  } else {
-    e.block = reinterpret_cast<char*>(s.buffer + sizeof h);
-  }
-  uint32_t entries = 0;
-  int error = CountEnvEntries(e.block, e.size, &entries);
-  if (error == 0 && entries > proto::kMaxEnvEntries) {
-    if (memfd < 0) {
-      error = E2BIG;  // the launcher sends larger environments in a memfd
-    } else {
-      e.envp_mapped_bytes = (static_cast<size_t>(entries) + 1) * sizeof(char*);
-      void* array =
-          mmap(nullptr, e.envp_mapped_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (array == MAP_FAILED) {
-        error = errno;
-        e.envp_mapped_bytes = 0;
-      } else {
-        e.envp = static_cast<char**>(array);
-      }
-    }
-  }
-  if (error != 0) {
-    e.Release();
-    return error;
-  }
-  if (e.envp == nullptr) e.envp = s.envp;
-  FillEnvp(e.block, e.size, e.envp);
-  *env = e;
-  return 0;
+// The envp array for a RUN's entries: s.envp, or for an env memfd with more
+// entries than it holds an anonymous mapping of *mapped_bytes (munmap it
+// once the child is forked). nullptr with errno set when that fails.
+char** EnvpFor(Server& s, const RunView& run, size_t* mapped_bytes) {
+  *mapped_bytes = 0;
+  if (run.env_entries <= proto::kMaxEnvEntries) return s.envp;
+  const size_t bytes = (static_cast<size_t>(run.env_entries) + 1) * sizeof(char*);
+  void* array = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (array == MAP_FAILED) return nullptr;
+  *mapped_bytes = bytes;
+  return static_cast<char**>(array);
 }
 
-void HandleRun(Server& s, size_t length, int* fds, int nfds, bool fds_truncated) {
-  proto::RunHeader h;
-  if (length < sizeof h) {
-    CloseAll(fds, nfds);
-    return Fail(s, 0, EPROTO);
-  }
-  memcpy(&h, s.buffer, sizeof h);
-  const bool env_memfd = (h.flags & proto::kRunEnvMemfd) != 0;
-  const uint64_t inline_env = env_memfd ? 0 : h.env_bytes;
-  int error = 0;
-  if (inline_env + h.cwd_bytes + sizeof h != length) {
-    error = EPROTO;
-  } else if (nfds != proto::kRunFdCount + (env_memfd ? 1 : 0) || fds_truncated) {
-    error = EBADMSG;
-  } else if (s.draining) {
-    error = ESHUTDOWN;
-  } else if (s.live == proto::kMaxChildren) {
-    error = EAGAIN;
-  } else if (h.cwd_bytes >= sizeof s.cwd) {
-    error = ENAMETOOLONG;
-  }
-  const char* cwd = nullptr;
-  if (error == 0 && h.cwd_bytes > 0) {
-    memcpy(s.cwd, s.buffer + sizeof h + inline_env, h.cwd_bytes);
-    s.cwd[h.cwd_bytes] = '\0';
-    if (strlen(s.cwd) != h.cwd_bytes) error = EPROTO;
-    cwd = s.cwd;
-  }
-  RunEnvironment env;
-  if (error == 0) error = TakeEnvironment(s, h, env_memfd ? fds[proto::kRunFdCount] : -1, &env);
+void HandleRun(Server& s, const ReceivedMessage& m) {
+  RunView& run = s.run;
+  int error = DecodeRun(m, s.buffer, RunLoop::kFork, &run);
+  if (error == 0 && s.draining) error = ESHUTDOWN;
+  if (error == 0 && s.live == proto::kMaxChildren) error = EAGAIN;
+  size_t envp_mapped_bytes = 0;
+  char** envp = nullptr;
+  if (error == 0 && (envp = EnvpFor(s, run, &envp_mapped_bytes)) == nullptr) error = errno;
   int dir_fd = -1;
-  if (error == 0 && cwd != nullptr) {
-    dir_fd = OpenDirectory(cwd);
+  if (error == 0 && run.cwd[0] != '\0') {
+    dir_fd = OpenDirectory(run.cwd);
     if (dir_fd < 0) error = errno;
   }
   if (error != 0) {
-    env.Release();
-    CloseAll(fds, nfds);
-    return Fail(s, h.request_id, error);
+    if (envp_mapped_bytes > 0) munmap(envp, envp_mapped_bytes);
+    ReleaseRunEnv(&run);
+    CloseFds(m.fds, run.fd_count);
+    return Fail(s, run.request_id, error);
   }
-  if (env_memfd) {  // mapped: the fd itself is not needed, and the child must not inherit it
-    close(fds[proto::kRunFdCount]);
-    nfds = proto::kRunFdCount;
-  }
+  SplitEnvBlock(run, run.env, envp);
+  int fds[proto::kRunFdCount];
+  memcpy(fds, m.fds, sizeof fds);
   pid_t pid = fork();
   if (pid == 0) {
-    ChildRequest request{fds, dir_fd, env.envp, (h.flags & proto::kRunNoParentDeathSignal) == 0};
+    ChildRequest request{fds, dir_fd, envp, (run.flags & proto::kRunNoParentDeathSignal) == 0};
     int keep_closed[2] = {s.control_fd, s.signal_fd};
     StartChild(s.context, request, keep_closed, 2, s.program);
   }
   int fork_error = errno;
-  env.Release();
-  CloseAll(fds, nfds);
+  if (envp_mapped_bytes > 0) munmap(envp, envp_mapped_bytes);
+  ReleaseRunEnv(&run);  // the child has its own copy
+  CloseFds(fds, proto::kRunFdCount);
   if (dir_fd >= 0) close(dir_fd);
-  if (pid < 0) return Fail(s, h.request_id, fork_error);
+  if (pid < 0) return Fail(s, run.request_id, fork_error);
   // The child does the same first thing; doing it here too means the group
   // exists before STARTED goes out, whichever of the two runs first.
   setpgid(pid, pid);
   for (Child& c : s.children) {
     if (c.pid != 0) continue;
     c.pid = pid;
-    c.request_id = h.request_id;
+    c.request_id = run.request_id;
     break;
   }
   ++s.live;
-  proto::StartedMessage m{proto::kStarted, static_cast<uint32_t>(pid), h.request_id};
-  Enqueue(s, &m, sizeof m);
+  proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(pid), run.request_id};
+  Enqueue(s, &started, sizeof started, pid);
+  Flush(s);  // now: the child waits for its go
 }
 
 void HandleSignal(Server& s, size_t length) {
@@ -255,16 +199,12 @@ void ReadCommands(Server& s) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) HardStop(s);  // EOF or a broken socket
-    if (m.type == proto::kRun && !m.truncated) {
-      HandleRun(s, m.length, m.fds, m.nfds, m.fds_truncated);
+    if (m.type == proto::kRun) {
+      HandleRun(s, m);
       continue;
     }
-    CloseAll(m.fds, m.nfds);  // only RUN carries fds
-    if (m.type == proto::kRun) {
-      uint64_t id = 0;  // too long: the header is still there
-      memcpy(&id, s.buffer + offsetof(proto::RunHeader, request_id), sizeof id);
-      Fail(s, id, EPROTO);
-    } else if (m.type == proto::kSignal) {
+    CloseFds(m.fds, m.nfds);  // only RUN carries fds
+    if (m.type == proto::kSignal) {
       HandleSignal(s, m.length);
     } else if (m.type == proto::kShutdown) {
       s.draining = true;
@@ -309,7 +249,7 @@ void ReadCommands(Server& s) {
   // Processes that request children leave behind (`cmd &`, or a group killed
   // at a timeout) are re-parented to us rather than to init, and Reap()'s
   // waitpid(-1) collects them: no zombies where init does not reap.
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL);
 
   proto::HelloMessage hello{proto::kHello,
                             proto::kProtocolVersion,

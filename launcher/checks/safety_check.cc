@@ -154,14 +154,7 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   real_limits.max_rss_kib = config.max_rss_mib * 1024;
   RecyclePolicy would(real_limits);
   po.on_report = [&seen, &would](const CompatReport& r, bool libstdcxx, const std::string&) {
-    RequestAftermath a;
-    a.exit_intercepted = (r.flags & compat::kReportExitIntercepted) != 0;
-    a.links_libstdcxx = libstdcxx;
-    a.threads = r.threads;
-    a.open_fds = r.open_fds;
-    a.baseline_fds = r.baseline_fds;
-    a.rss_kib = r.rss_kib;
-    a.requests = r.requests;
+    RequestAftermath a = AftermathOf(r, libstdcxx);
     if (std::string why = would.AfterRequest(a); !why.empty()) seen.WouldRecycle(why);
     seen.flags |= r.flags;
     seen.max_threads = std::max(seen.max_threads, r.threads);

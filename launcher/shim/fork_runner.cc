@@ -344,12 +344,11 @@ class ForkRunner : public ProgramRunner {
   }
 
   // The parked process died before it answered the request's RUN: it started
-  // nothing for it (STARTED is read before this, see ParkedProgram), so the
-  // request runs on the replacement (or in exec mode if parking gives up),
-  // once; a second loss gets the 502. Not covered: the shim forks the child
-  // before it sends STARTED, so a parked process killed in that gap (a few
-  // forks long) leaves a child that may have begun main() before its
-  // PDEATHSIG; that run is taken for lost too.
+  // nothing for it (STARTED is read before this, see ParkedProgram; a child
+  // the shim forked begins main() only once its STARTED is sent, and dies
+  // with the parked process until then), so the request runs on the
+  // replacement (or in exec mode if parking gives up), once; a second loss
+  // gets the 502.
   void OnLost(const std::string& why, const std::shared_ptr<RunState>& state,
               const StartedCallback& on_started, const ExitCallback& on_exit) {
     SpawnSpec spec = std::move(state->kept);

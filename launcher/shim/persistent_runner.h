@@ -61,6 +61,9 @@ std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io,
 // "exit intercepted, environment restored, ..." for a REPORT's flags ("" if none).
 std::string DescribeReportFlags(uint32_t flags);
 
+// What a REPORT tells the recycle policy (`links_libstdcxx`: from HELLO).
+RequestAftermath AftermathOf(const CompatReport& report, bool links_libstdcxx);
+
 }  // namespace fcgi
 
 #endif  // FCGI_RUN_LAUNCHER_SHIM_PERSISTENT_RUNNER_H_
