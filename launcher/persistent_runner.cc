@@ -356,13 +356,6 @@ class PersistentRunner : public ProgramRunner {
   bool shutting_down_ = false;
 };
 
-std::string SearchPathOf(const std::vector<std::string>& env) {
-  for (const std::string& e : env) {
-    if (e.rfind("PATH=", 0) == 0) return e.substr(5);
-  }
-  return "/usr/local/bin:/usr/bin:/bin";
-}
-
 }  // namespace
 
 PersistentFit CheckPersistentFit(const ParkSpec& park, std::string* why) {
