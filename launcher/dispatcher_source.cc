@@ -59,6 +59,10 @@ class DispatcherSource : public ProgramSource {
     Status s = PersistentPatterns::Parse(config_.persistent, !policy_.root.empty(), &persistent_);
     if (!s.ok()) LogError(s.message() + " (ignored)");
     persistent_.ResolveLiterals(*fs_);
+    s = PersistentPatterns::Parse(config_.compile_per_request, !policy_.root.empty(), &compile_per_request_,
+                                  "--compile-per-request");
+    if (!s.ok()) LogError(s.message() + " (ignored)");
+    compile_per_request_.ResolveLiterals(*fs_);
   }
 
   ~DispatcherSource() override {
@@ -113,12 +117,16 @@ class DispatcherSource : public ProgramSource {
     c.target = MakeProgramTarget(config_, program, {});
     const std::string pattern = persistent_.Match(program, policy_.root, policy_.real_root);
     if (!pattern.empty()) c.target.mode = "persistent";
+    const std::string compile = compile_per_request_.Match(program, policy_.root, policy_.real_root);
+    c.target.compile_per_request = !compile.empty();
     c.runner = std::shared_ptr<ProgramRunner>(make_runner_(c.target));
     lru_.push_front(std::move(c));
     index_[program] = lru_.begin();
-    LogDebug("dispatcher: new worker class for " + program + " (" + std::to_string(lru_.size()) + " of " +
-             std::to_string(config_.max_classes) + ")" +
-             (pattern.empty() ? "" : ", persistent mode (--persistent '" + pattern + "')"));
+    LogDebug(
+        "dispatcher: new worker class for " + program + " (" + std::to_string(lru_.size()) + " of " +
+        std::to_string(config_.max_classes) + ")" +
+        (pattern.empty() ? "" : ", persistent mode (--persistent '" + pattern + "')") +
+        (compile.empty() ? "" : ", compiled in every request (--compile-per-request '" + compile + "')"));
     while (lru_.size() > config_.max_classes) {
       Class& old = lru_.back();
       LogDebug("dispatcher: retiring the least recently used worker class " + old.target.path +
@@ -141,7 +149,8 @@ class DispatcherSource : public ProgramSource {
 
   const Config& config_;
   const ScriptPolicy policy_;
-  PersistentPatterns persistent_;  // --persistent
+  PersistentPatterns persistent_;           // --persistent
+  PersistentPatterns compile_per_request_;  // --compile-per-request
   const std::unique_ptr<FileSystem> fs_;
   RunnerFactory make_runner_;
   std::list<Class> lru_;

@@ -16,6 +16,7 @@
 
 #include "launcher/child_watcher.h"
 #include "launcher/connection.h"
+#include "launcher/core/persistent_patterns.h"
 #include "launcher/dispatcher_source.h"
 #include "launcher/fork_runner.h"
 #include "launcher/http_front.h"
@@ -113,6 +114,18 @@ Status Server::ResolveProgram(ProgramTarget* target) {
   for (const auto& [resource, value] : limits) {
     if (value >= 0) p.rlimits.emplace_back(resource, static_cast<rlim_t>(value));
   }
+  // --compile-per-request: the program, or a script given to it (perl /srv/app.pl).
+  PersistentPatterns compile;
+  if (PersistentPatterns::Parse(config_.compile_per_request, false, &compile, "--compile-per-request").ok()) {
+    std::string pattern = compile.Match(p.path, "", "");
+    for (size_t i = 0; pattern.empty() && i < p.args.size(); ++i) {
+      if (!p.args[i].empty() && p.args[i][0] == '/' && realpath(p.args[i].c_str(), resolved) != nullptr) {
+        pattern = compile.Match(resolved, "", "");
+      }
+    }
+    p.compile_per_request = !pattern.empty();
+    if (!pattern.empty()) LogDebug("--compile-per-request '" + pattern + "' selects " + p.path);
+  }
   return Status::Ok();
 }
 
@@ -151,6 +164,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
   fo.park = ParkSpecFor(target, ctx_.base_env, config_);
   fo.max_failures = config_.park_retries;
   fo.metrics = &ctx_.observability.metrics;
+  fo.park_scripts = !target.compile_per_request;
   return MakeForkRunner(io_, *spawner_, std::move(fo));
 }
 
