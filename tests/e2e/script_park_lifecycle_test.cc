@@ -97,7 +97,7 @@ TEST_CASE("scripts: a script that cannot be parked after compilation is served a
   }
 }
 
-TEST_CASE("scripts: a syntax error is a 502 with the interpreter's message in the log; fixed, it parks",
+TEST_CASE("scripts: a syntax error is a 502 with the interpreter's message in the log, and once fixed it parks",
           "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
   const std::string perl_bad =
@@ -194,10 +194,8 @@ TEST_CASE("scripts: perl SCRIPT and python3 SCRIPT as the program", "[e2e][fork]
   }
 }
 
-TEST_CASE(
-    "scripts: dispatcher mode parks one interpreter per script, within --max-classes; "
-    "--compile-per-request",
-    "[e2e][fork][scripts][dispatcher]") {
+TEST_CASE("scripts: dispatcher mode parks one interpreter per script within --max-classes, --compile-per-request",
+          "[e2e][fork][scripts][dispatcher]") {
   TempDir dir("fcgi-run-script");
   std::vector<std::string> scripts;
   for (const std::string name : {"a.pl", "b.py", "c.pl", "legacy.pl"}) {

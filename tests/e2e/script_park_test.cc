@@ -171,7 +171,7 @@ sys.stdout.write("Content-Type: text/plain\r\n\r\nconf=%d first=%s" % (len(lines
   }
 }
 
-TEST_CASE("scripts: -T, -w and -CS on the #! line; use lib; output and warnings while compiling",
+TEST_CASE("scripts: -T, -w and -CS on the #! line, use lib, output and warnings while compiling",
           "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
   dir.MakeDir("lib");
@@ -220,7 +220,7 @@ print "undef warning: ", $x + 1, "\n";
   CHECK(pair.fork().Log().find("flags.pl (compiling): compile-time note") != std::string::npos);
 }
 
-TEST_CASE("scripts: exit, die, END blocks; SystemExit, uncaught exceptions, atexit", "[e2e][fork][scripts]") {
+TEST_CASE("scripts: exit, die, END blocks, SystemExit, uncaught exceptions, atexit", "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
   const std::string perl = WriteScript(dir, "ends.pl", R"(#!/usr/bin/perl
 use strict;
