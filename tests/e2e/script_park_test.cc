@@ -70,6 +70,192 @@ os.system("env")
 sys.stderr.write("a line on stderr\n")
 )PY";
 
+const char kDataPl[] = R"(#!/usr/bin/perl
+use strict;
+our $CONF;
+my $lexical;
+BEGIN {
+  open($CONF, '<', 'conf.txt') or die "conf.txt: $!";
+  open($lexical, '<', 'conf.txt') or die "conf.txt: $!";
+  my $first = <$lexical>;  # read a line while compiling: the rest is for the requests
+}
+print "Content-Type: text/plain\r\n\r\n";
+my @data = <DATA>;
+my @conf = <$CONF>;
+my @rest = <$lexical>;
+print "data=", scalar(@data), " first=$data[0]last=$data[-1]";
+print "conf=", scalar(@conf), " rest=", scalar(@rest), "\n";
+__DATA__
+)";
+
+const char kDataPy[] = R"(#!/usr/bin/python3
+import sys
+import confreader
+lines = confreader.handle.readlines()
+sys.stdout.write("Content-Type: text/plain\r\n\r\nconf=%d first=%s" % (len(lines), lines[0]))
+)";
+
+const char kFlagsPl[] = R"(#!/usr/bin/perl -wT -CS
+use FindBin;
+BEGIN { ($FindBin::Bin) = $FindBin::Bin =~ m{^(/.*)$} }  # untaint for use lib
+use lib "$FindBin::Bin/lib";
+use My::Greeting;
+use Scalar::Util qw(tainted);
+$main::typo_once = 1;  # -w: "used only once" at compile time, on stderr
+BEGIN { print STDERR "compile-time note\n" }
+BEGIN { $| = 1; print "X-Compiled: yes\r\n" }
+print "Content-Type: text/plain; charset=utf-8\r\n\r\n";
+print "taint=${^TAINT} warn=$^W\n";
+print "tainted query=", (tainted($ENV{QUERY_STRING}) ? 1 : 0), " path=", (tainted($ENV{PATH}) ? 1 : 0), "\n";
+eval { system("true") };
+print "system=", ($@ =~ /^Insecure \$ENV\{PATH\}/ ? "refused" : "ran: $@"), "\n";
+$ENV{PATH} = '/usr/bin:/bin';
+print "after PATH=", `echo untainted`;
+print My::Greeting::hello(), "\n";
+print "inc=@INC\n";
+print "smile=\x{263A}\n";
+my $x;
+print "undef warning: ", $x + 1, "\n";
+)";
+
+const char kEndsPl[] = R"(#!/usr/bin/perl
+use strict;
+use warnings;
+print "Content-Type: text/plain\r\n\r\nstarted\n";
+END { print "END block, status $?\n" }
+my $how = $ENV{QUERY_STRING};
+exit 3 if $how eq 'exit3';
+die "it died\n" if $how eq 'die';
+if ($how eq 'errno') { $! = 5; die "with errno" }
+kill 'TERM', $$ if $how eq 'signal';
+print "normal end\n";
+)";
+
+const char kEndsPy[] = R"(#!/usr/bin/python3
+import atexit
+import os
+import sys
+print("Content-Type: text/plain\r\n\r\nstarted")
+atexit.register(lambda: print("atexit ran"))
+leftover = open(os.path.join(os.path.dirname(__file__), "leftover.txt"), "w")
+leftover.write("written, never closed: flushed at exit\n")
+how = os.environ["QUERY_STRING"]
+def fail():
+    raise ValueError("bad value %s" % how)
+if how == "exit3":
+    sys.exit(3)
+if how == "exitmsg":
+    sys.exit("a message instead of a status")
+if how == "exitnone":
+    sys.exit()
+if how == "raise":
+    fail()
+if how == "chained":
+    try:
+        fail()
+    except ValueError as e:
+        raise RuntimeError("while handling") from e
+if how == "oserror":
+    open("/nonexistent/file")
+if how == "_exit":
+    sys.stdout.flush()
+    os._exit(7)
+print("normal end")
+)";
+
+const char kProcsPl[] = R"(#!/usr/bin/perl
+use strict;
+$| = 1;
+print "Content-Type: text/plain\r\n\r\n";
+my $pid = fork();
+if ($pid == 0) { print "in the child\n"; exit 4 }
+waitpid($pid, 0);
+print "child status ", $? >> 8, "\n";
+system("echo from system; echo \"query=\$QUERY_STRING\"");
+print "backticks: ", `printf '%s' "\$REQUEST_METHOD"`, "\n";
+open(my $pipe, '-|', 'cat', '/dev/null') or die; close $pipe;
+exec('/bin/echo', 'replaced by exec') if $ENV{QUERY_STRING} eq 'exec';
+print "no exec\n";
+)";
+
+const char kProcsPy[] = R"(#!/usr/bin/python3
+import os
+import subprocess
+import sys
+print("Content-Type: text/plain\r\n\r\n", end="", flush=True)
+pid = os.fork()
+if pid == 0:
+    print("in the child", flush=True)
+    os._exit(4)
+_, status = os.waitpid(pid, 0)
+print("child status", os.waitstatus_to_exitcode(status), flush=True)
+subprocess.run(["sh", "-c", 'echo from subprocess; echo "query=$QUERY_STRING"'])
+print("output:", subprocess.check_output(["printenv", "REQUEST_METHOD"]).decode().strip(), flush=True)
+if os.environ["QUERY_STRING"] == "exec":
+    os.execv("/bin/echo", ["echo", "replaced by exec"])
+print("no exec")
+)";
+
+const char kFormPy[] = R"(#!/usr/bin/python3
+import cgi
+import html
+form = cgi.FieldStorage()
+print("Content-Type: text/html\r\n\r\n<ul>")
+for name in sorted(form.keys()):
+    print("<li>%s=%s</li>" % (html.escape(name), html.escape(form.getfirst(name))))
+print("</ul>")
+)";
+
+const char kSilencedPy[] = R"(#!/usr/bin/python3
+import warnings
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+import cgi
+print("Content-Type: text/plain\r\n\r\n%s" % cgi.FieldStorage().getfirst("name"))
+)";
+
+const char kAlwaysPy[] = R"(#!/usr/bin/python3 -Walways
+import cgi
+import json
+print("Content-Type: text/plain\r\n\r\n%s" % json.dumps(cgi.parse()))
+)";
+
+const char kRandPl[] = R"(#!/usr/bin/perl
+BEGIN { our $early = rand() }  # rand while compiling seeds it: children must not share that seed
+print "Content-Type: text/plain\r\n\r\n", rand(), "\n";
+)";
+
+const char kSeededPl[] = R"(#!/usr/bin/perl
+BEGIN { srand(42) }
+print "Content-Type: text/plain\r\n\r\n", rand(), "\n";
+)";
+
+const char kRandPy[] = R"(#!/usr/bin/python3
+import random
+import uuid
+print("Content-Type: text/plain\r\n\r\n%r %s" % (random.random(), uuid.uuid4()))
+)";
+
+// What the scripts above read: conf.txt (read while compiling by data.pl and
+// confreader.py), confreader.py (imported by data.py), lib/My/Greeting.pm
+// (flags.pl's use lib).
+void WriteSupportFiles(const TempDir& dir) {
+  std::string conf;
+  for (int i = 1; i <= 1500; ++i) conf += "key" + std::to_string(i) + " = value\n";
+  dir.WriteFile("conf.txt", conf);
+  dir.WriteFile("confreader.py", "handle = open('conf.txt')\nhandle.readline()\n");
+  dir.MakeDir("lib");
+  dir.MakeDir("lib/My");
+  dir.WriteFile("lib/My/Greeting.pm",
+                "package My::Greeting;\nsub hello { \"hello from My::Greeting\" }\n1;\n");
+}
+
+// data.pl's __DATA__ section: 2000 lines, 50 KB.
+std::string DataSection() {
+  std::string data;
+  for (int i = 1; i <= 2000; ++i) data += "line " + std::to_string(i) + " of the data section\n";
+  return data;
+}
+
 TEST_CASE("scripts: a Perl script parked after compilation answers as when run directly",
           "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
@@ -120,35 +306,9 @@ TEST_CASE("scripts: a Python script parked after its imports answers as when run
 TEST_CASE("scripts: __DATA__ and files opened while compiling, read by many requests",
           "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
-  std::string data;
-  for (int i = 1; i <= 2000; ++i) data += "line " + std::to_string(i) + " of the data section\n";  // 50 KB
-  std::string conf;
-  for (int i = 1; i <= 1500; ++i) conf += "key" + std::to_string(i) + " = value\n";
-  dir.WriteFile("conf.txt", conf);
-  const std::string perl = WriteScript(dir, "data.pl", R"(#!/usr/bin/perl
-use strict;
-our $CONF;
-my $lexical;
-BEGIN {
-  open($CONF, '<', 'conf.txt') or die "conf.txt: $!";
-  open($lexical, '<', 'conf.txt') or die "conf.txt: $!";
-  my $first = <$lexical>;  # read a line while compiling: the rest is for the requests
-}
-print "Content-Type: text/plain\r\n\r\n";
-my @data = <DATA>;
-my @conf = <$CONF>;
-my @rest = <$lexical>;
-print "data=", scalar(@data), " first=$data[0]last=$data[-1]";
-print "conf=", scalar(@conf), " rest=", scalar(@rest), "\n";
-__DATA__
-)" + data);
-  const std::string python = WriteScript(dir, "data.py", R"(#!/usr/bin/python3
-import sys
-import confreader
-lines = confreader.handle.readlines()
-sys.stdout.write("Content-Type: text/plain\r\n\r\nconf=%d first=%s" % (len(lines), lines[0]))
-)");
-  dir.WriteFile("confreader.py", "handle = open('conf.txt')\nhandle.readline()\n");
+  WriteSupportFiles(dir);
+  const std::string perl = WriteScript(dir, "data.pl", kDataPl + DataSection());
+  const std::string python = WriteScript(dir, "data.py", kDataPy);
   for (const std::string& script : {perl, python}) {
     Pair pair(script);
     REQUIRE(pair.WaitParked());
@@ -174,32 +334,8 @@ sys.stdout.write("Content-Type: text/plain\r\n\r\nconf=%d first=%s" % (len(lines
 TEST_CASE("scripts: -T, -w and -CS on the #! line, use lib, output and warnings while compiling",
           "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
-  dir.MakeDir("lib");
-  dir.MakeDir("lib/My");
-  dir.WriteFile("lib/My/Greeting.pm",
-                "package My::Greeting;\nsub hello { \"hello from My::Greeting\" }\n1;\n");
-  const std::string script = WriteScript(dir, "flags.pl", R"(#!/usr/bin/perl -wT -CS
-use FindBin;
-BEGIN { ($FindBin::Bin) = $FindBin::Bin =~ m{^(/.*)$} }  # untaint for use lib
-use lib "$FindBin::Bin/lib";
-use My::Greeting;
-use Scalar::Util qw(tainted);
-$main::typo_once = 1;  # -w: "used only once" at compile time, on stderr
-BEGIN { print STDERR "compile-time note\n" }
-BEGIN { $| = 1; print "X-Compiled: yes\r\n" }
-print "Content-Type: text/plain; charset=utf-8\r\n\r\n";
-print "taint=${^TAINT} warn=$^W\n";
-print "tainted query=", (tainted($ENV{QUERY_STRING}) ? 1 : 0), " path=", (tainted($ENV{PATH}) ? 1 : 0), "\n";
-eval { system("true") };
-print "system=", ($@ =~ /^Insecure \$ENV\{PATH\}/ ? "refused" : "ran: $@"), "\n";
-$ENV{PATH} = '/usr/bin:/bin';
-print "after PATH=", `echo untainted`;
-print My::Greeting::hello(), "\n";
-print "inc=@INC\n";
-print "smile=\x{263A}\n";
-my $x;
-print "undef warning: ", $x + 1, "\n";
-)");
+  WriteSupportFiles(dir);
+  const std::string script = WriteScript(dir, "flags.pl", kFlagsPl);
   Pair pair(script);
   REQUIRE(pair.WaitParked());
   for (int i = 0; i < 3; ++i) {
@@ -222,49 +358,8 @@ print "undef warning: ", $x + 1, "\n";
 
 TEST_CASE("scripts: exit, die, END blocks, SystemExit, uncaught exceptions, atexit", "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
-  const std::string perl = WriteScript(dir, "ends.pl", R"(#!/usr/bin/perl
-use strict;
-use warnings;
-print "Content-Type: text/plain\r\n\r\nstarted\n";
-END { print "END block, status $?\n" }
-my $how = $ENV{QUERY_STRING};
-exit 3 if $how eq 'exit3';
-die "it died\n" if $how eq 'die';
-if ($how eq 'errno') { $! = 5; die "with errno" }
-kill 'TERM', $$ if $how eq 'signal';
-print "normal end\n";
-)");
-  const std::string python = WriteScript(dir, "ends.py", R"(#!/usr/bin/python3
-import atexit
-import os
-import sys
-print("Content-Type: text/plain\r\n\r\nstarted")
-atexit.register(lambda: print("atexit ran"))
-leftover = open(os.path.join(os.path.dirname(__file__), "leftover.txt"), "w")
-leftover.write("written, never closed: flushed at exit\n")
-how = os.environ["QUERY_STRING"]
-def fail():
-    raise ValueError("bad value %s" % how)
-if how == "exit3":
-    sys.exit(3)
-if how == "exitmsg":
-    sys.exit("a message instead of a status")
-if how == "exitnone":
-    sys.exit()
-if how == "raise":
-    fail()
-if how == "chained":
-    try:
-        fail()
-    except ValueError as e:
-        raise RuntimeError("while handling") from e
-if how == "oserror":
-    open("/nonexistent/file")
-if how == "_exit":
-    sys.stdout.flush()
-    os._exit(7)
-print("normal end")
-)");
+  const std::string perl = WriteScript(dir, "ends.pl", kEndsPl);
+  const std::string python = WriteScript(dir, "ends.py", kEndsPy);
   for (const std::string& script : {perl, python}) {
     Pair pair(script);
     REQUIRE(pair.WaitParked());
@@ -286,41 +381,12 @@ print("normal end")
 
 TEST_CASE("scripts: scripts that fork, run commands or exec", "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
-  const std::string perl = WriteScript(dir, "procs.pl", R"(#!/usr/bin/perl
-use strict;
-$| = 1;
-print "Content-Type: text/plain\r\n\r\n";
-my $pid = fork();
-if ($pid == 0) { print "in the child\n"; exit 4 }
-waitpid($pid, 0);
-print "child status ", $? >> 8, "\n";
-system("echo from system; echo \"query=\$QUERY_STRING\"");
-print "backticks: ", `printf '%s' "\$REQUEST_METHOD"`, "\n";
-open(my $pipe, '-|', 'cat', '/dev/null') or die; close $pipe;
-exec('/bin/echo', 'replaced by exec') if $ENV{QUERY_STRING} eq 'exec';
-print "no exec\n";
-)");
-  const std::string python = WriteScript(dir, "procs.py", R"(#!/usr/bin/python3
-import os
-import subprocess
-import sys
-print("Content-Type: text/plain\r\n\r\n", end="", flush=True)
-pid = os.fork()
-if pid == 0:
-    print("in the child", flush=True)
-    os._exit(4)
-_, status = os.waitpid(pid, 0)
-print("child status", os.waitstatus_to_exitcode(status), flush=True)
-subprocess.run(["sh", "-c", 'echo from subprocess; echo "query=$QUERY_STRING"'])
-print("output:", subprocess.check_output(["printenv", "REQUEST_METHOD"]).decode().strip(), flush=True)
-if os.environ["QUERY_STRING"] == "exec":
-    os.execv("/bin/echo", ["echo", "replaced by exec"])
-print("no exec")
-)");
+  const std::string perl = WriteScript(dir, "procs.pl", kProcsPl);
+  const std::string python = WriteScript(dir, "procs.py", kProcsPy);
   for (const std::string& script : {perl, python}) {
     Pair pair(script);
     REQUIRE(pair.WaitParked());
-    for (const std::string& how : {"run", "exec"}) {
+    for (const std::string how : {"run", "exec"}) {
       Both b = RunBoth(pair, ScriptParams(script, how));
       CheckSame(b, script + " " + how);
       CHECK(b.fork.stdout_data.find("query=" + how + "\n") != std::string::npos);
@@ -334,26 +400,9 @@ print("no exec")
 // each request, as the script's, and only when its filters let it through.
 TEST_CASE("scripts: Python's deprecated cgi module, its warning as in a direct run", "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
-  const std::string plain = WriteScript(dir, "form.py", R"(#!/usr/bin/python3
-import cgi
-import html
-form = cgi.FieldStorage()
-print("Content-Type: text/html\r\n\r\n<ul>")
-for name in sorted(form.keys()):
-    print("<li>%s=%s</li>" % (html.escape(name), html.escape(form.getfirst(name))))
-print("</ul>")
-)");
-  const std::string silenced = WriteScript(dir, "silenced.py", R"(#!/usr/bin/python3
-import warnings
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-import cgi
-print("Content-Type: text/plain\r\n\r\n%s" % cgi.FieldStorage().getfirst("name"))
-)");
-  const std::string always = WriteScript(dir, "always.py", R"(#!/usr/bin/python3 -Walways
-import cgi
-import json
-print("Content-Type: text/plain\r\n\r\n%s" % json.dumps(cgi.parse()))
-)");
+  const std::string plain = WriteScript(dir, "form.py", kFormPy);
+  const std::string silenced = WriteScript(dir, "silenced.py", kSilencedPy);
+  const std::string always = WriteScript(dir, "always.py", kAlwaysPy);
   for (const std::string& script : {plain, silenced, always}) {
     Pair pair(script);
     REQUIRE(pair.WaitParked());
@@ -378,19 +427,9 @@ print("Content-Type: text/plain\r\n\r\n%s" % json.dumps(cgi.parse()))
 TEST_CASE("scripts: rand and random differ per request unless seeded while compiling",
           "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
-  const std::string perl = WriteScript(dir, "rand.pl", R"(#!/usr/bin/perl
-BEGIN { our $early = rand() }  # rand while compiling seeds it: children must not share that seed
-print "Content-Type: text/plain\r\n\r\n", rand(), "\n";
-)");
-  const std::string seeded = WriteScript(dir, "seeded.pl", R"(#!/usr/bin/perl
-BEGIN { srand(42) }
-print "Content-Type: text/plain\r\n\r\n", rand(), "\n";
-)");
-  const std::string python = WriteScript(dir, "rand.py", R"(#!/usr/bin/python3
-import random
-import uuid
-print("Content-Type: text/plain\r\n\r\n%r %s" % (random.random(), uuid.uuid4()))
-)");
+  const std::string perl = WriteScript(dir, "rand.pl", kRandPl);
+  const std::string seeded = WriteScript(dir, "seeded.pl", kSeededPl);
+  const std::string python = WriteScript(dir, "rand.py", kRandPy);
   for (const std::string& script : {perl, seeded, python}) {
     FcgiRun app(ForkScript(script));
     std::set<std::string> values;
@@ -405,28 +444,47 @@ print("Content-Type: text/plain\r\n\r\n%r %s" % (random.random(), uuid.uuid4()))
   }
 }
 
-TEST_CASE("scripts: 16 requests at once each get their own environment, body and answer",
+// Every case above, 16 requests at once: each response is still the one
+// the script run directly gives for the same request.
+TEST_CASE("scripts: every case 16 requests at once, each its own environment, body and answer",
           "[e2e][fork][scripts][concurrency]") {
   TempDir dir("fcgi-run-script");
-  const std::string perl = WriteScript(dir, "probe.pl", kPerlProbe);
-  const std::string python = WriteScript(dir, "probe.py", kPythonProbe);
-  for (const std::string& script : {perl, python}) {
+  WriteSupportFiles(dir);
+  struct Load {
+    std::string name;
+    std::string text;
+    std::vector<std::string> queries;  // request i gets queries[i % size]
+  };
+  const std::vector<Load> loads = {
+      {"probe.pl", kPerlProbe, {"a", "b"}},
+      {"probe.py", kPythonProbe, {"a", "b"}},
+      {"data.pl", kDataPl + DataSection(), {""}},
+      {"data.py", kDataPy, {""}},
+      {"flags.pl", kFlagsPl, {"x"}},
+      {"ends.pl", kEndsPl, {"none", "exit3", "die", "errno", "signal"}},
+      {"ends.py", kEndsPy, {"none", "exit3", "exitmsg", "exitnone", "raise", "chained", "oserror", "_exit"}},
+      {"procs.pl", kProcsPl, {"run", "exec"}},
+      {"procs.py", kProcsPy, {"run", "exec"}},
+      {"form.py", kFormPy, {""}},
+  };
+  for (const Load& load : loads) {
+    const std::string script = WriteScript(dir, load.name, load.text);
     Pair pair(script, {"--workers", "16"});
     REQUIRE(pair.WaitParked());
     std::vector<NameValuePairs> params;
     std::vector<std::string> bodies;
     for (int i = 0; i < 16; ++i) {
-      bodies.push_back("body-" + std::to_string(i) + std::string(static_cast<size_t>(i) * 3000, 'x'));
-      params.push_back(
-          ScriptParams(script, "i=" + std::to_string(i), static_cast<long>(bodies.back().size())));
+      bodies.push_back("name=n" + std::to_string(i) +
+                       "&pad=" + std::string(static_cast<size_t>(i) * 3000, 'x'));
+      params.push_back(ScriptParams(script, load.queries[static_cast<size_t>(i) % load.queries.size()],
+                                    static_cast<long>(bodies.back().size())));
+      params.back().back().second = "application/x-www-form-urlencoded";  // CONTENT_TYPE
       params.back().emplace_back("HTTP_X_INDEX", std::to_string(i));
     }
     std::vector<FcgiResponse> fork = Concurrent(pair.fork().address(), params, bodies);
-    std::vector<FcgiResponse> exec = Concurrent(pair.exec().address(), params, bodies);
     for (size_t i = 0; i < params.size(); ++i) {
-      CheckSame(Both{exec[i], fork[i]}, script + " concurrent request " + std::to_string(i));
-      CHECK(fork[i].stdout_data.find("env HTTP_X_INDEX=" + std::to_string(i) + "\n") != std::string::npos);
-      CHECK(fork[i].stdout_data.find("body=" + bodies[i] + "\n") != std::string::npos);
+      FcgiResponse exec = RequestOnce(pair.exec().address(), params[i], bodies[i], Millis(30000));
+      CheckSame(Both{exec, fork[i]}, load.name + " request " + std::to_string(i) + " of 16 at once");
     }
     CHECK(ScriptParks(pair.fork().Log()) == 1);
   }
