@@ -9,7 +9,8 @@
 #   <libdir>/fcgi-run/fcgi_run_park.py        bootstrap, found next to the library
 #                                             (installed by libcompat/CMakeLists.txt)
 #   share/man/man1/fcgi-run.1.gz
-#   share/doc/fcgi-run/README.md, examples/ (sources, systemd/ units)
+#   share/doc/fcgi-run/README.md, docs/guide/ and docs/protocol.md (so the
+#                       README's links resolve), examples/ (sources, systemd/ units)
 
 # The man page, compressed as Debian ships man pages (-n: reproducible).
 set(FCGI_RUN_MAN_PAGE ${PROJECT_BINARY_DIR}/docs/fcgi-run.1.gz)
@@ -24,6 +25,8 @@ add_custom_target(fcgi_run_man_page ALL DEPENDS ${FCGI_RUN_MAN_PAGE})
 
 install(FILES ${FCGI_RUN_MAN_PAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/guide DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/protocol.md DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
         USE_SOURCE_PERMISSIONS
         PATTERN CMakeLists.txt EXCLUDE)

@@ -4,12 +4,12 @@
 #include <cstdio>
 #include <iostream>
 
-#include "launcher/config_check.h"
-#include "launcher/log.h"
-#include "launcher/options.h"
-#include "launcher/safety_check.h"
+#include "launcher/checks/config_check.h"
+#include "launcher/checks/safety_check.h"
+#include "launcher/config/options.h"
+#include "launcher/log/log.h"
+#include "launcher/log/syslog_sink.h"
 #include "launcher/server.h"
-#include "launcher/syslog_sink.h"
 
 int main(int argc, char** argv) {
   fcgi::Config config;

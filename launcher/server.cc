@@ -14,16 +14,19 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "launcher/child_watcher.h"
-#include "launcher/connection.h"
-#include "launcher/core/persistent_patterns.h"
-#include "launcher/dispatcher_source.h"
-#include "launcher/fork_runner.h"
-#include "launcher/http_front.h"
-#include "launcher/log.h"
-#include "launcher/parent_watch.h"
-#include "launcher/persistent_runner.h"
-#include "launcher/privileges.h"
+#include "core/persistent_patterns.h"
+#include "launcher/front/connection.h"
+#include "launcher/front/http_front.h"
+#include "launcher/front/parent_watch.h"
+#include "launcher/log/log.h"
+#include "launcher/request/dispatcher_source.h"
+#include "launcher/request/single_program_source.h"
+#include "launcher/run/child_watcher.h"
+#include "launcher/run/exec_runner.h"
+#include "launcher/run/privileges.h"
+#include "launcher/run/process_spawner.h"
+#include "launcher/shim/fork_runner.h"
+#include "launcher/shim/persistent_runner.h"
 
 namespace fcgi {
 
@@ -84,7 +87,6 @@ Server::Server(const Config& config)
 }
 
 Server::~Server() {
-  direct_.reset();  // kills the direct workers before their listening sockets go
   RemoveSocketFiles(listening_);
   if (!listeners_adopted_) {
     for (const ListeningSocket& ls : listening_) ::close(ls.fd);
@@ -243,20 +245,12 @@ Status Server::Init() {
     s = InitDispatcher();
     if (!s.ok()) return s;
   } else {
-    if (config_.direct) {
-      s = InitDirect(target);
-      if (!s.ok()) return s;
-    }
-    if (!direct_) {
-      std::unique_ptr<ProgramRunner> runner = MakeRunner(target);
-      programs_ = MakeSingleProgramSource(std::move(target), std::move(runner));
-    }
+    std::unique_ptr<ProgramRunner> runner = MakeRunner(target);
+    programs_ = MakeSingleProgramSource(std::move(target), std::move(runner));
   }
   ctx_.programs = programs_.get();
-  if (!direct_) {
-    s = OpenAcceptors();
-    if (!s.ok()) return s;
-  }
+  s = OpenAcceptors();
+  if (!s.ok()) return s;
   // The spawning web server's "exit" pipe (h2o fastcgi.spawn: fd 5): its EOF stops as SIGTERM does.
   bool spawned = config_.listen.empty() && !listening_.empty() && listening_.front().name == "fd:0";
   parent_watch_ = std::make_unique<ParentWatch>(io_);
@@ -289,73 +283,9 @@ void Server::StartAcceptors() {
   }
 }
 
-// --direct (README "Direct mode"): the persistent workers get the listening
-// sockets and answer the web server themselves.
-Status Server::InitDirect(const ProgramTarget& target) {
-  if (listening_.size() > compat::kMaxDirectListeners) {
-    return Status::Invalid("--direct: " + std::to_string(listening_.size()) +
-                           " listening sockets; direct mode " + "passes at most " +
-                           std::to_string(compat::kMaxDirectListeners) + " to each worker");
-  }
-  const char* addrs = std::getenv("FCGI_WEB_SERVER_ADDRS");
-  for (const ListeningSocket& ls : listening_) {
-    if (ls.is_tcp && addrs != nullptr && *addrs != '\0') {
-      return Status::Invalid(
-          "--direct cannot be combined with FCGI_WEB_SERVER_ADDRS (with a TCP listener: " + ls.name +
-          "): in direct mode the workers answer the web server themselves and the "
-          "launcher sees no request");
-    }
-  }
-  DirectSupervisorOptions o;
-  o.worker.park = ParkSpecFor(target, ctx_.base_env, config_);
-  if (std::string why; !CanServeDirect(o.worker.park, &why)) {
-    LogWarning("--direct: " + target.path +
-               " is not served in persistent mode; requests go through the launcher");
-    return Status::Ok();  // MakeRunner's pre-flight logs why, and falls back the same way
-  }
-  o.worker.direct = DirectLimitsFromConfig(config_);
-  for (const auto& [name, value] : ctx_.base_env) o.worker.direct.base_env.push_back(name + "=" + value);
-  // Param overrides: the single-program source's Resolve() sets none.
-  o.worker.direct.name = target.display_name;
-  for (const ListeningSocket& ls : listening_) o.worker.listeners.push_back(ls.fd);
-  o.workers = config_.EffectiveWorkers();
-  o.max_failures = config_.park_retries;
-  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(config_.timeout_seconds * 1000));
-  o.kill_grace = std::chrono::milliseconds(static_cast<int64_t>(config_.kill_grace_seconds * 1000));
-  o.metrics = &ctx_.observability.metrics;
-  direct_target_ = target;
-  direct_ = std::make_unique<DirectSupervisor>(io_, *spawner_, std::move(o), [this](const std::string& why) {
-    boost::asio::post(io_, [this, why]() { DirectFallBack(why); });
-  });
-  return Status::Ok();
-}
-
-void Server::DirectFallBack(const std::string& why) {
-  LogWarning("direct mode: " + why + "; serving " + direct_target_.path + " in exec mode");
-  LogWarning("--direct: " + direct_target_.path +
-             " is not served in persistent mode; requests go through the launcher");
-  if (stopping_ || programs_) return;
-  programs_ = MakeSingleProgramSource(direct_target_, MakeExecRunner(io_, *spawner_));
-  ctx_.programs = programs_.get();
-  Status s = OpenAcceptors();
-  if (!s.ok()) {
-    LogError("--direct fallback: " + s.message() + ": stopping");
-    BeginShutdown();
-    return;
-  }
-  StartAcceptors();
-}
-
 int Server::Run() {
   ::signal(SIGPIPE, SIG_IGN);
   BecomeSubreaper();
-  if (direct_) {
-    for (const ListeningSocket& ls : listening_) {
-      LogNotice("listening on " + ls.name + " for " + config_.program + " (mode persistent, direct: " +
-                std::to_string(config_.EffectiveWorkers()) + " workers accept and answer themselves)");
-    }
-    direct_->Start();
-  }
   StartAcceptors();
   if (http_) http_->Start();
   WaitForSignal();
@@ -399,8 +329,6 @@ void Server::WaitForSignal() {
     } else if (sig == SIGHUP) {
       if (config_.mode == "exec" && config_.persistent.empty()) {
         LogInfo("SIGHUP: nothing to recycle in exec mode (every request starts the program afresh)");
-      } else if (direct_ && !direct_->fell_back()) {
-        direct_->Recycle("SIGHUP");
       } else if (programs_) {
         programs_->Recycle("SIGHUP");
       }
@@ -422,19 +350,13 @@ void Server::BeginShutdown() {
   RemoveSocketFiles(listening_);
   connections_.StopReading();
   if (http_) http_->StopAccepting();
-  if (direct_) {  // SHUTDOWN to every worker; finished once they all exited
-    direct_->Shutdown([this]() { boost::asio::post(io_, [this]() { MaybeFinishShutdown(); }); });
-  }
   if (config_.shutdown_timeout_seconds > 0) {
     shutdown_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(config_.shutdown_timeout_seconds)));
     shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) {
-        LogWarning(
-            direct_ && !direct_->AllGone()
-                ? std::string("--shutdown-timeout reached: killing the direct-mode workers still running")
-                : "--shutdown-timeout reached: terminating " + std::to_string(ctx_.counters.requests_active) +
-                      " running requests");
+        LogWarning("--shutdown-timeout reached: terminating " +
+                   std::to_string(ctx_.counters.requests_active) + " running requests");
         AbortEverything("launcher stopping");
       }
     });
@@ -447,13 +369,11 @@ void Server::AbortEverything(const char* why) {
   // Closing a connection aborts its requests (SIGTERM, then SIGKILL after --kill-grace).
   connections_.AbortAll(why);
   if (http_) http_->AbortAll(why);
-  if (direct_) direct_->KillAll();
   MaybeFinishShutdown();
 }
 
 void Server::MaybeFinishShutdown() {
   if (!stopping_ || ctx_.counters.requests_active > 0 || finishing_) return;
-  if (direct_ && !direct_->AllGone()) return;  // the direct workers' exits call back
   finishing_ = true;
   // Only now: requests still queued at the signal need the parked program (fork mode).
   if (programs_) programs_->Shutdown();

@@ -6,8 +6,8 @@
 // requests finish for --shutdown-timeout, then terminate them, remove the unix
 // socket files, exit 0); a second one stops at once. SIGUSR1 reopens the log.
 // SIGPIPE is ignored in the launcher (programs get the default disposition).
-#ifndef FCGI_RUN_SERVER_H_
-#define FCGI_RUN_SERVER_H_
+#ifndef FCGI_RUN_LAUNCHER_SERVER_H_
+#define FCGI_RUN_LAUNCHER_SERVER_H_
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,20 +17,19 @@
 #include <memory>
 #include <vector>
 
-#include "launcher/acceptor.h"
-#include "launcher/access_log.h"
-#include "launcher/connection_list.h"
-#include "launcher/core/address_filter.h"
-#include "launcher/core/status.h"
-#include "launcher/core/worker_slots.h"
-#include "launcher/direct_supervisor.h"
-#include "launcher/http_front.h"
-#include "launcher/listener.h"
-#include "launcher/options.h"
-#include "launcher/program_source.h"
-#include "launcher/server_context.h"
-#include "launcher/slow_log.h"
-#include "launcher/spawner.h"
+#include "core/address_filter.h"
+#include "core/status.h"
+#include "core/worker_slots.h"
+#include "launcher/config/options.h"
+#include "launcher/front/acceptor.h"
+#include "launcher/front/connection_list.h"
+#include "launcher/front/http_front.h"
+#include "launcher/front/listener.h"
+#include "launcher/request/access_log.h"
+#include "launcher/request/program_source.h"
+#include "launcher/request/server_context.h"
+#include "launcher/request/slow_log.h"
+#include "launcher/run/spawner.h"
 
 namespace fcgi {
 
@@ -55,11 +54,6 @@ class Server {
   void BuildBaseEnvironment();
   Status InitSecurity();
   Status InitDispatcher();
-  // --direct: sets direct_ unless the program cannot run persistent (then it
-  // is served through the launcher as without --direct).
-  Status InitDirect(const ProgramTarget& target);
-  // Direct mode gave up at run time: serve through the launcher in exec mode.
-  void DirectFallBack(const std::string& why);
   // Accept loops on listening_ (which they then own); StartAcceptors logs and starts them.
   Status OpenAcceptors();
   void StartAcceptors();
@@ -92,13 +86,9 @@ class Server {
   std::unique_ptr<AccessLog> access_log_;      // --access-log (ctx_.observability points here)
   std::unique_ptr<SlowLog> slow_log_;          // --slow-threshold
   std::unique_ptr<ParentWatch> parent_watch_;  // --parent-pipe-fd (h2o's fd 5)
-  // --direct: the workers accept on listening_ themselves (launcher/direct_supervisor.h);
-  // then no Acceptor owns the listening fds and the Server closes them.
-  std::unique_ptr<DirectSupervisor> direct_;
-  ProgramTarget direct_target_;     // for DirectFallBack
-  bool listeners_adopted_ = false;  // OpenAcceptors() gave the fds to acceptors
+  bool listeners_adopted_ = false;  // OpenAcceptors() gave the fds to acceptors (else ~Server closes them)
 };
 
 }  // namespace fcgi
 
-#endif  // FCGI_RUN_SERVER_H_
+#endif  // FCGI_RUN_LAUNCHER_SERVER_H_

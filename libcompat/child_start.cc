@@ -9,7 +9,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "libcompat/control_protocol.h"
+#include "core/control_protocol.h"
 
 extern char** environ;
 

@@ -14,8 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/control_protocol.h"
 #include "libcompat/child_start.h"
-#include "libcompat/control_protocol.h"
 #include "libcompat/control_receive.h"
 
 namespace fcgi_compat {

@@ -3,7 +3,7 @@
 // After the shim has taken over main() and checked that the process is
 // single-threaded, RunForkServer() owns the process: it says HELLO on the
 // control socket and then serves RUN / SIGNAL / SHUTDOWN commands until the
-// launcher stops it (libcompat/control_protocol.h documents the messages and
+// launcher stops it (core/control_protocol.h documents the messages and
 // what a child inherits). It never returns: the parked process ends with
 // _exit(0) (the program's atexit handlers never run in the parked process),
 // and every child ends with exit(main(...)), or, for a script parked after

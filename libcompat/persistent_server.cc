@@ -21,10 +21,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/control_protocol.h"
 #include "libcompat/child_start.h"
-#include "libcompat/control_protocol.h"
 #include "libcompat/control_receive.h"
-#include "libcompat/direct_server.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_state.h"
 #include "libcompat/signal_watch.h"
@@ -53,7 +52,6 @@ struct Worker {
   dev_t out_dev, err_dev;
   ino_t out_ino, err_ino;
   bool libstdcxx;  // libstdc++ is loaded (HELLO's kHelloLibStdCxx)
-  bool direct;     // direct mode (direct_server.h) took over
   // The last RUN cwd found to be the parked directory (no stat(2) next time).
   char parked_cwd[4097];
   uint32_t parked_cwd_bytes;
@@ -286,10 +284,10 @@ int ExpectedFds(uint32_t flags) {
          ((flags & proto::kRunKeepOutput) != 0 ? 2 : 0);
 }
 
-// One request's cycle, shared by RUN and direct mode: environ becomes the
+// One request's cycle: environ becomes the
 // request's, main() runs, then with all signals blocked (until FinishRestore)
 // zombies are reaped, the REPORT's counts taken and the snapshot restored.
-// Stdio is left to the caller (EndStdio or direct mode's own). Returns the raw
+// Stdio is left to the caller (EndStdio). Returns the raw
 // wait status.
 int RunAndRestore(Worker& w, const EnvBlock& env, proto::ReportMessage* report, bool* children_left) {
   __fpurge(stdin);
@@ -398,11 +396,6 @@ void ServeOne(Worker& w) {
   if (m.type == proto::kRun && !m.truncated) {
     return HandleRun(w, m.length, m.fds, m.nfds, m.fds_truncated);
   }
-  if (m.type == proto::kDirect) {
-    w.direct = true;
-    RunDirectServer(DirectStart{w.control_fd, w.devnull, w.pid, w.libstdcxx, w.buffer, m.length, m.truncated,
-                                m.fds, m.fds_truncated ? -1 : m.nfds});
-  }
   CloseAll(m.fds, m.nfds);
   if (m.type == proto::kRun) {
     uint64_t id = 0;
@@ -452,36 +445,6 @@ bool PersistentModeRequested() {
                             static_cast<uint32_t>(proto::kMaxMessageBytes)};
   Send(w, &hello, sizeof hello);
   for (;;) ServeOne(w);
-}
-
-int RunDirectRequest(const char* env_block, uint32_t env_bytes, proto::ReportMessage* report,
-                     bool* children_left) {
-  Worker& w = g_worker;
-  EnvBlock env;
-  int error = KeepEnvironment(env_block, env_bytes, &env);
-  if (error != 0) {
-    errno = error;
-    return -1;
-  }
-  int wait_status = RunAndRestore(w, env, report, children_left);
-  if ((report->flags & proto::kReportOutputDiscarded) == 0) fflush(nullptr);
-  PurgeStdio();
-  FinishRestore(w.snapshot);
-  return wait_status;
-}
-
-int PersistentOpenFds() { return CountOpenFds(&g_worker.proc); }
-
-bool InstallWorkerSignalHandler(int sig, void (*handler)(int)) {
-  Worker& w = g_worker;
-  if (sig <= 0 || sig >= NSIG || w.snapshot.actions[sig].sa_handler != SIG_DFL) return false;
-  struct sigaction action {};
-  action.sa_handler = handler;
-  sigfillset(&action.sa_mask);  // nothing interrupts the reply
-  if (sigaction(sig, &action, nullptr) != 0) return false;
-  sigaction(sig, nullptr, &w.snapshot.actions[sig]);  // restored after every request from now on
-  ForgetSignalChanges();
-  return true;
 }
 
 }  // namespace fcgi_compat

@@ -13,7 +13,7 @@
 // timers, cwd and umask are restored, zombies reaped, then REPORT and
 // EXITED{W_EXITCODE(code, 0)}. A child forked by the program that returns from
 // main() really exits. Global variables are NOT restored: that is the user's
-// bargain (README "Persistent mode").
+// bargain (docs/guide/modes.md "Persistent mode").
 //
 // Constraints as for the fork server: libc only; the only memory taken is the
 // per-request environment mappings.
@@ -22,7 +22,7 @@
 
 #include <cstdint>
 
-#include "libcompat/control_protocol.h"
+#include "core/control_protocol.h"
 #include "libcompat/fork_server.h"
 
 namespace fcgi_compat {
@@ -34,25 +34,6 @@ bool PersistentModeRequested();
 // REQUIRES: as RunForkServer (connected SOCK_SEQPACKET control_fd, one thread,
 // stdio flushed). Never returns.
 [[noreturn]] void RunPersistentServer(int control_fd, const ParkedProgram& program);
-
-// Direct mode (direct_server.h) runs each request through the same cycle as
-// a RUN. REQUIRES: inside RunPersistentServer's loop (after DIRECT), fds 0-2
-// hold the request's stdin and output. `env_block`: "NAME=VALUE\0" entries,
-// copied into the worker's environment arena. Runs main(), restores the
-// process, flushes the program's stdio (not after _exit) and purges the
-// buffers; signals are unblocked again on return. Returns the raw wait
-// status and fills *report as a REPORT would be, *children_left when a
-// process the request started still runs; -1 with errno when the
-// environment could not be kept (main() did not run).
-int RunDirectRequest(const char* env_block, uint32_t env_bytes, fcgi::compat::ReportMessage* report,
-                     bool* children_left);
-// Open fds of the worker now (/proc/self/fd).
-int PersistentOpenFds();
-// Direct mode: when the program left `sig` at its default disposition,
-// installs `handler` (all signals blocked while it runs) and makes it part of
-// the snapshot, so every request's restore keeps it. False when the program
-// had its own disposition (left alone) or sigaction(2) failed.
-bool InstallWorkerSignalHandler(int sig, void (*handler)(int));
 
 }  // namespace fcgi_compat
 

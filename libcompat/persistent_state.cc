@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "libcompat/control_protocol.h"
+#include "core/control_protocol.h"
 
 namespace fcgi_compat {
 namespace {

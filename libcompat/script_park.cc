@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "libcompat/child_start.h"
-#include "libcompat/control_protocol.h"
+#include "core/control_protocol.h"
 #include "libcompat/fork_server.h"
 #include "libcompat/persistent_state.h"
 

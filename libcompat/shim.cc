@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcompat/control_protocol.h"
+#include "core/control_protocol.h"
 #include "libcompat/fork_server.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_server.h"

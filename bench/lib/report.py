@@ -115,8 +115,6 @@ def evaluate_targets(summary, systems, servers, notes):
           "persistent vs native, C hello req/s")
     check("fcgi-run-persistent", "c-hello", "x_fcgiwrap", ">=", 5.0,
           "persistent vs fcgiwrap, C hello req/s")
-    check("fcgi-run-direct", "c-hello", "x_native", ">=", 0.8,
-          "direct vs native, C hello req/s")
     # Scripts parked after their compilation (fork mode's default for Perl and Python).
     check("fcgi-run-fork", "perl-cgipm", "x_fcgiwrap", ">=", 5.0,
           "fork vs fcgiwrap, Perl CGI.pm page req/s (aim 10x)")

@@ -64,17 +64,12 @@ class StaticServer(Server):
 # A warning of fcgi-run that it serves a program in exec mode although another mode
 # was asked for ("fork mode: ...; serving PROGRAM in exec mode").
 FALLBACK_RE = re.compile(r"warning:.*(in exec mode|fall(s|ing)? back)", re.IGNORECASE)
-# Direct mode's line when the program is not served by persistent workers, so the
-# launcher handles the requests as without --direct ("--direct: PROGRAM is not
-# served in persistent mode; requests go through the launcher").
-DIRECT_FALLBACK_RE = re.compile(r"--direct: .*not served in persistent mode")
 
 
 class FcgiRunServer(Server):
     """fcgi-run --mode M. In fork/persistent mode, --compat-library is passed when the
     binary knows the option and the build holds libfcgi-run-compat.so. fallback()
-    tells whether fcgi-run logged that it served the last run in exec mode instead
-    (or, with --direct, without direct mode)."""
+    tells whether fcgi-run logged that it served the last run in exec mode instead."""
 
     def __init__(self, system, runner, progs, binary, compat_library, extra_args):
         super().__init__(system, runner, progs)
@@ -104,9 +99,8 @@ class FcgiRunServer(Server):
         with open(self.log, "rb") as f:
             f.seek(self.log_offset)
             text = f.read().decode(errors="replace")
-        direct = "--direct" in self.extra_args
         for line in text.splitlines():
-            if FALLBACK_RE.search(line) or (direct and DIRECT_FALLBACK_RE.search(line)):
+            if FALLBACK_RE.search(line):
                 return line.split("warning:", 1)[-1].strip()
         return None
 

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "launcher/core/fcgi_name_value.h"
+#include "core/fcgi_name_value.h"
 #include "tests/e2e/process_control_util.h"
 #include "tests/support/content_util.h"
 #include "tests/support/fcgi_run_server.h"

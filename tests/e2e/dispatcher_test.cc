@@ -1,7 +1,7 @@
 // End-to-end: dispatcher mode (`fcgi-run --root DIR`, no PROGRAM) behind real
 // nginx and Apache mod_proxy_fcgi, and through the raw FastCGI client: which
 // program runs, PATH_INFO splitting, worker classes, --allow-ext, --program,
-// and the README's "Migrating from fcgiwrap" nginx snippet, used verbatim.
+// and the nginx snippet of docs/guide/migrating-from-fcgiwrap.md, used verbatim.
 #include <pwd.h>
 
 #include <catch2/catch.hpp>
@@ -162,11 +162,11 @@ TEST_CASE("dispatcher: --allow-ext and --program restrict what runs", "[e2e][dis
   }
 }
 
-// The nginx block of README's "Migrating from fcgiwrap", with its two
+// The nginx block of docs/guide/migrating-from-fcgiwrap.md, with its two
 // placeholders replaced: /srv/www (the document root) and the socket.
 std::string ReadmeMigrationSnippet() {
-  std::string readme = ReadFile(SourceDir() + "/README.md");
-  size_t section = readme.find("## Migrating from fcgiwrap");
+  std::string readme = ReadFile(SourceDir() + "/docs/guide/migrating-from-fcgiwrap.md");
+  size_t section = readme.find("# Migrating from fcgiwrap");
   if (section == std::string::npos) return "";
   size_t begin = readme.find("```nginx\n", section);
   if (begin == std::string::npos) return "";
@@ -189,7 +189,7 @@ TEST_CASE("dispatcher: README's fcgiwrap migration snippet works as written", "[
   REQUIRE(snippet.find("unix:/run/fcgiwrap.socket") != std::string::npos);
   REQUIRE(snippet.find("/srv/www") != std::string::npos);
   DocRoot doc;
-  // The README's command line: --root /srv/www --program-user www-data.
+  // The guide's command line: --root /srv/www --program-user www-data.
   FcgiRun app(DispatcherOptions(doc, {"--program-user", "www-data"}));
   NginxOptions o;
   o.fcgi_address = app.address();

@@ -230,7 +230,7 @@ esac
   CHECK(front.app.LogContains("more than 10 local redirects"));
 }
 
-// The same requests through nginx (README configuration) and through the HTTP
+// The same requests through nginx (the README's Quick start configuration) and through the HTTP
 // front give the program the same environment, but for the documented
 // differences.
 TEST_CASE("http front: environment equals nginx's for the same request", "[e2e][http][env]") {

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "launcher/core/fcgi_name_value.h"
+#include "core/fcgi_name_value.h"
 #include "tests/support/fcgi_run_server.h"
 #include "tests/support/fcgi_test_client.h"
 #include "tests/support/request_params.h"

@@ -1,4 +1,4 @@
-// End-to-end: scale-out as the README's "Scale-out" section configures it.
+// End-to-end: scale-out as docs/guide/scale-out.md configures it.
 // Three fcgi-run instances on loopback TCP ports (--allow-from, --status-path)
 // behind one nginx `upstream` with `keepalive`, `fastcgi_keep_conn on` and
 // `fastcgi_next_upstream error timeout`. Under a bounded load (300 GETs from 4

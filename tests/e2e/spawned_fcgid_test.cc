@@ -1,7 +1,7 @@
 // End-to-end: Apache httpd with mod_fcgid spawning fcgi-run itself (listening
 // socket on fd 0, environment PATH + FcgidInitialEnv, one connection per
 // request, SIGTERM / SIGTERM / SIGKILL on stop and graceful restart), in both
-// forms the README shows: FcgidWrapper for every .cgi (dispatcher mode) and
+// forms docs/guide/web-servers.md "Apache mod_fcgid" shows: FcgidWrapper for every .cgi (dispatcher mode) and
 // FcgidWrapper ... virtual (one program). Tagged [spawned][once]: run once (in
 // the e2e-exec ctest variant); every fcgi-run here gets its --mode explicitly.
 #include <catch2/catch.hpp>
@@ -132,7 +132,7 @@ TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program",
 }
 
 // mod_fcgid passes only PATH and FcgidInitialEnv: the wrapper's options come
-// from the config file FCGI_RUN_CONFIG names (README: Operations, Config file).
+// from the config file FCGI_RUN_CONFIG names (docs/guide/operations.md "Config file").
 TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper fcgi-run with its options in FCGI_RUN_CONFIG",
           "[e2e][spawned][once][fcgid][config]") {
   DocumentRoot root(ServedPrograms());

@@ -1,4 +1,4 @@
-// libFuzzer target for ConnectionState (launcher/core/connection_state.h): the
+// libFuzzer target for ConnectionState (core/connection_state.h): the
 // whole per-connection protocol machine, driven with arbitrary socket bytes.
 //
 // The input is the byte stream a web server sends (so captures of real nginx,
@@ -36,10 +36,10 @@
 #include <utility>
 #include <vector>
 
-#include "launcher/core/connection_state.h"
-#include "launcher/core/fcgi_bodies.h"
-#include "launcher/core/fcgi_name_value.h"
-#include "launcher/core/fcgi_record_parser.h"
+#include "core/connection_state.h"
+#include "core/fcgi_bodies.h"
+#include "core/fcgi_name_value.h"
+#include "core/fcgi_record_parser.h"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "launcher/core/fcgi_name_value.h"
+#include "core/fcgi_name_value.h"
 
 namespace {
 

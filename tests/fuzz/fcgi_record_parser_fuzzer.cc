@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
-#include "launcher/core/fcgi_bodies.h"
-#include "launcher/core/fcgi_name_value.h"
-#include "launcher/core/fcgi_record_parser.h"
-#include "launcher/core/fcgi_record_writer.h"
+#include "core/fcgi_bodies.h"
+#include "core/fcgi_name_value.h"
+#include "core/fcgi_record_parser.h"
+#include "core/fcgi_record_writer.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // libcompat fork mode, end to end: real programs with the real shim preloaded,
-// driven through the launcher's codec (launcher/compat_channel.h).
+// driven through the launcher's codec (launcher/shim/compat_channel.h).
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -2,7 +2,7 @@
 //
 // ParkedProgram spawns a program the way the launcher will (LD_PRELOAD of the
 // built shim, LD_BIND_NOW=1, FCGI_RUN_COMPAT_FD, stdin on /dev/null, a neutral
-// environment) and talks to it with launcher/compat_channel.h. Every wait is
+// environment) and talks to it with launcher/shim/compat_channel.h. Every wait is
 // bounded by a timeout so that a broken shim fails a test instead of hanging.
 #ifndef FCGI_RUN_TESTS_LIBCOMPAT_COMPAT_HARNESS_H_
 #define FCGI_RUN_TESTS_LIBCOMPAT_COMPAT_HARNESS_H_
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "launcher/compat_channel.h"
+#include "launcher/shim/compat_channel.h"
 
 namespace fcgi::test {
 

@@ -1,6 +1,6 @@
 // launcher/elf_inspector on real files: the test programs built beside this
 // driver (dynamic, static, script) and system files (set-uid, env scripts).
-#include "launcher/elf_inspector.h"
+#include "launcher/shim/elf_inspector.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

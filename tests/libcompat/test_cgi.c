@@ -4,8 +4,7 @@
  *   counter (a global: 1 on every request in fork mode = fresh state),
  *   argv[1], REQ, LD_PRELOAD, its stdin, then exits with EXIT (default 0).
  * MODE=background leaves a child running for 2 s; MODE=close-stdout puts
- * /dev/null on fd 1 before printing (that output is lost). CGI_HEADER set:
- * a CGI header block comes first (direct mode checks responses). */
+ * /dev/null on fd 1 before printing (that output is lost). */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +25,6 @@ int main(int argc, char** argv) {
   const char* mode = getenv("MODE");
   const char* exit_text = getenv("EXIT");
   ++counter;
-  if (getenv("CGI_HEADER") != NULL) printf("Content-Type: text/plain\r\n\r\n");
   if (mode == NULL) mode = "echo";
   if (strcmp(mode, "sleep") == 0) {
     usleep((useconds_t)atoi(getenv("SLEEP_MS") ? getenv("SLEEP_MS") : "100") * 1000);

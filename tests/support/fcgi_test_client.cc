@@ -15,8 +15,8 @@
 #include <cstring>
 #include <thread>
 
-#include "launcher/core/fcgi_bodies.h"
-#include "launcher/core/fcgi_record_writer.h"
+#include "core/fcgi_bodies.h"
+#include "core/fcgi_record_writer.h"
 
 namespace fcgi::test {
 

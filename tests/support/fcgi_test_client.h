@@ -52,10 +52,10 @@
 #include <string_view>
 #include <vector>
 
-#include "launcher/core/fcgi_name_value.h"
-#include "launcher/core/fcgi_protocol.h"
-#include "launcher/core/fcgi_record_parser.h"
-#include "launcher/core/status.h"
+#include "core/fcgi_name_value.h"
+#include "core/fcgi_protocol.h"
+#include "core/fcgi_record_parser.h"
+#include "core/status.h"
 
 namespace fcgi::test {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "launcher/core/fcgi_bodies.h"
-#include "launcher/core/fcgi_record_parser.h"
-#include "launcher/core/fcgi_record_writer.h"
+#include "core/fcgi_bodies.h"
+#include "core/fcgi_record_parser.h"
+#include "core/fcgi_record_writer.h"
 
 namespace fcgi::test {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "launcher/core/fcgi_name_value.h"
+#include "core/fcgi_name_value.h"
 
 namespace fcgi::test {
 

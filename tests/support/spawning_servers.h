@@ -122,7 +122,7 @@ class FcgidApache {
   Apache& apache() { return *apache_; }
   std::string Url(const std::string& path) const { return apache_->Url(path); }
   std::string ErrorLog() const { return apache_->ErrorLog(); }
-  // The mod_fcgid lines of httpd.conf (what the README shows).
+  // The mod_fcgid lines of httpd.conf (what docs/guide/web-servers.md "Apache mod_fcgid" shows).
   const std::string& fcgid_config() const { return fcgid_config_; }
   // Runs `apache2 -f <conf> -k <verb>` (graceful, stop) and returns its result.
   CommandResult Control(const std::string& verb);

@@ -1,0 +1,203 @@
+#include "launcher/request/dispatcher_source.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <list>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/persistent_patterns.h"
+#include "launcher/log/log.h"
+#include "launcher/request/program_target.h"
+
+namespace fcgi {
+
+namespace {
+
+// errno -> the codes FileSystem promises: missing-like errors are kNotFound,
+// permission-like ones kPermissionDenied.
+Status FsError(const char* syscall, const std::string& path, int err) {
+  Status s = Status::FromErrno(syscall, path.size() > 200 ? path.substr(0, 200) + "..." : path, err);
+  if (err == ENOTDIR || err == ENAMETOOLONG) return Status::NotFound(s.message());
+  if (err == ELOOP) return Status::Denied(s.message());
+  return s;
+}
+
+class RealFileSystem : public FileSystem {
+ public:
+  Status RealPath(const std::string& path, std::string* out) const override {
+    char buf[PATH_MAX];
+    if (realpath(path.c_str(), buf) == nullptr) return FsError("realpath(3)", path, errno);
+    *out = buf;
+    return Status::Ok();
+  }
+  Status Stat(const std::string& path, FileInfo* out) const override {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return FsError("stat(2)", path, errno);
+    *out = FileInfo{};
+    out->regular = S_ISREG(st.st_mode);
+    out->directory = S_ISDIR(st.st_mode);
+    out->executable = access(path.c_str(), X_OK) == 0;
+    return Status::Ok();
+  }
+};
+
+class DispatcherSource : public ProgramSource {
+ public:
+  DispatcherSource(const Config& config, ScriptPolicy policy, std::unique_ptr<FileSystem> fs,
+                   RunnerFactory make_runner)
+      : config_(config),
+        policy_(std::move(policy)),
+        fs_(std::move(fs)),
+        make_runner_(std::move(make_runner)) {
+    // --persistent: validated by ParseCommandLine; a pattern naming a symlink selects its target.
+    Status s = PersistentPatterns::Parse(config_.persistent, !policy_.root.empty(), &persistent_);
+    if (!s.ok()) LogError(s.message() + " (ignored)");
+    persistent_.ResolveLiterals(*fs_);
+    s = PersistentPatterns::Parse(config_.compile_per_request, !policy_.root.empty(), &compile_per_request_,
+                                  "--compile-per-request");
+    if (!s.ok()) LogError(s.message() + " (ignored)");
+    compile_per_request_.ResolveLiterals(*fs_);
+  }
+
+  ~DispatcherSource() override {
+    // Requests are gone (the server outlives them); runners go in LRU order.
+    retired_.clear();
+    lru_.clear();
+  }
+
+  Status Resolve(const NameValuePairs& params, ResolvedProgram* out) override {
+    SweepRetired();
+    ScriptResolution r;
+    Status s = ResolveScript(params, policy_, *fs_, &r);
+    if (!s.ok()) return s;
+    if (shut_down_ && index_.count(r.program) == 0) {
+      return Status::Unavailable("stopping: no new worker class for " + r.program);
+    }
+    Class& c = Lookup(r.program);
+    out->target = c.target;
+    out->runner = c.runner.get();
+    out->keep_alive = c.runner;
+    out->param_overrides = std::move(r.overrides);
+    return Status::Ok();
+  }
+
+  void Recycle(const char* why) override {
+    for (Class& c : lru_) c.runner->Recycle(why);
+  }
+
+  void Shutdown() override {
+    shut_down_ = true;
+    for (Class& c : lru_) c.runner->Shutdown();
+    for (auto& r : retired_) r->Shutdown();
+  }
+
+  void ForEachRunner(const RunnerVisitor& visit) const override {
+    for (const Class& c : lru_) visit(c.target.path, *c.runner);
+  }
+
+ private:
+  struct Class {
+    ProgramTarget target;
+    std::shared_ptr<ProgramRunner> runner;
+  };
+
+  Class& Lookup(const std::string& program) {
+    auto it = index_.find(program);
+    if (it != index_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);  // most recently used first
+      return lru_.front();
+    }
+    Class c;
+    c.target = MakeProgramTarget(config_, program, {});
+    const std::string pattern = persistent_.Match(program, policy_.root, policy_.real_root);
+    if (!pattern.empty()) c.target.mode = "persistent";
+    const std::string compile = compile_per_request_.Match(program, policy_.root, policy_.real_root);
+    c.target.compile_per_request = !compile.empty();
+    c.runner = std::shared_ptr<ProgramRunner>(make_runner_(c.target));
+    lru_.push_front(std::move(c));
+    index_[program] = lru_.begin();
+    LogDebug(
+        "dispatcher: new worker class for " + program + " (" + std::to_string(lru_.size()) + " of " +
+        std::to_string(config_.max_classes) + ")" +
+        (pattern.empty() ? "" : ", persistent mode (--persistent '" + pattern + "')") +
+        (compile.empty() ? "" : ", compiled in every request (--compile-per-request '" + compile + "')"));
+    while (lru_.size() > config_.max_classes) {
+      Class& old = lru_.back();
+      LogDebug("dispatcher: retiring the least recently used worker class " + old.target.path +
+               " (--max-classes " + std::to_string(config_.max_classes) + ")");
+      retired_.push_back(std::move(old.runner));
+      index_.erase(old.target.path);
+      lru_.pop_back();
+    }
+    return lru_.front();
+  }
+
+  // Destroys retired runners no request holds any more.
+  void SweepRetired() {
+    std::erase_if(retired_, [](const std::shared_ptr<ProgramRunner>& r) {
+      if (r.use_count() > 1) return false;
+      r->Shutdown();
+      return true;
+    });
+  }
+
+  const Config& config_;
+  const ScriptPolicy policy_;
+  PersistentPatterns persistent_;           // --persistent
+  PersistentPatterns compile_per_request_;  // --compile-per-request
+  const std::unique_ptr<FileSystem> fs_;
+  RunnerFactory make_runner_;
+  std::list<Class> lru_;
+  std::unordered_map<std::string, std::list<Class>::iterator> index_;
+  std::vector<std::shared_ptr<ProgramRunner>> retired_;
+  bool shut_down_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<FileSystem> MakeRealFileSystem() { return std::make_unique<RealFileSystem>(); }
+
+Status MakeScriptPolicy(const Config& config, const FileSystem& fs, ScriptPolicy* out) {
+  ScriptPolicy p;
+  if (!config.root.empty()) {
+    Status s = fs.RealPath(config.root, &p.real_root);
+    if (!s.ok()) return Status::Invalid("--root " + config.root + ": " + s.message());
+    FileSystem::FileInfo info;
+    s = fs.Stat(p.real_root, &info);
+    if (!s.ok()) return Status::Invalid("--root " + config.root + ": " + s.message());
+    if (!info.directory) return Status::Invalid("--root " + config.root + ": not a directory");
+    p.root = config.root[0] == '/' ? NormalizePath(config.root) : p.real_root;
+  }
+  if (!config.allow_ext.empty()) {
+    Status s = ParseExtensionList(config.allow_ext, &p.extensions);
+    if (!s.ok()) return s;
+  }
+  for (const std::string& program : config.allowed_programs) {
+    std::string real;
+    Status s = fs.RealPath(program, &real);
+    if (!s.ok()) return Status::Invalid("--program " + program + ": " + s.message());
+    FileSystem::FileInfo info;
+    s = fs.Stat(real, &info);
+    if (!s.ok()) return Status::Invalid("--program " + program + ": " + s.message());
+    if (!info.regular || !info.executable) {
+      return Status::Invalid("--program " + program + ": not an executable regular file");
+    }
+    p.programs.push_back(real);
+  }
+  *out = std::move(p);
+  return Status::Ok();
+}
+
+std::unique_ptr<ProgramSource> MakeDispatcherSource(const Config& config, ScriptPolicy policy,
+                                                    std::unique_ptr<FileSystem> fs,
+                                                    RunnerFactory make_runner) {
+  return std::make_unique<DispatcherSource>(config, std::move(policy), std::move(fs), std::move(make_runner));
+}
+
+}  // namespace fcgi

@@ -1,0 +1,51 @@
+// Privileges: --user (fcgi-run drops to a user after binding), --program-user
+// (programs run as a user; fcgi-run stays), --allow-root (programs may run as
+// root). Looked up and checked at start-up; errors are start-up errors.
+#ifndef FCGI_RUN_LAUNCHER_RUN_PRIVILEGES_H_
+#define FCGI_RUN_LAUNCHER_RUN_PRIVILEGES_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "launcher/config/options.h"
+#include "launcher/run/spawner.h"
+
+namespace fcgi {
+
+struct Credentials {
+  std::string name;  // "nobody:nogroup", for logs
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups (getgrouplist; includes gid)
+};
+
+// "USER" (primary group from the passwd entry) or "USER:GROUP"; names or
+// numeric ids. Supplementary groups are USER's from the group database
+// (initgroups semantics). Errors: kNotFound for an unknown user or group.
+Status LookUpCredentials(const std::string& spec, Credentials* out);
+
+// setgroups, setgid, setuid (real, effective and saved ids), then checks that
+// root cannot be regained (setuid(0) must fail). REQUIRES: privileges to
+// change ids (started as root) unless `c` is already the current user.
+Status DropPrivileges(const Credentials& c);
+
+// A Spawner whose children switch to `c` before execve (SpawnSpec::credentials).
+std::unique_ptr<Spawner> MakeCredentialSpawner(std::unique_ptr<Spawner> inner, const Credentials& c);
+
+// The checks of ApplyPrivileges without their effects (also --check-config):
+// looks up --user and --program-user into *launcher and *program and refuses
+// what ApplyPrivileges refuses, with the same messages.
+Status CheckPrivileges(const Config& config, Credentials* launcher, Credentials* program);
+
+// What the server does at start-up, after binding: refuses to run programs as
+// root without --allow-root (with the reason), then drops fcgi-run to --user,
+// and wraps *spawner so programs run as --program-user.
+Status ApplyPrivileges(const Config& config, std::unique_ptr<Spawner>* spawner);
+
+}  // namespace fcgi
+
+#endif  // FCGI_RUN_LAUNCHER_RUN_PRIVILEGES_H_

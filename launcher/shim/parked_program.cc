@@ -1,0 +1,363 @@
+#include "launcher/shim/parked_program.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <variant>
+
+#include "core/cgi_environment.h"
+#include "launcher/log/log.h"
+#include "launcher/shim/compat_channel.h"
+
+namespace fcgi {
+
+namespace {
+
+// REFUSED's reason as a log-ready sentence.
+std::string DescribeRefusal(uint32_t reason, uint32_t error, bool script) {
+  const char* where = script ? "once compiled" : "at main()";
+  switch (reason) {
+    case compat::kRefuseThreads:
+      return "the program runs " + std::to_string(error) + " threads " + where + ": forking would lose them";
+    case compat::kRefuseStdinRead:
+      return "the script read stdin while compiling (a request's body is not there yet)";
+    case compat::kRefuseStdioReplaced:
+      return std::string("the script ") +
+             (error == 0   ? "replaced or closed stdin"
+              : error == 1 ? "replaced or closed stdout"
+                           : "replaced or closed stderr") +
+             " while compiling";
+    case compat::kRefuseCompileOutput:
+      return "the script wrote " + std::to_string(error) + " bytes while compiling (at most " +
+             std::to_string(compat::kMaxCompileOutputBytes) +
+             " are kept for each request; Python: none on stdout)";
+    default:
+      return std::string("the shim could not set up the park: ") + std::strerror(static_cast<int>(error));
+  }
+}
+
+}  // namespace
+
+ParkedProgram::ParkedProgram(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec)
+    : io_(io), spawner_(spawner), spec_(std::move(spec)), shim_(io) {}
+
+ParkedProgram::~ParkedProgram() {
+  for (Outgoing& o : outgoing_) {
+    for (int fd : o.fds) ::close(fd);
+  }
+  // shim_'s destructor kills and reaps the parked process if still running.
+}
+
+Status ParkedProgram::Spawn(ReadyCallback on_ready, FailedCallback on_failed) {
+  on_ready_ = std::move(on_ready);
+  on_failed_ = std::move(on_failed);
+  std::weak_ptr<ParkedProgram> weak = weak_from_this();
+  Status s = shim_.Spawn(
+      spawner_, spec_, {},
+      [weak](int raw) {
+        if (auto self = weak.lock()) self->OnProcessExit(raw);
+      },
+      [weak](const std::string& why) {
+        auto self = weak.lock();
+        if (self && !self->ready_ && !self->dead_) self->Fail(why);
+      });
+  if (!s.ok()) return s;
+  WaitReadable();
+  return Status::Ok();
+}
+
+uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
+                            ProgramRunner::ExitCallback on_exit, LostCallback on_lost) {
+  if (dead_ || gone_) return 0;
+  const uint64_t id = next_id_++;
+  CompatRunRequest run;
+  run.request_id = id;
+  run.env = spec.env;
+  run.cwd = spec.cwd;
+  std::string message;
+  Status s = EncodeCompatRun(run, &message);
+  if (!s.ok()) {
+    on_started(s, -1, nullptr);
+    return id;
+  }
+  const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+  if (outgoing_.empty()) {
+    ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, fds);
+    if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
+      // Not handed over, so certainly not started: the caller may retry it.
+      // (`this` may be destroyed by Fail's callback: touch nothing after it.)
+      if (r.io == ChannelIo::kClosed) {
+        Gone("control channel: closed by the parked process");
+      } else {
+        Fail("control channel: " + r.status.message());
+      }
+      return 0;
+    }
+    if (r.io == ChannelIo::kDone) {
+      runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), std::move(on_lost), false};
+      return id;
+    }
+  }
+  runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), std::move(on_lost), false};
+  Send(std::move(message), fds, 3);  // the socket is full: queued
+  return id;
+}
+
+void ParkedProgram::Signal(uint64_t request_id, int sig) {
+  auto it = runs_.find(request_id);
+  if (it == runs_.end() || dead_) return;
+  Send(EncodeCompatSignal(request_id, sig), nullptr, 0);
+}
+
+void ParkedProgram::Shutdown() {
+  if (dead_ || shutting_down_) return;
+  shutting_down_ = true;
+  Send(EncodeCompatShutdown(), nullptr, 0);
+}
+
+void ParkedProgram::Kill() { shim_.watcher().SignalGroup(SIGKILL); }
+
+void ParkedProgram::Send(std::string message, const int* fds, size_t nfds) {
+  if (dead_ || gone_) return;
+  if (outgoing_.empty()) {
+    ChannelResult r =
+        SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
+    if (r.io == ChannelIo::kDone) return;
+    if (r.io == ChannelIo::kClosed) {
+      Gone("control channel: closed by the parked process");
+      return;
+    }
+    if (r.io == ChannelIo::kError) {
+      Fail("control channel: " + r.status.message());
+      return;
+    }
+  }
+  // The socket is full: keep the message, with our own copies of its fds.
+  Outgoing o;
+  o.message = std::move(message);
+  for (size_t i = 0; i < nfds; ++i) {
+    int d = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+    if (d < 0) {
+      for (int x : o.fds) ::close(x);
+      Fail(Status::FromErrno("fcntl(2) F_DUPFD_CLOEXEC", "request stdio", errno).message());
+      return;
+    }
+    o.fds.push_back(d);
+  }
+  outgoing_.push_back(std::move(o));
+  FlushOutgoing();
+}
+
+void ParkedProgram::FlushOutgoing() {
+  while (!outgoing_.empty() && !dead_ && !gone_) {
+    Outgoing& o = outgoing_.front();
+    ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), o.message, o.fds);
+    if (r.io == ChannelIo::kWouldBlock) {
+      if (!write_wait_) {
+        write_wait_ = true;
+        shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_write,
+                                   [weak = weak_from_this()](const boost::system::error_code& ec) {
+                                     auto self = weak.lock();
+                                     if (!self) return;
+                                     self->write_wait_ = false;
+                                     if (!ec) self->FlushOutgoing();
+                                   });
+      }
+      return;
+    }
+    for (int fd : o.fds) ::close(fd);
+    outgoing_.pop_front();
+    if (r.io == ChannelIo::kClosed) {
+      Gone("control channel: closed by the parked process");
+      return;
+    }
+    if (r.io != ChannelIo::kDone) {
+      Fail("control channel: " + r.status.message());
+      return;
+    }
+  }
+}
+
+void ParkedProgram::WaitReadable() {
+  shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_read,
+                             [weak = weak_from_this()](const boost::system::error_code& ec) {
+                               auto self = weak.lock();
+                               if (!self || ec || self->dead_) return;
+                               self->OnReadable();
+                             });
+}
+
+void ParkedProgram::OnReadable() {
+  auto keep = shared_from_this();
+  receiving_ = true;
+  ChannelResult r = ReceiveCompatMessages(shim_.channel().native_handle(), [this](std::string_view message) {
+    Dispatch(message);
+    return !dead_;
+  });
+  receiving_ = false;
+  if (dead_) return;
+  if (gone_) {  // found gone while dispatching (a send failed): everything it sent is read now
+    Fail(gone_why_, true);
+    return;
+  }
+  if (r.io == ChannelIo::kClosed) {
+    // EOF: the process is exiting; OnProcessExit reports what is pending.
+    // (A script that never parked ends while compiling: its exit says why.)
+    if (!shutting_down_ && (ready_ || spec_.script.empty())) {
+      LogWarning("fork mode: parked " + spec_.program + " closed its control channel");
+    }
+    return;
+  }
+  if (r.io == ChannelIo::kError) {
+    Fail("control channel: " + r.status.message());
+    return;
+  }
+  WaitReadable();
+}
+
+void ParkedProgram::Dispatch(std::string_view message) {
+  CompatMessage m;
+  Status s = DecodeCompatMessage(message, &m);
+  if (!s.ok()) {
+    Fail("control channel: " + s.message());
+    return;
+  }
+  if (auto* hello = std::get_if<CompatHello>(&m)) {
+    if (hello->version != compat::kProtocolVersion) {
+      Fail("shim speaks protocol version " + std::to_string(hello->version) + ", expected " +
+           std::to_string(compat::kProtocolVersion));
+      return;
+    }
+    ready_ = true;
+    shim_.HelloReceived();
+    if (spec_.script.empty()) {
+      LogInfo("fork mode: " + spec_.program + " parked at main() as pid " + std::to_string(hello->pid));
+    } else {
+      LogCompileOutput();
+      LogInfo("fork mode: " + spec_.script + " (" + spec_.script_language +
+              ") parked after compilation as pid " + std::to_string(hello->pid));
+    }
+    if (on_ready_) on_ready_();
+  } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
+    Fail(DescribeRefusal(refused->reason, refused->error, !spec_.script.empty()));
+  } else if (auto* started = std::get_if<CompatStarted>(&m)) {
+    auto it = runs_.find(started->request_id);
+    if (it != runs_.end() && !it->second.started) {
+      it->second.started = true;
+      auto cb = it->second.on_started;
+      cb(Status::Ok(), started->pid, nullptr);
+    }
+  } else if (auto* failed = std::get_if<CompatFailed>(&m)) {
+    auto it = runs_.find(failed->request_id);
+    if (it != runs_.end()) {
+      auto cb = std::move(it->second.on_started);
+      runs_.erase(it);
+      cb(Status::FromErrno("fork(2) in the parked process", spec_.program, failed->error), -1, nullptr);
+    }
+  } else if (auto* exited = std::get_if<CompatExited>(&m)) {
+    auto it = runs_.find(exited->request_id);
+    if (it != runs_.end()) {
+      auto cb = std::move(it->second.on_exit);
+      runs_.erase(it);
+      cb(exited->wait_status);
+    }
+  }
+  // BYE: nothing to do; the process exit follows.
+}
+
+void ParkedProgram::Gone(const std::string& why) {
+  if (dead_) return;
+  if (!gone_) {
+    gone_ = true;
+    gone_why_ = why;
+  }
+  if (receiving_) return;  // OnReadable fails it once the messages in hand are dispatched
+  auto keep = shared_from_this();
+  DrainChannel();
+  Fail(gone_why_, true);
+}
+
+// What the process sent before it died is still queued on our end of the
+// channel (the pidfd may report its exit first): STARTED for runs that did
+// start, which must not be taken for lost.
+void ParkedProgram::DrainChannel() {
+  if (dead_ || receiving_ || !shim_.channel().is_open()) return;
+  receiving_ = true;
+  ReceiveCompatMessages(shim_.channel().native_handle(), [this](std::string_view message) {
+    Dispatch(message);
+    return !dead_;
+  });
+  receiving_ = false;
+}
+
+void ParkedProgram::Fail(const std::string& why, bool process_gone) {
+  if (dead_) return;
+  auto keep = shared_from_this();  // the callbacks below may drop the owner's reference
+  dead_ = true;
+  if (!spec_.script.empty()) LogCompileOutput();  // a syntax error: the interpreter's message
+  shim_.CloseChannel();
+  shim_.watcher().SignalGroup(SIGKILL);  // its request children die with it (PDEATHSIG)
+  // Messages never sent: their copies of request pipes would keep a lost
+  // run's output open (no EOF) for the request that runs again elsewhere.
+  for (Outgoing& o : outgoing_) {
+    for (int fd : o.fds) ::close(fd);
+  }
+  outgoing_.clear();
+  auto runs = std::move(runs_);
+  runs_.clear();
+  for (auto& [id, run] : runs) {
+    if (run.started) {
+      run.on_exit(SIGKILL);  // raw wait status of a child killed by SIGKILL
+    } else if (process_gone && run.on_lost) {
+      run.on_lost(why);  // never answered: nothing was started for it
+    } else {
+      run.on_started(Status::Unavailable("fork mode: " + why), -1, nullptr);
+    }
+  }
+  if (on_failed_) {
+    auto cb = on_failed_;
+    cb(why);
+  }
+}
+
+void ParkedProgram::OnProcessExit(int raw_status) {
+  if (dead_) {
+    return;
+  }
+  if (shutting_down_ && runs_.empty()) {
+    dead_ = true;
+    return;
+  }
+  if (!ready_ && !spec_.script.empty()) {
+    Gone(spec_.script_language + " (pid " + std::to_string(shim_.watcher().pid()) +
+         ") ended while compiling " + spec_.script + ": " + DescribeWaitStatus(raw_status));
+    return;
+  }
+  Gone("parked process " + std::to_string(shim_.watcher().pid()) +
+       " ended: " + DescribeWaitStatus(raw_status));
+}
+
+void ParkedProgram::LogCompileOutput() {
+  constexpr size_t kMaxLines = 40;
+  const std::string text = shim_.TakeCompileOutput();
+  size_t lines = 0, at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    if (lines++ < kMaxLines) {
+      LogWarning("fork mode: " + spec_.script +
+                 " (compiling): " + EscapeForLog(text.substr(at, end - at), 1000));
+    }
+    at = end + 1;
+  }
+  if (lines > kMaxLines) {
+    LogWarning("fork mode: " + spec_.script + " (compiling): " + std::to_string(lines - kMaxLines) +
+               " more lines not logged");
+  }
+}
+
+}  // namespace fcgi

@@ -1,0 +1,338 @@
+// Config file (launcher/config/config_file.h) and its merge with the command line
+// through ParseCommandLine (launcher/config/options.h).
+#include "launcher/config/config_file.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "launcher/checks/config_check.h"
+#include "launcher/config/options.h"
+#include "tests/support/temp_dir.h"
+
+namespace fcgi {
+namespace {
+
+struct Parsed {
+  ParseOutcome outcome = ParseOutcome::kExitFailure;
+  Config config;
+  std::string err;
+};
+
+// Runs ParseCommandLine on {"fcgi-run", args...}, capturing stderr.
+Parsed Parse(const std::vector<std::string>& args) {
+  std::vector<const char*> argv{"fcgi-run"};
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  Parsed p;
+  std::ostringstream capture, out;
+  std::streambuf* old = std::cerr.rdbuf(capture.rdbuf());
+  std::streambuf* old_out = std::cout.rdbuf(out.rdbuf());  // --help text
+  p.outcome = ParseCommandLine(static_cast<int>(argv.size()), argv.data(), &p.config);
+  std::cerr.rdbuf(old);
+  std::cout.rdbuf(old_out);
+  p.err = capture.str();
+  return p;
+}
+
+struct NoConfigEnv {  // the tests must not see a FCGI_RUN_CONFIG of the caller
+  NoConfigEnv() { unsetenv(kConfigEnvVar); }
+  ~NoConfigEnv() { unsetenv(kConfigEnvVar); }
+};
+
+TEST_CASE("config text: names, values, comments and line numbers", "[config]") {
+  std::vector<ConfigEntry> e;
+  REQUIRE(ParseConfigText("# a comment\n"
+                          "\n"
+                          "  workers   =  4  \n"
+                          "env = A=1#not-a-comment\n"
+                          "env=B=2   # trailing comment\n"
+                          "allow-ext =\n"
+                          "\t# indented comment\r\n"
+                          "mode = fork\r\n",
+                          "t.conf", &e)
+              .ok());
+  REQUIRE(e.size() == 5);
+  CHECK((e[0].name == "workers" && e[0].value == "4" && e[0].line == 3));
+  CHECK((e[1].name == "env" && e[1].value == "A=1#not-a-comment" && e[1].line == 4));
+  CHECK((e[2].name == "env" && e[2].value == "B=2" && e[2].line == 5));
+  CHECK((e[3].name == "allow-ext" && e[3].value.empty() && e[3].line == 6));
+  CHECK((e[4].name == "mode" && e[4].value == "fork" && e[4].line == 8));
+}
+
+TEST_CASE("config text: malformed lines are errors naming file and line", "[config]") {
+  struct Case {
+    const char* text;
+    const char* needle;
+  };
+  const Case cases[] = {
+      {"mode = fork\njust words\n", "t.conf:2: expected 'name = value'"},
+      {"\n\n[section]\n", "t.conf:3: sections"},
+      {"--mode = fork\n", "t.conf:1: write option names without dashes ('mode = ...')"},
+      {"  = 3\n", "t.conf:1: missing option name"},
+      {"max body = 3\n", "t.conf:1: option name 'max body' contains a blank"},
+  };
+  for (const Case& c : cases) {
+    std::vector<ConfigEntry> e;
+    Status s = ParseConfigText(c.text, "t.conf", &e);
+    INFO(c.text << " -> " << s.message());
+    CHECK_FALSE(s.ok());
+    CHECK(s.message().find(c.needle) != std::string::npos);
+  }
+}
+
+TEST_CASE("config file: options, lists, flags and the program come from the file", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string file = dir.WriteFile("a.conf",
+                                   "listen = unix:/tmp/a.sock\n"
+                                   "listen = tcp:127.0.0.1:9000\n"
+                                   "workers = 3\n"
+                                   "mode = exec\n"
+                                   "env = A=1\n"
+                                   "allow-root = true\n"
+                                   "verbose = false\n"
+                                   "log-level = notice\n"
+                                   "command = /srv/app.cgi\n"
+                                   "arg = -x\n"
+                                   "arg = two words\n");
+  Parsed p = Parse({"--config", file});
+  INFO(p.err);
+  REQUIRE(p.outcome == ParseOutcome::kRun);
+  CHECK(p.config.config_file == file);
+  CHECK(p.config.listen == std::vector<std::string>{"unix:/tmp/a.sock", "tcp:127.0.0.1:9000"});
+  CHECK(p.config.workers == 3);
+  CHECK(p.config.mode == "exec");
+  CHECK(p.config.env == std::vector<std::string>{"A=1"});
+  CHECK(p.config.allow_root);
+  CHECK_FALSE(p.config.verbose);
+  CHECK(p.config.log_level == "notice");
+  CHECK(p.config.program == "/srv/app.cgi");
+  CHECK(p.config.args == std::vector<std::string>{"-x", "two words"});
+}
+
+TEST_CASE("config file: the command line replaces scalars and appends to lists", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string file = dir.WriteFile("a.conf",
+                                   "workers = 3\n"
+                                   "timeout = 10\n"
+                                   "env = FROM_FILE=1\n"
+                                   "listen = unix:/tmp/file.sock\n"
+                                   "command = /srv/file.cgi\n"
+                                   "arg = file-arg\n");
+  SECTION("scalars and lists") {
+    Parsed p = Parse({"--workers", "7", "--config", file, "-e", "FROM_CLI=2", "-v"});
+    INFO(p.err);
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK(p.config.workers == 7);           // replaced
+    CHECK(p.config.timeout_seconds == 10);  // kept from the file
+    CHECK(p.config.env ==
+          std::vector<std::string>{"FROM_FILE=1", "FROM_CLI=2"});  // file first, then appended
+    CHECK(p.config.listen == std::vector<std::string>{"unix:/tmp/file.sock"});
+    CHECK(p.config.verbose);
+    CHECK(p.config.program == "/srv/file.cgi");
+    CHECK(p.config.args == std::vector<std::string>{"file-arg"});
+  }
+  SECTION("a PROGRAM on the command line replaces command and every arg") {
+    Parsed p = Parse({"--config", file, "/srv/cli.cgi"});
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK(p.config.program == "/srv/cli.cgi");
+    CHECK(p.config.args.empty());
+  }
+}
+
+TEST_CASE("config file: FCGI_RUN_CONFIG when --config is absent", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string env_file = dir.WriteFile("env.conf", "workers = 5\ncommand = /srv/env.cgi\n");
+  std::string cli_file = dir.WriteFile("cli.conf", "workers = 6\ncommand = /srv/cli.cgi\n");
+  setenv(kConfigEnvVar, env_file.c_str(), 1);
+  Parsed from_env = Parse({});
+  INFO(from_env.err);
+  REQUIRE(from_env.outcome == ParseOutcome::kRun);
+  CHECK(from_env.config.workers == 5);
+  CHECK(from_env.config.config_file == env_file);
+  Parsed explicit_file = Parse({"--config", cli_file});
+  REQUIRE(explicit_file.outcome == ParseOutcome::kRun);
+  CHECK(explicit_file.config.workers == 6);  // --config wins over the environment
+  CHECK(explicit_file.config.program == "/srv/cli.cgi");
+  setenv(kConfigEnvVar, (dir.path() + "/missing.conf").c_str(), 1);
+  Parsed missing = Parse({"/srv/x.cgi"});
+  CHECK(missing.outcome == ParseOutcome::kExitFailure);
+  CHECK(missing.err.find("missing.conf") != std::string::npos);
+  CHECK(Parse({"--help"}).outcome == ParseOutcome::kExitSuccess);  // --help never reads the file
+}
+
+TEST_CASE("config file: errors name the file and the line", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  struct Case {
+    const char* text;
+    const char* needle;
+  };
+  const Case cases[] = {
+      {"workers = 2\n\nno-such-option = 1\n", ":3: unknown option 'no-such-option'"},
+      {"command = /a\nworkers = many\n", ":2: the argument ('many') for option 'workers' is invalid"},
+      {"command = /a\n# c\nmode = sideways\n", ":3: --mode sideways: unknown mode"},
+      {"command = /a\ntimeout = -1\n", ":2: --timeout must be >= 0"},
+      {"command = /a\nlog-level = loud\n", ":2: --log-level loud: expected error, warning"},
+      {"command = /a\nsyslog-facility = nowhere\n", ":2: --syslog-facility nowhere"},
+      {"command = /a\nallow-root = perhaps\n",
+       ":2: allow-root = perhaps: expected true or false (also yes/no, on/off, 1/0)"},
+      {"syslog =\ncommand = /a\n", ":1: syslog = : expected true or false"},  // empty is not true
+      {"workers = 2\ncommand = /a\nworkers = 3\n", ":3: 'workers' already set on line 1"},
+      {"config = other.conf\n", ":1: 'config' is allowed only on the command line"},
+      {"check-config = true\n", ":1: 'check-config' is allowed only on the command line"},
+      {"arg = -x\n", ":1: 'arg' without 'command'"},
+      {"command = /a\ncommand = /b\n", ":2: command already set on line 1"},
+  };
+  for (const Case& c : cases) {
+    std::string file = dir.WriteFile("bad.conf", c.text);
+    Parsed p = Parse({"--config", file});
+    INFO(c.text << "-> " << p.err);
+    CHECK(p.outcome == ParseOutcome::kExitFailure);
+    CHECK(p.err.find(file + c.needle) != std::string::npos);
+  }
+}
+
+TEST_CASE("config file: a bad value given on the command line is not blamed on the file", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string file = dir.WriteFile("a.conf", "mode = fork\ncommand = /a\n");
+  Parsed p = Parse({"--config", file, "--mode", "bogus"});
+  CHECK(p.outcome == ParseOutcome::kExitFailure);
+  CHECK(p.err.find("--mode bogus") != std::string::npos);
+  CHECK(p.err.find("a.conf:") == std::string::npos);
+}
+
+TEST_CASE("config file: --log-level, --syslog and --check-config from the command line", "[config]") {
+  NoConfigEnv no_env;
+  Parsed p = Parse({"--check-config", "--log-level", "debug", "--syslog", "--syslog-facility", "local3",
+                    "--syslog-socket", "/tmp/x.sock", "/srv/a.cgi"});
+  INFO(p.err);
+  REQUIRE(p.outcome == ParseOutcome::kRun);
+  CHECK(p.config.check_config);
+  CHECK(p.config.log_level == "debug");
+  CHECK(p.config.syslog);
+  CHECK(p.config.syslog_facility == "local3");
+  CHECK(p.config.syslog_socket == "/tmp/x.sock");
+  Parsed defaults = Parse({"/srv/a.cgi"});
+  CHECK(defaults.config.log_level == "info");
+  CHECK_FALSE(defaults.config.syslog);
+  CHECK(defaults.config.syslog_facility == "daemon");
+  CHECK(defaults.config.syslog_socket == "/dev/log");
+}
+
+TEST_CASE("config file: the command line switches a flag of the file off or on", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string on = dir.WriteFile("on.conf",
+                                 "syslog = true\n"
+                                 "allow-root = yes\n"
+                                 "verbose = on\n"
+                                 "check = 1\n"
+                                 "command = /srv/app.cgi\n");
+  SECTION("the file alone") {
+    Parsed p = Parse({"--config", on});
+    INFO(p.err);
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK(p.config.syslog);
+    CHECK(p.config.allow_root);
+    CHECK(p.config.verbose);
+    CHECK(p.config.check);
+  }
+  SECTION("--NAME=false on the command line wins over NAME = true in the file") {
+    Parsed p = Parse({"--config", on, "--syslog=false", "--allow-root=no", "--verbose=off", "--check=0"});
+    INFO(p.err);
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK_FALSE(p.config.syslog);
+    CHECK_FALSE(p.config.allow_root);
+    CHECK_FALSE(p.config.verbose);
+    CHECK_FALSE(p.config.check);
+    CHECK(p.config.program == "/srv/app.cgi");  // the file's command is kept
+  }
+  SECTION("only the flags named on the command line change") {
+    Parsed p = Parse({"--syslog=false", "--config", on});
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK_FALSE(p.config.syslog);
+    CHECK(p.config.allow_root);
+    CHECK(p.config.verbose);
+  }
+  SECTION("--NAME=false before a PROGRAM on the command line") {
+    Parsed p = Parse({"--config", on, "--allow-root=false", "/srv/cli.cgi", "x"});
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK_FALSE(p.config.allow_root);
+    CHECK(p.config.program == "/srv/cli.cgi");
+    CHECK(p.config.args == std::vector<std::string>{"x"});
+  }
+  std::string off = dir.WriteFile("off.conf", "syslog = false\nallow-root = no\ncommand = /srv/app.cgi\n");
+  SECTION("--NAME or --NAME=true switches on what the file left off") {
+    Parsed p = Parse({"--config", off, "--syslog", "--allow-root=true"});
+    INFO(p.err);
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK(p.config.syslog);
+    CHECK(p.config.allow_root);
+  }
+  SECTION("--NAME directly before a PROGRAM does not take it as its value") {
+    Parsed p = Parse({"--config", off, "--syslog", "/srv/cli.cgi"});
+    REQUIRE(p.outcome == ParseOutcome::kRun);
+    CHECK(p.config.syslog);
+    CHECK(p.config.program == "/srv/cli.cgi");
+  }
+}
+
+TEST_CASE("config file: a flag switched off on the command line no longer needs what it needed", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string file = dir.WriteFile("a.conf", "slow-backtrace = true\ncommand = /a\n");
+  Parsed needs = Parse({"--config", file});
+  CHECK(needs.outcome == ParseOutcome::kExitFailure);
+  CHECK(needs.err.find(file + ":1: --slow-backtrace needs --slow-threshold") != std::string::npos);
+  Parsed off = Parse({"--config", file, "--slow-backtrace=false"});
+  INFO(off.err);
+  REQUIRE(off.outcome == ParseOutcome::kRun);
+  CHECK_FALSE(off.config.slow_backtrace);
+}
+
+TEST_CASE("config file: a bad flag value is an error even when the command line replaces it", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string file = dir.WriteFile("a.conf", "command = /a\nsyslog = sometimes\n");
+  Parsed p = Parse({"--config", file, "--syslog=false"});
+  CHECK(p.outcome == ParseOutcome::kExitFailure);
+  CHECK(p.err.find(file + ":2: syslog = sometimes: expected true or false") != std::string::npos);
+  // And a bad command-line value is blamed on the command line, not on the file.
+  std::string good = dir.WriteFile("b.conf", "command = /a\nsyslog = true\n");
+  Parsed cli = Parse({"--config", good, "--syslog=sometimes"});
+  CHECK(cli.outcome == ParseOutcome::kExitFailure);
+  CHECK(cli.err.find("fcgi-run: --syslog=sometimes: expected true or false (also yes/no, on/off, 1/0)") !=
+        std::string::npos);
+  CHECK(cli.err.find("b.conf") == std::string::npos);
+}
+
+TEST_CASE("config file: --check-config checks the effective flags", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  // --syslog to a socket that does not exist: a --check-config warning only while syslog is on.
+  std::string file = dir.WriteFile(
+      "a.conf", "syslog = true\nsyslog-socket = " + dir.File("no.sock") + "\ncommand = /bin/sh\n");
+  auto syslog_warned = [](const Config& c) {
+    for (const std::string& w : CheckConfig(c).warnings) {
+      if (w.find("--syslog-socket") != std::string::npos) return true;
+    }
+    return false;
+  };
+  Parsed on = Parse({"--check-config", "--config", file});
+  INFO(on.err);
+  REQUIRE(on.outcome == ParseOutcome::kRun);
+  CHECK(on.config.check_config);
+  CHECK(syslog_warned(on.config));
+  Parsed off = Parse({"--check-config", "--config", file, "--syslog=false"});
+  REQUIRE(off.outcome == ParseOutcome::kRun);
+  CHECK_FALSE(syslog_warned(off.config));
+}
+
+}  // namespace
+}  // namespace fcgi
