@@ -159,6 +159,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
     po.limits.max_rss_kib = config_.max_rss_mib * 1024;
     po.max_failures = config_.park_retries;
     po.metrics = &ctx_.observability.metrics;
+    po.park_scripts = !target.compile_per_request;  // a script is served in fork mode
     return MakePersistentRunner(io_, *spawner_, std::move(po));
   }
   if (mode != "fork") return MakeExecRunner(io_, *spawner_);

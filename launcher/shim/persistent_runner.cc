@@ -394,6 +394,7 @@ std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io,
       fo.park = std::move(options.park);
       fo.max_failures = options.max_failures;
       fo.metrics = options.metrics;
+      fo.park_scripts = options.park_scripts;
       return MakeForkRunner(io, spawner, std::move(fo));
     }
     case PersistentFit::kPersistent:

@@ -12,6 +12,7 @@
 
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/e2e/fork_mode_util.h"
@@ -97,8 +98,9 @@ TEST_CASE("scripts: a script that cannot be parked after compilation is served a
   }
 }
 
-TEST_CASE("scripts: a syntax error is a 502 with the interpreter's message in the log, and once fixed it parks",
-          "[e2e][fork][scripts]") {
+TEST_CASE(
+    "scripts: a syntax error is a 502 with the interpreter's message in the log, and once fixed it parks",
+    "[e2e][fork][scripts]") {
   TempDir dir("fcgi-run-script");
   const std::string perl_bad =
       "#!/usr/bin/perl\nuse strict;\nprint \"Content-Type: text/plain\\r\\n\\r\\n\";\nmy $x = ;\n";
@@ -194,8 +196,9 @@ TEST_CASE("scripts: perl SCRIPT and python3 SCRIPT as the program", "[e2e][fork]
   }
 }
 
-TEST_CASE("scripts: dispatcher mode parks one interpreter per script within --max-classes, --compile-per-request",
-          "[e2e][fork][scripts][dispatcher]") {
+TEST_CASE(
+    "scripts: dispatcher mode parks one interpreter per script within --max-classes, --compile-per-request",
+    "[e2e][fork][scripts][dispatcher]") {
   TempDir dir("fcgi-run-script");
   std::vector<std::string> scripts;
   for (const std::string name : {"a.pl", "b.py", "c.pl", "legacy.pl"}) {
@@ -241,6 +244,60 @@ TEST_CASE("scripts: dispatcher mode parks one interpreter per script within --ma
   REQUIRE(r.ok());
   CHECK(ScriptParks(plain.Log()) == 0);
   CHECK(plain.LogContains("a.pl parked at main() as pid "));
+}
+
+// The same under load: 16 requests sent as fcgi-run starts (they wait for
+// the park, then for its fallback) and 16 right after an edit (they wait
+// for the new version's park).
+TEST_CASE("scripts: 16 requests at once while a script parks, falls back, or is replaced after an edit",
+          "[e2e][fork][scripts][concurrency]") {
+  TempDir dir("fcgi-run-script");
+  auto page = [](const std::string& v) {
+    return "#!/usr/bin/perl\nuse strict;\nmy $body = do { local $/; <STDIN> };\n"
+           "print \"Content-Type: text/plain\\r\\n\\r\\nversion " +
+           v + " $ENV{QUERY_STRING} $body\\n\";\n";
+  };
+  const std::string refused =
+      WriteScript(dir, "refused.pl", "#!/usr/bin/perl\nBEGIN { my $x = <STDIN> }\n" + page("R").substr(16));
+  const std::string edited = WriteScript(dir, "edited.pl", page("1"));
+  auto load = [](const std::string& script) {
+    std::vector<NameValuePairs> params;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 16; ++i) {
+      bodies.push_back("body" + std::to_string(i));
+      params.push_back(
+          ScriptParams(script, "q" + std::to_string(i), static_cast<long>(bodies.back().size())));
+    }
+    return std::make_pair(params, bodies);
+  };
+  {
+    FcgiRun app(ForkScript(refused, {"--workers", "16"}));
+    auto [params, bodies] = load(refused);
+    std::vector<FcgiResponse> got = Concurrent(app.address(), params, bodies);
+    for (size_t i = 0; i < got.size(); ++i) {
+      INFO(got[i].Describe() << app.Log());
+      REQUIRE(got[i].ok());
+      CHECK(SplitCgiResponse(got[i].stdout_data).body ==
+            "version R q" + std::to_string(i) + " \n");  // the BEGIN block read the body
+    }
+    CHECK(forkmode::Count(app.Log(), " is not parked after compilation: ") == 1);
+  }
+  FcgiRun app(ForkScript(edited, {"--workers", "16"}));
+  for (const std::string v : {"1", "2"}) {
+    if (v == "2") {
+      std::this_thread::sleep_for(20ms);
+      WriteScript(dir, "edited.pl", page(v));
+    }
+    auto [params, bodies] = load(edited);
+    std::vector<FcgiResponse> got = Concurrent(app.address(), params, bodies);
+    for (size_t i = 0; i < got.size(); ++i) {
+      INFO(got[i].Describe() << app.Log());
+      REQUIRE(got[i].ok());
+      CHECK(SplitCgiResponse(got[i].stdout_data).body ==
+            "version " + v + " q" + std::to_string(i) + " body" + std::to_string(i) + "\n");
+    }
+  }
+  CHECK(ScriptParks(app.Log()) == 2);
 }
 
 // fcgi-run --check on a script: compiled once (parked after compilation)
