@@ -214,8 +214,9 @@ TEST_CASE(
   }
   FcgiRunOptions o;
   o.pass_mode = false;
-  o.flags = {"--mode",    "fork", "--root", dir.path(), "--max-classes", "2", "--compile-per-request",
-             "legacy.pl", "-v"};
+  o.flags = {
+      "--mode",    "fork",           "--root", dir.path(), "--max-classes", "2", "--compile-per-request",
+      "legacy.pl", "--park-timeout", "30",     "-v"};
   FcgiRun app(o);
   for (int round = 0; round < 2; ++round) {
     for (const std::string& script : scripts) {
@@ -307,8 +308,9 @@ TEST_CASE("scripts: fcgi-run --check compares the script compiled once with a fr
   TempDir dir("fcgi-run-script");
   const std::string request = dir.WriteFile("q.req", "QUERY_STRING=from-the-request\n");
   auto check = [&](const std::string& program) {
-    return RunCommand({FcgiRunBinary(), "--check", "--allow-root", "--request", request, program}, "",
-                      Seconds(60));
+    return RunCommand(
+        {FcgiRunBinary(), "--check", "--allow-root", "--park-timeout", "30", "--request", request, program},
+        "", Seconds(60));
   };
   const std::string safe = WriteScript(dir, "safe.pl", R"(#!/usr/bin/perl -w
 use strict;

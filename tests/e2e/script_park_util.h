@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <utility>
@@ -37,8 +38,13 @@ inline size_t ScriptParks(const std::string& log) {
 }
 
 // fcgi-run --mode fork serving `program` (parked after its compilation).
+// --park-timeout 30 unless `flags` give one: compiling takes seconds on a
+// loaded machine, and a slow compile is a fallback the tests would mistake.
 inline FcgiRunOptions ForkScript(const std::string& program, std::vector<std::string> flags = {},
                                  std::vector<std::string> args = {}) {
+  if (std::find(flags.begin(), flags.end(), "--park-timeout") == flags.end()) {
+    flags.insert(flags.end(), {"--park-timeout", "30"});
+  }
   FcgiRunOptions o = forkmode::ForkApp(program, std::move(flags));
   o.program_args = std::move(args);
   return o;

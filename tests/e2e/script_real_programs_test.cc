@@ -154,7 +154,7 @@ TEST_CASE(
         "cd demo && printf 'hello\\nworld\\n' > hello.txt && cvs -Q commit -m 'second line' hello.txt && "
         // Revisions dated years ago: cvsweb shows ages ('15 seconds ago') that would tick between the
         // requests.
-        "perl -pi -e 's/^date\\t\\S+;/\"date\\t2020.01.0\" . ++$n . \".10.00.00;\"/e' "
+        "perl -pi -e 's/^date\\s+\\S+;/\"date\\t2020.01.0\" . ++$n . \".10.00.00;\"/e' "
         "'" +
         root + "'/cvsroot/demo/*,v");
     for (const char* p :
@@ -212,12 +212,13 @@ TEST_CASE(
   // fcgi-run (dispatcher mode, fork: scripts parked after compilation) and fcgiwrap.
   FcgiRunOptions o;
   o.pass_mode = false;
-  o.flags = {"--mode",    "fork",
-             "--root",    root,
-             "--workers", "4",
-             "--env",     "PERL_HASH_SEED=0",
-             "--env",     "PERL_PERTURB_KEYS=0",
-             "--env",     "PYTHONHASHSEED=0"};
+  o.flags = {"--mode",         "fork",
+             "--root",         root,
+             "--workers",      "4",
+             "--park-timeout", "30",  // compiling awstats or mercurial takes seconds on a loaded machine
+             "--env",          "PERL_HASH_SEED=0",
+             "--env",          "PERL_PERTURB_KEYS=0",
+             "--env",          "PYTHONHASHSEED=0"};
   FcgiRun app(o);
   TempDir wrap_dir("fcgi-run-fcgiwrap");
   const std::string wrap_socket = wrap_dir.File("fcgiwrap.sock");
