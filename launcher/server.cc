@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstdlib>
@@ -87,7 +88,7 @@ Server::Server(const Config& config)
 }
 
 Server::~Server() {
-  RemoveSocketFiles(listening_);
+  RemoveSockets();
   if (!listeners_adopted_) {
     for (const ListeningSocket& ls : listening_) ::close(ls.fd);
   }
@@ -185,7 +186,23 @@ Status Server::InitSecurity() {
     filter_peers_ = true;
     LogInfo(std::string("TCP peers allowed (") + source + "): " + peer_filter_.ToString());
   }
+  // Once fcgi-run is --user, unlink(2) in a directory like /run fails: a
+  // process that keeps root removes the socket files at exit.
+  const bool created = std::any_of(listening_.begin(), listening_.end(),
+                                   [](const ListeningSocket& ls) { return !ls.created_path.empty(); });
+  if (!config_.user.empty() && geteuid() == 0 && created) {
+    Status started = SocketRemover::Start(listening_, &socket_remover_);
+    if (!started.ok()) return started;
+    LogInfo("pid " + std::to_string(socket_remover_->pid()) +
+            " keeps root to remove the socket files at exit (" + "fcgi-run drops to --user " + config_.user +
+            ")");
+  }
   return ApplyPrivileges(config_, &spawner_);
+}
+
+void Server::RemoveSockets() {
+  if (socket_remover_) socket_remover_->RemoveNow(&listening_);
+  else RemoveSocketFiles(&listening_);
 }
 
 Status Server::InitDispatcher() {
@@ -193,7 +210,7 @@ Status Server::InitDispatcher() {
   ScriptPolicy policy;
   Status s = MakeScriptPolicy(config_, *fs, &policy);
   if (!s.ok()) return s;
-  if (policy.root.empty() && policy.programs.empty()) {
+  if (policy.roots.empty() && policy.programs.empty()) {
     LogWarning("dispatcher mode with --allow-any-path: any executable file a request names may run");
   }
   programs_ = MakeDispatcherSource(config_, std::move(policy), std::move(fs),
@@ -218,8 +235,10 @@ Status Server::Init() {
   Status s = config_.dispatcher() ? Status::Ok() : ResolveProgram(&target);
   if (!s.ok()) return s;
   BuildBaseEnvironment();
-  // --http without --listen: HTTP only (fd 0 and systemd sockets are not taken).
-  s = config_.http.empty() || !config_.listen.empty() ? OpenListeners(config_, &listening_) : Status::Ok();
+  // --http without --listen: HTTP only (fd 0 is not taken; systemd's sockets are, when it passes some).
+  s = config_.http.empty() || !config_.listen.empty() || SystemdSocketCount() > 0
+          ? OpenListeners(config_, &listening_)
+          : Status::Ok();
   if (!s.ok()) return s;
   if (!config_.http.empty()) {  // the built-in HTTP front (http_front.h), bound before privileges drop
     http_ = std::make_unique<HttpFront>(ctx_);
@@ -276,7 +295,8 @@ Status Server::OpenAcceptors() {
 
 void Server::StartAcceptors() {
   for (auto& a : acceptors_) {
-    LogNotice("listening on " + a->socket().name + " for " +
+    const std::string& file = a->socket().file;
+    LogNotice("listening on " + a->socket().name + (file.empty() ? "" : " (" + file + ")") + " for " +
               (config_.dispatcher() ? "the programs requests name (dispatcher mode)" : config_.program) +
               " (mode " + config_.mode + ", " + std::to_string(slots_.capacity()) + " workers)");
     const ListeningSocket* ls = &a->socket();
@@ -291,7 +311,7 @@ int Server::Run() {
   if (http_) http_->Start();
   WaitForSignal();
   io_.run();
-  RemoveSocketFiles(listening_);
+  RemoveSockets();
   LogNotice("stopped");
   return 0;
 }
@@ -348,7 +368,7 @@ void Server::WaitForSignal() {
 void Server::BeginShutdown() {
   stopping_ = true;
   for (auto& a : acceptors_) a->Stop();
-  RemoveSocketFiles(listening_);
+  RemoveSockets();
   connections_.StopReading();
   if (http_) http_->StopAccepting();
   if (config_.shutdown_timeout_seconds > 0) {

@@ -25,6 +25,7 @@
 #include "launcher/front/connection_list.h"
 #include "launcher/front/http_front.h"
 #include "launcher/front/listener.h"
+#include "launcher/front/socket_remover.h"
 #include "launcher/request/access_log.h"
 #include "launcher/request/program_source.h"
 #include "launcher/request/server_context.h"
@@ -64,6 +65,9 @@ class Server {
   void BeginShutdown();
   void AbortEverything(const char* why);
   void MaybeFinishShutdown();
+  // Removes the unix socket files fcgi-run created (through socket_remover_
+  // once privileges were dropped); logs each. Idempotent.
+  void RemoveSockets();
 
   const Config& config_;
   boost::asio::io_context io_;
@@ -77,6 +81,8 @@ class Server {
   std::unique_ptr<ProgramSource> programs_;  // created in Init()
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
+  // --user as root: removes listening_'s files at exit, which --user may not (socket_remover.h).
+  std::unique_ptr<SocketRemover> socket_remover_;
   ConnectionList<Connection> connections_;
   AddressFilter peer_filter_;  // --allow-from / FCGI_WEB_SERVER_ADDRS
   bool filter_peers_ = false;

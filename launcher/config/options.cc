@@ -67,9 +67,10 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
                        "unix:/path, tcp:HOST:PORT (IPv6: tcp:[::1]:PORT) or fd:N; repeatable. Default: the "
                        "listening socket on fd 0 (FastCGI convention) or systemd's LISTEN_FDS")(
       "socket-mode", po::value(socket_mode_text)->default_value("0660")->value_name("OCTAL"),
-      "permissions of unix sockets fcgi-run creates")("socket-owner",
-                                                      po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
-                                                      "owner of unix sockets fcgi-run creates")(
+      "permissions of unix sockets fcgi-run creates")(
+      "socket-owner", po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
+      "owner of unix sockets fcgi-run creates. Default: the user programs run as (--user, else "
+      "--program-user when started as root), else fcgi-run's")(
       "backlog", po::value(&c->backlog)->default_value(1024)->value_name("N"), "listen(2) backlog")(
       "parent-pipe-fd", po::value(&c->parent_pipe_fd)->default_value("auto")->value_name("N|auto|none"),
       "stop gracefully (as on SIGTERM) when descriptor N, inherited from the spawning web server, is "
@@ -157,10 +158,11 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
 
   po::options_description dispatch("Dispatcher mode (no PROGRAM) and security");
   dispatch.add_options()(
-      "root", po::value(&c->root)->value_name("DIR"),
+      "root", po::value(&c->root)->value_name("PATH")->composing(),
       "dispatcher mode: run the program each request names (SCRIPT_FILENAME, else DOCUMENT_ROOT + "
       "SCRIPT_NAME, walking back to the first file with the rest as PATH_INFO); its real path must lie "
-      "under DIR (403 otherwise). Default: none, and dispatcher mode refuses to start without it")(
+      "under a directory PATH, or be a program file PATH (403 otherwise); repeatable, e.g. --root /srv/www "
+      "--root /usr/lib/cgit/cgit.cgi. Default: none, and dispatcher mode refuses to start without it")(
       "allow-any-path", Flag(&c->allow_any_path),
       "dispatcher mode without --root: any executable file a request names may run (default: off)")(
       "allow-ext", po::value(&c->allow_ext)->value_name(".EXT,..."),
@@ -168,7 +170,7 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "(default: any name)")(
       "program", po::value(&c->allowed_programs)->value_name("PATH")->composing(),
       "dispatcher mode: only these exact programs may run; repeatable (default: any under --root). "
-      "Enough on its own to start without --root")(
+      "Enough on its own to start without --root; with --root, each must lie under one")(
       "persistent", po::value(&c->persistent)->value_name("PATTERN")->composing(),
       "dispatcher mode: programs matching PATTERN run in persistent mode, all others in --mode; "
       "repeatable. PATTERN: an absolute path (/srv/www/fast.cgi), a path relative to --root "

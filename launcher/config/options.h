@@ -72,7 +72,9 @@ struct Config {
   std::string tmp_dir;                     // where body spool files go ("" = $TMPDIR or /tmp)
 
   // Dispatcher mode (no PROGRAM: each request names its program) and security.
-  std::string root;                           // --root DIR: programs must lie under it
+  // --root PATH (repeatable): a directory (programs must lie under it) or one
+  // program file (that program may run, with PATH_INFO after its name).
+  std::vector<std::string> root;
   bool allow_any_path = false;                // dispatcher mode without --root
   std::string allow_ext;                      // --allow-ext ".cgi,.pl" ("" = any)
   std::vector<std::string> allowed_programs;  // --program PATH (repeatable; empty = any)

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -34,6 +36,31 @@ void SplitSockaddr(const sockaddr* sa, std::string* addr, std::string* port) {
 }
 
 std::string ServerSoftware() { return std::string("fcgi-run/") + FCGI_RUN_VERSION; }
+
+constexpr const char* kDirectoryIndex = "index.cgi";
+
+// Dispatcher mode: a directory's URL ("/", "/sub/") runs the directory's
+// index.cgi when it has an executable one, as a web server's index directive
+// does (REQUEST_URI stays as requested). Otherwise the request goes on as it
+// is (the dispatcher refuses a directory with 403).
+void ApplyDirectoryIndex(NameValuePairs* params) {
+  std::string* filename = nullptr;
+  std::string* script_name = nullptr;
+  std::string* document_uri = nullptr;
+  for (auto& [name, value] : *params) {
+    if (name == "SCRIPT_FILENAME") filename = &value;
+    else if (name == "SCRIPT_NAME") script_name = &value;
+    else if (name == "DOCUMENT_URI") document_uri = &value;
+  }
+  if (filename == nullptr || script_name == nullptr || script_name->empty() || script_name->back() != '/')
+    return;
+  const std::string index = *filename + kDirectoryIndex;
+  struct stat st;
+  if (stat(index.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || access(index.c_str(), X_OK) != 0) return;
+  *filename = index;
+  *script_name += kDirectoryIndex;
+  if (document_uri != nullptr) *document_uri = *script_name;
+}
 
 }  // namespace
 
@@ -149,6 +176,7 @@ bool HttpConnection::StartCgi(const HttpHeaderFields& headers) {
     RespondLocally(400, "fcgi-run: bad request target");
     return false;
   }
+  if (!cgi.document_root.empty()) ApplyDirectoryIndex(&params);
   head_buf_.clear();
   head_done_ = false;
   redirect_to_.clear();

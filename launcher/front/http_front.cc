@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "launcher/log/log.h"
@@ -16,7 +17,14 @@ HttpFront::~HttpFront() = default;
 Status HttpFront::Open(const Config& config, const std::string& program_path) {
   settings_.max_header_bytes = config.http_max_header_bytes;
   if (config.program.empty() || program_path.empty()) {
-    settings_.cgi.document_root = config.root;
+    // The first directory --root is the document root URLs map into.
+    for (const std::string& root : config.root) {
+      struct stat st;
+      if (stat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        settings_.cgi.document_root = root;
+        break;
+      }
+    }
   } else {
     settings_.cgi.program_path = program_path;
     const size_t slash = program_path.rfind('/');

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <list>
 #include <unordered_map>
 #include <utility>
@@ -56,7 +57,9 @@ class DispatcherSource : public ProgramSource {
         fs_(std::move(fs)),
         make_runner_(std::move(make_runner)) {
     // --persistent: validated by ParseCommandLine; a pattern naming a symlink selects its target.
-    Status s = PersistentPatterns::Parse(config_.persistent, !policy_.root.empty(), &persistent_);
+    const bool have_dir_root =
+        std::any_of(policy_.roots.begin(), policy_.roots.end(), [](const ScriptRoot& r) { return !r.file; });
+    Status s = PersistentPatterns::Parse(config_.persistent, have_dir_root, &persistent_);
     if (!s.ok()) LogError(s.message() + " (ignored)");
     persistent_.ResolveLiterals(*fs_);
     s = PersistentPatterns::Parse(config_.compile_per_request, !policy_.root.empty(), &compile_per_request_,
@@ -79,7 +82,7 @@ class DispatcherSource : public ProgramSource {
     if (shut_down_ && index_.count(r.program) == 0) {
       return Status::Unavailable("stopping: no new worker class for " + r.program);
     }
-    Class& c = Lookup(r.program);
+    Class& c = Lookup(r.program, r.root);
     out->target = c.target;
     out->runner = c.runner.get();
     out->keep_alive = c.runner;
@@ -107,7 +110,9 @@ class DispatcherSource : public ProgramSource {
     std::shared_ptr<ProgramRunner> runner;
   };
 
-  Class& Lookup(const std::string& program) {
+  // `root`: the --root the program was found under (nullptr: no roots), for
+  // --persistent patterns relative to it.
+  Class& Lookup(const std::string& program, const ScriptRoot* root) {
     auto it = index_.find(program);
     if (it != index_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second);  // most recently used first
@@ -115,7 +120,9 @@ class DispatcherSource : public ProgramSource {
     }
     Class c;
     c.target = MakeProgramTarget(config_, program, {});
-    const std::string pattern = persistent_.Match(program, policy_.root, policy_.real_root);
+    const bool dir_root = root != nullptr && !root->file;
+    const std::string pattern =
+        persistent_.Match(program, dir_root ? root->path : "", dir_root ? root->real : "");
     if (!pattern.empty()) c.target.mode = "persistent";
     const std::string compile = compile_per_request_.Match(program, policy_.root, policy_.real_root);
     c.target.compile_per_request = !compile.empty();
@@ -165,14 +172,23 @@ std::unique_ptr<FileSystem> MakeRealFileSystem() { return std::make_unique<RealF
 
 Status MakeScriptPolicy(const Config& config, const FileSystem& fs, ScriptPolicy* out) {
   ScriptPolicy p;
-  if (!config.root.empty()) {
-    Status s = fs.RealPath(config.root, &p.real_root);
-    if (!s.ok()) return Status::Invalid("--root " + config.root + ": " + s.message());
+  for (const std::string& root : config.root) {
+    ScriptRoot r;
+    Status s = root.empty() ? Status::Invalid("empty path") : fs.RealPath(root, &r.real);
+    if (!s.ok()) return Status::Invalid("--root " + root + ": " + s.message());
     FileSystem::FileInfo info;
-    s = fs.Stat(p.real_root, &info);
-    if (!s.ok()) return Status::Invalid("--root " + config.root + ": " + s.message());
-    if (!info.directory) return Status::Invalid("--root " + config.root + ": not a directory");
-    p.root = config.root[0] == '/' ? NormalizePath(config.root) : p.real_root;
+    s = fs.Stat(r.real, &info);
+    if (!s.ok()) return Status::Invalid("--root " + root + ": " + s.message());
+    if (info.regular && !info.executable) {
+      return Status::Invalid("--root " + root + ": a file root must be an executable program (" + r.real +
+                             " is not executable)");
+    }
+    if (!info.directory && !info.regular) {
+      return Status::Invalid("--root " + root + ": neither a directory nor a program file");
+    }
+    r.file = info.regular;
+    r.path = root[0] == '/' ? NormalizePath(root) : r.real;
+    p.roots.push_back(std::move(r));
   }
   if (!config.allow_ext.empty()) {
     Status s = ParseExtensionList(config.allow_ext, &p.extensions);
@@ -187,6 +203,17 @@ Status MakeScriptPolicy(const Config& config, const FileSystem& fs, ScriptPolicy
     if (!s.ok()) return Status::Invalid("--program " + program + ": " + s.message());
     if (!info.regular || !info.executable) {
       return Status::Invalid("--program " + program + ": not an executable regular file");
+    }
+    // --program narrows what the roots allow: one outside every root could never run.
+    if (!p.roots.empty() && std::none_of(p.roots.begin(), p.roots.end(), [&real](const ScriptRoot& r) {
+          return r.file ? real == r.real : IsUnder(real, r.real);
+        })) {
+      return Status::Invalid(
+          "--program " + program + ": " + (real == program ? "" : "(" + real + ") ") + "lies outside " +
+          p.DescribeRoots() +
+          ", so it could never run (--program only narrows what --root allows); to serve it "
+          "as well, add --root " +
+          real);
     }
     p.programs.push_back(real);
   }

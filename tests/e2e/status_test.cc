@@ -13,10 +13,13 @@
 #include <thread>
 
 #include "tests/e2e/observability_util.h"
+#include "tests/support/doc_snippet.h"
+#include "tests/support/fcgi_run_server.h"
 #include "tests/support/http_client.h"
 #include "tests/support/net_util.h"
 #include "tests/support/stacks.h"
 #include "tests/support/test_paths.h"
+#include "tests/support/web_servers.h"
 
 namespace fcgi::test {
 namespace {
@@ -186,6 +189,27 @@ TEST_CASE("status: the HTTP front answers the status and ping pages too", "[e2e]
   REQUIRE(st.status == 200);
   auto f = JsonFields(st.body, {"requests_total", "accepted_connections"});
   CHECK(f["requests_total"] == "3");
+}
+
+// docs/guide/operations.md's nginx locations for the status page and the
+// ping, with the socket replaced.
+TEST_CASE("status: the documented nginx locations reach the status page and the ping",
+          "[e2e][status][docs][once]") {
+  FcgiRunOptions app;
+  app.program = Example("hello.cgi");
+  app.flags = kPages;
+  FcgiRun run(app);
+  NginxOptions no;
+  no.locations = Substitute(DocSnippet("docs/guide/operations.md", "nginx-status-ping"),
+                            {{"unix:/run/fcgi-run/app.sock", run.address()}});
+  Nginx nginx(no);
+  HttpResponse status = CurlGet(nginx.Url("/fcgi-status"));
+  INFO(status.error << status.body << run.Log() << nginx.ErrorLog());
+  CHECK(status.status == 200);
+  CHECK(status.body.find("requests total") != std::string::npos);
+  HttpResponse ping = CurlGet(nginx.Url("/fcgi-ping"));
+  CHECK(ping.status == 200);
+  CHECK(ping.body == "pong");
 }
 
 }  // namespace
