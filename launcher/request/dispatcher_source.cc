@@ -56,13 +56,14 @@ class DispatcherSource : public ProgramSource {
         policy_(std::move(policy)),
         fs_(std::move(fs)),
         make_runner_(std::move(make_runner)) {
-    // --persistent: validated by ParseCommandLine; a pattern naming a symlink selects its target.
+    // --persistent, --compile-per-request: validated by ParseCommandLine; a pattern naming a
+    // symlink selects its target.
     const bool have_dir_root =
         std::any_of(policy_.roots.begin(), policy_.roots.end(), [](const ScriptRoot& r) { return !r.file; });
     Status s = PersistentPatterns::Parse(config_.persistent, have_dir_root, &persistent_);
     if (!s.ok()) LogError(s.message() + " (ignored)");
     persistent_.ResolveLiterals(*fs_);
-    s = PersistentPatterns::Parse(config_.compile_per_request, !policy_.root.empty(), &compile_per_request_,
+    s = PersistentPatterns::Parse(config_.compile_per_request, have_dir_root, &compile_per_request_,
                                   "--compile-per-request");
     if (!s.ok()) LogError(s.message() + " (ignored)");
     compile_per_request_.ResolveLiterals(*fs_);
@@ -124,7 +125,8 @@ class DispatcherSource : public ProgramSource {
     const std::string pattern =
         persistent_.Match(program, dir_root ? root->path : "", dir_root ? root->real : "");
     if (!pattern.empty()) c.target.mode = "persistent";
-    const std::string compile = compile_per_request_.Match(program, policy_.root, policy_.real_root);
+    const std::string compile =
+        compile_per_request_.Match(program, dir_root ? root->path : "", dir_root ? root->real : "");
     c.target.compile_per_request = !compile.empty();
     c.runner = std::shared_ptr<ProgramRunner>(make_runner_(c.target));
     lru_.push_front(std::move(c));
