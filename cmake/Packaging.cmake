@@ -5,6 +5,9 @@
 #   bin/fcgi-run
 #   <libdir>/fcgi-run/libfcgi-run-compat.so   found at run time relative to the
 #                                             binary (FCGI_RUN_COMPAT_INSTALL_DIR)
+#   <libdir>/fcgi-run/FcgiRun/ScriptPark.pm,  script park's Perl module and Python
+#   <libdir>/fcgi-run/fcgi_run_park.py        bootstrap, found next to the library
+#                                             (installed by libcompat/CMakeLists.txt)
 #   share/man/man1/fcgi-run.1.gz
 #   share/doc/fcgi-run/README.md, docs/guide/ and docs/protocol.md (so the
 #                       README's links resolve), examples/ (the example programs'

@@ -65,6 +65,31 @@
 // closed (fclose: gnulib's close_stdout) is reopened on its fd
 // (kReportStdioReopened).
 //
+// Script park (FCGI_RUN_COMPAT_PARK=perl|python at spawn; libcompat/script_park.h):
+// the fork server starts after the script's compilation instead of at main().
+// The launcher starts the interpreter itself (perl -M<module>, python3
+// <bootstrap>, see launcher/shim/script_park.h) with stdin on a file holding one
+// byte (kCompileStdinProbe: a read during compilation moves its offset) and
+// stdout and stderr on files (memfds) it can read. The shim scrubs the
+// launch variables and lets main() run; the module or bootstrap calls the
+// exported fcgi_run_park_script() once the script is compiled, which checks
+// the process (one thread; stdin neither read nor replaced; stdout and stderr
+// still the launcher's files), keeps what compilation wrote to stdout and
+// stderr, and enters the same fork server loop:
+//   shim   -> HELLO (flags kHelloScript) | REFUSED (kRefuseThreads,
+//             kRefuseStdinRead, kRefuseStdioReplaced, kRefuseCompileOutput)
+//   then RUN / STARTED / EXITED / SIGNAL / SHUTDOWN exactly as above.
+// A process that exits or does not say HELLO within the deadline never
+// parked: the script did not compile, exited while compiling, or compiled
+// too slowly. In each child the shim installs the RUN's stdio, cwd and
+// environment as for main() (environ malloc'd: interpreters may free it),
+// writes what compilation wrote to stdout and stderr to the request's stdout
+// and stderr, gives every file opened read-only during compilation its own
+// offset again (reopened through /proc/self/fd at the offset it had when the
+// script parked: the __DATA__ handle, files read at compile time), publishes
+// the RUN's env block in fcgi_run_script_request, and returns from
+// fcgi_run_park_script(): the script's run-time part runs in the child.
+//
 // What a child inherits (document this for users): everything the program did
 // before main() (constructors, PRNG seeds, address layout, anything read from
 // the start-up environment) is shared by all children. argv is the parked
@@ -96,6 +121,15 @@ inline constexpr char kLaunchVarPrefix[] = "FCGI_RUN_";  // every FCGI_RUN_* var
 // runs again and again in the parked process (one request at a time).
 inline constexpr char kModeEnv[] = "FCGI_RUN_COMPAT_MODE";
 inline constexpr char kModePersistent[] = "persistent";
+// Script park: the shim lets main() run and parks when the script's module or
+// bootstrap calls fcgi_run_park_script(). The value names the language.
+inline constexpr char kParkEnv[] = "FCGI_RUN_COMPAT_PARK";
+inline constexpr char kParkPerl[] = "perl";
+inline constexpr char kParkPython[] = "python";
+// What a script-park process has on stdin while it compiles (one byte).
+inline constexpr char kCompileStdinProbe[] = "\n";
+// Most bytes of compile-time stdout + stderr the shim keeps for its children.
+inline constexpr uint32_t kMaxCompileOutputBytes = 64 * 1024;
 
 // Largest message either side sends or accepts (a RUN with its env block).
 inline constexpr size_t kMaxMessageBytes = 128 * 1024;
@@ -134,6 +168,7 @@ enum HelloFlags : uint32_t {
   kHelloPersistent = 1u << 1,  // the persistent loop runs (not the fork server)
   kHelloLibStdCxx = 1u << 2,   // libstdc++ is loaded: an intercepted exit() may
                                // have skipped destructors (locks left held)
+  kHelloScript = 1u << 3,      // script park: parked after the script's compilation
 };
 struct HelloMessage {
   uint32_t type;               // kHello
@@ -149,11 +184,16 @@ struct HelloMessage {
 enum RefuseReason : uint32_t {
   kRefuseThreads = 1,  // more than one thread at main(): fork would lose them
   kRefuseSetup = 2,    // a syscall the parked loop needs failed (see error)
+  // Script park only:
+  kRefuseStdinRead = 3,      // the script read stdin while compiling
+  kRefuseStdioReplaced = 4,  // fd `error` (0, 1 or 2) was closed or replaced while compiling
+  kRefuseCompileOutput = 5,  // `error` bytes of output while compiling: more than
+                             // kMaxCompileOutputBytes, or any stdout from Python
 };
 struct RefusedMessage {
   uint32_t type;    // kRefused
   uint32_t reason;  // RefuseReason
-  uint32_t error;   // errno for kRefuseSetup, the thread count for kRefuseThreads
+  uint32_t error;   // errno for kRefuseSetup, the thread count for kRefuseThreads, ...
   uint32_t pid;
 };
 

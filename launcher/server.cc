@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "core/persistent_patterns.h"
 #include "launcher/front/connection.h"
 #include "launcher/front/http_front.h"
 #include "launcher/front/parent_watch.h"
@@ -122,6 +123,18 @@ Status Server::ResolveProgram(ProgramTarget* target) {
   for (const auto& [resource, value] : limits) {
     if (value >= 0) p.rlimits.emplace_back(resource, static_cast<rlim_t>(value));
   }
+  // --compile-per-request: the program, or a script given to it (perl /srv/app.pl).
+  PersistentPatterns compile;
+  if (PersistentPatterns::Parse(config_.compile_per_request, false, &compile, "--compile-per-request").ok()) {
+    std::string pattern = compile.Match(p.path, "", "");
+    for (size_t i = 0; pattern.empty() && i < p.args.size(); ++i) {
+      if (!p.args[i].empty() && p.args[i][0] == '/' && realpath(p.args[i].c_str(), resolved) != nullptr) {
+        pattern = compile.Match(resolved, "", "");
+      }
+    }
+    p.compile_per_request = !pattern.empty();
+    if (!pattern.empty()) LogDebug("--compile-per-request '" + pattern + "' selects " + p.path);
+  }
   return Status::Ok();
 }
 
@@ -153,6 +166,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
     po.limits.max_rss_kib = config_.max_rss_mib * 1024;
     po.max_failures = config_.park_retries;
     po.metrics = &ctx_.observability.metrics;
+    po.park_scripts = !target.compile_per_request;  // a script is served in fork mode
     return MakePersistentRunner(io_, *spawner_, std::move(po));
   }
   if (mode != "fork") return MakeExecRunner(io_, *spawner_);
@@ -160,6 +174,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
   fo.park = ParkSpecFor(target, ctx_.base_env, config_);
   fo.max_failures = config_.park_retries;
   fo.metrics = &ctx_.observability.metrics;
+  fo.park_scripts = !target.compile_per_request;
   return MakeForkRunner(io_, *spawner_, std::move(fo));
 }
 

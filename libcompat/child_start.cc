@@ -104,6 +104,7 @@ int OpenDirectory(const char* path) { return open(path, O_PATH | O_DIRECTORY | O
   clearerr(stdin);
   sigaction(SIGCHLD, &context.sigchld, nullptr);
   sigprocmask(SIG_SETMASK, &context.mask, nullptr);
+  if (program.resume != nullptr) program.resume(request);
   exit(program.main(program.argc, program.argv, environ));
 }
 

@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include "libcompat/fork_server.h"
 
 namespace fcgi_compat {
@@ -45,12 +47,14 @@ struct ChildRequest {
   int* fds;                  // kRunFdCount fds: stdin, stdout, stderr (owned)
   int dir_fd;                // from OpenDirectory(), or -1 to keep the cwd (owned)
   char** envp;               // the new environ, null-terminated
+  const char* env_block;     // the RUN's env block ("NAME=VALUE\0" entries) envp points into
+  uint32_t env_bytes;
   bool parent_death_signal;  // PR_SET_PDEATHSIG(SIGKILL)
 };
 
 // In the child, right after fork(): waits for the go (GoSignal), closes the
 // parked loop's fds (close_fds), builds the request's process state and runs
-// exit(program.main(...)).
+// exit(program.main(...)) (or program.resume(request) for a parked script).
 [[noreturn]] void StartChild(const ChildContext& context, const ChildRequest& request, const int* close_fds,
                              int close_count, const ParkedProgram& program);
 

@@ -152,7 +152,9 @@ void HandleRun(Server& s, const ReceivedMessage& m) {
   memcpy(fds, m.fds, sizeof fds);
   pid_t pid = fork();
   if (pid == 0) {
-    ChildRequest request{fds, dir_fd, envp, (run.flags & proto::kRunNoParentDeathSignal) == 0};
+    ChildRequest request{fds,           dir_fd,
+                         envp,          run.env,
+                         run.env_bytes, (run.flags & proto::kRunNoParentDeathSignal) == 0};
     int keep_closed[2] = {s.control_fd, s.signal_fd};
     StartChild(s.context, request, keep_closed, 2, s.program);
   }
@@ -228,6 +230,12 @@ void ReadCommands(Server& s) {
 
 }  // namespace
 
+bool IsControlSocket(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET;
+}
+
 [[noreturn]] void RefuseAndExit(int control_fd, unsigned reason, unsigned error) {
   proto::RefusedMessage m{proto::kRefused, reason, error, static_cast<uint32_t>(getpid())};
   pollfd p{control_fd, POLLOUT, 0};
@@ -251,12 +259,13 @@ void ReadCommands(Server& s) {
   // waitpid(-1) collects them: no zombies where init does not reap.
   prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL);
 
-  proto::HelloMessage hello{proto::kHello,
-                            proto::kProtocolVersion,
-                            static_cast<uint32_t>(getpid()),
-                            program.bind_now ? proto::kHelloBindNow : 0u,
-                            proto::kMaxChildren,
-                            static_cast<uint32_t>(proto::kMaxMessageBytes)};
+  proto::HelloMessage hello{
+      proto::kHello,
+      proto::kProtocolVersion,
+      static_cast<uint32_t>(getpid()),
+      (program.bind_now ? proto::kHelloBindNow : 0u) | (program.resume != nullptr ? proto::kHelloScript : 0u),
+      proto::kMaxChildren,
+      static_cast<uint32_t>(proto::kMaxMessageBytes)};
   Enqueue(s, &hello, sizeof hello);
   for (;;) {
     if (s.draining && s.live == 0 && !s.bye_queued) {

@@ -146,9 +146,9 @@ void FinishRestore(const ProcessSnapshot& snapshot) {
   sigprocmask(SIG_SETMASK, &snapshot.mask, nullptr);
 }
 
-// Entries read from `fd` (a /proc directory) from its current offset on, not
-// counting . and .., or -errno.
-int CountEntries(int fd) {
+// Calls visit(name, arg) for each entry read from `fd` (a /proc directory)
+// from its current offset on, not counting . and ..; returns how many, or -errno.
+int VisitEntries(int fd, void (*visit)(const char* name, void* arg), void* arg) {
   alignas(8) char buffer[4096];
   int entries = 0;
   for (;;) {
@@ -159,16 +159,21 @@ int CountEntries(int fd) {
       const auto* d = reinterpret_cast<const LinuxDirent64*>(buffer + off);
       if (!(d->d_name[0] == '.' && (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))) {
         ++entries;
+        if (visit != nullptr) visit(d->d_name, arg);
       }
       off += d->d_reclen;
     }
   }
 }
 
-int CountDirectoryEntries(const char* path) {
+int CountEntries(int fd) { return VisitEntries(fd, nullptr, nullptr); }
+
+int CountDirectoryEntries(const char* path) { return VisitDirectoryEntries(path, nullptr, nullptr); }
+
+int VisitDirectoryEntries(const char* path, void (*visit)(const char* name, void* arg), void* arg) {
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -errno;
-  int entries = CountEntries(fd);
+  int entries = VisitEntries(fd, visit, arg);
   close(fd);
   return entries;
 }

@@ -69,6 +69,9 @@ void BlockAllSignals(sigset_t* previous);
 
 // Entries of a /proc directory (not counting . and ..), or -errno.
 int CountDirectoryEntries(const char* path);
+// The same, calling visit(name, arg) for each (the directory's fd is open
+// meanwhile: /proc/self/fd lists it too).
+int VisitDirectoryEntries(const char* path, void (*visit)(const char* name, void* arg), void* arg);
 
 // The /proc files measured after every request, kept open (close-on-exec) so
 // that a measurement is one or two reads instead of open, read, close. A

@@ -97,13 +97,20 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "fork mode: how long a program may take to reach main() and say hello")(
       "park-retries", po::value(&c->park_retries)->default_value(3)->value_name("N"),
       "fork mode: failed parks in a row before falling back to exec mode")(
+      "compile-per-request", po::value(&c->compile_per_request)->value_name("PATTERN")->composing(),
+      "fork mode: Perl and Python scripts matching PATTERN are compiled in every request (their "
+      "interpreter parked at main()) instead of once (parked after compilation, the default); repeatable. "
+      "PATTERN as for --persistent, matched against the program (and, with one PROGRAM, against absolute "
+      "paths among its ARGS: perl /srv/app.pl); '*' selects every script. Default: none")(
       "max-requests", po::value(&c->max_requests)->default_value(500)->value_name("N"),
       "persistent mode: replace a worker after N requests (0 = never)")(
       "max-rss", po::value(&c->max_rss_mib)->default_value(0)->value_name("MIB"),
       "persistent mode: replace a worker whose resident memory exceeds MIB after a request (0 = no limit)")(
       "check", Flag(&c->check),
       "do not serve: run sample requests through fork and persistent mode, compare, and say whether "
-      "persistent mode is safe for PROGRAM (exit 0 safe, 1 not safe, 2 the check could not run)")(
+      "persistent mode is safe for PROGRAM; for a Perl or Python script, through a fresh interpreter and the "
+      "script compiled once (fork mode), and say whether compiling once is safe (exit 0 safe, 1 not safe, 2 "
+      "the check could not run)")(
       "request", po::value(&c->check_requests)->value_name("FILE")->composing(),
       "--check: a sample request file (CGI variables NAME=VALUE, a blank line, the body); repeatable")(
       "workers,w", po::value(&c->workers)->default_value(0)->value_name("N"),
@@ -404,6 +411,11 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
     config->tmp_dir = (t != nullptr && *t != '\0') ? t : "/tmp";
   }
   if (config->max_classes < 1) return fail("--max-classes must be >= 1");
+  if (PersistentPatterns patterns; !config->compile_per_request.empty()) {
+    Status s = PersistentPatterns::Parse(config->compile_per_request, !config->root.empty(), &patterns,
+                                         "--compile-per-request");
+    if (!s.ok()) return fail(s.message());
+  }
   for (const auto& [list, name] :
        {std::pair{&config->allow_from, "--allow-from"}, std::pair{&config->status_allow, "--status-allow"}}) {
     AddressFilter filter;

@@ -83,6 +83,9 @@ struct Config {
   std::vector<std::string> allowed_programs;  // --program PATH (repeatable; empty = any)
   size_t max_classes = 64;                    // worker classes (one per program) kept
   std::vector<std::string> persistent;        // --persistent PATTERN: these programs run in persistent mode
+  // --compile-per-request PATTERN: fork mode parks these Perl/Python scripts at
+  // main() (compiled in every request) instead of after their compilation.
+  std::vector<std::string> compile_per_request;
   std::string user;                           // --user USER[:GROUP]: the launcher drops to it after binding
   std::string program_user;                   // --program-user USER[:GROUP]: programs run as it
   bool allow_root = false;                    // run programs as root (started as root without the above)

@@ -56,12 +56,17 @@ class DispatcherSource : public ProgramSource {
         policy_(std::move(policy)),
         fs_(std::move(fs)),
         make_runner_(std::move(make_runner)) {
-    // --persistent: validated by ParseCommandLine; a pattern naming a symlink selects its target.
+    // --persistent, --compile-per-request: validated by ParseCommandLine; a pattern naming a
+    // symlink selects its target.
     const bool have_dir_root =
         std::any_of(policy_.roots.begin(), policy_.roots.end(), [](const ScriptRoot& r) { return !r.file; });
     Status s = PersistentPatterns::Parse(config_.persistent, have_dir_root, &persistent_);
     if (!s.ok()) LogError(s.message() + " (ignored)");
     persistent_.ResolveLiterals(*fs_);
+    s = PersistentPatterns::Parse(config_.compile_per_request, have_dir_root, &compile_per_request_,
+                                  "--compile-per-request");
+    if (!s.ok()) LogError(s.message() + " (ignored)");
+    compile_per_request_.ResolveLiterals(*fs_);
   }
 
   ~DispatcherSource() override {
@@ -120,12 +125,17 @@ class DispatcherSource : public ProgramSource {
     const std::string pattern =
         persistent_.Match(program, dir_root ? root->path : "", dir_root ? root->real : "");
     if (!pattern.empty()) c.target.mode = "persistent";
+    const std::string compile =
+        compile_per_request_.Match(program, dir_root ? root->path : "", dir_root ? root->real : "");
+    c.target.compile_per_request = !compile.empty();
     c.runner = std::shared_ptr<ProgramRunner>(make_runner_(c.target));
     lru_.push_front(std::move(c));
     index_[program] = lru_.begin();
-    LogDebug("dispatcher: new worker class for " + program + " (" + std::to_string(lru_.size()) + " of " +
-             std::to_string(config_.max_classes) + ")" +
-             (pattern.empty() ? "" : ", persistent mode (--persistent '" + pattern + "')"));
+    LogDebug(
+        "dispatcher: new worker class for " + program + " (" + std::to_string(lru_.size()) + " of " +
+        std::to_string(config_.max_classes) + ")" +
+        (pattern.empty() ? "" : ", persistent mode (--persistent '" + pattern + "')") +
+        (compile.empty() ? "" : ", compiled in every request (--compile-per-request '" + compile + "')"));
     while (lru_.size() > config_.max_classes) {
       Class& old = lru_.back();
       LogDebug("dispatcher: retiring the least recently used worker class " + old.target.path +
@@ -148,7 +158,8 @@ class DispatcherSource : public ProgramSource {
 
   const Config& config_;
   const ScriptPolicy policy_;
-  PersistentPatterns persistent_;  // --persistent
+  PersistentPatterns persistent_;           // --persistent
+  PersistentPatterns compile_per_request_;  // --compile-per-request
   const std::unique_ptr<FileSystem> fs_;
   RunnerFactory make_runner_;
   std::list<Class> lru_;

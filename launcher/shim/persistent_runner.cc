@@ -350,13 +350,6 @@ class PersistentRunner : public ProgramRunner {
   bool shutting_down_ = false;
 };
 
-std::string SearchPathOf(const std::vector<std::string>& env) {
-  for (const std::string& e : env) {
-    if (e.rfind("PATH=", 0) == 0) return e.substr(5);
-  }
-  return "/usr/local/bin:/usr/bin:/bin";
-}
-
 }  // namespace
 
 PersistentFit CheckPersistentFit(const ParkSpec& park, std::string* why) {
@@ -394,6 +387,7 @@ std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io,
       fo.park = std::move(options.park);
       fo.max_failures = options.max_failures;
       fo.metrics = options.metrics;
+      fo.park_scripts = options.park_scripts;
       return MakeForkRunner(io, spawner, std::move(fo));
     }
     case PersistentFit::kPersistent:
