@@ -11,14 +11,15 @@
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
-#include <cstdlib>
 #include <ctime>
 
+#include "launcher/checks/config_check.h"
 #include "launcher/front/connection.h"
 #include "launcher/front/http_front.h"
 #include "launcher/front/parent_watch.h"
 #include "launcher/log/log.h"
 #include "launcher/request/dispatcher_source.h"
+#include "launcher/request/program_target.h"
 #include "launcher/request/single_program_source.h"
 #include "launcher/run/child_watcher.h"
 #include "launcher/run/exec_runner.h"
@@ -59,27 +60,36 @@ ParkSpec ParkSpecFor(const ProgramTarget& target, const NameValuePairs& base_env
   for (const auto& [name, value] : base_env) park.env.push_back(name + "=" + value);
   park.rlimits = target.rlimits;
   park.compat_library = FindCompatLibrary(config.compat_library);
-  park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config.park_timeout_seconds * 1000));
+  park.hello_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.park_timeout);
   return park;
 }
 
+std::string Join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : separator) + i;
+  return out;
+}
+
+// "1 request", "2 requests".
+std::string Requests(uint64_t n) { return std::to_string(n) + (n == 1 ? " request" : " requests"); }
+
 }  // namespace
 
-Server::Server(const Config& config)
-    : config_(config),
+Server::Server(Config config)
+    : config_(std::move(config)),
       signals_(io_, SIGTERM, SIGINT, SIGQUIT),
       shutdown_timer_(io_),
       orphan_timer_(io_),
-      slots_(config.EffectiveWorkers(), config.queue),
+      slots_(config_.EffectiveWorkers(), config_.queue),
       spawner_(MakeProcessSpawner()),
-      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}, {}} {
+      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}} {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
   signals_.add(SIGCHLD);
-  ctx_.limits.max_params_bytes = config.max_params_bytes;
-  ctx_.limits.max_requests = config.max_requests_per_connection;
-  ctx_.limits.max_reqs = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
-  ctx_.limits.max_conns = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
+  ctx_.limits.max_params_bytes = config_.max_params_bytes;
+  ctx_.limits.max_requests = config_.max_requests_per_connection;
+  ctx_.limits.max_reqs = static_cast<uint32_t>(config_.EffectiveWorkers() + config_.queue);
+  ctx_.limits.max_conns = static_cast<uint32_t>(config_.EffectiveWorkers() + config_.queue);
   // Posted, so the check runs once the finishing request's handlers have
   // unwound (CgiRequest::Finish drops requests_active before calling back).
   ctx_.on_request_finished = [this]() { boost::asio::post(io_, [this]() { MaybeFinishShutdown(); }); };
@@ -92,55 +102,11 @@ Server::~Server() {
   }
 }
 
-Status Server::ResolveProgram(ProgramTarget* target) {
-  char resolved[PATH_MAX];
-  if (realpath(config_.program.c_str(), resolved) == nullptr) {
-    return Status::FromErrno("realpath(3)", config_.program, errno);
-  }
-  struct stat st;
-  if (stat(resolved, &st) != 0) return Status::FromErrno("stat(2)", resolved, errno);
-  if (!S_ISREG(st.st_mode)) return Status::Invalid(std::string(resolved) + ": not a regular file");
-  if (access(resolved, X_OK) != 0) return Status::FromErrno("access(2) X_OK", resolved, errno);
-  ProgramTarget& p = *target;
-  p.path = resolved;
-  p.args = config_.args;
-  p.cwd = p.path.substr(0, p.path.rfind('/'));
-  if (p.cwd.empty()) p.cwd = "/";
-  p.display_name = p.path.substr(p.path.rfind('/') + 1);
-  const std::pair<int, int64_t> limits[] = {{RLIMIT_CPU, config_.rlimit_cpu},
-                                            {RLIMIT_AS, config_.rlimit_as},
-                                            {RLIMIT_NOFILE, config_.rlimit_nofile},
-                                            {RLIMIT_NPROC, config_.rlimit_nproc},
-                                            {RLIMIT_CORE, config_.rlimit_core}};
-  for (const auto& [resource, value] : limits) {
-    if (value >= 0) p.rlimits.emplace_back(resource, static_cast<rlim_t>(value));
-  }
-  return Status::Ok();
-}
-
-void Server::BuildBaseEnvironment() {
-  NameValuePairs& env = ctx_.base_env;
-  bool have_path = false;
-  for (const std::string& e : config_.env) {
-    auto eq = e.find('=');
-    if (eq != std::string::npos) {
-      env.emplace_back(e.substr(0, eq), e.substr(eq + 1));
-    } else if (const char* v = std::getenv(e.c_str())) {
-      env.emplace_back(e, v);
-    }
-    if (e.compare(0, eq == std::string::npos ? e.size() : eq, "PATH") == 0) have_path = true;
-  }
-  if (!have_path) {
-    const char* path = std::getenv("PATH");
-    env.emplace_back("PATH", path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
-  }
-}
-
 std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
-  const std::string& mode = target.mode.empty() ? config_.mode : target.mode;  // --persistent (dispatcher)
-  if (mode == "persistent") {
+  const RunMode mode = target.mode.value_or(config_.mode);  // --persistent (dispatcher)
+  if (mode == RunMode::kPersistent) {
     PersistentRunnerOptions po;
-    po.park = ParkSpecFor(target, ctx_.base_env, config_);
+    po.park = ParkSpecFor(target, config_.env, config_);
     po.workers = config_.EffectiveWorkers();
     po.limits.max_requests = config_.max_requests;
     po.limits.max_rss_kib = config_.max_rss_mib * 1024;
@@ -148,32 +114,28 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
     po.metrics = &ctx_.observability.metrics;
     return MakePersistentRunner(io_, *spawner_, std::move(po));
   }
-  if (mode != "fork") return MakeExecRunner(io_, *spawner_);
+  if (mode != RunMode::kFork) return MakeExecRunner(io_, *spawner_);
   ForkRunnerOptions fo;
-  fo.park = ParkSpecFor(target, ctx_.base_env, config_);
+  fo.park = ParkSpecFor(target, config_.env, config_);
   fo.max_failures = config_.park_retries;
   fo.metrics = &ctx_.observability.metrics;
   return MakeForkRunner(io_, *spawner_, std::move(fo));
 }
 
-// --allow-from / FCGI_WEB_SERVER_ADDRS, then --user/--program-user/--allow-root.
+// --allow-from / FCGI_WEB_SERVER_ADDRS (logged), then --user/--program-user/--allow-root.
 Status Server::InitSecurity() {
-  std::string list = config_.allow_from;
-  const char* source = "--allow-from";
-  if (list.empty()) {
-    const char* env = std::getenv("FCGI_WEB_SERVER_ADDRS");
-    if (env != nullptr && *env != '\0') list = env, source = "FCGI_WEB_SERVER_ADDRS";
-  }
-  if (!list.empty()) {
-    Status s = AddressFilter::Parse(list, &peer_filter_);
-    if (!s.ok()) return Status::Invalid(std::string(source) + ": " + s.message());
-    filter_peers_ = true;
-    LogInfo(std::string("TCP peers allowed (") + source + "): " + peer_filter_.ToString());
+  if (config_.allowed_peers) {
+    LogInfo("TCP peers allowed (" + config_.allowed_peers->source +
+            "): " + config_.allowed_peers->filter.ToString());
   }
   return ApplyPrivileges(config_, &spawner_);
 }
 
-Status Server::InitDispatcher() {
+Status Server::MakePrograms(const ProgramTarget& target, std::unique_ptr<ProgramSource>* out) {
+  if (!config_.dispatcher()) {
+    *out = MakeSingleProgramSource(target, MakeRunner(target));
+    return Status::Ok();
+  }
   std::unique_ptr<FileSystem> fs = MakeRealFileSystem();
   ScriptPolicy policy;
   Status s = MakeScriptPolicy(config_, *fs, &policy);
@@ -181,28 +143,30 @@ Status Server::InitDispatcher() {
   if (policy.root.empty() && policy.programs.empty()) {
     LogWarning("dispatcher mode with --allow-any-path: any executable file a request names may run");
   }
-  programs_ = MakeDispatcherSource(config_, std::move(policy), std::move(fs),
-                                   [this](const ProgramTarget& target) { return MakeRunner(target); });
+  *out = MakeDispatcherSource(config_, std::move(policy), std::move(fs),
+                              [this](const ProgramTarget& t) { return MakeRunner(t); });
   return Status::Ok();
 }
 
 // A TCP peer outside the allow-list is closed at once (and logged).
 bool Server::PeerAllowed(const ListeningSocket& ls, boost::asio::generic::stream_protocol::socket& socket) {
-  if (!filter_peers_ || !ls.is_tcp) return true;
+  if (!config_.allowed_peers || !ls.is_tcp) return true;
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
-  if (!ec && peer_filter_.Allows(ep.data())) return true;
+  if (!ec && config_.allowed_peers->filter.Allows(ep.data())) return true;
   LogWarning("refused connection from " + DescribePeer(socket) + " on " + ls.name + ": not in " +
-             (config_.allow_from.empty() ? "FCGI_WEB_SERVER_ADDRS" : "--allow-from"));
+             config_.allowed_peers->source);
   socket.close(ec);
   return false;
 }
 
 Status Server::Init() {
+  // What --check-config checks, all of it, before anything is bound (checks/config_check.h).
+  ConfigCheckResult check = CheckConfig(config_);
+  if (!check.errors.empty()) return Status::Invalid(Join(check.errors, "; "));
   ProgramTarget target;
-  Status s = config_.dispatcher() ? Status::Ok() : ResolveProgram(&target);
+  Status s = config_.dispatcher() ? Status::Ok() : ResolveProgramTarget(config_, &target);
   if (!s.ok()) return s;
-  BuildBaseEnvironment();
   // --http without --listen: HTTP only (fd 0 and systemd sockets are not taken).
   s = config_.http.empty() || !config_.listen.empty() ? OpenListeners(config_, &listening_) : Status::Ok();
   if (!s.ok()) return s;
@@ -219,7 +183,7 @@ Status Server::Init() {
     if (!s.ok()) return Status::Invalid("--access-log: " + s.message());
     ctx_.observability.access_log = access_log_.get();
   }
-  if (config_.slow_threshold_seconds > 0) {
+  if (config_.slow_threshold > Duration(0)) {
     slow_log_ = std::make_unique<SlowLog>(io_, *spawner_);
     s = slow_log_->Open(config_.slow_log, config_.slow_backtrace);
     if (!s.ok()) return Status::Invalid("--slow-log: " + s.message());
@@ -227,13 +191,8 @@ Status Server::Init() {
   }
   s = InitSecurity();  // after binding: may drop privileges
   if (!s.ok()) return s;
-  if (config_.dispatcher()) {
-    s = InitDispatcher();
-    if (!s.ok()) return s;
-  } else {
-    std::unique_ptr<ProgramRunner> runner = MakeRunner(target);
-    programs_ = MakeSingleProgramSource(std::move(target), std::move(runner));
-  }
+  s = MakePrograms(target, &programs_);
+  if (!s.ok()) return s;
   ctx_.programs = programs_.get();
   s = OpenAcceptors();
   if (!s.ok()) return s;
@@ -242,8 +201,7 @@ Status Server::Init() {
   parent_watch_ = std::make_unique<ParentWatch>(io_);
   return parent_watch_->Start(config_.parent_pipe_fd, spawned, [this](const std::string& what) {
     if (stopping_) return;
-    LogNotice(what + ": stopping gracefully (" + std::to_string(ctx_.counters.requests_active) +
-              " requests running)");
+    LogNotice(what + ": stopping gracefully (" + Requests(ctx_.counters.requests_active) + " running)");
     BeginShutdown();
   });
 }
@@ -262,8 +220,8 @@ Status Server::OpenAcceptors() {
 void Server::StartAcceptors() {
   for (auto& a : acceptors_) {
     LogNotice("listening on " + a->socket().name + " for " +
-              (config_.dispatcher() ? "the programs requests name (dispatcher mode)" : config_.program) +
-              " (mode " + config_.mode + ", " + std::to_string(slots_.capacity()) + " workers)");
+              (config_.dispatcher() ? "the programs that requests name (dispatcher mode)" : config_.program) +
+              " (mode " + RunModeName(config_.mode) + ", " + std::to_string(slots_.capacity()) + " workers)");
     const ListeningSocket* ls = &a->socket();
     a->Start([this, ls](Acceptor::Socket socket) { OnAccept(*ls, std::move(socket)); });
   }
@@ -313,14 +271,11 @@ void Server::WaitForSignal() {
         if (!r.ok()) LogError("SIGUSR1: " + r.message());
       }
     } else if (sig == SIGHUP) {
-      if (config_.mode == "exec" && config_.persistent.empty()) {
-        LogInfo("SIGHUP: nothing to recycle in exec mode (every request starts the program afresh)");
-      } else if (programs_) {
-        programs_->Recycle("SIGHUP");
-      }
+      LogNotice("received SIGHUP: starting the programs afresh");
+      if (programs_) programs_->Recycle("SIGHUP");
     } else if (!stopping_) {
       LogNotice(std::string("received SIG") + sigabbrev_np(sig) + ": stopping gracefully (" +
-                std::to_string(ctx_.counters.requests_active) + " requests running; again to stop at once)");
+                Requests(ctx_.counters.requests_active) + " running; again to stop at once)");
       BeginShutdown();
     } else {
       LogNotice(std::string("received SIG") + sigabbrev_np(sig) + " again: stopping now");
@@ -336,13 +291,12 @@ void Server::BeginShutdown() {
   RemoveSocketFiles(listening_);
   connections_.StopReading();
   if (http_) http_->StopAccepting();
-  if (config_.shutdown_timeout_seconds > 0) {
-    shutdown_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(config_.shutdown_timeout_seconds)));
+  if (config_.shutdown_timeout > Duration(0)) {
+    shutdown_timer_.expires_after(config_.shutdown_timeout);
     shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) {
-        LogWarning("--shutdown-timeout reached: terminating " +
-                   std::to_string(ctx_.counters.requests_active) + " running requests");
+        LogWarning("--shutdown-timeout reached: terminating " + Requests(ctx_.counters.requests_active) +
+                   " still running");
         AbortEverything("launcher stopping");
       }
     });

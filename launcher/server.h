@@ -5,6 +5,7 @@
 // Signals: SIGTERM/SIGINT/SIGQUIT stop gracefully (stop accepting, let running
 // requests finish for --shutdown-timeout, then terminate them, remove the unix
 // socket files, exit 0); a second one stops at once. SIGUSR1 reopens the log.
+// SIGHUP starts the programs' long-lived processes afresh (Recycle).
 // SIGPIPE is ignored in the launcher (programs get the default disposition).
 #ifndef FCGI_RUN_LAUNCHER_SERVER_H_
 #define FCGI_RUN_LAUNCHER_SERVER_H_
@@ -15,9 +16,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <list>
 #include <memory>
+#include <string>
 #include <vector>
 
-#include "core/address_filter.h"
 #include "core/status.h"
 #include "core/worker_slots.h"
 #include "launcher/config/options.h"
@@ -38,7 +39,8 @@ class ParentWatch;
 
 class Server {
  public:
-  explicit Server(const Config& config);
+  // The Server owns the configuration it runs with.
+  explicit Server(Config config);
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   ~Server();
@@ -49,11 +51,10 @@ class Server {
   int Run();
 
  private:
-  Status ResolveProgram(ProgramTarget* target);
   std::unique_ptr<ProgramRunner> MakeRunner(const ProgramTarget& target);
-  void BuildBaseEnvironment();
   Status InitSecurity();
-  Status InitDispatcher();
+  // The ProgramSource of config_: single program (`target`) or dispatcher.
+  Status MakePrograms(const ProgramTarget& target, std::unique_ptr<ProgramSource>* out);
   // Accept loops on listening_ (which they then own); StartAcceptors logs and starts them.
   Status OpenAcceptors();
   void StartAcceptors();
@@ -65,7 +66,7 @@ class Server {
   void AbortEverything(const char* why);
   void MaybeFinishShutdown();
 
-  const Config& config_;
+  Config config_;  // the running configuration (ctx_.config refers to it)
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
@@ -78,8 +79,6 @@ class Server {
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
   ConnectionList<Connection> connections_;
-  AddressFilter peer_filter_;  // --allow-from / FCGI_WEB_SERVER_ADDRS
-  bool filter_peers_ = false;
   bool stopping_ = false;
   bool finishing_ = false;
   std::unique_ptr<HttpFront> http_;            // --http; destroyed before ctx_

@@ -1,7 +1,5 @@
 #include "launcher/checks/safety_check.h"
 
-#include <limits.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -76,38 +74,16 @@ struct Observed {
 
 constexpr const char* kCouldNotRun = "VERDICT: the check could not run.\n";
 
-// The programs' environment as Server::BuildBaseEnvironment makes it: --env
-// (NAME=VALUE, or NAME taken from ours), then PATH unless --env gave it.
-std::vector<std::string> BaseEnvironment(const Config& config) {
-  std::vector<std::string> env;
-  bool have_path = false;
-  for (const std::string& e : config.env) {
-    const size_t eq = e.find('=');
-    if (eq != std::string::npos) {
-      env.push_back(e);
-    } else if (const char* v = getenv(e.c_str())) {
-      env.push_back(e + "=" + v);
-    }
-    if (e.compare(0, eq == std::string::npos ? e.size() : eq, "PATH") == 0) have_path = true;
-  }
-  if (!have_path) {
-    const char* path = getenv("PATH");
-    env.push_back(std::string("PATH=") + (path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin"));
-  }
-  return env;
-}
-
 }  // namespace
 
 int RunSafetyCheck(const Config& config, std::ostream& report) {
-  char resolved[PATH_MAX];
-  if (realpath(config.program.c_str(), resolved) == nullptr) {
-    report << "fcgi-run --check: cannot find " << config.program << "\n" << kCouldNotRun;
+  ProgramTarget target;  // as start-up resolves PROGRAM, with --rlimit-*
+  if (Status s = ResolveProgramTarget(config, &target); !s.ok()) {
+    report << "fcgi-run --check: " << s.message() << "\n" << kCouldNotRun;
     return kCheckCouldNotRun;
   }
-  const std::string program = resolved;
-  std::string cwd = program.substr(0, program.rfind('/'));
-  if (cwd.empty()) cwd = "/";
+  const std::string& program = target.path;
+  const std::string& cwd = target.cwd;
   std::vector<CheckRequest> requests = {DefaultCheckRequest()};
   for (const std::string& file : config.check_requests) {
     std::ifstream in(file, std::ios::binary);
@@ -125,7 +101,9 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
     }
     requests.push_back(std::move(r));
   }
-  const std::vector<std::string> base_env = BaseEnvironment(config);
+  // The programs' environment as in serving: --env, then PATH (Config::env).
+  std::vector<std::string> base_env;
+  for (const auto& [name, value] : config.env) base_env.push_back(name + "=" + value);
 
   // As a real start: refuse to run programs as root without --allow-root,
   // drop to --user, run programs as --program-user (ApplyPrivileges).
@@ -140,9 +118,9 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   park.args = config.args;
   park.cwd = cwd;
   park.env = base_env;
-  park.rlimits = RlimitsFromConfig(config);  // --rlimit-*, as every real run gets them
+  park.rlimits = target.rlimits;  // --rlimit-*, as every real run gets them
   park.compat_library = FindCompatLibrary(config.compat_library);
-  park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config.park_timeout_seconds * 1000));
+  park.hello_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.park_timeout);
 
   Observed seen;
   PersistentRunnerOptions po;

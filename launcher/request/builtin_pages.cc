@@ -81,9 +81,11 @@ bool AnswerBuiltinPage(const ServerContext& ctx, const NameValuePairs& params, s
   if (!PathMatches(params, config.status_path)) return false;
   const std::string* q = FindParam(params, "QUERY_STRING");
   StatusQuery query = ParseStatusQuery(q != nullptr ? *q : "");
+  StatusSnapshot snapshot = TakeStatusSnapshot(ctx, query.full);
+  // The status request itself is a request being served: it does not count as active.
+  if (snapshot.requests_active > 0) --snapshot.requests_active;
   *status = 200;
-  *cgi_response = Response(StatusContentType(query.format),
-                           RenderStatus(TakeStatusSnapshot(ctx, query.full), query.format), method);
+  *cgi_response = Response(StatusContentType(query.format), RenderStatus(snapshot, query.format), method);
   return true;
 }
 

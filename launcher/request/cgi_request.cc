@@ -24,10 +24,6 @@ constexpr uint64_t kDefaultPipeBytes = 64 * 1024;  // Linux's default pipe capac
 // Most chunks one Read (of stdout or stderr) takes before it lets other work run.
 constexpr int kReadsPerTurn = 16;
 
-std::chrono::steady_clock::duration Seconds(double s) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-}
-
 }  // namespace
 
 CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, uint16_t id, Role role)
@@ -62,9 +58,9 @@ void CgiRequest::EnterFinished() {
 }
 
 std::string CgiRequest::Describe() const {
+  // "GET /cgit/ (cgit.cgi)"; before a program is chosen (or when none is), no parenthesis.
   return (method_.empty() ? std::string("?") : method_) + " " + (uri_.empty() ? std::string("?") : uri_) +
-         " (" + (program_.target.display_name.empty() ? std::string("?") : program_.target.display_name) +
-         ")";
+         (program_.target.display_name.empty() ? "" : " (" + program_.target.display_name + ")");
 }
 
 void CgiRequest::Start(NameValuePairs params) {
@@ -111,7 +107,7 @@ void CgiRequest::Start(NameValuePairs params) {
   ctx_.observability.metrics.SetProgram(metrics_id_, program_.target.path);
   std::vector<DroppedParam> dropped;
   CgiEnvironment env =
-      BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.base_env, role_, &dropped);
+      BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.config.env, role_, &dropped);
   for (const DroppedParam& d : dropped) {  // the message is built only when it is logged
     if (Log::Enabled(LogLevel::kDebug)) {
       LogDebug(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason);
@@ -211,8 +207,8 @@ void CgiRequest::Launch() {
     if (fd >= 0) close(fd);
   }
   if (phase_ == Phase::kFinished) return;  // failed synchronously
-  if (ctx_.config.timeout_seconds > 0) {
-    timeout_timer_.expires_after(Seconds(ctx_.config.timeout_seconds));
+  if (ctx_.config.timeout > Duration(0)) {
+    timeout_timer_.expires_after(ctx_.config.timeout);
     timeout_timer_.async_wait([self](const boost::system::error_code& ec) {
       if (!ec) self->OnTimeout();
     });
@@ -607,7 +603,7 @@ void CgiRequest::StopProgram() {
     return;
   }
   run_->SignalGroup(SIGTERM);
-  kill_timer_.expires_after(Seconds(ctx_.config.kill_grace_seconds));
+  kill_timer_.expires_after(ctx_.config.kill_grace);
   kill_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || self->exited_) return;
     LogWarning(self->Describe() + ": pid " + std::to_string(self->pid_) +

@@ -53,11 +53,10 @@ class DispatcherSource : public ProgramSource {
                    RunnerFactory make_runner)
       : config_(config),
         policy_(std::move(policy)),
+        persistent_(config.persistent),
         fs_(std::move(fs)),
         make_runner_(std::move(make_runner)) {
-    // --persistent: validated by ParseCommandLine; a pattern naming a symlink selects its target.
-    Status s = PersistentPatterns::Parse(config_.persistent, !policy_.root.empty(), &persistent_);
-    if (!s.ok()) LogError(s.message() + " (ignored)");
+    // --persistent (parsed by ParseConfig): a pattern naming a symlink selects its target.
     persistent_.ResolveLiterals(*fs_);
   }
 
@@ -112,7 +111,7 @@ class DispatcherSource : public ProgramSource {
     Class c;
     c.target = MakeProgramTarget(config_, program, {});
     const std::string pattern = persistent_.Match(program, policy_.root, policy_.real_root);
-    if (!pattern.empty()) c.target.mode = "persistent";
+    if (!pattern.empty()) c.target.mode = RunMode::kPersistent;
     c.runner = std::shared_ptr<ProgramRunner>(make_runner_(c.target));
     lru_.push_front(std::move(c));
     index_[program] = lru_.begin();
@@ -165,10 +164,7 @@ Status MakeScriptPolicy(const Config& config, const FileSystem& fs, ScriptPolicy
     if (!info.directory) return Status::Invalid("--root " + config.root + ": not a directory");
     p.root = config.root[0] == '/' ? NormalizePath(config.root) : p.real_root;
   }
-  if (!config.allow_ext.empty()) {
-    Status s = ParseExtensionList(config.allow_ext, &p.extensions);
-    if (!s.ok()) return s;
-  }
+  p.extensions = config.allow_ext;
   for (const std::string& program : config.allowed_programs) {
     std::string real;
     Status s = fs.RealPath(program, &real);

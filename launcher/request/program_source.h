@@ -8,11 +8,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/fcgi_name_value.h"
+#include "core/run_mode.h"
 #include "core/status.h"
 #include "launcher/run/program_runner.h"
 
@@ -25,7 +27,8 @@ struct ProgramTarget {
   std::string cwd;                              // the program's directory
   std::string display_name;                     // basename: what error bodies may show
   std::vector<std::pair<int, rlim_t>> rlimits;  // from --rlimit-*
-  std::string mode;  // "" = --mode; dispatcher mode: "persistent" for --persistent matches
+  // Unset = --mode; dispatcher mode: kPersistent for the programs --persistent selects.
+  std::optional<RunMode> mode;
 };
 
 struct ResolvedProgram {

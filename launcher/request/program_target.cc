@@ -1,5 +1,12 @@
 #include "launcher/request/program_target.h"
 
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace fcgi {
 
 std::vector<std::pair<int, rlim_t>> RlimitsFromConfig(const Config& config) {
@@ -21,10 +28,24 @@ ProgramTarget MakeProgramTarget(const Config& config, const std::string& real_pa
   p.path = real_path;
   p.args = std::move(args);
   p.cwd = p.path.substr(0, p.path.rfind('/'));
-  if (p.cwd.empty()) p.cwd = "/";
+  if (p.cwd.empty()) p.cwd.assign(1, '/');  // (assigning "/" trips GCC 12's -Wrestrict)
   p.display_name = p.path.substr(p.path.rfind('/') + 1);
   p.rlimits = RlimitsFromConfig(config);
   return p;
+}
+
+Status ResolveProgramTarget(const Config& config, ProgramTarget* out) {
+  char resolved[PATH_MAX];
+  if (realpath(config.program.c_str(), resolved) == nullptr) {
+    return Status::FromErrno("realpath(3) PROGRAM", config.program, errno);
+  }
+  struct stat st;
+  if (stat(resolved, &st) != 0) return Status::FromErrno("stat(2) PROGRAM", resolved, errno);
+  if (!S_ISREG(st.st_mode))
+    return Status::Invalid(std::string("PROGRAM ") + resolved + ": not a regular file");
+  if (access(resolved, X_OK) != 0) return Status::FromErrno("access(2) X_OK PROGRAM", resolved, errno);
+  *out = MakeProgramTarget(config, resolved, config.args);
+  return Status::Ok();
 }
 
 }  // namespace fcgi

@@ -47,7 +47,6 @@ struct ServerContext {
   const Config& config;
   WorkerSlots& slots;
   ProgramSource* programs = nullptr;  // set by Server::Init, owned by Server
-  NameValuePairs base_env;            // from --env (and PATH)
   ConnectionLimits limits;
   ServerCounters counters;
   // Called whenever a request finishes (the server uses it to complete a

@@ -91,7 +91,7 @@ TEST_CASE("systemd: fcgi-run@.socket + fcgi-run@.service under systemd-socket-ac
   const std::string instance = "demo";
   // /etc/fcgi-run/demo.conf as the service's comment suggests.
   std::string conf = "# demo instance\ncommand = " + Example("hello.cgi") + "\nworkers = 2\n";
-  if (geteuid() == 0) conf += "allow-root = true   # the test runs as root; the unit runs as www-data\n";
+  if (geteuid() == 0) conf += "# the test runs as root; the unit runs as www-data\nallow-root = true\n";
   dir.WriteFile("etc/" + instance + ".conf", conf);
 
   std::vector<std::string> command = Words(ReplaceAll(Localize(exec_start, dir), "%i", instance));
