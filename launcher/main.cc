@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   // 4 MiB free at its top.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   mallopt(M_TRIM_THRESHOLD, 4 << 20);
-  fcgi::Server server(std::move(parsed.config));
+  fcgi::Server server(std::move(parsed), [args, env]() { return fcgi::ParseConfig(args, env); });
   s = server.Init();
   if (!s.ok()) {
     fcgi::LogError(s.message());

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <ctime>
@@ -64,6 +65,63 @@ ParkSpec ParkSpecFor(const ProgramTarget& target, const NameValuePairs& base_env
   return park;
 }
 
+// Options a SIGHUP reload cannot apply: the listening sockets are bound,
+// privileges may be dropped, the log destinations are open. Each keeps its
+// running value (copied back into the new configuration) and is named in the log.
+struct RestartOnly {
+  const char* option;
+  void (*keep)(const Config& running, Config* next);
+};
+const RestartOnly kRestartOnly[] = {
+    {"listen", [](const Config& r, Config* n) { n->listen = r.listen; }},
+    {"http", [](const Config& r, Config* n) { n->http = r.http; }},
+    {"socket-mode", [](const Config& r, Config* n) { n->socket_mode = r.socket_mode; }},
+    {"socket-owner", [](const Config& r, Config* n) { n->socket_owner = r.socket_owner; }},
+    {"backlog", [](const Config& r, Config* n) { n->backlog = r.backlog; }},
+    {"parent-pipe-fd", [](const Config& r, Config* n) { n->parent_pipe_fd = r.parent_pipe_fd; }},
+    {"http-max-header",
+     [](const Config& r, Config* n) { n->http_max_header_bytes = r.http_max_header_bytes; }},
+    {"user", [](const Config& r, Config* n) { n->user = r.user; }},
+    {"program-user", [](const Config& r, Config* n) { n->program_user = r.program_user; }},
+    {"allow-root", [](const Config& r, Config* n) { n->allow_root = r.allow_root; }},
+    {"log", [](const Config& r, Config* n) { n->log_file = r.log_file; }},
+    {"syslog", [](const Config& r, Config* n) { n->syslog = r.syslog; }},
+    {"syslog-facility", [](const Config& r, Config* n) { n->syslog_facility = r.syslog_facility; }},
+    {"syslog-socket", [](const Config& r, Config* n) { n->syslog_socket = r.syslog_socket; }},
+    {"access-log", [](const Config& r, Config* n) { n->access_log = r.access_log; }},
+    {"slow-log", [](const Config& r, Config* n) { n->slow_log = r.slow_log; }},
+    {"slow-threshold", [](const Config& r, Config* n) { n->slow_threshold = r.slow_threshold; }},
+    {"slow-backtrace", [](const Config& r, Config* n) { n->slow_backtrace = r.slow_backtrace; }},
+};
+
+// Options a reload applies without new program processes: requests read them
+// through ServerContext::config, or Reload sets them where they live.
+const char* const kAppliedLive[] = {
+    "timeout",    "kill-grace",        "shutdown-timeout", "max-body",   "max-params",
+    "max-header", "max-conn-requests", "buffer",           "body-spool", "tmp-dir",
+    "queue",      "log-level",         "verbose",          "stderr",     "status-path",
+    "ping-path",  "ping-response",     "access-format",    "allow-from", "config",
+};
+
+// The options whose text differs between two parses ("command" = PROGRAM ARGS).
+std::vector<std::string> ChangedOptions(const std::map<std::string, std::vector<std::string>>& before,
+                                        const std::map<std::string, std::vector<std::string>>& after) {
+  std::vector<std::string> changed;
+  auto b = before.begin();
+  auto a = after.begin();
+  while (b != before.end() || a != after.end()) {
+    if (a == after.end() || (b != before.end() && b->first < a->first)) {
+      changed.push_back((b++)->first);
+    } else if (b == before.end() || a->first < b->first) {
+      changed.push_back((a++)->first);
+    } else {
+      if (a->second != b->second) changed.push_back(a->first);
+      ++a, ++b;
+    }
+  }
+  return changed;
+}
+
 std::string Join(const std::vector<std::string>& items, const char* separator) {
   std::string out;
   for (const std::string& i : items) out += (out.empty() ? "" : separator) + i;
@@ -75,14 +133,17 @@ std::string Requests(uint64_t n) { return std::to_string(n) + (n == 1 ? " reques
 
 }  // namespace
 
-Server::Server(Config config)
-    : config_(std::move(config)),
+Server::Server(ParseResult start, ConfigReader reread)
+    : config_(std::move(start.config)),
+      reread_(std::move(reread)),
+      given_(std::move(start.given)),
       signals_(io_, SIGTERM, SIGINT, SIGQUIT),
       shutdown_timer_(io_),
       orphan_timer_(io_),
       slots_(config_.EffectiveWorkers(), config_.queue),
       spawner_(MakeProcessSpawner()),
-      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}} {
+      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}},
+      retired_timer_(io_) {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
   signals_.add(SIGCHLD);
@@ -92,7 +153,12 @@ Server::Server(Config config)
   ctx_.limits.max_conns = static_cast<uint32_t>(config_.EffectiveWorkers() + config_.queue);
   // Posted, so the check runs once the finishing request's handlers have
   // unwound (CgiRequest::Finish drops requests_active before calling back).
-  ctx_.on_request_finished = [this]() { boost::asio::post(io_, [this]() { MaybeFinishShutdown(); }); };
+  ctx_.on_request_finished = [this]() {
+    boost::asio::post(io_, [this]() {
+      SweepRetiredPrograms();
+      MaybeFinishShutdown();
+    });
+  };
 }
 
 Server::~Server() {
@@ -271,8 +337,7 @@ void Server::WaitForSignal() {
         if (!r.ok()) LogError("SIGUSR1: " + r.message());
       }
     } else if (sig == SIGHUP) {
-      LogNotice("received SIGHUP: starting the programs afresh");
-      if (programs_) programs_->Recycle("SIGHUP");
+      if (!stopping_) Reload();
     } else if (!stopping_) {
       LogNotice(std::string("received SIG") + sigabbrev_np(sig) + ": stopping gracefully (" +
                 Requests(ctx_.counters.requests_active) + " running; again to stop at once)");
@@ -317,8 +382,10 @@ void Server::MaybeFinishShutdown() {
   finishing_ = true;
   // Only now: requests still queued at the signal need the parked program (fork mode).
   if (programs_) programs_->Shutdown();
+  for (auto& retired : retired_programs_) retired->Shutdown();
   shutdown_timer_.cancel();
   orphan_timer_.cancel();
+  retired_timer_.cancel();
   signals_.cancel();
   // Let the last END_REQUEST records flush: stop once every connection has
   // closed, or after two seconds at most.
@@ -337,6 +404,99 @@ void Server::MaybeFinishShutdown() {
     });
   };
   (*poll)();
+}
+
+void Server::Reload() {
+  if (!reread_) {
+    LogNotice("received SIGHUP: starting the programs afresh");
+    programs_->Recycle("SIGHUP");
+    return;
+  }
+  const std::string source = config_.config_file.empty() ? "the command line" : config_.config_file;
+  LogNotice("received SIGHUP: re-reading " + source);
+  ParseResult next = reread_();
+  std::vector<std::string> errors = next.errors;
+  if (next.outcome == ParseOutcome::kRun) {
+    for (const RestartOnly& r : kRestartOnly) r.keep(config_, &next.config);
+    if (next.config.dispatcher() != config_.dispatcher()) {
+      errors.push_back("switching between a PROGRAM and dispatcher mode (--root) needs a restart");
+    }
+  } else if (errors.empty()) {
+    errors.push_back("not a configuration to serve with (--help, --version)");
+  }
+  ProgramTarget target;
+  if (errors.empty()) {
+    if (next.config.dispatcher()) {
+      CheckPrograms(next.config, &errors);
+    } else if (Status s = ResolveProgramTarget(next.config, &target); !s.ok()) {
+      errors.push_back(s.message());
+    }
+  }
+  if (!errors.empty()) {
+    LogError("SIGHUP: " + source + " not applied, keeping the running configuration: " + Join(errors, "; "));
+    return;
+  }
+  std::vector<std::string> changed = ChangedOptions(given_, next.given);
+  std::vector<std::string> restart, applied;
+  bool new_programs = false;  // a change the running programs' processes do not see
+  for (const std::string& option : changed) {
+    auto is = [&option](const char* name) { return option == name; };
+    if (std::any_of(std::begin(kRestartOnly), std::end(kRestartOnly),
+                    [&](const RestartOnly& r) { return is(r.option); })) {
+      restart.push_back(option);
+      continue;
+    }
+    applied.push_back(option == "command" ? "PROGRAM" : option);
+    if (std::none_of(std::begin(kAppliedLive), std::end(kAppliedLive), is)) new_programs = true;
+  }
+  config_ = std::move(next.config);
+  // What runs is compared next time: a restart-only change is named again until a restart.
+  for (const std::string& option : restart) {
+    auto running = given_.find(option);
+    if (running == given_.end()) next.given.erase(option);
+    else next.given[option] = running->second;
+  }
+  given_ = std::move(next.given);
+  for (const std::string& w : next.warnings) LogWarning(w);
+  Log::SetLevel(config_.log_level);
+  slots_.Resize(config_.EffectiveWorkers(), config_.queue);
+  ctx_.limits.max_params_bytes = config_.max_params_bytes;
+  ctx_.limits.max_requests = config_.max_requests_per_connection;
+  ctx_.limits.max_reqs = static_cast<uint32_t>(config_.EffectiveWorkers() + config_.queue);
+  ctx_.limits.max_conns = static_cast<uint32_t>(config_.EffectiveWorkers() + config_.queue);
+  if (access_log_) access_log_->SetFormat(config_.access_format);
+  if (http_) http_->Configure(config_, target.path);
+  LogNotice("SIGHUP: " + source + " reloaded (" +
+            (applied.empty() ? std::string("nothing to apply") : "changed: " + Join(applied, ", ")) +
+            (restart.empty() ? "" : "; needs a restart to apply: " + Join(restart, ", ")) + ")");
+  if (!new_programs) {  // as before reloads existed: start the long-lived processes afresh
+    programs_->Recycle("SIGHUP");
+    return;
+  }
+  std::unique_ptr<ProgramSource> fresh;
+  if (Status s = MakePrograms(target, &fresh); !s.ok()) {  // checked above: a race with the file system
+    LogError("SIGHUP: " + s.message() + "; the programs keep running as before");
+    return;
+  }
+  LogInfo("SIGHUP: the programs start with the new configuration; those running finish first");
+  retired_programs_.push_back(std::move(programs_));
+  programs_ = std::move(fresh);
+  ctx_.programs = programs_.get();
+  SweepRetiredPrograms();
+}
+
+void Server::SweepRetiredPrograms() {
+  std::erase_if(retired_programs_, [](const std::unique_ptr<ProgramSource>& p) {
+    if (p->InUse()) return false;
+    p->Shutdown();
+    return true;
+  });
+  // A request lets go of its runner only after its last callback: look again shortly.
+  if (retired_programs_.empty() || stopping_) return;
+  retired_timer_.expires_after(std::chrono::seconds(1));
+  retired_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) SweepRetiredPrograms();
+  });
 }
 
 }  // namespace fcgi

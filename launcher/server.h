@@ -5,8 +5,19 @@
 // Signals: SIGTERM/SIGINT/SIGQUIT stop gracefully (stop accepting, let running
 // requests finish for --shutdown-timeout, then terminate them, remove the unix
 // socket files, exit 0); a second one stops at once. SIGUSR1 reopens the log.
-// SIGHUP starts the programs' long-lived processes afresh (Recycle).
+// SIGHUP re-reads the configuration (Reload) and starts the programs afresh.
 // SIGPIPE is ignored in the launcher (programs get the default disposition).
+//
+// Reload (SIGHUP): the same arguments and environment are parsed again
+// (the config file is what changes). A configuration that does not parse, or
+// whose PROGRAM / --root no longer checks out, is logged as an error and the
+// running one is kept. Otherwise what can change without a restart applies to
+// the requests that follow: the programs, their environment, limits and mode,
+// --workers and --queue, timeouts, sizes, the log level, the status page and
+// access-log format, --allow-from. A new ProgramSource takes over; the old one
+// is shut down once no request holds its runners. Options that need a restart
+// (listening sockets, users, log destinations: kRestartOnly in server.cc)
+// keep their running values and are named in the log.
 #ifndef FCGI_RUN_LAUNCHER_SERVER_H_
 #define FCGI_RUN_LAUNCHER_SERVER_H_
 
@@ -14,7 +25,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,10 +50,16 @@ namespace fcgi {
 class Connection;
 class ParentWatch;
 
+// Parses the configuration again for a SIGHUP reload (main.cc: ParseConfig
+// with the arguments and environment of the start).
+using ConfigReader = std::function<ParseResult()>;
+
 class Server {
  public:
-  // The Server owns the configuration it runs with.
-  explicit Server(Config config);
+  // `start.config` is the running configuration from now on (the Server owns
+  // it); `reread` gives the next one on SIGHUP (null: SIGHUP only starts the
+  // programs afresh).
+  Server(ParseResult start, ConfigReader reread);
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   ~Server();
@@ -55,6 +74,10 @@ class Server {
   Status InitSecurity();
   // The ProgramSource of config_: single program (`target`) or dispatcher.
   Status MakePrograms(const ProgramTarget& target, std::unique_ptr<ProgramSource>* out);
+  // SIGHUP.
+  void Reload();
+  // Shuts down and drops the replaced sources no request holds any more.
+  void SweepRetiredPrograms();
   // Accept loops on listening_ (which they then own); StartAcceptors logs and starts them.
   Status OpenAcceptors();
   void StartAcceptors();
@@ -67,6 +90,8 @@ class Server {
   void MaybeFinishShutdown();
 
   Config config_;  // the running configuration (ctx_.config refers to it)
+  ConfigReader reread_;
+  std::map<std::string, std::vector<std::string>> given_;  // the options as given, for Reload's comparison
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
@@ -75,7 +100,9 @@ class Server {
   WorkerSlots slots_;
   std::unique_ptr<Spawner> spawner_;
   ServerContext ctx_;
-  std::unique_ptr<ProgramSource> programs_;  // created in Init()
+  std::unique_ptr<ProgramSource> programs_;                       // created in Init(), replaced by Reload()
+  std::vector<std::unique_ptr<ProgramSource>> retired_programs_;  // replaced, still held by requests
+  boost::asio::steady_timer retired_timer_;                       // looks at them again
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
   ConnectionList<Connection> connections_;

@@ -38,7 +38,8 @@ struct ConfigCheckResult {
 // Every check above, collecting all errors (not only the first).
 ConfigCheckResult CheckConfig(const Config& config);
 
-// The programs' part alone: PROGRAM, or --root and --program.
+// The programs' part alone (PROGRAM, or --root and --program): what a SIGHUP
+// reload checks before it applies a new configuration.
 void CheckPrograms(const Config& config, std::vector<std::string>* errors);
 
 // `fcgi-run --check-config`: checks parsed.config, also when ParseConfig

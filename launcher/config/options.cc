@@ -54,7 +54,7 @@ po::options_description MakeDescription(Config* c) {
        "'name = true' or 'name = false'; repeatable options one line per value; PROGRAM as 'command = "
        "PATH', its ARGS as 'arg = ARG' lines; '#' starts a comment line, never a comment after a value). "
        "The command line overrides single values (flags too: --NAME=false switches off the file's "
-       "'NAME = true') and adds to repeatable ones. Default: $FCGI_RUN_CONFIG if set")(
+       "'NAME = true') and adds to repeatable ones. SIGHUP re-reads it. Default: $FCGI_RUN_CONFIG if set")(
           "check-config", Flag(&c->check_config),
           "validate the options, config file, PROGRAM or --root, addresses, inherited sockets, users and "
           "log files as start-up does, without binding or running anything; print 'configuration OK' "
@@ -226,8 +226,9 @@ constexpr const char* kHelpEpilogue =
     "with a binary unit: 64K, 8M, 1G.\n"
     "fcgi-run's options go before PROGRAM: the words after it are PROGRAM's arguments\n"
     "(fcgi-run --check --request FILE PROGRAM, never fcgi-run --check PROGRAM --request FILE).\n"
-    "\nSignals: SIGTERM/SIGINT/SIGQUIT stop gracefully; SIGHUP starts the programs' parked processes\n"
-    "and workers afresh; SIGUSR1 reopens the log files (--log, --access-log, --slow-log).\n";
+    "\nSignals: SIGTERM/SIGINT/SIGQUIT stop gracefully; SIGHUP re-reads the --config file (applies what\n"
+    "it can, logs what needs a restart) and starts the programs afresh; SIGUSR1 reopens the log files\n"
+    "(--log, --access-log, --slow-log).\n";
 
 // "FILE:LINE: " for a value of the config file, "" for the command line's.
 std::string Where(const OptionValue& v) { return v.origin.empty() ? "" : v.origin + ": "; }

@@ -35,6 +35,7 @@ class HttpFront {
   Status Open(const Config& config, const std::string& program_path);
   // What requests run: `program_path` is the single program ("" in dispatcher
   // mode, where config.root is the document root); and the header limit.
+  // Again on a SIGHUP reload, for the requests that follow.
   void Configure(const Config& config, const std::string& program_path);
   // Starts the accept loops (logs the URLs).
   void Start();

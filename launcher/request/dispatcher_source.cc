@@ -92,6 +92,16 @@ class DispatcherSource : public ProgramSource {
     for (auto& r : retired_) r->Shutdown();
   }
 
+  bool InUse() const override {
+    for (const Class& c : lru_) {
+      if (c.runner.use_count() > 1) return true;
+    }
+    for (const auto& r : retired_) {
+      if (r.use_count() > 1) return true;
+    }
+    return false;
+  }
+
   void ForEachRunner(const RunnerVisitor& visit) const override {
     for (const Class& c : lru_) visit(c.target.path, *c.runner);
   }

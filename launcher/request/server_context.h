@@ -44,7 +44,7 @@ struct Observability {
 
 struct ServerContext {
   boost::asio::io_context& io;
-  const Config& config;
+  const Config& config;  // the running configuration (a SIGHUP reload may change it between requests)
   WorkerSlots& slots;
   ProgramSource* programs = nullptr;  // set by Server::Init, owned by Server
   ConnectionLimits limits;

@@ -15,15 +15,17 @@ class SingleProgramSource : public ProgramSource {
   Status Resolve(const NameValuePairs&, ResolvedProgram* out) override {
     out->target = target_;
     out->runner = runner_.get();
+    out->keep_alive = runner_;
     return Status::Ok();
   }
   void Recycle(const char* why) override { runner_->Recycle(why); }
   void Shutdown() override { runner_->Shutdown(); }
+  bool InUse() const override { return runner_.use_count() > 1; }
   void ForEachRunner(const RunnerVisitor& visit) const override { visit(target_.path, *runner_); }
 
  private:
   ProgramTarget target_;
-  std::unique_ptr<ProgramRunner> runner_;
+  std::shared_ptr<ProgramRunner> runner_;
 };
 
 }  // namespace

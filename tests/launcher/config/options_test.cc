@@ -400,7 +400,7 @@ TEST_CASE("after PROGRAM: fcgi-run's own options are PROGRAM's, with a warning",
 TEST_CASE("--help: the Signals line names SIGHUP; durations and sizes are explained", "[options]") {
   Parsed p = Parse({"--help"});
   REQUIRE(p.outcome == ParseOutcome::kExitSuccess);
-  CHECK(Has(p.out, "stop gracefully; SIGHUP starts the programs' parked processes"));
+  CHECK(Has(p.out, "SIGHUP re-reads the --config file"));
   CHECK(Has(p.out, "Durations (SECONDS): 30, 0.5, or with a unit: 500ms, 30s, 2m, 1h"));
   CHECK(Has(p.out, "fcgi-run --check --request FILE PROGRAM"));
   CHECK(Parse({"--version"}).out.rfind("fcgi-run ", 0) == 0);
