@@ -142,7 +142,8 @@ Server::Server(ParseResult start, ConfigReader reread)
       orphan_timer_(io_),
       slots_(config_.EffectiveWorkers(), config_.queue),
       spawner_(MakeProcessSpawner()),
-      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}},
+      ctx_{.io = io_, .config = config_, .slots = slots_},
+      heap_trim_(io_, [this] { return ctx_.counters.requests_active == 0; }),
       retired_timer_(io_) {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
@@ -157,12 +158,13 @@ Server::Server(ParseResult start, ConfigReader reread)
     boost::asio::post(io_, [this]() {
       SweepRetiredPrograms();
       MaybeFinishShutdown();
+      heap_trim_.RequestFinished();
     });
   };
 }
 
 Server::~Server() {
-  RemoveSocketFiles(listening_);
+  RemoveSockets();
   if (!listeners_adopted_) {
     for (const ListeningSocket& ls : listening_) ::close(ls.fd);
   }
@@ -178,6 +180,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
     po.limits.max_rss_kib = config_.max_rss_mib * 1024;
     po.max_failures = config_.park_retries;
     po.metrics = &ctx_.observability.metrics;
+    po.park_scripts = !target.compile_per_request;  // a script is served in fork mode
     return MakePersistentRunner(io_, *spawner_, std::move(po));
   }
   if (mode != RunMode::kFork) return MakeExecRunner(io_, *spawner_);
@@ -185,6 +188,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
   fo.park = ParkSpecFor(target, config_.env, config_);
   fo.max_failures = config_.park_retries;
   fo.metrics = &ctx_.observability.metrics;
+  fo.park_scripts = !target.compile_per_request;
   return MakeForkRunner(io_, *spawner_, std::move(fo));
 }
 
@@ -193,6 +197,17 @@ Status Server::InitSecurity() {
   if (config_.allowed_peers) {
     LogInfo("TCP peers allowed (" + config_.allowed_peers->source +
             "): " + config_.allowed_peers->filter.ToString());
+  }
+  // Once fcgi-run is --user, unlink(2) in a directory like /run fails: a
+  // process that keeps root removes the socket files at exit.
+  const bool created = std::any_of(listening_.begin(), listening_.end(),
+                                   [](const ListeningSocket& ls) { return !ls.created_path.empty(); });
+  if (!config_.user.empty() && geteuid() == 0 && created) {
+    Status started = SocketRemover::Start(listening_, &socket_remover_);
+    if (!started.ok()) return started;
+    LogInfo("pid " + std::to_string(socket_remover_->pid()) +
+            " keeps root to remove the socket files at exit (" + "fcgi-run drops to --user " + config_.user +
+            ")");
   }
   return ApplyPrivileges(config_, &spawner_);
 }
@@ -206,12 +221,17 @@ Status Server::MakePrograms(const ProgramTarget& target, std::unique_ptr<Program
   ScriptPolicy policy;
   Status s = MakeScriptPolicy(config_, *fs, &policy);
   if (!s.ok()) return s;
-  if (policy.root.empty() && policy.programs.empty()) {
+  if (policy.roots.empty() && policy.programs.empty()) {
     LogWarning("dispatcher mode with --allow-any-path: any executable file a request names may run");
   }
   *out = MakeDispatcherSource(config_, std::move(policy), std::move(fs),
                               [this](const ProgramTarget& t) { return MakeRunner(t); });
   return Status::Ok();
+}
+
+void Server::RemoveSockets() {
+  if (socket_remover_) socket_remover_->RemoveNow(&listening_);
+  else RemoveSocketFiles(&listening_);
 }
 
 // A TCP peer outside the allow-list is closed at once (and logged).
@@ -233,8 +253,10 @@ Status Server::Init() {
   ProgramTarget target;
   Status s = config_.dispatcher() ? Status::Ok() : ResolveProgramTarget(config_, &target);
   if (!s.ok()) return s;
-  // --http without --listen: HTTP only (fd 0 and systemd sockets are not taken).
-  s = config_.http.empty() || !config_.listen.empty() ? OpenListeners(config_, &listening_) : Status::Ok();
+  // --http without --listen: HTTP only (fd 0 is not taken; systemd's sockets are, when it passes some).
+  s = config_.http.empty() || !config_.listen.empty() || config_.systemd_fds > 0
+          ? OpenListeners(config_, &listening_)
+          : Status::Ok();
   if (!s.ok()) return s;
   if (!config_.http.empty()) {  // the built-in HTTP front (http_front.h), bound before privileges drop
     http_ = std::make_unique<HttpFront>(ctx_);
@@ -285,7 +307,8 @@ Status Server::OpenAcceptors() {
 
 void Server::StartAcceptors() {
   for (auto& a : acceptors_) {
-    LogNotice("listening on " + a->socket().name + " for " +
+    const std::string& file = a->socket().file;
+    LogNotice("listening on " + a->socket().name + (file.empty() ? "" : " (" + file + ")") + " for " +
               (config_.dispatcher() ? "the programs that requests name (dispatcher mode)" : config_.program) +
               " (mode " + RunModeName(config_.mode) + ", " + std::to_string(slots_.capacity()) + " workers)");
     const ListeningSocket* ls = &a->socket();
@@ -300,7 +323,7 @@ int Server::Run() {
   if (http_) http_->Start();
   WaitForSignal();
   io_.run();
-  RemoveSocketFiles(listening_);
+  RemoveSockets();
   LogNotice("stopped");
   return 0;
 }
@@ -310,7 +333,10 @@ void Server::OnAccept(const ListeningSocket& ls, boost::asio::generic::stream_pr
   ++ctx_.counters.accepted_connections;
   // A unix socket's peer has no address worth a getpeername(2): name it by the listener.
   std::string peer = ls.is_tcp ? DescribePeer(socket) : ls.name;
-  auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));
+  // Not make_shared: the connection list keeps a weak_ptr until its next
+  // Add, and with make_shared that would keep the whole object (its 64 KiB
+  // buffers) allocated after the connection closed (connection_list.h).
+  auto conn = std::shared_ptr<Connection>(new Connection(ctx_, std::move(socket), std::move(peer)));
   connections_.Add(conn);
   conn->Start();
 }
@@ -353,7 +379,7 @@ void Server::WaitForSignal() {
 void Server::BeginShutdown() {
   stopping_ = true;
   for (auto& a : acceptors_) a->Stop();
-  RemoveSocketFiles(listening_);
+  RemoveSockets();
   connections_.StopReading();
   if (http_) http_->StopAccepting();
   if (config_.shutdown_timeout > Duration(0)) {

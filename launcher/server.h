@@ -39,6 +39,8 @@
 #include "launcher/front/connection_list.h"
 #include "launcher/front/http_front.h"
 #include "launcher/front/listener.h"
+#include "launcher/front/socket_remover.h"
+#include "launcher/heap_trim.h"
 #include "launcher/request/access_log.h"
 #include "launcher/request/program_source.h"
 #include "launcher/request/server_context.h"
@@ -88,6 +90,9 @@ class Server {
   void BeginShutdown();
   void AbortEverything(const char* why);
   void MaybeFinishShutdown();
+  // Removes the unix socket files fcgi-run created (through socket_remover_
+  // once privileges were dropped); logs each. Idempotent.
+  void RemoveSockets();
 
   Config config_;  // the running configuration (ctx_.config refers to it)
   ConfigReader reread_;
@@ -100,11 +105,14 @@ class Server {
   WorkerSlots slots_;
   std::unique_ptr<Spawner> spawner_;
   ServerContext ctx_;
+  HeapTrim heap_trim_;                                            // returns free heap memory once idle
   std::unique_ptr<ProgramSource> programs_;                       // created in Init(), replaced by Reload()
   std::vector<std::unique_ptr<ProgramSource>> retired_programs_;  // replaced, still held by requests
   boost::asio::steady_timer retired_timer_;                       // looks at them again
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
+  // --user as root: removes listening_'s files at exit, which --user may not (socket_remover.h).
+  std::unique_ptr<SocketRemover> socket_remover_;
   ConnectionList<Connection> connections_;
   bool stopping_ = false;
   bool finishing_ = false;

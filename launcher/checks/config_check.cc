@@ -1,8 +1,6 @@
 #include "launcher/checks/config_check.h"
 
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,18 +15,6 @@
 namespace fcgi {
 
 namespace {
-
-void CheckSocketOwner(const std::string& spec, std::vector<std::string>* errors) {
-  const size_t colon = spec.find(':');
-  const std::string user = spec.substr(0, colon);
-  const std::string group = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  if (!user.empty() && getpwnam(user.c_str()) == nullptr) {
-    errors->push_back("--socket-owner: no user named '" + user + "'");
-  }
-  if (!group.empty() && getgrnam(group.c_str()) == nullptr) {
-    errors->push_back("--socket-owner: no group named '" + group + "'");
-  }
-}
 
 // A file fcgi-run appends to ("-" = stdout): writable, or creatable in its directory.
 void CheckAppendable(const std::string& option, const std::string& path, std::vector<std::string>* errors) {
@@ -87,10 +73,19 @@ ConfigCheckResult CheckConfig(const Config& config) {
   ConfigCheckResult r;
   CheckPrograms(config, &r.errors);
   CheckListeners(config, &r);
-  if (!config.socket_owner.empty()) CheckSocketOwner(config.socket_owner, &r.errors);
+  if (Status s = CheckListenWithSystemd(config); !s.ok()) r.errors.push_back(s.message());
+  if (Status owner = CheckSocketOwner(config); !owner.ok()) r.errors.push_back(owner.message());
   Credentials launcher, program;
   Status s = CheckPrivileges(config, &launcher, &program);
-  if (!s.ok()) r.errors.push_back(s.message());
+  if (!s.ok()) {
+    // The check judges the user running it: a systemd unit's User= is not it.
+    const bool as_root = geteuid() == 0 && s.code() == Status::Code::kPermissionDenied;
+    r.errors.push_back(s.message() +
+                       (as_root ? ". This check runs as root; for a service that runs as another user "
+                                  "(systemd's User=), run it as that user: runuser -u www-data -- "
+                                  "fcgi-run --config FILE --check-config"
+                                : ""));
+  }
   if (!config.log_file.empty()) CheckAppendable("--log", config.log_file, &r.errors);
   if (!config.access_log.empty()) CheckAppendable("--access-log", config.access_log, &r.errors);
   if (config.slow_threshold > Duration(0) && !config.slow_log.empty()) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <vector>
@@ -15,10 +16,13 @@
 #include "launcher/log/log.h"
 #include "launcher/request/program_target.h"
 #include "launcher/run/child_watcher.h"
+#include "launcher/run/exec_runner.h"
 #include "launcher/run/privileges.h"
 #include "launcher/run/process_spawner.h"
+#include "launcher/shim/elf_inspector.h"
 #include "launcher/shim/fork_runner.h"
 #include "launcher/shim/persistent_runner.h"
+#include "launcher/shim/script_park.h"
 
 namespace fcgi {
 
@@ -34,7 +38,7 @@ std::string HeaderBlock(const std::string& out) {
   return end == std::string::npos ? out : out.substr(0, end);
 }
 
-std::string FirstDifference(const std::string& a, const std::string& b) {
+std::string FirstDifference(const std::string& a, const std::string& b, const char* label = "persistent") {
   size_t i = 0;
   while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
   size_t from = i > 20 ? i - 20 : 0;
@@ -45,7 +49,7 @@ std::string FirstDifference(const std::string& a, const std::string& b) {
     }
     return "\"" + t + "\"";
   };
-  return "fresh process: " + snippet(a) + ", persistent: " + snippet(b);
+  return "fresh process: " + snippet(a) + ", " + label + ": " + snippet(b);
 }
 
 struct Observed {
@@ -74,22 +78,32 @@ struct Observed {
 
 constexpr const char* kCouldNotRun = "VERDICT: the check could not run.\n";
 
-}  // namespace
+// What every check needs: the program, its sample requests, the programs'
+// environment, a spawner set up as a real start would, and the park spec.
+struct CheckSetup {
+  std::string program;  // real path
+  std::string cwd;
+  std::vector<CheckRequest> requests;
+  std::vector<std::string> base_env;
+  std::unique_ptr<Spawner> spawner;
+  ParkSpec park;
+};
 
-int RunSafetyCheck(const Config& config, std::ostream& report) {
+// False (after reporting why) when the check cannot even start.
+bool PrepareCheck(const Config& config, std::ostream& report, CheckSetup* setup) {
   ProgramTarget target;  // as start-up resolves PROGRAM, with --rlimit-*
   if (Status s = ResolveProgramTarget(config, &target); !s.ok()) {
     report << "fcgi-run --check: " << s.message() << "\n" << kCouldNotRun;
-    return kCheckCouldNotRun;
+    return false;
   }
-  const std::string& program = target.path;
-  const std::string& cwd = target.cwd;
-  std::vector<CheckRequest> requests = {DefaultCheckRequest()};
+  setup->program = target.path;
+  setup->cwd = target.cwd;
+  setup->requests = {DefaultCheckRequest()};
   for (const std::string& file : config.check_requests) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       report << "fcgi-run --check: cannot read request file " << file << "\n" << kCouldNotRun;
-      return kCheckCouldNotRun;
+      return false;
     }
     std::stringstream text;
     text << in.rdbuf();
@@ -97,31 +111,40 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
     Status s = ParseCheckRequest(file, text.str(), &r);
     if (!s.ok()) {
       report << "fcgi-run --check: " << s.message() << "\n" << kCouldNotRun;
-      return kCheckCouldNotRun;
+      return false;
     }
-    requests.push_back(std::move(r));
+    setup->requests.push_back(std::move(r));
   }
   // The programs' environment as in serving: --env, then PATH (Config::env).
-  std::vector<std::string> base_env;
-  for (const auto& [name, value] : config.env) base_env.push_back(name + "=" + value);
+  for (const auto& [name, value] : config.env) setup->base_env.push_back(name + "=" + value);
 
   // As a real start: refuse to run programs as root without --allow-root,
   // drop to --user, run programs as --program-user (ApplyPrivileges).
-  std::unique_ptr<Spawner> spawner = MakeProcessSpawner();
-  if (Status s = ApplyPrivileges(config, &spawner); !s.ok()) {
+  setup->spawner = MakeProcessSpawner();
+  if (Status s = ApplyPrivileges(config, &setup->spawner); !s.ok()) {
     report << "fcgi-run --check: " << s.message() << "\n" << kCouldNotRun;
-    return kCheckCouldNotRun;
+    return false;
   }
-  boost::asio::io_context io;
-  ParkSpec park;
-  park.program = program;
+  ParkSpec& park = setup->park;
+  park.program = setup->program;
   park.args = config.args;
-  park.cwd = cwd;
-  park.env = base_env;
+  park.cwd = setup->cwd;
+  park.env = setup->base_env;
   park.rlimits = target.rlimits;  // --rlimit-*, as every real run gets them
   park.compat_library = FindCompatLibrary(config.compat_library);
   park.hello_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.park_timeout);
+  return true;
+}
 
+// The persistent-mode check (safety_check.h).
+int RunPersistentCheck(const Config& config, CheckSetup& setup, std::ostream& report) {
+  const std::string& program = setup.program;
+  const std::string& cwd = setup.cwd;
+  const std::vector<CheckRequest>& requests = setup.requests;
+  const std::vector<std::string>& base_env = setup.base_env;
+  Spawner& spawner = *setup.spawner;
+  const ParkSpec& park = setup.park;
+  boost::asio::io_context io;
   Observed seen;
   PersistentRunnerOptions po;
   po.park = park;
@@ -132,14 +155,7 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   real_limits.max_rss_kib = config.max_rss_mib * 1024;
   RecyclePolicy would(real_limits);
   po.on_report = [&seen, &would](const CompatReport& r, bool libstdcxx, const std::string&) {
-    RequestAftermath a;
-    a.exit_intercepted = (r.flags & compat::kReportExitIntercepted) != 0;
-    a.links_libstdcxx = libstdcxx;
-    a.threads = r.threads;
-    a.open_fds = r.open_fds;
-    a.baseline_fds = r.baseline_fds;
-    a.rss_kib = r.rss_kib;
-    a.requests = r.requests;
+    RequestAftermath a = AftermathOf(r, libstdcxx);
     if (std::string why = would.AfterRequest(a); !why.empty()) seen.WouldRecycle(why);
     seen.flags |= r.flags;
     seen.max_threads = std::max(seen.max_threads, r.threads);
@@ -152,7 +168,7 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
     seen.last_rss = r.rss_kib;
     seen.libstdcxx = libstdcxx;
   };
-  std::unique_ptr<ProgramRunner> persistent = MakePersistentRunner(io, *spawner, po);
+  std::unique_ptr<ProgramRunner> persistent = MakePersistentRunner(io, spawner, po);
   if (std::string(persistent->mode_name()) != "persistent") {
     report << "fcgi-run --check: " << program << " cannot run in persistent mode (it would be served in "
            << persistent->mode_name() << " mode: see the log line above)\n"
@@ -161,7 +177,7 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
   }
   ForkRunnerOptions fo;
   fo.park = park;
-  std::unique_ptr<ProgramRunner> fork = MakeForkRunner(io, *spawner, fo);
+  std::unique_ptr<ProgramRunner> fork = MakeForkRunner(io, spawner, fo);
 
   auto run = [&](ProgramRunner& runner, const CheckRequest& r) {
     return RunCheckRequest(io, runner, program, config.args, cwd,
@@ -265,6 +281,109 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
             "process. Global variables still persist between requests: check with requests that exercise "
             "every feature (--request FILE) before relying on it.\n";
   return kCheckSafe;
+}
+
+// The script check (safety_check.h): the script compiled once (fork mode,
+// parked after its compilation) against a fresh interpreter (exec mode).
+int RunScriptCheck(CheckSetup& setup, const ParkSpec& script_park, std::ostream& report) {
+  const std::string& script = script_park.script;
+  boost::asio::io_context io;
+  std::unique_ptr<ProgramRunner> fresh = MakeExecRunner(io, *setup.spawner);
+  ForkRunnerOptions fo;
+  fo.park = setup.park;
+  std::unique_ptr<ProgramRunner> compiled = MakeForkRunner(io, *setup.spawner, fo);
+  auto run = [&](ProgramRunner& runner, const CheckRequest& r) {
+    return RunCheckRequest(io, runner, setup.program, setup.park.args, setup.cwd,
+                           CheckRequestEnvironment(r, setup.program, setup.base_env), r.body,
+                           kRequestDeadline);
+  };
+  report << "fcgi-run --check " << setup.program << "\n"
+         << "A " << script_park.script_language
+         << " script: fork mode compiles it once, parks the interpreter "
+         << "and forks it for each request.\n"
+         << setup.requests.size()
+         << " sample request(s); a fresh interpreter (exec mode) twice each, then the "
+         << "script compiled once, " << kPersistentRounds << " times each.\n\n";
+  std::vector<CheckOutcome> reference;
+  std::vector<bool> varies, stderr_varies;
+  for (const CheckRequest& r : setup.requests) {
+    CheckOutcome a = run(*fresh, r), b = run(*fresh, r);
+    if (!a.status.ok() || !b.status.ok()) {
+      report << "request \"" << r.name
+             << "\" failed in exec mode: " << (a.status.ok() ? b.status : a.status).message() << "\n"
+             << kCouldNotRun;
+      return kCheckCouldNotRun;
+    }
+    varies.push_back(a.out != b.out);
+    stderr_varies.push_back(a.err != b.err);
+    if (a.out != b.out) {
+      report << "note: \"" << r.name << "\" gives different output in two fresh runs (time, pid, random?): "
+             << "only its status and headers are compared.\n";
+    }
+    reference.push_back(std::move(a));
+  }
+  std::vector<std::string> problems;
+  for (int round = 1; round <= kPersistentRounds; ++round) {
+    for (size_t i = 0; i < setup.requests.size(); ++i) {
+      CheckOutcome c = run(*compiled, setup.requests[i]);
+      const CheckOutcome& f = reference[i];
+      const std::string where = "\"" + setup.requests[i].name + "\", run " + std::to_string(round);
+      if (!c.status.ok()) {
+        problems.push_back(where + ": " + c.status.message());
+      } else if (c.raw_status != f.raw_status) {
+        problems.push_back(where + ": " + DescribeWaitStatus(c.raw_status) + " instead of " +
+                           DescribeWaitStatus(f.raw_status));
+      } else if (varies[i] ? HeaderBlock(c.out) != HeaderBlock(f.out) : c.out != f.out) {
+        problems.push_back(where + ": output differs from a fresh interpreter: " +
+                           FirstDifference(f.out, c.out, "compiled once"));
+      } else if (!stderr_varies[i] && c.err != f.err) {
+        problems.push_back(where + ": stderr differs from a fresh interpreter: " +
+                           FirstDifference(f.err, c.err, "compiled once"));
+      }
+    }
+  }
+  // A script that could not be parked after its compilation was served
+  // compiled per request (the fallback's log line says why): nothing compared.
+  const bool parked_compiled = compiled->Workers().compiled == 1;
+  fresh->Shutdown();
+  compiled->Shutdown();
+  io.run_for(std::chrono::milliseconds(100));
+  if (!parked_compiled) {
+    report << "fcgi-run --check: " << script << " could not be parked after its compilation (the log lines "
+           << "above say why): fork mode serves it compiled in every request, so nothing was compared.\n"
+           << kCouldNotRun;
+    return kCheckCouldNotRun;
+  }
+  for (const std::string& p : problems) report << "PROBLEM: " << p << "\n";
+  if (!problems.empty()) {
+    report
+        << "\nVERDICT: NOT SAFE. Compiled once, the script answers differently than a fresh interpreter: "
+           "what "
+           "it computes while compiling (BEGIN blocks, use constant, Python's top-level imports, files or "
+           "connections opened then, srand) is shared by every request. Serve it with --compile-per-request "
+           "PATTERN (compiled in every request, as before).\n";
+    return kCheckNotSafe;
+  }
+  report << "\nVERDICT: SAFE for these sample requests: compiled once, the script gave the same answers as a "
+            "fresh interpreter. Every request still shares what ran while it compiled (BEGIN blocks, use "
+            "constant, Python's top-level imports, the hash seed): check with requests that exercise every "
+            "feature (--request FILE).\n";
+  return kCheckSafe;
+}
+
+}  // namespace
+
+int RunSafetyCheck(const Config& config, std::ostream& report) {
+  CheckSetup setup;
+  if (!PrepareCheck(config, report, &setup)) return kCheckCouldNotRun;
+  // A Perl or Python script fork mode parks after its compilation: that is
+  // what to check (persistent mode does not run scripts).
+  ParkCheck preflight = InspectForForkMode(setup.program, SearchPathOf(setup.base_env));
+  std::string why;
+  if (std::optional<ParkSpec> script = PlanScriptPark(setup.park, preflight, &why)) {
+    return RunScriptCheck(setup, *script, report);
+  }
+  return RunPersistentCheck(config, setup, report);
 }
 
 }  // namespace fcgi

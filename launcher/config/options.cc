@@ -6,6 +6,7 @@
 #include <string_view>
 #include <thread>
 
+#include "core/cgi_environment.h"
 #include "core/script_path.h"
 #include "core/strings.h"
 #include "launcher/config/config_file.h"
@@ -74,8 +75,9 @@ po::options_description MakeDescription(Config* c) {
                        "listening socket on fd 0 (FastCGI convention) or systemd's LISTEN_FDS")(
       "socket-mode", Text("OCTAL")->default_value("0660"), "permissions of unix sockets fcgi-run creates")(
       "socket-owner", po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
-      "owner of unix sockets fcgi-run creates")("backlog", Text("N")->default_value("1024"),
-                                                "listen(2) backlog")(
+      "owner of unix sockets fcgi-run creates. Default: the user programs run as (--user, else "
+      "--program-user when started as root), else fcgi-run's")("backlog", Text("N")->default_value("1024"),
+                                                               "listen(2) backlog")(
       "parent-pipe-fd", Text("N|auto|none")->default_value("auto"),
       "stop gracefully (as on SIGTERM) when descriptor N, inherited from the spawning web server, is "
       "closed at its other end. auto: fd 5 if it is a pipe's read end and fcgi-run serves the listening "
@@ -100,14 +102,20 @@ po::options_description MakeDescription(Config* c) {
       "fork mode: how long a program may take to reach main() and say hello")(
       "park-retries", Text("N")->default_value("3"),
       "fork mode: failed parks in a row before falling back to exec mode")(
+      "compile-per-request", Texts("PATTERN"),
+      "fork mode: Perl and Python scripts matching PATTERN are compiled in every request (their "
+      "interpreter parked at main()) instead of once (parked after compilation, the default); repeatable. "
+      "PATTERN as for --persistent, matched against the program (and, with one PROGRAM, against absolute "
+      "paths among its ARGS: perl /srv/app.pl); '*' selects every script. Default: none")(
       "max-requests", Text("N")->default_value("500"),
       "persistent mode: replace a worker after N requests (0 = never)")(
       "max-rss", Text("MIB")->default_value("0"),
       "persistent mode: replace a worker whose resident memory exceeds MIB after a request (0 = no limit)")(
       "check", Flag(&c->check),
       "do not serve: run sample requests through fork and persistent mode, compare, and say whether "
-      "persistent mode is safe for PROGRAM (exit 0 safe, 1 not safe, 2 the check could not run). Its "
-      "options go before PROGRAM: fcgi-run --check --request FILE PROGRAM")(
+      "persistent mode is safe for PROGRAM; for a Perl or Python script, through a fresh interpreter and the "
+      "script compiled once (fork mode), and say whether compiling once is safe (exit 0 safe, 1 not safe, 2 "
+      "the check could not run). Its options go before PROGRAM: fcgi-run --check --request FILE PROGRAM")(
       "request", po::value(&c->check_requests)->value_name("FILE")->composing(),
       "--check: a sample request file (CGI variables NAME=VALUE, a blank line, the body); repeatable")(
       "workers,w", Text("N")->default_value("0"), "most programs running at once (0 = 2 per CPU core)")(
@@ -115,7 +123,12 @@ po::options_description MakeDescription(Config* c) {
       "requests that may wait for a worker; past it they get 503 and END_REQUEST OVERLOADED")(
       "env,e", Texts("NAME[=VALUE]"),
       "pass NAME from fcgi-run's environment, or set it, in every program's environment; "
-      "repeatable. Nothing else of fcgi-run's environment is passed except PATH")(
+      "repeatable. Nothing else of fcgi-run's environment is passed except PATH. A request's params "
+      "never replace these")(
+      "pass-env", Texts("NAME"),
+      "let requests set NAME although it is a protected variable (one of the dynamic loader's, libc's, "
+      "a shell's or an interpreter's, such as LD_PRELOAD, BASH_ENV, PERL5LIB or PYTHONPATH: dropped "
+      "from params by default, with one warning per name); exact name, repeatable")(
       "stderr", Text("WHERE")->default_value("fcgi"),
       "program stderr: fcgi (FCGI_STDERR records), log, both, discard")(
       "timeout", Text("SECONDS")->default_value("60"),
@@ -152,10 +165,11 @@ po::options_description MakeDescription(Config* c) {
 
   po::options_description dispatch("Dispatcher mode (no PROGRAM) and security");
   dispatch.add_options()(
-      "root", po::value(&c->root)->value_name("DIR"),
+      "root", po::value(&c->root)->value_name("PATH")->composing(),
       "dispatcher mode: run the program each request names (SCRIPT_FILENAME, else DOCUMENT_ROOT + "
       "SCRIPT_NAME, walking back to the first file with the rest as PATH_INFO); its real path must lie "
-      "under DIR (403 otherwise). Default: none, and dispatcher mode refuses to start without it")(
+      "under a directory PATH, or be a program file PATH (403 otherwise); repeatable, e.g. --root /srv/www "
+      "--root /usr/lib/cgit/cgit.cgi. Default: none, and dispatcher mode refuses to start without it")(
       "allow-any-path", Flag(&c->allow_any_path),
       "dispatcher mode without --root: any executable file a request names may run (default: off)")(
       "allow-ext", Text(".EXT,..."),
@@ -163,7 +177,7 @@ po::options_description MakeDescription(Config* c) {
       "(default: any name)")(
       "program", po::value(&c->allowed_programs)->value_name("PATH")->composing(),
       "dispatcher mode: only these exact programs may run; repeatable (default: any under --root). "
-      "Enough on its own to start without --root")(
+      "Enough on its own to start without --root; with --root, each must lie under one")(
       "persistent", Texts("PATTERN"),
       "dispatcher mode: programs matching PATTERN run in persistent mode, all others in --mode; "
       "repeatable. PATTERN: an absolute path (/srv/www/fast.cgi), a path relative to --root "
@@ -180,7 +194,12 @@ po::options_description MakeDescription(Config* c) {
       "run programs as USER (fcgi-run itself keeps its user). Default: fcgi-run's user")(
       "allow-root", Flag(&c->allow_root),
       "allow programs to run as root: without it fcgi-run started as root refuses to start unless "
-      "--user or --program-user names another user (default: off)")(
+      "--user or --program-user names another user, and refuses a --user or --program-user whose group "
+      "(or one of whose groups) is root, gid 0 (default: off)")(
+      "allow-setid-programs", Flag(&c->allow_setid_programs),
+      "let set-uid, set-gid and file-capability programs gain their privileges when a program (or anything "
+      "it runs, e.g. sendmail's set-gid postdrop) executes them. Default: off, programs run with "
+      "PR_SET_NO_NEW_PRIVS, so such a program keeps the ids fcgi-run gave it")(
       "allow-from", Text("ADDR[,ADDR...]"),
       "TCP peers allowed to connect: IPv4/IPv6 addresses and CIDR prefixes; others are closed and "
       "logged. Default: FCGI_WEB_SERVER_ADDRS from the environment, else any peer");
@@ -189,7 +208,13 @@ po::options_description MakeDescription(Config* c) {
   observe.add_options()(
       "status-path", po::value(&c->status_path)->value_name("PATH"),
       "answer requests for PATH (DOCUMENT_URI or SCRIPT_NAME, e.g. /fcgi-status) with the status page, "
-      "without running a program: text, ?json or ?openmetrics; ?full adds the active requests. Default: off")(
+      "without running a program: text, ?json or ?openmetrics; ?full adds the active requests (their URIs "
+      "and query strings). Default: off")(
+      "status-allow", Text("ADDR[,ADDR...]"),
+      "clients that may read the status page: IPv4/IPv6 addresses and CIDR prefixes, matched against the "
+      "HTTP front's peer and, over FastCGI, the REMOTE_ADDR param; others get 403. Default: on the HTTP "
+      "front loopback only (127.0.0.0/8, ::1); over FastCGI any client the web server lets through. A "
+      "program's local redirect never reaches the status or ping page")(
       "ping-path", po::value(&c->ping_path)->value_name("PATH"),
       "answer requests for PATH (e.g. /fcgi-ping) with --ping-response, without running a program. Default: "
       "off")("ping-response", po::value(&c->ping_response)->default_value("pong")->value_name("TEXT"),
@@ -625,6 +650,23 @@ void Convert(Converter& cv, const Environment& env, Config* c) {
       if (!s.ok()) cv.Report("persistent", s.message());
     }
   }
+  cv.Each("pass-env", [c](const std::string& name) {
+    if (name.empty() || name.find('=') != std::string::npos)
+      return Status::Invalid("'" + name + "': expected a variable NAME");
+    if (ProtectedVariable(name) == nullptr)
+      return Status::Invalid(name + ": not a protected variable (requests may set it already)");
+    c->pass_env.push_back(name);
+    return Status::Ok();
+  });
+  {
+    std::vector<std::string> patterns;
+    for (const OptionValue& v : cv.All("compile-per-request")) patterns.push_back(v.text);
+    if (!patterns.empty()) {
+      Status s = PersistentPatterns::Parse(patterns, !c->root.empty(), &c->compile_per_request,
+                                           "--compile-per-request");
+      if (!s.ok()) cv.Report("compile-per-request", s.message());
+    }
+  }
   if (const OptionValue* v = cv.Get("allow-from")) {
     PeerAllowList list{AddressFilter(), "--allow-from"};
     Status s = AddressFilter::Parse(v->text, &list.filter);
@@ -637,6 +679,12 @@ void Convert(Converter& cv, const Environment& env, Config* c) {
     else cv.Report("", "FCGI_WEB_SERVER_ADDRS (from the environment) " + addrs + ": " + s.message());
   }
 
+  if (const OptionValue* v = cv.Get("status-allow")) {
+    AddressFilter filter;
+    Status s = AddressFilter::Parse(v->text, &filter);
+    if (s.ok()) c->status_allow = std::move(filter);
+    else cv.Fail(*v, "status-allow", v->text + ": " + s.message());
+  }
   {
     std::string format = kDefaultAccessFormat;
     if (const OptionValue* v = cv.Get("access-format")) format = v->text;
@@ -713,7 +761,6 @@ ParseResult ParseConfig(const std::vector<std::string>& args, const Environment&
   }
   if (c.slow_backtrace && c.slow_threshold <= Duration(0))
     cv.Fail("slow-backtrace", "needs --slow-threshold SECONDS");
-
   // PROGRAM [ARGS]: the command line's, else the config file's `command` and `arg` lines.
   std::vector<std::string> program_and_args = cl.program_and_args;
   if (program_and_args.empty() && !file_command.program.empty()) {

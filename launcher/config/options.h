@@ -92,6 +92,9 @@ struct Config {
   // with its value in fcgi-run's environment (left out when unset there),
   // then PATH (fcgi-run's, else kDefaultPath) unless --env gave it.
   NameValuePairs env;
+  // --pass-env NAME: protected variables (core/cgi_environment.h) a request's
+  // params may set nonetheless.
+  std::vector<std::string> pass_env;
   StderrMode stderr_mode = StderrMode::kFcgi;
 
   Duration timeout = std::chrono::seconds(60);  // 0 = none
@@ -112,15 +115,21 @@ struct Config {
   std::string tmp_dir;                     // where body spool files go (--tmp-dir, else $TMPDIR, else /tmp)
 
   // Dispatcher mode (no PROGRAM: each request names its program) and security.
-  std::string root;                            // --root DIR: programs must lie under it
-  bool allow_any_path = false;                 // dispatcher mode without --root
-  std::vector<std::string> allow_ext;          // --allow-ext ".cgi,.pl" (empty = any)
-  std::vector<std::string> allowed_programs;   // --program PATH (repeatable; empty = any)
-  size_t max_classes = 64;                     // worker classes (one per program) kept
-  PersistentPatterns persistent;               // --persistent PATTERN: these programs run in persistent mode
+  // --root PATH (repeatable): a directory (programs must lie under it) or one
+  // program file (that program may run, with PATH_INFO after its name).
+  std::vector<std::string> root;
+  bool allow_any_path = false;                // dispatcher mode without --root
+  std::vector<std::string> allow_ext;         // --allow-ext ".cgi,.pl" (empty = any)
+  std::vector<std::string> allowed_programs;  // --program PATH (repeatable; empty = any)
+  size_t max_classes = 64;                    // worker classes (one per program) kept
+  PersistentPatterns persistent;              // --persistent PATTERN: these programs run in persistent mode
+  // --compile-per-request PATTERN: fork mode parks these Perl/Python scripts at
+  // main() (compiled in every request) instead of after their compilation.
+  PersistentPatterns compile_per_request;
   std::string user;                            // --user USER[:GROUP]: the launcher drops to it after binding
   std::string program_user;                    // --program-user USER[:GROUP]: programs run as it
   bool allow_root = false;                     // run programs as root (started as root without the above)
+  bool allow_setid_programs = false;           // execve may grant set-id/capability privileges
   std::optional<PeerAllowList> allowed_peers;  // none: any TCP peer
   bool dispatcher() const { return program.empty(); }
 
@@ -136,7 +145,9 @@ struct Config {
   std::string syslog_socket = "/dev/log";
 
   // Status page, ping, access and slow logs (launcher/request/builtin_pages.h, access_log.h, slow_log.h).
-  std::string status_path;             // --status-path ("" = off)
+  std::string status_path;  // --status-path ("" = off)
+  // --status-allow: who may read the status page (none: loopback on the HTTP front, any on FastCGI).
+  std::optional<AddressFilter> status_allow;
   std::string ping_path;               // --ping-path ("" = off)
   std::string ping_response = "pong";  // --ping-response
   std::string access_log;              // --access-log FILE ("" = off, "-" = stdout)

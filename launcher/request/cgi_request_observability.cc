@@ -20,7 +20,7 @@ bool CgiRequest::AnswerBuiltin(const NameValuePairs& params) {
   }
   std::string response;
   int status = 0;
-  if (!AnswerBuiltinPage(ctx_, params, &response, &status)) return false;
+  if (!AnswerBuiltinPage(ctx_, params, connection_->RequestOrigin(), &response, &status)) return false;
   auto self = shared_from_this();
   response_status_ = status;
   Emit(response);

@@ -29,6 +29,9 @@ struct ProgramTarget {
   std::vector<std::pair<int, rlim_t>> rlimits;  // from --rlimit-*
   // Unset = --mode; dispatcher mode: kPersistent for the programs --persistent selects.
   std::optional<RunMode> mode;
+  // --compile-per-request matched: fork mode parks a Perl/Python script at
+  // main() instead of after its compilation.
+  bool compile_per_request = false;
 };
 
 struct ResolvedProgram {

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "launcher/log/log.h"
+
 namespace fcgi {
 
 std::vector<std::pair<int, rlim_t>> RlimitsFromConfig(const Config& config) {
@@ -45,6 +47,16 @@ Status ResolveProgramTarget(const Config& config, ProgramTarget* out) {
     return Status::Invalid(std::string("PROGRAM ") + resolved + ": not a regular file");
   if (access(resolved, X_OK) != 0) return Status::FromErrno("access(2) X_OK PROGRAM", resolved, errno);
   *out = MakeProgramTarget(config, resolved, config.args);
+  // --compile-per-request: the program, or a script given to it (perl /srv/app.pl).
+  std::string pattern = config.compile_per_request.Match(out->path, "", "");
+  for (size_t i = 0; pattern.empty() && i < out->args.size(); ++i) {
+    const std::string& arg = out->args[i];
+    if (!arg.empty() && arg[0] == '/' && realpath(arg.c_str(), resolved) != nullptr) {
+      pattern = config.compile_per_request.Match(resolved, "", "");
+    }
+  }
+  out->compile_per_request = !pattern.empty();
+  if (!pattern.empty()) LogDebug("--compile-per-request '" + pattern + "' selects " + out->path);
   return Status::Ok();
 }
 

@@ -7,9 +7,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <optional>
-
-#include "core/elf_parse.h"
 #include "core/status.h"
 
 namespace fcgi {
@@ -109,6 +106,13 @@ ParkCheck Refuse(ParkCheck check, std::string reason) {
 
 }  // namespace
 
+std::string SearchPathOf(const std::vector<std::string>& env) {
+  for (const std::string& e : env) {
+    if (e.rfind("PATH=", 0) == 0) return e.substr(5);
+  }
+  return "/usr/local/bin:/usr/bin:/bin";
+}
+
 ParkCheck InspectForForkMode(const std::string& program, std::string_view search_path) {
   ParkCheck check;
   std::string path = program;
@@ -123,6 +127,7 @@ ParkCheck InspectForForkMode(const std::string& program, std::string_view search
     Status status = ParseShebang(head, &shebang);
     if (!status.ok()) return Refuse(std::move(check), path + ": " + status.message());
     if (shebang) {
+      if (depth == 0) check.shebang = shebang;
       if (depth >= kMaxInterpreterDepth) {
         return Refuse(std::move(check), path + ": too many levels of \"#!\" interpreters");
       }

@@ -9,10 +9,38 @@
 #include <utility>
 #include <variant>
 
+#include "core/cgi_environment.h"
 #include "launcher/log/log.h"
 #include "launcher/shim/compat_channel.h"
 
 namespace fcgi {
+
+namespace {
+
+// REFUSED's reason as a log-ready sentence.
+std::string DescribeRefusal(uint32_t reason, uint32_t error, bool script) {
+  const char* where = script ? "once compiled" : "at main()";
+  switch (reason) {
+    case compat::kRefuseThreads:
+      return "the program runs " + std::to_string(error) + " threads " + where + ": forking would lose them";
+    case compat::kRefuseStdinRead:
+      return "the script read stdin while compiling (a request's body is not there yet)";
+    case compat::kRefuseStdioReplaced:
+      return std::string("the script ") +
+             (error == 0   ? "replaced or closed stdin"
+              : error == 1 ? "replaced or closed stdout"
+                           : "replaced or closed stderr") +
+             " while compiling";
+    case compat::kRefuseCompileOutput:
+      return "the script wrote " + std::to_string(error) + " bytes while compiling (at most " +
+             std::to_string(compat::kMaxCompileOutputBytes) +
+             " are kept for each request; Python: none on stdout)";
+    default:
+      return std::string("the shim could not set up the park: ") + std::strerror(static_cast<int>(error));
+  }
+}
+
+}  // namespace
 
 ParkedProgram::ParkedProgram(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec)
     : io_(io), spawner_(spawner), spec_(std::move(spec)), shim_(io) {}
@@ -51,14 +79,24 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
   run.env = spec.env;
   run.cwd = spec.cwd;
   std::string message;
-  Status s = EncodeCompatRun(run, &message);
+  int env_fd = -1;
+  Status s = PrepareCompatRun(run, &message, &env_fd);
   if (!s.ok()) {
     on_started(s, -1, nullptr);
     return id;
   }
-  const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+  // The env memfd, if any, is sent (or queued, as a copy) below: ours closes here.
+  struct CloseOnReturn {
+    int fd;
+    ~CloseOnReturn() {
+      if (fd >= 0) ::close(fd);
+    }
+  } env_fd_owner{env_fd};
+  const int fds[4] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, env_fd};
+  const size_t nfds = env_fd >= 0 ? 4 : 3;
   if (outgoing_.empty()) {
-    ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, fds);
+    ChannelResult r =
+        SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
     if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
       // Not handed over, so certainly not started: the caller may retry it.
       // (`this` may be destroyed by Fail's callback: touch nothing after it.)
@@ -75,7 +113,7 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
     }
   }
   runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), std::move(on_lost), false};
-  Send(std::move(message), fds, 3);  // the socket is full: queued
+  Send(std::move(message), fds, nfds);  // the socket is full: queued
   return id;
 }
 
@@ -178,7 +216,10 @@ void ParkedProgram::OnReadable() {
   }
   if (r.io == ChannelIo::kClosed) {
     // EOF: the process is exiting; OnProcessExit reports what is pending.
-    if (!shutting_down_) LogWarning("fork mode: parked " + spec_.program + " closed its control channel");
+    // (A script that never parked ends while compiling: its exit says why.)
+    if (!shutting_down_ && (ready_ || spec_.script.empty())) {
+      LogWarning("fork mode: parked " + spec_.program + " closed its control channel");
+    }
     return;
   }
   if (r.io == ChannelIo::kError) {
@@ -203,13 +244,16 @@ void ParkedProgram::Dispatch(std::string_view message) {
     }
     ready_ = true;
     shim_.HelloReceived();
-    LogInfo("fork mode: " + spec_.program + " parked at main() as pid " + std::to_string(hello->pid));
+    if (spec_.script.empty()) {
+      LogInfo("fork mode: " + spec_.program + " parked at main() as pid " + std::to_string(hello->pid));
+    } else {
+      LogCompileOutput();
+      LogInfo("fork mode: " + spec_.script + " (" + spec_.script_language +
+              ") parked after compilation as pid " + std::to_string(hello->pid));
+    }
     if (on_ready_) on_ready_();
   } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
-    Fail(refused->reason == compat::kRefuseThreads ? "the program runs " + std::to_string(refused->error) +
-                                                         " threads at main(): forking would lose them"
-                                                   : std::string("the shim could not set up the park: ") +
-                                                         std::strerror(static_cast<int>(refused->error)));
+    Fail(DescribeRefusal(refused->reason, refused->error, !spec_.script.empty()));
   } else if (auto* started = std::get_if<CompatStarted>(&m)) {
     auto it = runs_.find(started->request_id);
     if (it != runs_.end() && !it->second.started) {
@@ -264,6 +308,7 @@ void ParkedProgram::Fail(const std::string& why, bool process_gone) {
   if (dead_) return;
   auto keep = shared_from_this();  // the callbacks below may drop the owner's reference
   dead_ = true;
+  if (!spec_.script.empty()) LogCompileOutput();  // a syntax error: the interpreter's message
   shim_.CloseChannel();
   shim_.watcher().SignalGroup(SIGKILL);  // its request children die with it (PDEATHSIG)
   // Messages never sent: their copies of request pipes would keep a lost
@@ -297,8 +342,32 @@ void ParkedProgram::OnProcessExit(int raw_status) {
     dead_ = true;
     return;
   }
+  if (!ready_ && !spec_.script.empty()) {
+    Gone(spec_.script_language + " (pid " + std::to_string(shim_.watcher().pid()) +
+         ") ended while compiling " + spec_.script + ": " + DescribeWaitStatus(raw_status));
+    return;
+  }
   Gone("parked process " + std::to_string(shim_.watcher().pid()) +
        " ended: " + DescribeWaitStatus(raw_status));
+}
+
+void ParkedProgram::LogCompileOutput() {
+  constexpr size_t kMaxLines = 40;
+  const std::string text = shim_.TakeCompileOutput();
+  size_t lines = 0, at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    if (lines++ < kMaxLines) {
+      LogWarning("fork mode: " + spec_.script +
+                 " (compiling): " + EscapeForLog(text.substr(at, end - at), 1000));
+    }
+    at = end + 1;
+  }
+  if (lines > kMaxLines) {
+    LogWarning("fork mode: " + spec_.script + " (compiling): " + std::to_string(lines - kMaxLines) +
+               " more lines not logged");
+  }
 }
 
 }  // namespace fcgi

@@ -1,6 +1,7 @@
 // ParkedProgram: one copy of a CGI program started with libcompat preloaded,
-// parked at main(), and asked over the control channel to fork a child per
-// request (fork mode). See core/control_protocol.h for the protocol.
+// parked at main() (or, for a Perl or Python script, after its compilation:
+// launcher/shim/script_park.h), and asked over the control channel to fork a child
+// per request (fork mode). See core/control_protocol.h for the protocol.
 //
 // The parked process is this launcher's child (watched with ChildWatcher);
 // request children are its children, reported through STARTED/EXITED. If the
@@ -59,6 +60,10 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
   Status Spawn(ReadyCallback on_ready, FailedCallback on_failed);
   bool ready() const { return ready_ && !dead_ && !gone_; }
   bool dead() const { return dead_; }
+  // HELLO arrived at some point (false: it never parked).
+  bool hello_received() const { return ready_; }
+  // A script parked after its compilation (script_park.h), not at main().
+  bool after_compilation() const { return !spec_.script.empty(); }
   pid_t pid() const { return shim_.pid(); }
   size_t running() const { return runs_.size(); }
 
@@ -107,6 +112,9 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
   void Gone(const std::string& why);
   void DrainChannel();
   void OnProcessExit(int raw_status);
+  // Script park: logs what the script wrote to stderr (while compiling, or
+  // the shim since), one warning line per line.
+  void LogCompileOutput();
 
   boost::asio::io_context& io_;
   Spawner& spawner_;

@@ -3,7 +3,10 @@
 // PersistentWorker (persistent mode) share. It spawns the program (control
 // socket at fd 3, stdin/stdout on /dev/null, stderr on fcgi-run's own),
 // watches the process (ChildWatcher) and keeps the HELLO deadline; the owner
-// speaks the protocol (core/control_protocol.h) over channel().
+// speaks the protocol (core/control_protocol.h) over channel(). For a
+// script park (spec.script set) stdin is a one-byte probe file and stdout and
+// stderr are memfds; what the script wrote to stderr while compiling is read
+// with TakeCompileOutput().
 //
 // Ownership: a member of its owner; destroying it kills and reaps the
 // process if it still runs (ChildWatcher) and closes the channel. Callbacks
@@ -32,13 +35,21 @@ namespace fcgi {
 
 // How to start a program under the shim.
 struct ParkSpec {
-  std::string program;  // absolute path
+  std::string program;  // absolute path (what is started)
   std::vector<std::string> args;
   std::string cwd;
   std::vector<std::string> env;  // neutral environment (PATH, --env)
   std::vector<std::pair<int, rlim_t>> rlimits;
   std::string compat_library;  // path of libfcgi-run-compat.so
   std::chrono::milliseconds hello_timeout{2000};
+  // Script park (launcher/shim/script_park.h): `program` is the interpreter, which
+  // parks after compiling `script` ("perl" or "python": FCGI_RUN_COMPAT_PARK).
+  // Empty: the program is parked at main().
+  std::string script;
+  std::string script_language;
+
+  // What log lines call it: the script, or the program.
+  const std::string& name() const { return script.empty() ? program : script; }
 };
 
 class ShimProcess {
@@ -47,6 +58,7 @@ class ShimProcess {
   using NoHelloCallback = std::function<void(const std::string& why)>;
 
   explicit ShimProcess(boost::asio::io_context& io);
+  ~ShimProcess();
   ShimProcess(const ShimProcess&) = delete;
   ShimProcess& operator=(const ShimProcess&) = delete;
 
@@ -59,6 +71,9 @@ class ShimProcess {
                ExitCallback on_exit, NoHelloCallback on_no_hello);
   // The shim said HELLO: the deadline is off.
   void HelloReceived() { hello_timer_.cancel(); }
+  // Script park: what the process wrote to stderr since the last call (while
+  // compiling, then the shim's own complaints); "" otherwise.
+  std::string TakeCompileOutput();
   // The process is given up: no HELLO deadline, channel closed.
   void CloseChannel();
 
@@ -80,6 +95,8 @@ class ShimProcess {
   ChildWatcher watcher_;
   boost::asio::posix::stream_descriptor channel_;
   boost::asio::steady_timer hello_timer_;
+  int compile_stderr_fd_ = -1;  // script park: our copy of the process's stderr memfd
+  uint64_t compile_stderr_read_ = 0;
 };
 
 }  // namespace fcgi

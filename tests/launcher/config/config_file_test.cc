@@ -156,6 +156,22 @@ TEST_CASE("config file: options, lists, flags and the program come from the file
   CHECK(p.config.args == std::vector<std::string>{"-x", "two words"});
 }
 
+TEST_CASE("config file: compile-per-request lines, one pattern each", "[config]") {
+  test::TempDir dir;
+  std::string file = dir.WriteFile("s.conf",
+                                   "root = /srv/www\ncompile-per-request = legacy/\n"
+                                   "compile-per-request = *.cgi\n");
+  Parsed p = Parse({"--config", file, "--compile-per-request", "old.pl"});
+  INFO(p.err);
+  REQUIRE(p.outcome == ParseOutcome::kRun);
+  // The file's lines, then the command line's; the first that matches is named.
+  const PersistentPatterns& c = p.config.compile_per_request;
+  REQUIRE(c.size() == 3);
+  CHECK(c.Match("/srv/www/legacy/x.cgi", "/srv/www", "/srv/www") == "legacy/");
+  CHECK(c.Match("/srv/www/a.cgi", "/srv/www", "/srv/www") == "*.cgi");
+  CHECK(c.Match("/srv/www/old.pl", "/srv/www", "/srv/www") == "old.pl");
+}
+
 TEST_CASE("config file: the command line replaces scalars and appends to lists", "[config]") {
   test::TempDir dir;
   std::string file = dir.WriteFile("a.conf",
