@@ -69,6 +69,29 @@ void CheckPrograms(const Config& config, std::vector<std::string>* errors) {
   }
 }
 
+namespace {
+
+// The programs run as --program-user, else as --user: that user must be able
+// to execute PROGRAM (or each --program), not only fcgi-run (access(2) in
+// CheckPrograms judges fcgi-run's own ids).
+void CheckProgramsRunnableBy(const Config& config, const Credentials& launcher, const Credentials& program,
+                             std::vector<std::string>* errors) {
+  const bool program_user = !config.program_user.empty();
+  if (!program_user && config.user.empty()) return;
+  const Credentials& who = program_user ? program : launcher;
+  if (who.uid == geteuid()) return;
+  const char* option = program_user ? "--program-user" : "--user";
+  std::vector<std::string> paths = config.allowed_programs;
+  ProgramTarget target;
+  if (!config.dispatcher() && ResolveProgramTarget(config, &target).ok()) paths = {target.path};
+  for (const std::string& path : paths) {
+    if (Status s = CheckExecutableBy(who, option, path); !s.ok() && s.code() != Status::Code::kNotFound)
+      errors->push_back(s.message());
+  }
+}
+
+}  // namespace
+
 ConfigCheckResult CheckConfig(const Config& config) {
   ConfigCheckResult r;
   CheckPrograms(config, &r.errors);
@@ -85,6 +108,8 @@ ConfigCheckResult CheckConfig(const Config& config) {
                                   "(systemd's User=), run it as that user: runuser -u www-data -- "
                                   "fcgi-run --config FILE --check-config"
                                 : ""));
+  } else {
+    CheckProgramsRunnableBy(config, launcher, program, &r.errors);
   }
   if (!config.log_file.empty()) CheckAppendable("--log", config.log_file, &r.errors);
   if (!config.access_log.empty()) CheckAppendable("--access-log", config.access_log, &r.errors);

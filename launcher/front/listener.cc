@@ -72,16 +72,6 @@ bool InOurGroups(gid_t gid) {
   return n > 0 && std::find(groups.begin(), groups.begin() + n, gid) != groups.begin() + n;
 }
 
-std::string UserName(uid_t uid) {
-  struct passwd* pw = getpwuid(uid);
-  return pw != nullptr ? pw->pw_name : std::to_string(uid);
-}
-
-std::string GroupName(gid_t gid) {
-  struct group* gr = getgrgid(gid);
-  return gr != nullptr ? gr->gr_name : std::to_string(gid);
-}
-
 // "www-data:www-data 0660" for the file at `path` ("" if it cannot be stat'ed).
 std::string DescribeSocketFile(const std::string& path) {
   struct stat st;

@@ -149,6 +149,31 @@ TEST_CASE("check-config: the run-as-root rule", "[config]") {
   CHECK(AnyContains(CheckConfig(c).errors, "programs would run as root"));
 }
 
+// Issue 23: a root-owned 0700 program with --program-user www-data passed
+// --check-config, then every request got 502 with an execve error that did
+// not name the user.
+TEST_CASE("check-config: the programs' user must be able to execute PROGRAM", "[config]") {
+  if (geteuid() != 0) return;  // switching users needs root
+  test::TempDir dir;
+  chmod(dir.path().c_str(), 0755);  // a directory nobody may enter would be a second error
+  Config c = Valid(dir);
+  c.program = dir.WriteFile("private.cgi", "#!/bin/sh\necho\n");
+  chmod(c.program.c_str(), 0700);
+  c.program_user = "nobody";
+  c.allow_root = false;
+  ConfigCheckResult r = CheckConfig(c);
+  INFO(r.errors.size());
+  CHECK(AnyContains(r.errors,
+                    "PROGRAM " + c.program + ": nobody (--program-user) may not execute it (mode 0700"));
+  chmod(c.program.c_str(), 0755);
+  CHECK(CheckConfig(c).errors.empty());
+  // --user: the programs run as that user too.
+  chmod(c.program.c_str(), 0750);
+  c.program_user.clear();
+  c.user = "nobody";
+  CHECK(AnyContains(CheckConfig(c).errors, "nobody (--user) may not execute it (mode 0750"));
+}
+
 TEST_CASE("check-config: a unix socket path in use, or not a socket, is found before binding", "[config]") {
   test::TempDir dir;
   Config c = Valid(dir);
