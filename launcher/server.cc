@@ -84,6 +84,8 @@ const RestartOnly kRestartOnly[] = {
     {"user", [](const Config& r, Config* n) { n->user = r.user; }},
     {"program-user", [](const Config& r, Config* n) { n->program_user = r.program_user; }},
     {"allow-root", [](const Config& r, Config* n) { n->allow_root = r.allow_root; }},
+    {"allow-setid-programs",
+     [](const Config& r, Config* n) { n->allow_setid_programs = r.allow_setid_programs; }},
     {"log", [](const Config& r, Config* n) { n->log_file = r.log_file; }},
     {"syslog", [](const Config& r, Config* n) { n->syslog = r.syslog; }},
     {"syslog-facility", [](const Config& r, Config* n) { n->syslog_facility = r.syslog_facility; }},
@@ -97,10 +99,10 @@ const RestartOnly kRestartOnly[] = {
 // Options a reload applies without new program processes: requests read them
 // through ServerContext::config, or Reload sets them where they live.
 const char* const kAppliedLive[] = {
-    "timeout",    "kill-grace",        "shutdown-timeout", "max-body",   "max-params",
-    "max-header", "max-conn-requests", "buffer",           "body-spool", "tmp-dir",
-    "queue",      "log-level",         "verbose",          "stderr",     "status-path",
-    "ping-path",  "ping-response",     "access-format",    "allow-from", "config",
+    "timeout",           "kill-grace", "shutdown-timeout", "max-body",     "max-params",    "max-header",
+    "max-conn-requests", "buffer",     "body-spool",       "tmp-dir",      "queue",         "log-level",
+    "verbose",           "stderr",     "status-path",      "ping-path",    "ping-response", "access-format",
+    "allow-from",        "config",     "pass-env",         "status-allow",
 };
 
 // The options whose text differs between two parses ("command" = PROGRAM ARGS).
