@@ -427,7 +427,7 @@ TEST_CASE("flag words: the words the file and the command line share", "[options
 }
 
 }  // namespace
-TEST_CASE("--compile-per-request: repeatable patterns, checked as --persistent's, naming the option",
+TEST_CASE("options: --compile-per-request takes repeatable patterns, checked as --persistent's, naming the option",
           "[options]") {
   Parsed one = Parse({"--compile-per-request", "*", "--compile-per-request", "legacy.pl", "/srv/app.pl"});
   INFO(one.err);
