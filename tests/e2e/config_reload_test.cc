@@ -116,5 +116,25 @@ TEST_CASE("config reload: a new program, and what needs a restart is named and k
   CHECK(Reloadable::Count(r.app.Log(), "needs a restart to apply: listen") == 2);
 }
 
+TEST_CASE("config reload: log level, workers and the status page apply without a restart", "[e2e][reload]") {
+  Reloadable r;
+  r.dir.WriteFile("app.conf", "log-level = debug\ncommand = " + Example("env.cgi") +
+                                  "\nenv = COLOR=red\nworkers = 1\nstatus-path = /fcgi-status\n");
+  r.Hup(1);
+  const std::string log = r.app.Log();
+  INFO(log);
+  CHECK(Has(log, "reloaded (changed: log-level, status-path, workers)"));
+  FcgiResponse status = RequestOnce(r.app.address(), {{"REQUEST_METHOD", "GET"},
+                                                      {"SERVER_PROTOCOL", "HTTP/1.1"},
+                                                      {"SCRIPT_NAME", "/fcgi-status"},
+                                                      {"REMOTE_ADDR", "127.0.0.1"}});
+  INFO(status.Describe());
+  REQUIRE(status.ok());
+  CHECK(Has(status.stdout_data, "worker slots:" + std::string(23 - 12, ' ') + "1\n"));
+  // At debug level now: the request's own debug lines are logged.
+  CHECK(Has(Body(r.app), "COLOR=red\n"));
+  CHECK(r.app.LogContains("debug: "));
+}
+
 }  // namespace
 }  // namespace fcgi::test
