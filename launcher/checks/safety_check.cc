@@ -1,7 +1,5 @@
 #include "launcher/checks/safety_check.h"
 
-#include <limits.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -80,27 +78,6 @@ struct Observed {
 
 constexpr const char* kCouldNotRun = "VERDICT: the check could not run.\n";
 
-// The programs' environment as Server::BuildBaseEnvironment makes it: --env
-// (NAME=VALUE, or NAME taken from ours), then PATH unless --env gave it.
-std::vector<std::string> BaseEnvironment(const Config& config) {
-  std::vector<std::string> env;
-  bool have_path = false;
-  for (const std::string& e : config.env) {
-    const size_t eq = e.find('=');
-    if (eq != std::string::npos) {
-      env.push_back(e);
-    } else if (const char* v = getenv(e.c_str())) {
-      env.push_back(e + "=" + v);
-    }
-    if (e.compare(0, eq == std::string::npos ? e.size() : eq, "PATH") == 0) have_path = true;
-  }
-  if (!have_path) {
-    const char* path = getenv("PATH");
-    env.push_back(std::string("PATH=") + (path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin"));
-  }
-  return env;
-}
-
 // What every check needs: the program, its sample requests, the programs'
 // environment, a spawner set up as a real start would, and the park spec.
 struct CheckSetup {
@@ -114,14 +91,13 @@ struct CheckSetup {
 
 // False (after reporting why) when the check cannot even start.
 bool PrepareCheck(const Config& config, std::ostream& report, CheckSetup* setup) {
-  char resolved[PATH_MAX];
-  if (realpath(config.program.c_str(), resolved) == nullptr) {
-    report << "fcgi-run --check: cannot find " << config.program << "\n" << kCouldNotRun;
+  ProgramTarget target;  // as start-up resolves PROGRAM, with --rlimit-*
+  if (Status s = ResolveProgramTarget(config, &target); !s.ok()) {
+    report << "fcgi-run --check: " << s.message() << "\n" << kCouldNotRun;
     return false;
   }
-  setup->program = resolved;
-  setup->cwd = setup->program.substr(0, setup->program.rfind('/'));
-  if (setup->cwd.empty()) setup->cwd = "/";
+  setup->program = target.path;
+  setup->cwd = target.cwd;
   setup->requests = {DefaultCheckRequest()};
   for (const std::string& file : config.check_requests) {
     std::ifstream in(file, std::ios::binary);
@@ -139,7 +115,8 @@ bool PrepareCheck(const Config& config, std::ostream& report, CheckSetup* setup)
     }
     setup->requests.push_back(std::move(r));
   }
-  setup->base_env = BaseEnvironment(config);
+  // The programs' environment as in serving: --env, then PATH (Config::env).
+  for (const auto& [name, value] : config.env) setup->base_env.push_back(name + "=" + value);
 
   // As a real start: refuse to run programs as root without --allow-root,
   // drop to --user, run programs as --program-user (ApplyPrivileges).
@@ -153,9 +130,9 @@ bool PrepareCheck(const Config& config, std::ostream& report, CheckSetup* setup)
   park.args = config.args;
   park.cwd = setup->cwd;
   park.env = setup->base_env;
-  park.rlimits = RlimitsFromConfig(config);  // --rlimit-*, as every real run gets them
+  park.rlimits = target.rlimits;  // --rlimit-*, as every real run gets them
   park.compat_library = FindCompatLibrary(config.compat_library);
-  park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config.park_timeout_seconds * 1000));
+  park.hello_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.park_timeout);
   return true;
 }
 

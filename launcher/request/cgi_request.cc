@@ -26,10 +26,6 @@ constexpr int kReadsPerTurn = 16;
 // Bytes one read of stderr takes (stdout: the whole ServerContext::read_buffer).
 constexpr size_t kStderrChunk = 16 * 1024;
 
-std::chrono::steady_clock::duration Seconds(double s) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-}
-
 }  // namespace
 
 CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, uint16_t id, Role role)
@@ -64,9 +60,9 @@ void CgiRequest::EnterFinished() {
 }
 
 std::string CgiRequest::Describe() const {
+  // "GET /cgit/ (cgit.cgi)"; before a program is chosen (or when none is), no parenthesis.
   return (method_.empty() ? std::string("?") : method_) + " " + (uri_.empty() ? std::string("?") : uri_) +
-         " (" + (program_.target.display_name.empty() ? std::string("?") : program_.target.display_name) +
-         ")";
+         (program_.target.display_name.empty() ? "" : " (" + program_.target.display_name + ")");
 }
 
 void CgiRequest::Start(NameValuePairs params) {
@@ -112,7 +108,7 @@ void CgiRequest::Start(NameValuePairs params) {
   }
   ctx_.observability.metrics.SetProgram(metrics_id_, program_.target.path);
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env = BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.base_env,
+  CgiEnvironment env = BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.config.env,
                                                ctx_.config.pass_env, role_, &dropped);
   for (const DroppedParam& d : dropped) {
     // A protected variable: a warning the first time a name is seen (see
@@ -222,8 +218,8 @@ void CgiRequest::Launch() {
     if (fd >= 0) close(fd);
   }
   if (phase_ == Phase::kFinished) return;  // failed synchronously
-  if (ctx_.config.timeout_seconds > 0) {
-    timeout_timer_.expires_after(Seconds(ctx_.config.timeout_seconds));
+  if (ctx_.config.timeout > Duration(0)) {
+    timeout_timer_.expires_after(ctx_.config.timeout);
     timeout_timer_.async_wait([self](const boost::system::error_code& ec) {
       if (!ec) self->OnTimeout();
     });
@@ -630,7 +626,7 @@ void CgiRequest::StopProgram() {
     return;
   }
   run_->SignalGroup(SIGTERM);
-  kill_timer_.expires_after(Seconds(ctx_.config.kill_grace_seconds));
+  kill_timer_.expires_after(ctx_.config.kill_grace);
   kill_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || self->exited_) return;
     LogWarning(self->Describe() + ": pid " + std::to_string(self->pid_) +

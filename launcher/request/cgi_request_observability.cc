@@ -45,10 +45,9 @@ void CgiRequest::Emit(std::string_view data) {
 }
 
 void CgiRequest::StartSlowTimer() {
-  const double threshold = ctx_.config.slow_threshold_seconds;
-  if (threshold <= 0 || ctx_.observability.slow_log == nullptr) return;
-  slow_timer_.expires_at(started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                        std::chrono::duration<double>(threshold)));
+  const Duration threshold = ctx_.config.slow_threshold;
+  if (threshold <= Duration(0) || ctx_.observability.slow_log == nullptr) return;
+  slow_timer_.expires_at(started_ + threshold);
   slow_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->OnSlow();
   });
