@@ -43,9 +43,9 @@ TEST_CASE("failure: fcgi-run refuses to start when PROGRAM is missing, not execu
   const std::string not_exec = dir.WriteFile("plain.cgi", "#!/bin/sh\necho hi\n");  // mode 0644
   const std::string directory = dir.MakeDir("a-directory");
   const Case cases[] = {
-      {"missing", missing, "realpath(3) " + missing + ": No such file or directory"},
-      {"not executable", not_exec, "access(2) X_OK " + not_exec + ": Permission denied"},
-      {"a directory", directory, directory + ": not a regular file"},
+      {"missing", missing, "realpath(3) PROGRAM " + missing + ": No such file or directory"},
+      {"not executable", not_exec, "access(2) X_OK PROGRAM " + not_exec + ": Permission denied"},
+      {"a directory", directory, "PROGRAM " + directory + ": not a regular file"},
   };
   for (const Case& c : cases) {
     CommandResult r = StartLauncher(dir, c.program);

@@ -95,7 +95,7 @@ TEST_CASE("spawned: --parent-pipe-fd N with --listen, and a bad N", "[e2e][spawn
     CommandResult r = RunCommand({FcgiRunBinary(), "--listen", address, "--parent-pipe-fd", "five", "--mode",
                                   "exec", "--allow-root", Example("hello.cgi")},
                                  "", Seconds(10));
-    CHECK(r.ExitCode() == 1);
+    CHECK(r.ExitCode() == 2);  // a command-line error, as every malformed option value
     CHECK(r.err.find("--parent-pipe-fd five: expected auto, none or a descriptor number") !=
           std::string::npos);
   }
