@@ -3,10 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <set>
+
+#include "core/strings.h"
 
 namespace fcgi {
 
@@ -14,13 +15,10 @@ namespace po = boost::program_options;
 
 namespace {
 
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+// Blanks around names, values and comments (a CRLF file's CR too).
+constexpr std::string_view kFileBlanks = " \t\r\f\v";
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return s;
-}
+bool IsBlank(char c) { return kFileBlanks.find(c) != std::string_view::npos; }
 
 // Drops a trailing comment: '#' at the start of the value or after a blank.
 std::string_view StripComment(std::string_view value) {
@@ -41,8 +39,7 @@ bool CommandLineOnly(const std::string& name) {
 }  // namespace
 
 bool ParseFlagWord(std::string_view word, bool* value) {
-  std::string w(word);
-  for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string w = Lower(word);
   if (w == "true" || w == "yes" || w == "on" || w == "1") {
     *value = true;
     return true;
@@ -65,7 +62,7 @@ Status ParseConfigText(std::string_view text, const std::string& source, std::ve
     size_t nl = text.find('\n');
     std::string_view raw = text.substr(0, nl);
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    std::string_view line = Trim(raw);
+    std::string_view line = Trim(raw, kFileBlanks);
     if (line.empty() || line.front() == '#') continue;
     if (line.front() == '[') {
       return LineError(source, line_no,
@@ -75,7 +72,7 @@ Status ParseConfigText(std::string_view text, const std::string& source, std::ve
     if (eq == std::string_view::npos) {
       return LineError(source, line_no, "expected 'name = value', got '" + std::string(line) + "'");
     }
-    std::string_view name = Trim(line.substr(0, eq));
+    std::string_view name = Trim(line.substr(0, eq), kFileBlanks);
     if (name.empty()) return LineError(source, line_no, "missing option name before '='");
     if (name.substr(0, 1) == "-") {
       return LineError(source, line_no,
@@ -88,7 +85,7 @@ Status ParseConfigText(std::string_view text, const std::string& source, std::ve
     }
     ConfigEntry e;
     e.name = std::string(name);
-    e.value = std::string(Trim(StripComment(line.substr(eq + 1))));
+    e.value = std::string(Trim(StripComment(line.substr(eq + 1)), kFileBlanks));
     e.line = line_no;
     out->push_back(std::move(e));
   }
