@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "core/base_environment.h"
 #include "launcher/front/connection.h"
 #include "launcher/front/http_front.h"
 #include "launcher/front/parent_watch.h"
@@ -56,7 +57,7 @@ ParkSpec ParkSpecFor(const ProgramTarget& target, const NameValuePairs& base_env
   park.program = target.path;
   park.args = target.args;
   park.cwd = target.cwd;
-  for (const auto& [name, value] : base_env) park.env.push_back(name + "=" + value);
+  park.env = EnvEntries(base_env);
   park.rlimits = target.rlimits;
   park.compat_library = FindCompatLibrary(config.compat_library);
   park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config.park_timeout_seconds * 1000));
@@ -116,24 +117,6 @@ Status Server::ResolveProgram(ProgramTarget* target) {
     if (value >= 0) p.rlimits.emplace_back(resource, static_cast<rlim_t>(value));
   }
   return Status::Ok();
-}
-
-void Server::BuildBaseEnvironment() {
-  NameValuePairs& env = ctx_.base_env;
-  bool have_path = false;
-  for (const std::string& e : config_.env) {
-    auto eq = e.find('=');
-    if (eq != std::string::npos) {
-      env.emplace_back(e.substr(0, eq), e.substr(eq + 1));
-    } else if (const char* v = std::getenv(e.c_str())) {
-      env.emplace_back(e, v);
-    }
-    if (e.compare(0, eq == std::string::npos ? e.size() : eq, "PATH") == 0) have_path = true;
-  }
-  if (!have_path) {
-    const char* path = std::getenv("PATH");
-    env.emplace_back("PATH", path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
-  }
 }
 
 std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
@@ -202,7 +185,7 @@ Status Server::Init() {
   ProgramTarget target;
   Status s = config_.dispatcher() ? Status::Ok() : ResolveProgram(&target);
   if (!s.ok()) return s;
-  BuildBaseEnvironment();
+  ctx_.base_env = BaseEnvironment(config_.env, std::getenv);
   // --http without --listen: HTTP only (fd 0 and systemd sockets are not taken).
   s = config_.http.empty() || !config_.listen.empty() ? OpenListeners(config_, &listening_) : Status::Ok();
   if (!s.ok()) return s;

@@ -51,7 +51,6 @@ class Server {
  private:
   Status ResolveProgram(ProgramTarget* target);
   std::unique_ptr<ProgramRunner> MakeRunner(const ProgramTarget& target);
-  void BuildBaseEnvironment();
   Status InitSecurity();
   Status InitDispatcher();
   // Accept loops on listening_ (which they then own); StartAcceptors logs and starts them.

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/base_environment.h"
 #include "core/check_request.h"
 #include "core/recycle_policy.h"
 #include "launcher/checks/check_run.h"
@@ -76,27 +77,6 @@ struct Observed {
 
 constexpr const char* kCouldNotRun = "VERDICT: the check could not run.\n";
 
-// The programs' environment as Server::BuildBaseEnvironment makes it: --env
-// (NAME=VALUE, or NAME taken from ours), then PATH unless --env gave it.
-std::vector<std::string> BaseEnvironment(const Config& config) {
-  std::vector<std::string> env;
-  bool have_path = false;
-  for (const std::string& e : config.env) {
-    const size_t eq = e.find('=');
-    if (eq != std::string::npos) {
-      env.push_back(e);
-    } else if (const char* v = getenv(e.c_str())) {
-      env.push_back(e + "=" + v);
-    }
-    if (e.compare(0, eq == std::string::npos ? e.size() : eq, "PATH") == 0) have_path = true;
-  }
-  if (!have_path) {
-    const char* path = getenv("PATH");
-    env.push_back(std::string("PATH=") + (path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin"));
-  }
-  return env;
-}
-
 }  // namespace
 
 int RunSafetyCheck(const Config& config, std::ostream& report) {
@@ -125,7 +105,7 @@ int RunSafetyCheck(const Config& config, std::ostream& report) {
     }
     requests.push_back(std::move(r));
   }
-  const std::vector<std::string> base_env = BaseEnvironment(config);
+  const std::vector<std::string> base_env = EnvEntries(BaseEnvironment(config.env, getenv));
 
   // As a real start: refuse to run programs as root without --allow-root,
   // drop to --user, run programs as --program-user (ApplyPrivileges).

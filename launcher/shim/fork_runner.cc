@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/base_environment.h"
 #include "core/cgi_environment.h"
 #include "launcher/log/log.h"
 #include "launcher/run/exec_runner.h"
@@ -102,7 +103,7 @@ class ForkRunner : public ProgramRunner {
       FallBack("libfcgi-run-compat.so not found (give --compat-library)");
       return;
     }
-    ParkCheck check = InspectForForkMode(options_.park.program, SearchPath());
+    ParkCheck check = InspectForForkMode(options_.park.program, SearchPathOf(options_.park.env));
     if (!check.can_park) {
       FallBack(check.reason);
       return;
@@ -180,13 +181,6 @@ class ForkRunner : public ProgramRunner {
     }
   }
 
-  std::string SearchPath() const {
-    for (const std::string& e : options_.park.env) {
-      if (e.rfind("PATH=", 0) == 0) return e.substr(5);
-    }
-    return "/usr/local/bin:/usr/bin:/bin";
-  }
-
   void Count(RunnerEvent event, const std::string& reason = "") {
     if (options_.metrics != nullptr) options_.metrics->OnRunnerEvent("fork", event, reason);
   }
@@ -207,7 +201,7 @@ class ForkRunner : public ProgramRunner {
     // run at all is left to Spawn below (a 502 now, a new try later).
     if (struct stat st; stat(options_.park.program.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
                         access(options_.park.program.c_str(), X_OK) == 0) {
-      ParkCheck check = InspectForForkMode(options_.park.program, SearchPath());
+      ParkCheck check = InspectForForkMode(options_.park.program, SearchPathOf(options_.park.env));
       if (!check.can_park) {
         FallBack(check.reason);
         return;

@@ -13,6 +13,7 @@
 #include <list>
 #include <utility>
 
+#include "core/base_environment.h"
 #include "launcher/log/log.h"
 #include "launcher/run/exec_runner.h"
 #include "launcher/run/file_stamp.h"
@@ -356,13 +357,6 @@ class PersistentRunner : public ProgramRunner {
   FileStamp stamp_;
   bool shutting_down_ = false;
 };
-
-std::string SearchPathOf(const std::vector<std::string>& env) {
-  for (const std::string& e : env) {
-    if (e.rfind("PATH=", 0) == 0) return e.substr(5);
-  }
-  return "/usr/local/bin:/usr/bin:/bin";
-}
 
 }  // namespace
 
