@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "core/cgi_to_http.h"
+#include "core/error_pages.h"
 #include "core/http_cgi_params.h"
 #include "launcher/front/output_queue.h"
 #include "launcher/request/request_sink.h"
@@ -86,7 +87,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection>, publ
   void WriteBody(std::string_view data);
   // A complete response made by fcgi-run itself (400, 431, 500...); the
   // connection closes after it.
-  void RespondLocally(int status, std::string_view body);
+  void RespondLocally(ErrorPage page);
   void EndExchange();
   void LogExchange(const std::string& suffix);
   void Flush();
