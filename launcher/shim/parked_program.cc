@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <utility>
 #include <variant>
 
@@ -15,7 +14,7 @@
 namespace fcgi {
 
 ParkedProgram::ParkedProgram(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec)
-    : io_(io), spawner_(spawner), spec_(std::move(spec)), shim_(io) {}
+    : shim_(io, spawner, std::move(spec), ShimMode::kFork) {}
 
 ParkedProgram::~ParkedProgram() {
   for (Outgoing& o : outgoing_) {
@@ -27,19 +26,7 @@ ParkedProgram::~ParkedProgram() {
 Status ParkedProgram::Spawn(ReadyCallback on_ready, FailedCallback on_failed) {
   on_ready_ = std::move(on_ready);
   on_failed_ = std::move(on_failed);
-  std::weak_ptr<ParkedProgram> weak = weak_from_this();
-  Status s = shim_.Spawn(
-      spawner_, spec_, {},
-      [weak](int raw) {
-        if (auto self = weak.lock()) self->OnProcessExit(raw);
-      },
-      [weak](const std::string& why) {
-        auto self = weak.lock();
-        if (self && !self->ready_ && !self->dead_) self->Fail(why);
-      });
-  if (!s.ok()) return s;
-  WaitReadable();
-  return Status::Ok();
+  return shim_.Start(weak_from_this());
 }
 
 uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
@@ -154,63 +141,22 @@ void ParkedProgram::FlushOutgoing() {
   }
 }
 
-void ParkedProgram::WaitReadable() {
-  shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_read,
-                             [weak = weak_from_this()](const boost::system::error_code& ec) {
-                               auto self = weak.lock();
-                               if (!self || ec || self->dead_) return;
-                               self->OnReadable();
-                             });
+void ParkedProgram::OnShimHello(const CompatHello& hello) {
+  LogInfo("fork mode: " + shim_.program() + " parked at main() as pid " + std::to_string(hello.pid));
+  if (on_ready_) on_ready_();
 }
 
-void ParkedProgram::OnReadable() {
-  auto keep = shared_from_this();
-  receiving_ = true;
-  ChannelResult r = ReceiveCompatMessages(shim_.channel().native_handle(), [this](std::string_view message) {
-    Dispatch(message);
-    return !dead_;
-  });
-  receiving_ = false;
-  if (dead_) return;
-  if (gone_) {  // found gone while dispatching (a send failed): everything it sent is read now
-    Fail(gone_why_, true);
-    return;
-  }
-  if (r.io == ChannelIo::kClosed) {
-    // EOF: the process is exiting; OnProcessExit reports what is pending.
-    if (!shutting_down_) LogWarning("fork mode: parked " + spec_.program + " closed its control channel");
-    return;
-  }
-  if (r.io == ChannelIo::kError) {
-    Fail("control channel: " + r.status.message());
-    return;
-  }
-  WaitReadable();
+void ParkedProgram::OnShimMessagesRead() {
+  if (gone_) Fail(gone_why_, true);  // found gone while dispatching (a send failed): all it sent is read now
 }
 
-void ParkedProgram::Dispatch(std::string_view message) {
-  CompatMessage m;
-  Status s = DecodeCompatMessage(message, &m);
-  if (!s.ok()) {
-    Fail("control channel: " + s.message());
-    return;
-  }
-  if (auto* hello = std::get_if<CompatHello>(&m)) {
-    if (hello->version != compat::kProtocolVersion) {
-      Fail("shim speaks protocol version " + std::to_string(hello->version) + ", expected " +
-           std::to_string(compat::kProtocolVersion));
-      return;
-    }
-    ready_ = true;
-    shim_.HelloReceived();
-    LogInfo("fork mode: " + spec_.program + " parked at main() as pid " + std::to_string(hello->pid));
-    if (on_ready_) on_ready_();
-  } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
-    Fail(refused->reason == compat::kRefuseThreads ? "the program runs " + std::to_string(refused->error) +
-                                                         " threads at main(): forking would lose them"
-                                                   : std::string("the shim could not set up the park: ") +
-                                                         std::strerror(static_cast<int>(refused->error)));
-  } else if (auto* started = std::get_if<CompatStarted>(&m)) {
+void ParkedProgram::OnShimChannelClosed() {
+  // EOF: the process is exiting; OnProcessExit reports what is pending.
+  if (!shutting_down_) LogWarning("fork mode: parked " + shim_.program() + " closed its control channel");
+}
+
+void ParkedProgram::OnShimMessage(const CompatMessage& m) {
+  if (auto* started = std::get_if<CompatStarted>(&m)) {
     auto it = runs_.find(started->request_id);
     if (it != runs_.end() && !it->second.started) {
       it->second.started = true;
@@ -222,7 +168,7 @@ void ParkedProgram::Dispatch(std::string_view message) {
     if (it != runs_.end()) {
       auto cb = std::move(it->second.on_started);
       runs_.erase(it);
-      cb(Status::FromErrno("fork(2) in the parked process", spec_.program, failed->error), -1, nullptr);
+      cb(Status::FromErrno("fork(2) in the parked process", shim_.program(), failed->error), -1, nullptr);
     }
   } else if (auto* exited = std::get_if<CompatExited>(&m)) {
     auto it = runs_.find(exited->request_id);
@@ -241,23 +187,13 @@ void ParkedProgram::Gone(const std::string& why) {
     gone_ = true;
     gone_why_ = why;
   }
-  if (receiving_) return;  // OnReadable fails it once the messages in hand are dispatched
+  if (shim_.reading()) return;  // OnShimMessagesRead fails it once the messages in hand are dispatched
   auto keep = shared_from_this();
-  DrainChannel();
+  // What the process sent before it died is still queued on our end of the
+  // channel (the pidfd may report its exit first): STARTED for runs that did
+  // start, which must not be taken for lost.
+  shim_.ReadQueued();
   Fail(gone_why_, true);
-}
-
-// What the process sent before it died is still queued on our end of the
-// channel (the pidfd may report its exit first): STARTED for runs that did
-// start, which must not be taken for lost.
-void ParkedProgram::DrainChannel() {
-  if (dead_ || receiving_ || !shim_.channel().is_open()) return;
-  receiving_ = true;
-  ReceiveCompatMessages(shim_.channel().native_handle(), [this](std::string_view message) {
-    Dispatch(message);
-    return !dead_;
-  });
-  receiving_ = false;
 }
 
 void ParkedProgram::Fail(const std::string& why, bool process_gone) {
@@ -289,12 +225,13 @@ void ParkedProgram::Fail(const std::string& why, bool process_gone) {
   }
 }
 
-void ParkedProgram::OnProcessExit(int raw_status) {
+void ParkedProgram::OnShimExit(int raw_status) {
   if (dead_) {
     return;
   }
   if (shutting_down_ && runs_.empty()) {
     dead_ = true;
+    shim_.CloseChannel();
     return;
   }
   Gone("parked process " + std::to_string(shim_.watcher().pid()) +
