@@ -158,27 +158,17 @@ void CgiRequest::Launch() {
     Finish();
     return;
   }
-  // In persistent mode the runner supplies the output pipes (the worker's
-  // resident ones) and a request without a body gets /dev/null as stdin: no
-  // pipes at all for a plain GET.
-  const bool runner_output = program_.runner->SuppliesOutput();
-  const bool null_stdin = runner_output && HasNoBody();
+  // The request makes its stdin pipe, for the body it writes; the runner
+  // brings the output pipes (program_runner.h). A runner that lends its
+  // workers' output takes /dev/null as stdin for a request without a body:
+  // no pipes at all for a plain GET.
+  const bool null_stdin = program_.runner->LendsOutput() && HasNoBody();
   int in[2] = {-1, -1};
   if (!null_stdin && pipe2(in, O_CLOEXEC) != 0) {
     EndWithoutProgram(
         ErrorPage::kOutOfResources,
         Status::FromErrno("pipe2(2)", "stdin of " + program_.target.display_name, errno).message());
     return;
-  }
-  int out_write = -1, err_write = -1;
-  if (!runner_output) {
-    Status s = ProgramOutput::Create(ctx_.io, program_.target.display_name, &output_, &out_write, &err_write);
-    if (!s.ok()) {
-      close(in[0]);
-      close(in[1]);
-      EndWithoutProgram(ErrorPage::kOutOfResources, s.message());
-      return;
-    }
   }
   // Larger pipes for big bodies and responses: 16x fewer wake-ups. Best
   // effort (the kernel caps it at /proc/sys/fs/pipe-max-size) and only where
@@ -193,8 +183,6 @@ void CgiRequest::Launch() {
   spec.cwd = program_.target.cwd;
   spec.rlimits = program_.target.rlimits;
   spec.stdin_fd = in[0];
-  spec.stdout_fd = out_write;
-  spec.stderr_fd = err_write;
   if (null_stdin) {
     stdin_closed_ = true;  // nothing will be written: see HasNoBody
   } else {
@@ -213,10 +201,7 @@ void CgiRequest::Launch() {
       [weak](int raw_status) {
         if (auto r = weak.lock()) r->OnExit(raw_status);
       });
-  // The runner has used or duplicated the child's ends.
-  for (int fd : {in[0], out_write, err_write}) {
-    if (fd >= 0) close(fd);
-  }
+  if (in[0] >= 0) close(in[0]);            // the runner has used or duplicated it
   if (phase_ == Phase::kFinished) return;  // failed synchronously
   if (ctx_.config.timeout_seconds > 0) {
     timeout_timer_.expires_after(Seconds(ctx_.config.timeout_seconds));
@@ -247,14 +232,17 @@ void CgiRequest::OnStarted(const Status& status, pid_t pid, std::shared_ptr<Prog
     if (phase_ == Phase::kFinished || output_ != nullptr) {  // not ours to read
       output->Return(output->loan(), false);
     } else {
-      output_loan_ = output->loan();
+      output_loan_ = output->loan();  // 0 unless lent
       output_ = std::move(output);
     }
   }
   if (phase_ == Phase::kFinished) return;
   if (!status.ok()) {
     stream(Stream::kOut).eof = stream(Stream::kErr).eof = true;
-    EndWithoutProgram(ErrorPage::kCannotStart, status.message());
+    // No pipes for it (program_runner.h): a 503, as for its stdin pipe.
+    EndWithoutProgram(
+        status.code() == Status::Code::kOutOfResources ? ErrorPage::kOutOfResources : ErrorPage::kCannotStart,
+        status.message());
     return;
   }
   program_started_ = true;

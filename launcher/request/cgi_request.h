@@ -1,12 +1,13 @@
 // CgiRequest: one FastCGI request served by one run of the CGI program.
 //
-// Owns the program's process (through ChildWatcher), its stdin pipe, its
-// output pipes (or, in persistent mode, borrows the worker's: ProgramOutput)
-// and the request's timers. Streams FCGI_STDIN (and FCGI_DATA for FILTER) into the
-// program's stdin as it arrives and the program's stdout/stderr back as they
-// arrive, with backpressure both ways: output waits for the connection's
-// buffer to drain (the program then blocks on its full pipe), and input beyond
-// --buffer bytes makes the connection stop reading its socket.
+// Owns the program's run (ProgramRun, from the ProgramRunner), its stdin
+// pipe, the output pipes the runner brought (the run's own, or a persistent
+// worker's, lent for this request: ProgramOutput) and the request's timers.
+// Streams FCGI_STDIN (and FCGI_DATA for FILTER) into the program's stdin as it
+// arrives and the program's stdout/stderr back as they arrive, with
+// backpressure both ways: output waits for the connection's buffer to drain
+// (the program then blocks on its full pipe), and input beyond --buffer
+// bytes makes the connection stop reading its socket.
 //
 // Ownership: the RequestSink (FastCGI Connection or HTTP front) holds the
 // CgiRequest (shared_ptr) until FinishRequest; the CgiRequest holds the sink
