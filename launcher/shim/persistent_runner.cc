@@ -290,7 +290,7 @@ class PersistentRunner : public ProgramRunner {
       LogDebug("persistent mode: worker " + std::to_string(w->pid()) +
                " repaired: " + DescribeReportFlags(r.flags));
     }
-    if (options_.on_report) options_.on_report(r, a.links_libstdcxx, m->recycle_reason);
+    if (options_.on_report) options_.on_report(r, a, m->recycle_reason);
   }
 
   // After a request ended on worker `w` (REPORT already seen, if any).
