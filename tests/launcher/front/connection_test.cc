@@ -16,8 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "tests/launcher/request/fake_program_source.h"
-#include "tests/launcher/run/fake_program_runner.h"
+#include "tests/launcher/request/fake_server_context.h"
 #include "tests/support/fcgi_test_client.h"
 
 namespace fcgi::test {
@@ -25,22 +24,12 @@ namespace {
 
 using namespace std::chrono_literals;  // NOLINT
 
-NameValuePairs Get() {
-  return {{"REQUEST_METHOD", "GET"}, {"SCRIPT_NAME", "/app.cgi"}, {"REQUEST_URI", "/app.cgi"}};
-}
-
 // A GET of request id 1, as a web server sends it.
 RequestSpec GetSpec(bool keep_conn = false) {
   RequestSpec spec;
   spec.keep_conn = keep_conn;
-  spec.params = Get();
+  spec.params = GetParams();
   return spec;
-}
-
-// What follows the header block ("" before it is complete).
-std::string_view BodyOf(std::string_view response) {
-  const size_t end = response.find("\r\n\r\n");
-  return end == std::string_view::npos ? std::string_view() : response.substr(end + 4);
 }
 
 std::string Pattern(size_t n) {
@@ -50,9 +39,8 @@ std::string Pattern(size_t n) {
   return s;
 }
 
-struct Harness {
+struct Harness : FakeServerContext {
   Harness() {
-    config.timeout_seconds = 0;
     int sv[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     launcher_fd = sv[0];
@@ -64,42 +52,15 @@ struct Harness {
   }
   // Whatever a test left running ends here, while the context it uses lives.
   ~Harness() {
-    for (auto& run : runner.runs) run->Exit(SIGKILL);
-    Drain();
+    KillRuns();
     connection->Abort("test over");
     Drain();
   }
-  // Runs every handler that is ready, until none is.
-  void Drain() {
-    for (int i = 0; i < 1000; ++i) {
-      io.restart();
-      if (io.poll() == 0) return;
-    }
-  }
-
-  // Runs the reactor until `done` holds (true) or 10 s passed (false).
+  // FakeServerContext::RunUntil, the web server collecting what arrived.
   bool RunUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io.restart();
-      io.run_one_for(20ms);
-      web.ReadFor(0ms);  // collect what arrived
-    }
-    return true;
+    return FakeServerContext::RunUntil(done, [this] { web.ReadFor(std::chrono::milliseconds(0)); });
   }
-  void Settle() {
-    io.restart();
-    io.run_for(50ms);
-  }
-  FakeRun& run() { return runner.last(); }
 
-  boost::asio::io_context io;
-  Config config;
-  WorkerSlots slots{4, 4};
-  FakeProgramRunner runner{io};
-  FakeProgramSource source{&runner};
-  ServerContext ctx{io, config, slots, &source, {}, {}, {}, {}, {}};
   std::shared_ptr<Connection> connection;
   int launcher_fd = -1;
   FcgiTestClient web{10s};
@@ -137,9 +98,7 @@ TEST_CASE("Connection: a program that crashes before its header gets a 502 in th
 
 TEST_CASE("Connection: ABORT_REQUEST stops the program and ends the request", "[connection]") {
   Harness h;
-  h.runner.on_signal = [](FakeRun& run, int sig) {
-    if (sig == SIGTERM) run.Exit(SIGTERM);
-  };
+  h.runner.on_signal = ExitOnSignal(SIGTERM);
   REQUIRE(h.web.Send(RequestBytes(GetSpec(/*keep_conn=*/true))).ok());
   REQUIRE(h.RunUntil([&] { return !h.runner.runs.empty(); }));
   REQUIRE(h.web.Send(AbortRequestBytes(1)).ok());
@@ -153,9 +112,7 @@ TEST_CASE("Connection: ABORT_REQUEST stops the program and ends the request", "[
 
 TEST_CASE("Connection: the web server hanging up stops the running program", "[connection]") {
   Harness h;
-  h.runner.on_signal = [](FakeRun& run, int sig) {
-    if (sig == SIGTERM) run.Exit(SIGTERM);
-  };
+  h.runner.on_signal = ExitOnSignal(SIGTERM);
   REQUIRE(h.web.Send(RequestBytes(GetSpec(/*keep_conn=*/true))).ok());
   REQUIRE(h.RunUntil([&] { return !h.runner.runs.empty(); }));
   h.web.Close();
@@ -204,7 +161,7 @@ TEST_CASE("Connection: a body the program does not read stops the reading of the
   Harness h;
   h.config.buffer_bytes = 16 * 1024;
   const std::string body = Pattern(16 * 1024 * 1024);
-  NameValuePairs params = Get();
+  NameValuePairs params = GetParams();
   params[0].second = "POST";
   params.emplace_back("CONTENT_LENGTH", std::to_string(body.size()));
   REQUIRE(h.web.Send(BeginRequestBytes(1) + ParamsBytes(1, params) + EmptyParamsBytes(1)).ok());
@@ -244,9 +201,7 @@ TEST_CASE("Connection: a body the program does not read stops the reading of the
 TEST_CASE("Connection: --timeout ends a hung program's request with a 504", "[connection]") {
   Harness h;
   h.config.timeout_seconds = 0.05;
-  h.runner.on_signal = [](FakeRun& run, int sig) {
-    if (sig == SIGTERM) run.Exit(SIGTERM);
-  };
+  h.runner.on_signal = ExitOnSignal(SIGTERM);
   REQUIRE(h.web.Send(RequestBytes(GetSpec())).ok());
   REQUIRE(h.RunUntil([&] { return h.web.Ended(1); }));
   FcgiResponse r = h.web.ReadUntilEnd(1, 0ms);

@@ -16,8 +16,7 @@
 #include <string>
 
 #include "core/wait_status.h"
-#include "tests/launcher/request/fake_program_source.h"
-#include "tests/launcher/run/fake_program_runner.h"
+#include "tests/launcher/request/fake_server_context.h"
 
 namespace fcgi::test {
 namespace {
@@ -48,74 +47,31 @@ class RecordingSink : public RequestSink {
   int space_waits = 0;
 };
 
-NameValuePairs Get() {
-  return {{"REQUEST_METHOD", "GET"}, {"SCRIPT_NAME", "/app.cgi"}, {"REQUEST_URI", "/app.cgi"}};
-}
-
-struct Harness {
-  Harness() {
-    config.timeout_seconds = 0;  // none unless a test sets one
-    config.stderr_mode = StderrMode::kFcgi;
-  }
+struct Harness : FakeServerContext {
+  Harness() { config.stderr_mode = StderrMode::kFcgi; }
   // Whatever a test left running ends here, while the context it uses lives.
   ~Harness() {
-    for (auto& run : runner.runs) run->Exit(SIGKILL);
-    Drain();
+    KillRuns();
     if (auto r = request.lock()) r->Abort("test over");
     Drain();
     sink->request.reset();
   }
-  // Runs every handler that is ready, until none is.
-  void Drain() {
-    for (int i = 0; i < 1000; ++i) {
-      io.restart();
-      if (io.poll() == 0) return;
-    }
-  }
 
   // PARAMS complete, then the empty STDIN of a request without a body.
-  void Start(NameValuePairs params = Get(), bool end_stdin = true) {
+  void Start(NameValuePairs params = GetParams(), bool end_stdin = true) {
     auto r = std::make_shared<CgiRequest>(ctx, sink, 1, Role::kResponder);
     sink->request = r;
     request = r;
     r->Start(std::move(params));
     if (end_stdin && !request.expired()) r->OnStdinEnd();
   }
-  // Runs the reactor until `done` holds (true) or 10 s passed (false).
-  bool RunUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io.restart();
-      io.run_one_for(20ms);
-    }
-    return true;
-  }
-  // Runs what is ready now, and what that makes ready, for a moment.
-  void Settle() {
-    io.restart();
-    io.run_for(50ms);
-  }
   bool Finished() const { return sink->finishes > 0; }
-  FakeRun& run() { return runner.last(); }
 
-  boost::asio::io_context io;
-  Config config;
-  WorkerSlots slots{4, 4};
-  FakeProgramRunner runner{io};
-  FakeProgramSource source{&runner};
-  ServerContext ctx{io, config, slots, &source, {}, {}, {}, {}, {}};
   std::shared_ptr<RecordingSink> sink = std::make_shared<RecordingSink>();
   std::weak_ptr<CgiRequest> request;
 };
 
 bool Contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
-
-// What follows the header block ("" before it is complete).
-std::string_view BodyOf(std::string_view response) {
-  const size_t end = response.find("\r\n\r\n");
-  return end == std::string_view::npos ? std::string_view() : response.substr(end + 4);
-}
 
 TEST_CASE("CgiRequest: the program's response and exit status reach the web server", "[cgi_request]") {
   Harness h;
@@ -165,9 +121,7 @@ TEST_CASE("CgiRequest: --timeout answers 504 and stops the program, SIGKILL afte
   h.config.timeout_seconds = 0.05;
   h.config.kill_grace_seconds = 0.05;
   // The program ignores SIGTERM and dies of SIGKILL.
-  h.runner.on_signal = [](FakeRun& run, int sig) {
-    if (sig == SIGKILL) run.Exit(SIGKILL);
-  };
+  h.runner.on_signal = ExitOnSignal(SIGKILL);
   h.Start();
   REQUIRE(h.RunUntil([&] { return h.Finished(); }));
   CHECK(Contains(h.sink->out, "Status: 504 Gateway Timeout"));
@@ -193,9 +147,7 @@ TEST_CASE("CgiRequest: output after the 504 is not sent", "[cgi_request]") {
 
 TEST_CASE("CgiRequest: an abort stops the program and sends nothing more", "[cgi_request]") {
   Harness h;
-  h.runner.on_signal = [](FakeRun& run, int sig) {
-    if (sig == SIGTERM) run.Exit(SIGTERM);
-  };
+  h.runner.on_signal = ExitOnSignal(SIGTERM);
   h.Start();
   h.run().WriteStdout("Content-Type: text/plain\r\n\r\nbefore");
   REQUIRE(h.RunUntil([&] { return Contains(h.sink->out, "before"); }));
@@ -304,7 +256,7 @@ TEST_CASE("CgiRequest: a run whose output pipes cannot be made gets a 503, and n
 
 TEST_CASE("CgiRequest: the body reaches the program's stdin, then EOF", "[cgi_request]") {
   Harness h;
-  NameValuePairs params = Get();
+  NameValuePairs params = GetParams();
   params[0].second = "POST";
   params.emplace_back("CONTENT_LENGTH", "11");
   h.Start(params, false);
