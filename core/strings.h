@@ -16,6 +16,9 @@ std::string OneLine(std::string_view text);
 // HTTP's optional white space (RFC 9110 OWS): space and horizontal tab.
 inline constexpr std::string_view kBlanks = " \t";
 
+// A space or a horizontal tab (kBlanks).
+constexpr bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+
 // `s` without the leading and trailing characters found in `blanks`.
 std::string_view Trim(std::string_view s, std::string_view blanks = kBlanks);
 

@@ -18,12 +18,12 @@ namespace {
 // Blanks around names, values and comments (a CRLF file's CR too).
 constexpr std::string_view kFileBlanks = " \t\r\f\v";
 
-bool IsBlank(char c) { return kFileBlanks.find(c) != std::string_view::npos; }
+bool IsFileBlank(char c) { return kFileBlanks.find(c) != std::string_view::npos; }
 
 // Drops a trailing comment: '#' at the start of the value or after a blank.
 std::string_view StripComment(std::string_view value) {
   for (size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '#' && (i == 0 || IsBlank(value[i - 1]))) return value.substr(0, i);
+    if (value[i] == '#' && (i == 0 || IsFileBlank(value[i - 1]))) return value.substr(0, i);
   }
   return value;
 }
@@ -80,7 +80,7 @@ Status ParseConfigText(std::string_view text, const std::string& source, std::ve
                            std::string(name.substr(name.find_first_not_of('-'))) + " = ...')");
     }
     for (char c : name) {
-      if (IsBlank(c))
+      if (IsFileBlank(c))
         return LineError(source, line_no, "option name '" + std::string(name) + "' contains a blank");
     }
     ConfigEntry e;

@@ -14,6 +14,14 @@ TEST_CASE("Trim drops blanks at both ends only", "[strings]") {
   CHECK(Trim(" x\r\n", " \t\r\n") == "x");
 }
 
+TEST_CASE("IsBlank is space and tab only", "[strings]") {
+  CHECK(IsBlank(' '));
+  CHECK(IsBlank('\t'));
+  CHECK_FALSE(IsBlank('\r'));
+  CHECK_FALSE(IsBlank('\n'));
+  CHECK_FALSE(IsBlank('x'));
+}
+
 TEST_CASE("TrimLineEnds drops trailing CR and LF", "[strings]") {
   CHECK(TrimLineEnds("oops\r\n\n") == "oops");
   CHECK(TrimLineEnds("\n").empty());
