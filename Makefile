@@ -59,7 +59,13 @@ fuzz-build:
 fuzz: fuzz-build
 	@scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-run: deps build
+# Builds only what it serves (fcgi-run, its shim, the examples), quietly: make's
+# output goes to $(BUILD)/make-run.log and is shown only if the build fails.
+run: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+	@echo "building fcgi-run and the examples (log: $(BUILD)/make-run.log)"
+	@cmake --build $(BUILD) -j $(JOBS) --target fcgi-run fcgi_compat examples >$(BUILD)/make-run.log 2>&1 || \
+	  { cat $(BUILD)/make-run.log; exit 1; }
 	@scripts/run-example $(BUILD)
 
 # Release build of what the benchmark measures, in its own directory (BENCH_BUILD),

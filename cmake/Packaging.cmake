@@ -5,9 +5,19 @@
 #   bin/fcgi-run
 #   <libdir>/fcgi-run/libfcgi-run-compat.so   found at run time relative to the
 #                                             binary (FCGI_RUN_COMPAT_INSTALL_DIR)
+#   <libdir>/fcgi-run/FcgiRun/ScriptPark.pm,  script park's Perl module and Python
+#   <libdir>/fcgi-run/fcgi_run_park.py        bootstrap, found next to the library
+#                                             (installed by libcompat/CMakeLists.txt)
 #   share/man/man1/fcgi-run.1.gz
 #   share/doc/fcgi-run/README.md, docs/guide/ and docs/protocol.md (so the
-#                       README's links resolve), examples/ (sources, systemd/ units)
+#                       README's links resolve), examples/ (the example programs'
+#                       sources), LICENSE, and `copyright` (Debian's format)
+#   lib/systemd/system/fcgi-run@.service, fcgi-run@.socket
+#                       the socket-activated template units, disabled until an
+#                       instance is enabled; ExecStart names bin/fcgi-run of
+#                       this install's prefix. systemd reads units from
+#                       /usr/lib/systemd/system (the .deb, PREFIX=/usr) and
+#                       /usr/local/lib/systemd/system (make install's default).
 
 # The man page, compressed as Debian ships man pages (-n: reproducible).
 set(FCGI_RUN_MAN_PAGE ${PROJECT_BINARY_DIR}/docs/fcgi-run.1.gz)
@@ -26,7 +36,23 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/guide DESTINATION ${CMAKE_INSTALL_D
 install(FILES ${PROJECT_SOURCE_DIR}/docs/protocol.md DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
         USE_SOURCE_PERMISSIONS
-        PATTERN CMakeLists.txt EXCLUDE)
+        PATTERN CMakeLists.txt EXCLUDE
+        PATTERN systemd EXCLUDE)
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian-copyright DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)
+
+# The systemd units. ExecStart must name the fcgi-run of *this* install, whose
+# prefix is known only when it runs (`cmake --install --prefix`, `make install
+# PREFIX=`, CPack's /usr): the service unit is written from its template then,
+# with CMAKE_INSTALL_PREFIX as the install script sees it (DESTDIR excluded).
+set(FCGI_RUN_UNIT_TEMPLATE ${PROJECT_SOURCE_DIR}/examples/systemd/fcgi-run@.service.in)
+set(FCGI_RUN_UNIT_OUT ${PROJECT_BINARY_DIR}/systemd/fcgi-run@.service)
+install(CODE "
+  set(FCGI_RUN_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
+  configure_file(\"${FCGI_RUN_UNIT_TEMPLATE}\" \"${FCGI_RUN_UNIT_OUT}\" @ONLY)
+")
+install(FILES ${FCGI_RUN_UNIT_OUT} ${PROJECT_SOURCE_DIR}/examples/systemd/fcgi-run@.socket
+        DESTINATION lib/systemd/system)
 
 # Debian package: `make deb` (cpack -G DEB in the build directory).
 # cpack (and `make install` in the build directory) would first build `all`,
@@ -37,6 +63,7 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME fcgi-run)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "fcgi-run")
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGE_CONTACT "fcgi-run maintainers <fcgi-run@localhost>")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "fcgi-run maintainers <fcgi-run@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "FastCGI launcher for unmodified CGI programs")

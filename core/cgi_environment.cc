@@ -1,10 +1,77 @@
 #include "core/cgi_environment.h"
 
+#include <algorithm>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace fcgi {
 namespace {
+
+// ProtectedVariable's list. An entry ending in '*' matches every name that
+// starts with the rest. Sources: glibc's sysdeps/generic/unsecvars.h (what
+// ld.so removes from a set-id program's environment) and the manuals of each
+// interpreter (the variables that load code or change its options).
+constexpr std::string_view kProtectedVariables[] = {
+    // The dynamic loader and libc (glibc's secure-execution list, plus every
+    // LD_* and MALLOC_* name, which ld.so and the tunables read).
+    "LD_*",
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "MALLOC_*",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+    "TMPDIR",
+    "TZDIR",
+    // Shells: start-up files, options, exported functions, the trace prompt.
+    "BASH_ENV",
+    "ENV",
+    "BASH_FUNC_*",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "IFS",
+    // Perl, Python, Node.js, Ruby, PHP (php-cgi reads PHPRC), Java, Lua, Tcl.
+    "PERL5OPT",
+    "PERL5LIB",
+    "PERLLIB",
+    "PERL5DB",
+    "PERLIO_DEBUG",
+    "PYTHON*",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "NODE_REPL_EXTERNAL_MODULE",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_TLS_REJECT_UNAUTHORIZED",
+    "RUBYOPT",
+    "RUBYLIB",
+    "RUBYPATH",
+    "RUBYSHELL",
+    "PHPRC",
+    "PHP_INI_SCAN_DIR",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
+    "LUA_*",
+    "TCLLIBPATH",
+    // OpenSSL's configuration loads engines and providers.
+    "OPENSSL_CONF",
+    "OPENSSL_ENGINES",
+    "OPENSSL_MODULES",
+    // git (git-http-backend): configuration given in the environment, helpers.
+    "GIT_CONFIG*",
+    "GIT_EXEC_PATH",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_ASKPASS",
+};
 
 // Why a variable may not enter the environment, or nullptr when it may.
 // The same rules apply to launcher-provided (`base`) variables and to params.
@@ -44,13 +111,10 @@ class EnvironmentBuilder {
   std::unordered_map<std::string, size_t> index_;
 };
 
-void AddAll(const NameValuePairs& pairs, EnvironmentBuilder* builder, std::vector<DroppedParam>* dropped) {
-  for (const auto& [name, value] : pairs) {
-    if (const char* reason = RejectReason(name, value)) {
-      if (dropped != nullptr) dropped->push_back(DroppedParam{name, reason});
-      continue;
-    }
-    builder->Set(name, value);
+void Drop(std::vector<DroppedParam>* dropped, std::string_view name, std::string reason,
+          std::string protected_entry = {}) {
+  if (dropped != nullptr) {
+    dropped->push_back(DroppedParam{std::string(name), std::move(reason), std::move(protected_entry)});
   }
 }
 
@@ -68,38 +132,70 @@ const char* CgiEnvironment::Find(std::string_view name) const {
   return nullptr;
 }
 
+const char* ProtectedVariable(std::string_view name) {
+  for (std::string_view entry : kProtectedVariables) {
+    if (entry.back() == '*' ? name.substr(0, entry.size() - 1) == entry.substr(0, entry.size() - 1)
+                            : name == entry) {
+      return entry.data();  // each entry is a whole literal: NUL-terminated
+    }
+  }
+  return nullptr;
+}
+
 CgiEnvironment BuildCgiEnvironment(const NameValuePairs& params, const NameValuePairs& base,
-                                   std::vector<DroppedParam>* dropped) {
+                                   const std::vector<std::string>& pass, std::vector<DroppedParam>* dropped) {
   EnvironmentBuilder builder;
-  AddAll(base, &builder, dropped);
-  AddAll(params, &builder, dropped);
+  for (const auto& [name, value] : base) {
+    if (const char* reason = RejectReason(name, value)) {
+      Drop(dropped, name, reason);
+      continue;
+    }
+    builder.Set(name, value);
+  }
+  // Names the operator set (--env, PATH): no param replaces them.
+  std::unordered_set<std::string_view> in_base;
+  for (const auto& entry : base) in_base.insert(entry.first);
+  for (const auto& [name, value] : params) {
+    if (const char* reason = RejectReason(name, value)) {
+      Drop(dropped, name, reason);
+      continue;
+    }
+    if (in_base.count(name) != 0) {
+      Drop(dropped, name, "set by fcgi-run (--env)");
+      continue;
+    }
+    if (const char* entry = ProtectedVariable(name);
+        entry != nullptr && std::find(pass.begin(), pass.end(), name) == pass.end()) {
+      Drop(dropped, name, std::string("protected variable (") + entry + ")", entry);
+      continue;
+    }
+    builder.Set(name, value);
+  }
   if (!builder.Has("GATEWAY_INTERFACE")) builder.Set("GATEWAY_INTERFACE", "CGI/1.1");
   if (!builder.Has("QUERY_STRING")) builder.Set("QUERY_STRING", "");
   return builder.Take();
 }
 
 CgiEnvironment BuildRequestEnvironment(NameValuePairs params, const NameValuePairs& overrides,
-                                       const NameValuePairs& base, Role role,
-                                       std::vector<DroppedParam>* dropped) {
+                                       const NameValuePairs& base, const std::vector<std::string>& pass,
+                                       Role role, std::vector<DroppedParam>* dropped) {
   for (const auto& entry : overrides) {  // not a structured binding: clang 14 cannot capture one
     const std::string& name = entry.first;
     std::erase_if(params, [&name](const auto& p) { return p.first == name; });
     params.emplace_back(name, entry.second);
   }
-  CgiEnvironment env = BuildCgiEnvironment(params, base, dropped);
-  if (env.Find("FCGI_ROLE") == nullptr) {
-    switch (role) {
-      case Role::kResponder:
-        env.entries.push_back("FCGI_ROLE=RESPONDER");
-        break;
-      case Role::kAuthorizer:
-        env.entries.push_back("FCGI_ROLE=AUTHORIZER");
-        break;
-      case Role::kFilter:
-        env.entries.push_back("FCGI_ROLE=FILTER");
-        break;
-    }
-  }
+  // The role is BEGIN_REQUEST's, whatever a param says.
+  std::erase_if(params, [dropped](const auto& p) {
+    if (p.first != "FCGI_ROLE") return false;
+    Drop(dropped, p.first, "FCGI_ROLE is the role of FCGI_BEGIN_REQUEST");
+    return true;
+  });
+  CgiEnvironment env = BuildCgiEnvironment(params, base, pass, dropped);
+  const char* role_name = "RESPONDER";
+  if (role == Role::kAuthorizer) role_name = "AUTHORIZER";
+  if (role == Role::kFilter) role_name = "FILTER";
+  std::erase_if(env.entries, [](const std::string& e) { return e.rfind("FCGI_ROLE=", 0) == 0; });
+  env.entries.push_back(std::string("FCGI_ROLE=") + role_name);
   return env;
 }
 

@@ -1,5 +1,6 @@
 #include "core/connection_state.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -118,9 +119,13 @@ void ConnectionState::HandleManagement(const Record& record, std::string* output
   NameValuePairs asked;
   // A malformed GET_VALUES body is answered with whatever names decoded cleanly.
   (void)DecodeNameValues(record.content, &asked);
+  // Each known name is answered once, however often it is asked: the answer
+  // is a few dozen bytes, never more than one record holds.
   std::vector<std::pair<std::string, std::string>> answer;
   for (const auto& [name, value] : asked) {
     (void)value;
+    if (std::any_of(answer.begin(), answer.end(), [&name](const auto& a) { return a.first == name; }))
+      continue;
     if (name == kMaxConns) {
       answer.emplace_back(name, std::to_string(limits_.max_conns));
     } else if (name == kMaxReqs) {
@@ -129,7 +134,7 @@ void ConnectionState::HandleManagement(const Record& record, std::string* output
       answer.emplace_back(name, limits_.max_requests > 1 ? "1" : "0");  // "0": no multiplexing (FastCGI 4.1)
     }
   }
-  AppendGetValuesResult(output, answer);
+  (void)AppendGetValuesResult(output, answer);  // at most three short pairs: all fit
 }
 
 void ConnectionState::HandleBegin(const Record& record, std::string* output) {

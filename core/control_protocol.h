@@ -19,7 +19,9 @@
 //             LD_BIND_NOW=1, FCGI_RUN_COMPAT_FD=<n>, stdin on /dev/null.
 //   shim   -> HELLO                   parked; ready for RUN (or REFUSED, then exit)
 //   launcher -> RUN (+3 fds)          one per request
-//   shim   -> STARTED | FAILED        exactly one per RUN, in RUN order
+//   shim   -> STARTED | FAILED        exactly one per RUN, in RUN order; the
+//                                     child begins main() only once its
+//                                     STARTED is on the socket (see STARTED)
 //   shim   -> EXITED                  exactly one per STARTED, when the child is reaped
 //   launcher -> SIGNAL                optional: signal a running child's process group
 //   launcher -> SHUTDOWN              drain: no more RUN; the shim waits for all
@@ -52,6 +54,41 @@
 // SIGNAL is not served while main() runs: the launcher stops a request by
 // signalling the worker's process group and replaces the worker. A crash
 // ends the worker: the launcher reports the worker's wait status instead.
+// A request may close the worker's own fds (a daemon-style close of every fd
+// from 3 up): the worker checks them after main(). Without its control socket
+// it cannot report: it flushes the request's output and exits with the
+// request's exit status, which the launcher takes as the request's (as after
+// a crash). Without what it needs to put itself back in order (the fd of its
+// parked directory; a /dev/null or standard stream it cannot reopen) it
+// reports kReportWorkerRetires, answers every later RUN with
+// FAILED(ESHUTDOWN) and waits for SHUTDOWN. A standard stream the request
+// closed (fclose: gnulib's close_stdout) is reopened on its fd
+// (kReportStdioReopened).
+//
+// Script park (FCGI_RUN_COMPAT_PARK=perl|python at spawn; libcompat/script_park.h):
+// the fork server starts after the script's compilation instead of at main().
+// The launcher starts the interpreter itself (perl -M<module>, python3
+// <bootstrap>, see launcher/shim/script_park.h) with stdin on a file holding one
+// byte (kCompileStdinProbe: a read during compilation moves its offset) and
+// stdout and stderr on files (memfds) it can read. The shim scrubs the
+// launch variables and lets main() run; the module or bootstrap calls the
+// exported fcgi_run_park_script() once the script is compiled, which checks
+// the process (one thread; stdin neither read nor replaced; stdout and stderr
+// still the launcher's files), keeps what compilation wrote to stdout and
+// stderr, and enters the same fork server loop:
+//   shim   -> HELLO (flags kHelloScript) | REFUSED (kRefuseThreads,
+//             kRefuseStdinRead, kRefuseStdioReplaced, kRefuseCompileOutput)
+//   then RUN / STARTED / EXITED / SIGNAL / SHUTDOWN exactly as above.
+// A process that exits or does not say HELLO within the deadline never
+// parked: the script did not compile, exited while compiling, or compiled
+// too slowly. In each child the shim installs the RUN's stdio, cwd and
+// environment as for main() (environ malloc'd: interpreters may free it),
+// writes what compilation wrote to stdout and stderr to the request's stdout
+// and stderr, gives every file opened read-only during compilation its own
+// offset again (reopened through /proc/self/fd at the offset it had when the
+// script parked: the __DATA__ handle, files read at compile time), publishes
+// the RUN's env block in fcgi_run_script_request, and returns from
+// fcgi_run_park_script(): the script's run-time part runs in the child.
 //
 // What a child inherits (document this for users): everything the program did
 // before main() (constructors, PRNG seeds, address layout, anything read from
@@ -60,9 +97,10 @@
 // signal mask and SIGCHLD disposition the program had when it reached main()
 // (the shim's own changes undone; other dispositions are what the program's
 // constructors left, exactly as in exec mode), PR_SET_PDEATHSIG=SIGKILL unless
-// kRunNoParentDeathSignal, stdin/stdout/stderr from the RUN fds, environ = the
-// RUN env block and nothing else, cwd from the RUN message if given. It then
-// runs main(argc, argv, environ) and exit()s with main's result.
+// kRunNoParentDeathSignal (and until its STARTED is sent in any case),
+// stdin/stdout/stderr from the RUN fds, environ = the RUN env block and
+// nothing else, cwd from the RUN message if given. It then runs
+// main(argc, argv, environ) and exit()s with main's result.
 #ifndef FCGI_RUN_CORE_CONTROL_PROTOCOL_H_
 #define FCGI_RUN_CORE_CONTROL_PROTOCOL_H_
 
@@ -83,12 +121,22 @@ inline constexpr char kLaunchVarPrefix[] = "FCGI_RUN_";  // every FCGI_RUN_* var
 // runs again and again in the parked process (one request at a time).
 inline constexpr char kModeEnv[] = "FCGI_RUN_COMPAT_MODE";
 inline constexpr char kModePersistent[] = "persistent";
+// Script park: the shim lets main() run and parks when the script's module or
+// bootstrap calls fcgi_run_park_script(). The value names the language.
+inline constexpr char kParkEnv[] = "FCGI_RUN_COMPAT_PARK";
+inline constexpr char kParkPerl[] = "perl";
+inline constexpr char kParkPython[] = "python";
+// What a script-park process has on stdin while it compiles (one byte).
+inline constexpr char kCompileStdinProbe[] = "\n";
+// Most bytes of compile-time stdout + stderr the shim keeps for its children.
+inline constexpr uint32_t kMaxCompileOutputBytes = 64 * 1024;
 
 // Largest message either side sends or accepts (a RUN with its env block).
 inline constexpr size_t kMaxMessageBytes = 128 * 1024;
 // Most children one parked process runs at once; RUN beyond -> FAILED(EAGAIN).
 inline constexpr uint32_t kMaxChildren = 1024;
-// Most entries in a RUN env block (NAME=VALUE strings).
+// Most entries in a RUN env block sent in the message itself (NAME=VALUE
+// strings); a larger environment travels in a memfd (kRunEnvMemfd).
 inline constexpr uint32_t kMaxEnvEntries = 4096;
 // This many fds travel with a RUN: stdin, stdout, stderr, in that order (fewer
 // in persistent mode with kRunStdinNull / kRunKeepOutput).
@@ -120,6 +168,7 @@ enum HelloFlags : uint32_t {
   kHelloPersistent = 1u << 1,  // the persistent loop runs (not the fork server)
   kHelloLibStdCxx = 1u << 2,   // libstdc++ is loaded: an intercepted exit() may
                                // have skipped destructors (locks left held)
+  kHelloScript = 1u << 3,      // script park: parked after the script's compilation
 };
 struct HelloMessage {
   uint32_t type;               // kHello
@@ -135,11 +184,16 @@ struct HelloMessage {
 enum RefuseReason : uint32_t {
   kRefuseThreads = 1,  // more than one thread at main(): fork would lose them
   kRefuseSetup = 2,    // a syscall the parked loop needs failed (see error)
+  // Script park only:
+  kRefuseStdinRead = 3,      // the script read stdin while compiling
+  kRefuseStdioReplaced = 4,  // fd `error` (0, 1 or 2) was closed or replaced while compiling
+  kRefuseCompileOutput = 5,  // `error` bytes of output while compiling: more than
+                             // kMaxCompileOutputBytes, or any stdout from Python
 };
 struct RefusedMessage {
   uint32_t type;    // kRefused
   uint32_t reason;  // RefuseReason
-  uint32_t error;   // errno for kRefuseSetup, the thread count for kRefuseThreads
+  uint32_t error;   // errno for kRefuseSetup, the thread count for kRefuseThreads, ...
   uint32_t pid;
 };
 
@@ -149,12 +203,19 @@ struct RefusedMessage {
 // cwd_bytes of directory path (no NUL; cwd_bytes == 0: keep the parked cwd).
 // The fds present travel in the order stdin, stdout, stderr; kRunStdinNull
 // leaves stdin out, kRunKeepOutput stdout and stderr (persistent mode only).
+// kRunEnvMemfd: the env block is not in the message but in a sealed memfd,
+// one more fd after the others, whose first env_bytes bytes it is (the
+// launcher uses it when the block would take the message past
+// kMaxMessageBytes or has more than kMaxEnvEntries entries): so the
+// environment's size is bounded by the launcher's --max-params alone, in
+// every mode.
 enum RunFlags : uint32_t {
   kRunNoParentDeathSignal = 1u << 0,  // do not set PR_SET_PDEATHSIG(SIGKILL)
   kRunStdinNull = 1u << 1,            // persistent: no stdin fd, /dev/null instead
   kRunResidentOutput = 1u << 2,       // persistent: keep this RUN's stdout/stderr after it
   kRunKeepOutput = 1u << 3,           // persistent: no output fds, the resident ones
   kRunNoStarted = 1u << 4,            // persistent: no STARTED (FAILED still comes)
+  kRunEnvMemfd = 1u << 5,             // the env block is in a memfd (the last fd)
 };
 struct RunHeader {
   uint32_t type;        // kRun
@@ -165,7 +226,11 @@ struct RunHeader {
 };
 
 // STARTED (shim -> launcher): the child for request_id was forked. Its pid is
-// also its process group id.
+// also its process group id. Fork mode: the child waits (before main(), with
+// PR_SET_PDEATHSIG(SIGKILL)) until the parked process has put its STARTED on
+// the socket, so a RUN the launcher never got a STARTED for never ran main(),
+// even if the parked process died after the fork: the launcher may run that
+// request again elsewhere.
 struct StartedMessage {
   uint32_t type;  // kStarted
   uint32_t pid;
@@ -174,9 +239,12 @@ struct StartedMessage {
 
 // FAILED (shim -> launcher): no child was started for request_id. error is an
 // errno value: EAGAIN (fork failed or kMaxChildren running), EPROTO (malformed
-// RUN; request_id is 0 if not even the header was readable), EBADMSG (not
-// as many fds as the flags say), E2BIG (more than kMaxEnvEntries), ESHUTDOWN (RUN
-// after SHUTDOWN), or open(2)'s errno for the cwd.
+// RUN, or an env memfd shorter than env_bytes; request_id is 0 if not even
+// the header was readable), EBADMSG (not as many fds as the flags say), E2BIG
+// (more than kMaxEnvEntries in the message itself), ESHUTDOWN (RUN after
+// SHUTDOWN; persistent mode: after a REPORT with kReportWorkerRetires), EBADF
+// (persistent: kRunKeepOutput without resident output), ENAMETOOLONG (cwd),
+// fstat(2)'s or mmap(2)'s errno for an env memfd, or open(2)'s errno for the cwd.
 struct FailedMessage {
   uint32_t type;  // kFailed
   uint32_t error;
@@ -209,6 +277,10 @@ enum ReportFlags : uint32_t {
   kReportSignalsDiscarded = 1u << 9,  // signals were pending after the request (dropped)
   kReportOutputReleased = 1u << 10,   // resident stdout/stderr given up (see above)
   kReportChildrenLeft = 1u << 11,     // a process the request started still runs
+  kReportStdioReopened = 1u << 12,    // a standard stream closed (fclose) or pointed
+                                      // elsewhere by the request was reopened on its fd
+  kReportWorkerRetires = 1u << 13,    // the worker cannot serve again (see above):
+                                      // replace it
 };
 struct ReportMessage {
   uint32_t type;   // kReport

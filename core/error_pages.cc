@@ -11,8 +11,10 @@ int ErrorStatus(ErrorPage page) {
     case ErrorPage::kParamsRejected:
     case ErrorPage::kBadRequest:
     case ErrorPage::kBadRequestTarget:
+    case ErrorPage::kBadRequestBody:
       return 400;
     case ErrorPage::kProgramDenied:
+    case ErrorPage::kStatusPageRefused:
       return 403;
     case ErrorPage::kNoSuchProgram:
       return 404;
@@ -34,6 +36,8 @@ int ErrorStatus(ErrorPage page) {
     case ErrorPage::kCannotStoreBody:
     case ErrorPage::kCannotReadBody:
       return 503;
+    case ErrorPage::kTransferCodingNotImplemented:
+      return 501;
     case ErrorPage::kTimedOut:
       return 504;
   }
@@ -54,6 +58,8 @@ std::string ErrorBody(ErrorPage page, std::string_view program, std::string_view
       return "fcgi-run: no such program";
     case ErrorPage::kProgramDenied:
       return "fcgi-run: this program may not be run";
+    case ErrorPage::kStatusPageRefused:
+      return "fcgi-run: the status page is not available to this client";
     case ErrorPage::kNoProgram:
       return "fcgi-run: cannot choose the program";
     case ErrorPage::kOverloaded:
@@ -78,6 +84,10 @@ std::string ErrorBody(ErrorPage page, std::string_view program, std::string_view
       return "fcgi-run: bad request";
     case ErrorPage::kBadRequestTarget:
       return "fcgi-run: bad request target";
+    case ErrorPage::kBadRequestBody:
+      return "fcgi-run: bad request body";
+    case ErrorPage::kTransferCodingNotImplemented:
+      return "fcgi-run: transfer coding not implemented";
     case ErrorPage::kInvalidHttpResponse:
       return "fcgi-run: the program sent an invalid response";
     case ErrorPage::kTooManyRedirects:

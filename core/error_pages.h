@@ -22,6 +22,7 @@ enum class ErrorPage {
   kBodyTooLarge,          // 413: past --max-body
   kNoSuchProgram,         // 404
   kProgramDenied,         // 403
+  kStatusPageRefused,     // 403: --status-path for a client --status-allow leaves out
   kNoProgram,             // 500: the program could not be chosen
   kOverloaded,            // 503: --workers and --queue are full
   kOutOfResources,        // 503: no pipes for the program
@@ -33,11 +34,13 @@ enum class ErrorPage {
   kNoValidResponse,  // 502: it ended without a whole header block (detail: why, how it ended)
   kTimedOut,         // 504: --timeout
   // The HTTP front (http_front.h).
-  kHeaderFieldsTooLarge,  // 431: past --http-max-header
-  kBadRequest,            // 400
-  kBadRequestTarget,      // 400
-  kInvalidHttpResponse,   // 502: the program's header block does not make an HTTP response
-  kTooManyRedirects,      // 500: local redirects
+  kHeaderFieldsTooLarge,          // 431: past --http-max-header
+  kBadRequest,                    // 400
+  kBadRequestTarget,              // 400
+  kBadRequestBody,                // 400: its framing is broken (RFC 9112)
+  kTransferCodingNotImplemented,  // 501: a coding before chunked (gzip...)
+  kInvalidHttpResponse,           // 502: the program's header block does not make an HTTP response
+  kTooManyRedirects,              // 500: local redirects
 };
 
 // The HTTP status of the page.

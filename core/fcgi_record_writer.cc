@@ -1,11 +1,34 @@
 #include "core/fcgi_record_writer.h"
 
 #include <algorithm>
-#include <cassert>
 
 #include "core/fcgi_name_value.h"
 
 namespace fcgi {
+
+namespace {
+
+// One management record of `type` holding the name-value pairs pair_at(0),
+// pair_at(1), ... (`count` of them), as many as fit in one record; returns
+// how many went in.
+template <typename PairAt>
+size_t AppendPairsRecord(std::string* out, RecordType type, size_t count, PairAt pair_at) {
+  std::string content;
+  size_t n = 0;
+  for (; n < count; ++n) {
+    const size_t before = content.size();
+    const auto [name, value] = pair_at(n);
+    AppendNameValue(&content, name, value);
+    if (content.size() > kMaxContentLength) {
+      content.resize(before);
+      break;
+    }
+  }
+  (void)AppendRecord(out, static_cast<uint8_t>(type), kNullRequestId, content);  // fits by construction
+  return n;
+}
+
+}  // namespace
 
 void EncodeHeader(char* out, uint8_t type, uint16_t request_id, uint16_t content_length,
                   uint8_t padding_length) {
@@ -19,26 +42,27 @@ void EncodeHeader(char* out, uint8_t type, uint16_t request_id, uint16_t content
   out[7] = 0;
 }
 
-void AppendRecord(std::string* out, uint8_t type, uint16_t request_id, std::string_view content) {
-  assert(content.size() <= kMaxContentLength);
+bool AppendRecord(std::string* out, uint8_t type, uint16_t request_id, std::string_view content) {
+  if (content.size() > kMaxContentLength) return false;
   const uint8_t padding = PaddingFor(content.size());
   const size_t start = out->size();
   out->resize(start + kHeaderSize);
   EncodeHeader(out->data() + start, type, request_id, static_cast<uint16_t>(content.size()), padding);
   out->append(content);
   out->append(padding, '\0');
+  return true;
 }
 
 void AppendStreamData(std::string* out, RecordType type, uint16_t request_id, std::string_view data) {
   while (!data.empty()) {
     const size_t n = std::min(data.size(), kMaxContentLength);
-    AppendRecord(out, static_cast<uint8_t>(type), request_id, data.substr(0, n));
+    (void)AppendRecord(out, static_cast<uint8_t>(type), request_id, data.substr(0, n));  // n fits
     data.remove_prefix(n);
   }
 }
 
 void AppendStreamEnd(std::string* out, RecordType type, uint16_t request_id) {
-  AppendRecord(out, static_cast<uint8_t>(type), request_id, std::string_view());
+  (void)AppendRecord(out, static_cast<uint8_t>(type), request_id, std::string_view());
 }
 
 void AppendBeginRequest(std::string* out, uint16_t request_id, Role role, bool keep_conn) {
@@ -50,12 +74,12 @@ void AppendBeginRequestRaw(std::string* out, uint16_t request_id, uint16_t role,
   body[0] = static_cast<char>(role >> 8);
   body[1] = static_cast<char>(role & 0xff);
   body[2] = static_cast<char>(flags);
-  AppendRecord(out, static_cast<uint8_t>(RecordType::kBeginRequest), request_id,
-               std::string_view(body, sizeof(body)));
+  (void)AppendRecord(out, static_cast<uint8_t>(RecordType::kBeginRequest), request_id,
+                     std::string_view(body, sizeof(body)));
 }
 
 void AppendAbortRequest(std::string* out, uint16_t request_id) {
-  AppendRecord(out, static_cast<uint8_t>(RecordType::kAbortRequest), request_id, std::string_view());
+  (void)AppendRecord(out, static_cast<uint8_t>(RecordType::kAbortRequest), request_id, std::string_view());
 }
 
 void AppendEndRequest(std::string* out, uint16_t request_id, uint32_t app_status,
@@ -66,26 +90,28 @@ void AppendEndRequest(std::string* out, uint16_t request_id, uint32_t app_status
   body[2] = static_cast<char>((app_status >> 8) & 0xff);
   body[3] = static_cast<char>(app_status & 0xff);
   body[4] = static_cast<char>(protocol_status);
-  AppendRecord(out, static_cast<uint8_t>(RecordType::kEndRequest), request_id,
-               std::string_view(body, sizeof(body)));
+  (void)AppendRecord(out, static_cast<uint8_t>(RecordType::kEndRequest), request_id,
+                     std::string_view(body, sizeof(body)));
 }
 
 void AppendUnknownType(std::string* out, uint8_t unknown_type) {
   char body[kUnknownTypeBodySize] = {};
   body[0] = static_cast<char>(unknown_type);
-  AppendRecord(out, static_cast<uint8_t>(RecordType::kUnknownType), kNullRequestId,
-               std::string_view(body, sizeof(body)));
+  (void)AppendRecord(out, static_cast<uint8_t>(RecordType::kUnknownType), kNullRequestId,
+                     std::string_view(body, sizeof(body)));
 }
 
-void AppendGetValues(std::string* out, const std::vector<std::string>& names) {
-  std::string content;
-  for (const std::string& name : names) AppendNameValue(&content, name, std::string_view());
-  AppendRecord(out, static_cast<uint8_t>(RecordType::kGetValues), kNullRequestId, content);
+size_t AppendGetValues(std::string* out, const std::vector<std::string>& names) {
+  return AppendPairsRecord(out, RecordType::kGetValues, names.size(), [&names](size_t i) {
+    return std::pair<std::string_view, std::string_view>(names[i], std::string_view());
+  });
 }
 
-void AppendGetValuesResult(std::string* out, const std::vector<std::pair<std::string, std::string>>& values) {
-  AppendRecord(out, static_cast<uint8_t>(RecordType::kGetValuesResult), kNullRequestId,
-               EncodeNameValues(values));
+size_t AppendGetValuesResult(std::string* out,
+                             const std::vector<std::pair<std::string, std::string>>& values) {
+  return AppendPairsRecord(out, RecordType::kGetValuesResult, values.size(), [&values](size_t i) {
+    return std::pair<std::string_view, std::string_view>(values[i].first, values[i].second);
+  });
 }
 
 }  // namespace fcgi

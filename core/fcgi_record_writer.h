@@ -24,8 +24,11 @@ inline uint8_t PaddingFor(size_t content_length) {
 void EncodeHeader(char* out, uint8_t type, uint16_t request_id, uint16_t content_length,
                   uint8_t padding_length);
 
-// One record. REQUIRES: content.size() <= kMaxContentLength.
-void AppendRecord(std::string* out, uint8_t type, uint16_t request_id, std::string_view content);
+// One record. A record holds at most kMaxContentLength (65,535) bytes: with
+// more content nothing is appended and the result is false (a header cannot
+// say the length, so the peer's record stream would go out of step).
+[[nodiscard]] bool AppendRecord(std::string* out, uint8_t type, uint16_t request_id,
+                                std::string_view content);
 
 // A stream's data (PARAMS, STDIN, STDOUT, STDERR, DATA), split into as many
 // records as needed (each <= 65535 bytes). Empty `data` appends nothing: the
@@ -41,9 +44,13 @@ void AppendAbortRequest(std::string* out, uint16_t request_id);
 void AppendEndRequest(std::string* out, uint16_t request_id, uint32_t app_status,
                       ProtocolStatus protocol_status);
 void AppendUnknownType(std::string* out, uint8_t unknown_type);
-// GET_VALUES with the given names (empty values). Management record (id 0).
-void AppendGetValues(std::string* out, const std::vector<std::string>& names);
-void AppendGetValuesResult(std::string* out, const std::vector<std::pair<std::string, std::string>>& values);
+// GET_VALUES with the given names (empty values), and GET_VALUES_RESULT with
+// the given pairs: management records (id 0), one each. The names or pairs
+// that would take the record past kMaxContentLength are left out (from the
+// first one that does not fit); the result is how many went in.
+size_t AppendGetValues(std::string* out, const std::vector<std::string>& names);
+size_t AppendGetValuesResult(std::string* out,
+                             const std::vector<std::pair<std::string, std::string>>& values);
 
 }  // namespace fcgi
 

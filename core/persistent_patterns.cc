@@ -24,18 +24,18 @@ std::string CollapseSlashes(std::string_view s) {
   return out;
 }
 
-Status Invalid(const std::string& pattern, const std::string& why) {
-  return Status::Invalid("--persistent '" + pattern + "': " + why);
+Status Invalid(std::string_view option, const std::string& pattern, const std::string& why) {
+  return Status::Invalid(std::string(option) + " '" + pattern + "': " + why);
 }
 
 }  // namespace
 
 Status PersistentPatterns::Parse(const std::vector<std::string>& patterns, bool have_root,
-                                 PersistentPatterns* out) {
+                                 PersistentPatterns* out, std::string_view option) {
   std::vector<Pattern> parsed;
   for (const std::string& text : patterns) {
-    if (text.empty()) return Invalid(text, "empty pattern");
-    if (text.find('\0') != std::string::npos) return Invalid(text, "NUL byte in pattern");
+    if (text.empty()) return Invalid(option, text, "empty pattern");
+    if (text.find('\0') != std::string::npos) return Invalid(option, text, "NUL byte in pattern");
     Pattern p;
     p.text = text;
     p.kind = text[0] == '/'                        ? Kind::kAbsolute
@@ -46,7 +46,7 @@ Status PersistentPatterns::Parse(const std::vector<std::string>& patterns, bool 
     if (p.kind == Kind::kUnderRoot) {
       while (glob.rfind("./", 0) == 0) glob.erase(0, 2);
       if (!have_root) {
-        return Invalid(text,
+        return Invalid(option, text,
                        "a relative path is matched under --root, and there is none: give --root, an "
                        "absolute path, or a file-name pattern without '/'");
       }
@@ -58,7 +58,8 @@ Status PersistentPatterns::Parse(const std::vector<std::string>& patterns, bool 
       if (end == std::string::npos) end = glob.size();
       std::string_view part = std::string_view(glob).substr(start, end - start);
       if (part == "." || part == "..") {
-        return Invalid(text, "'.' and '..' never match (programs are matched by their resolved path)");
+        return Invalid(option, text,
+                       "'.' and '..' never match (programs are matched by their resolved path)");
       }
       start = end + 1;
     }

@@ -1,7 +1,8 @@
 // --persistent PATTERN (repeatable), dispatcher mode: which programs run in
 // persistent mode; every other program runs in --mode. Pure: fnmatch(3) on
 // strings; the only file-system question (a pattern naming a symlink) goes
-// through the FileSystem interface of script_path.h.
+// through the FileSystem interface of script_path.h. The same patterns select
+// the scripts of --compile-per-request.
 //
 // A pattern's kind is decided by where its slashes are:
 //   "/srv/www/fast.cgi", "/srv/www/fast/*.cgi"
@@ -38,7 +39,9 @@ class PersistentPatterns {
   // Errors (kInvalidArgument, the message names the pattern): an empty
   // pattern, a NUL byte, a "." or ".." component (paths are resolved, so it
   // could never match), a relative pattern with a '/' when !have_root.
-  static Status Parse(const std::vector<std::string>& patterns, bool have_root, PersistentPatterns* out);
+  // `option` names the option in the messages.
+  static Status Parse(const std::vector<std::string>& patterns, bool have_root, PersistentPatterns* out,
+                      std::string_view option = "--persistent");
 
   bool empty() const { return patterns_.empty(); }
   size_t size() const { return patterns_.size(); }

@@ -6,6 +6,9 @@ std::string RecyclePolicy::AfterRequest(const RequestAftermath& a) {
   const uint32_t before = previous_fds_ == 0 ? a.baseline_fds : previous_fds_;
   growth_streak_ = a.open_fds > before ? growth_streak_ + 1 : 0;
   previous_fds_ = a.open_fds;
+  if (a.worker_retires) {
+    return "the request closed file descriptors the worker needs to put itself back in order";
+  }
   if (a.threads > 1) {
     return "a thread was left running (" + std::to_string(a.threads) + " threads after the request)";
   }

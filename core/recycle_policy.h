@@ -3,6 +3,8 @@
 // (core/control_protocol.h REPORT) and answers with a reason or nothing.
 //
 // Reasons, in the order they are checked:
+//   - the shim said the worker cannot serve again (the request closed fds
+//     the worker needs to put itself back in order);
 //   - a thread still running after the request (it would run on, unrestored);
 //   - exit()/_exit() intercepted in a program that links libstdc++ (locks
 //     held by scopes the exit skipped stay held: a deadlock waits next time);
@@ -29,6 +31,7 @@ struct RecycleLimits {
 
 // What one request left behind, as the shim measured it after restoring.
 struct RequestAftermath {
+  bool worker_retires = false;  // REPORT flag kReportWorkerRetires
   bool exit_intercepted = false;
   bool links_libstdcxx = false;  // from HELLO
   uint32_t threads = 1;

@@ -124,6 +124,12 @@ bool HasAllowedExtension(std::string_view path, const std::vector<std::string>& 
   });
 }
 
+std::string ScriptPolicy::DescribeRoots() const {
+  std::string out = "--root ";
+  for (size_t i = 0; i < roots.size(); ++i) out += (i == 0 ? "" : ", ") + roots[i].path;
+  return out;
+}
+
 Status ResolveScript(const NameValuePairs& params, const ScriptPolicy& policy, const FileSystem& fs,
                      ScriptResolution* out) {
   // 1. Which path.
@@ -151,10 +157,12 @@ Status ResolveScript(const NameValuePairs& params, const ScriptPolicy& policy, c
   }
   if (raw[0] != '/') return Status::Denied("script path " + Quote(raw) + " is not absolute");
 
-  // 3. Lexically under the root.
+  // 3. Lexically under a root.
   const std::string path = NormalizePath(raw);
-  if (!policy.root.empty() && !IsUnder(path, policy.root) && !IsUnder(path, policy.real_root)) {
-    return Status::Denied("script path " + Quote(path) + " is outside --root " + policy.root);
+  if (!policy.roots.empty() &&
+      std::none_of(policy.roots.begin(), policy.roots.end(),
+                   [&](const ScriptRoot& r) { return IsUnder(path, r.path) || IsUnder(path, r.real); })) {
+    return Status::Denied("script path " + Quote(path) + " is outside " + policy.DescribeRoots());
   }
 
   // 4. Walk back to the first existing path.
@@ -180,14 +188,21 @@ Status ResolveScript(const NameValuePairs& params, const ScriptPolicy& policy, c
   std::string real;
   Status s = fs.RealPath(candidate, &real);
   if (!s.ok()) return s;
-  if (!policy.root.empty() && !IsUnder(real, policy.real_root)) {
-    return Status::Denied(Quote(candidate) + " resolves to " + Quote(real) + ", outside --root " +
-                          policy.root);
+  const ScriptRoot* root = nullptr;
+  for (const ScriptRoot& r : policy.roots) {  // a file root first: it is exempt from --allow-ext
+    if (r.file ? real == r.real : IsUnder(real, r.real)) {
+      if (root == nullptr || r.file) root = &r;
+      if (r.file) break;
+    }
+  }
+  if (!policy.roots.empty() && root == nullptr) {
+    return Status::Denied(Quote(candidate) + " resolves to " + Quote(real) + ", outside " +
+                          policy.DescribeRoots());
   }
   if (!info.executable) return Status::Denied(Quote(real) + " is not executable");
 
   // 6. Allow-lists.
-  if (!policy.extensions.empty() &&
+  if (!policy.extensions.empty() && (root == nullptr || !root->file) &&
       (!HasAllowedExtension(candidate, policy.extensions) || !HasAllowedExtension(real, policy.extensions))) {
     return Status::Denied(Quote(candidate) + " (" + Quote(real) +
                           ") does not end in an --allow-ext extension");
@@ -199,6 +214,7 @@ Status ResolveScript(const NameValuePairs& params, const ScriptPolicy& policy, c
 
   ScriptResolution r;
   r.program = std::move(real);
+  r.root = root;
   r.script_filename = candidate;
   r.path_info = rest;
   r.overrides.emplace_back("SCRIPT_FILENAME", candidate);

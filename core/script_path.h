@@ -11,17 +11,21 @@
 //  2. A NUL byte -> Denied; longer than kMaxScriptPathBytes -> NotFound; not
 //     absolute -> Denied.
 //  3. The path is normalised lexically (duplicate slashes, ".", "..") and must
-//     lie under the root (as given, or its real path) -> else Denied, before
-//     the file system is asked anything.
+//     lie under one of the roots (as given, or its real path) -> else Denied,
+//     before the file system is asked anything. A root is a directory (every
+//     program below it) or one program file (that program, with anything
+//     after its name as PATH_INFO).
 //  4. Walk back (as Apache does for CGI): while the path does not exist, its
 //     last component moves to the front of PATH_INFO. The first existing path
 //     must be a regular file (a directory -> Denied when nothing was split
 //     off, else NotFound; anything else -> Denied).
-//  5. The real path (symlinks resolved) must lie under the real root -> else
-//     Denied; the file must be executable -> else Denied.
+//  5. The real path (symlinks resolved) must lie under the real path of a
+//     directory root, or be the real path of a file root -> else Denied; the
+//     file must be executable -> else Denied.
 //  6. --allow-ext: the requested name and the real name must both end in one
-//     of the extensions -> else Denied. --program: the real path must be one
-//     of the allow-listed real paths -> else Denied.
+//     of the extensions -> else Denied (not for a program a file root names:
+//     it is named exactly). --program: the real path must be one of the
+//     allow-listed real paths -> else Denied.
 // Error messages are for the log (they name the path and the reason); the
 // client only ever sees 404/403 with a generic body.
 #ifndef FCGI_RUN_CORE_SCRIPT_PATH_H_
@@ -77,17 +81,26 @@ Status ParseExtensionList(std::string_view list, std::vector<std::string>* out);
 // longer than it (".cgi" alone does not match ".cgi"). Case-sensitive.
 bool HasAllowedExtension(std::string_view path, const std::vector<std::string>& extensions);
 
+// One --root: a directory, or one program file.
+struct ScriptRoot {
+  std::string path;   // normalised as given
+  std::string real;   // its real path (what confinement is checked on)
+  bool file = false;  // a program file: only that program runs from it
+};
+
 struct ScriptPolicy {
-  std::string root;                     // --root, normalised as given ("" = no root)
-  std::string real_root;                // its real path (what confinement is checked on)
+  std::vector<ScriptRoot> roots;        // --root (empty = no root)
   std::vector<std::string> extensions;  // --allow-ext ("" = any)
   std::vector<std::string> programs;    // --program, real paths (empty = any)
+  // "--root /srv/www" or "--root /srv/www, /usr/lib/cgit/cgit.cgi": for messages.
+  std::string DescribeRoots() const;
 };
 
 struct ScriptResolution {
-  std::string program;          // real path: what runs
-  std::string script_filename;  // the requested file, normalised, without path info
-  std::string path_info;        // split off by the walk back ("" = none)
+  std::string program;               // real path: what runs
+  const ScriptRoot* root = nullptr;  // the root it was found under (nullptr = no roots)
+  std::string script_filename;       // the requested file, normalised, without path info
+  std::string path_info;             // split off by the walk back ("" = none)
   // Params the request gets instead of the web server's: SCRIPT_FILENAME
   // always; PATH_INFO, PATH_TRANSLATED (DOCUMENT_ROOT + PATH_INFO) and
   // SCRIPT_NAME (without the path info) when something was split off.

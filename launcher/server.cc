@@ -9,12 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
 
 #include "core/base_environment.h"
+#include "core/persistent_patterns.h"
 #include "launcher/front/connection.h"
 #include "launcher/front/http_front.h"
 #include "launcher/front/parent_watch.h"
@@ -73,7 +75,8 @@ Server::Server(const Config& config)
       orphan_timer_(io_),
       slots_(config.EffectiveWorkers(), config.queue),
       spawner_(MakeProcessSpawner()),
-      ctx_{io_, config_, slots_, nullptr, {}, {}, {}, {}, {}} {
+      ctx_{.io = io_, .config = config_, .slots = slots_},
+      heap_trim_(io_, [this] { return ctx_.counters.requests_active == 0; }) {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
   signals_.add(SIGCHLD);
@@ -83,11 +86,16 @@ Server::Server(const Config& config)
   ctx_.limits.max_conns = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
   // Posted, so the check runs once the finishing request's handlers have
   // unwound (CgiRequest::Finish drops requests_active before calling back).
-  ctx_.on_request_finished = [this]() { boost::asio::post(io_, [this]() { MaybeFinishShutdown(); }); };
+  ctx_.on_request_finished = [this]() {
+    boost::asio::post(io_, [this]() {
+      MaybeFinishShutdown();
+      heap_trim_.RequestFinished();
+    });
+  };
 }
 
 Server::~Server() {
-  RemoveSocketFiles(listening_);
+  RemoveSockets();
   if (!listeners_adopted_) {
     for (const ListeningSocket& ls : listening_) ::close(ls.fd);
   }
@@ -116,6 +124,18 @@ Status Server::ResolveProgram(ProgramTarget* target) {
   for (const auto& [resource, value] : limits) {
     if (value >= 0) p.rlimits.emplace_back(resource, static_cast<rlim_t>(value));
   }
+  // --compile-per-request: the program, or a script given to it (perl /srv/app.pl).
+  PersistentPatterns compile;
+  if (PersistentPatterns::Parse(config_.compile_per_request, false, &compile, "--compile-per-request").ok()) {
+    std::string pattern = compile.Match(p.path, "", "");
+    for (size_t i = 0; pattern.empty() && i < p.args.size(); ++i) {
+      if (!p.args[i].empty() && p.args[i][0] == '/' && realpath(p.args[i].c_str(), resolved) != nullptr) {
+        pattern = compile.Match(resolved, "", "");
+      }
+    }
+    p.compile_per_request = !pattern.empty();
+    if (!pattern.empty()) LogDebug("--compile-per-request '" + pattern + "' selects " + p.path);
+  }
   return Status::Ok();
 }
 
@@ -129,6 +149,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
     po.limits.max_rss_kib = config_.max_rss_mib * 1024;
     po.max_failures = config_.park_retries;
     po.metrics = &ctx_.observability.metrics;
+    po.park_scripts = !target.compile_per_request;  // a script is served in fork mode
     return MakePersistentRunner(io_, *spawner_, std::move(po));
   }
   if (mode != "fork") return MakeExecRunner(io_, *spawner_);
@@ -136,6 +157,7 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
   fo.park = ParkSpecFor(target, ctx_.base_env, config_);
   fo.max_failures = config_.park_retries;
   fo.metrics = &ctx_.observability.metrics;
+  fo.park_scripts = !target.compile_per_request;
   return MakeForkRunner(io_, *spawner_, std::move(fo));
 }
 
@@ -153,7 +175,23 @@ Status Server::InitSecurity() {
     filter_peers_ = true;
     LogInfo(std::string("TCP peers allowed (") + source + "): " + peer_filter_.ToString());
   }
+  // Once fcgi-run is --user, unlink(2) in a directory like /run fails: a
+  // process that keeps root removes the socket files at exit.
+  const bool created = std::any_of(listening_.begin(), listening_.end(),
+                                   [](const ListeningSocket& ls) { return !ls.created_path.empty(); });
+  if (!config_.user.empty() && geteuid() == 0 && created) {
+    Status started = SocketRemover::Start(listening_, &socket_remover_);
+    if (!started.ok()) return started;
+    LogInfo("pid " + std::to_string(socket_remover_->pid()) +
+            " keeps root to remove the socket files at exit (" + "fcgi-run drops to --user " + config_.user +
+            ")");
+  }
   return ApplyPrivileges(config_, &spawner_);
+}
+
+void Server::RemoveSockets() {
+  if (socket_remover_) socket_remover_->RemoveNow(&listening_);
+  else RemoveSocketFiles(&listening_);
 }
 
 Status Server::InitDispatcher() {
@@ -161,7 +199,7 @@ Status Server::InitDispatcher() {
   ScriptPolicy policy;
   Status s = MakeScriptPolicy(config_, *fs, &policy);
   if (!s.ok()) return s;
-  if (policy.root.empty() && policy.programs.empty()) {
+  if (policy.roots.empty() && policy.programs.empty()) {
     LogWarning("dispatcher mode with --allow-any-path: any executable file a request names may run");
   }
   programs_ = MakeDispatcherSource(config_, std::move(policy), std::move(fs),
@@ -186,8 +224,10 @@ Status Server::Init() {
   Status s = config_.dispatcher() ? Status::Ok() : ResolveProgram(&target);
   if (!s.ok()) return s;
   ctx_.base_env = BaseEnvironment(config_.env, std::getenv);
-  // --http without --listen: HTTP only (fd 0 and systemd sockets are not taken).
-  s = config_.http.empty() || !config_.listen.empty() ? OpenListeners(config_, &listening_) : Status::Ok();
+  // --http without --listen: HTTP only (fd 0 is not taken; systemd's sockets are, when it passes some).
+  s = config_.http.empty() || !config_.listen.empty() || SystemdSocketCount() > 0
+          ? OpenListeners(config_, &listening_)
+          : Status::Ok();
   if (!s.ok()) return s;
   if (!config_.http.empty()) {  // the built-in HTTP front (http_front.h), bound before privileges drop
     http_ = std::make_unique<HttpFront>(ctx_);
@@ -196,6 +236,11 @@ Status Server::Init() {
   }
   // --access-log, --slow-threshold: opened before privileges drop, like --log.
   ctx_.observability.started_unix = static_cast<int64_t>(std::time(nullptr));
+  if (!config_.status_allow.empty()) {
+    s = AddressFilter::Parse(config_.status_allow, &ctx_.observability.status_allow);
+    if (!s.ok()) return Status::Invalid("--status-allow: " + s.message());
+    ctx_.observability.status_allow_given = true;
+  }
   if (!config_.access_log.empty()) {
     access_log_ = std::make_unique<AccessLog>();
     s = access_log_->Open(config_.access_log, config_.access_format);
@@ -244,7 +289,8 @@ Status Server::OpenAcceptors() {
 
 void Server::StartAcceptors() {
   for (auto& a : acceptors_) {
-    LogNotice("listening on " + a->socket().name + " for " +
+    const std::string& file = a->socket().file;
+    LogNotice("listening on " + a->socket().name + (file.empty() ? "" : " (" + file + ")") + " for " +
               (config_.dispatcher() ? "the programs requests name (dispatcher mode)" : config_.program) +
               " (mode " + config_.mode + ", " + std::to_string(slots_.capacity()) + " workers)");
     const ListeningSocket* ls = &a->socket();
@@ -259,7 +305,7 @@ int Server::Run() {
   if (http_) http_->Start();
   WaitForSignal();
   io_.run();
-  RemoveSocketFiles(listening_);
+  RemoveSockets();
   LogNotice("stopped");
   return 0;
 }
@@ -269,7 +315,10 @@ void Server::OnAccept(const ListeningSocket& ls, boost::asio::generic::stream_pr
   ++ctx_.counters.accepted_connections;
   // A unix socket's peer has no address worth a getpeername(2): name it by the listener.
   std::string peer = ls.is_tcp ? DescribePeer(socket) : ls.name;
-  auto conn = std::make_shared<Connection>(ctx_, std::move(socket), std::move(peer));
+  // Not make_shared: the connection list keeps a weak_ptr until its next
+  // Add, and with make_shared that would keep the whole object (its 64 KiB
+  // buffers) allocated after the connection closed (connection_list.h).
+  auto conn = std::shared_ptr<Connection>(new Connection(ctx_, std::move(socket), std::move(peer)));
   connections_.Add(conn);
   conn->Start();
 }
@@ -316,7 +365,7 @@ void Server::WaitForSignal() {
 void Server::BeginShutdown() {
   stopping_ = true;
   for (auto& a : acceptors_) a->Stop();
-  RemoveSocketFiles(listening_);
+  RemoveSockets();
   connections_.StopReading();
   if (http_) http_->StopAccepting();
   if (config_.shutdown_timeout_seconds > 0) {

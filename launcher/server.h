@@ -25,6 +25,8 @@
 #include "launcher/front/connection_list.h"
 #include "launcher/front/http_front.h"
 #include "launcher/front/listener.h"
+#include "launcher/front/socket_remover.h"
+#include "launcher/heap_trim.h"
 #include "launcher/request/access_log.h"
 #include "launcher/request/program_source.h"
 #include "launcher/request/server_context.h"
@@ -63,6 +65,9 @@ class Server {
   void BeginShutdown();
   void AbortEverything(const char* why);
   void MaybeFinishShutdown();
+  // Removes the unix socket files fcgi-run created (through socket_remover_
+  // once privileges were dropped); logs each. Idempotent.
+  void RemoveSockets();
 
   const Config& config_;
   boost::asio::io_context io_;
@@ -73,9 +78,12 @@ class Server {
   WorkerSlots slots_;
   std::unique_ptr<Spawner> spawner_;
   ServerContext ctx_;
+  HeapTrim heap_trim_;                       // returns free heap memory once idle
   std::unique_ptr<ProgramSource> programs_;  // created in Init()
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
+  // --user as root: removes listening_'s files at exit, which --user may not (socket_remover.h).
+  std::unique_ptr<SocketRemover> socket_remover_;
   ConnectionList<Connection> connections_;
   AddressFilter peer_filter_;  // --allow-from / FCGI_WEB_SERVER_ADDRS
   bool filter_peers_ = false;

@@ -48,13 +48,28 @@ bool InstallStdio(int* fds) {
   return true;
 }
 
+// Blocks until the parked process (context.parked_pid) sends the go.
+void WaitForGo(const ChildContext& context) {
+  sigset_t go;
+  sigemptyset(&go);
+  sigaddset(&go, GoSignal());
+  for (;;) {
+    siginfo_t info;
+    if (sigwaitinfo(&go, &info) == GoSignal() && info.si_pid == context.parked_pid) return;
+    // EINTR, or the same signal from someone else: not the go.
+  }
+}
+
 }  // namespace
 
+int GoSignal() { return SIGRTMIN + 2; }
+
 int SaveChildContext(ChildContext* context) {
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  if (sigprocmask(SIG_BLOCK, &chld, &context->mask) != 0) return errno;
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGCHLD);
+  sigaddset(&blocked, GoSignal());
+  if (sigprocmask(SIG_BLOCK, &blocked, &context->mask) != 0) return errno;
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
@@ -70,10 +85,12 @@ int OpenDirectory(const char* path) { return open(path, O_PATH | O_DIRECTORY | O
   // Own process group first, so that SIGNAL (killpg) reaches it and anything
   // it starts as soon as the parent has the pid.
   setpgid(0, 0);
-  if (request.parent_death_signal) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != context.parked_pid) _exit(kSetupFailedStatus);  // parent already gone
-  }
+  // Dies with the parked process at least until the go: a child whose
+  // STARTED was never sent must not run main().
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0UL, 0UL, 0UL);
+  if (getppid() != context.parked_pid) _exit(kSetupFailedStatus);  // parent already gone
+  WaitForGo(context);
+  if (!request.parent_death_signal) prctl(PR_SET_PDEATHSIG, 0UL, 0UL, 0UL, 0UL);
   for (int i = 0; i < close_count; ++i) close(close_fds[i]);
   if (!InstallStdio(request.fds)) _exit(kSetupFailedStatus);
   if (request.dir_fd >= 0) {
@@ -87,6 +104,7 @@ int OpenDirectory(const char* path) { return open(path, O_PATH | O_DIRECTORY | O
   clearerr(stdin);
   sigaction(SIGCHLD, &context.sigchld, nullptr);
   sigprocmask(SIG_SETMASK, &context.mask, nullptr);
+  if (program.resume != nullptr) program.resume(request);
   exit(program.main(program.argc, program.argv, environ));
 }
 

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include "core/control_protocol.h"
 #include "libcompat/child_start.h"
 #include "libcompat/control_receive.h"
+#include "libcompat/run_message.h"
 
 namespace fcgi_compat {
 namespace {
@@ -31,6 +33,7 @@ struct Child {
 // Every reply is small and fixed-size; a queue slot holds the largest.
 struct OutMessage {
   uint32_t length;
+  pid_t go;  // STARTED: the child to send the go once it is sent (0: none)
   alignas(8) unsigned char bytes[24];
 };
 constexpr uint32_t kQueueSlots = proto::kMaxChildren * 2 + 8;
@@ -50,19 +53,20 @@ struct Server {
   bool draining;
   bool bye_queued;
   alignas(8) unsigned char buffer[proto::kMaxMessageBytes];
+  RunView run;  // the RUN being served, decoded from buffer
   char* envp[proto::kMaxEnvEntries + 1];
-  char cwd[4097];
 };
 
 Server g_server;
 
 [[noreturn]] void HardStop(Server& s);
 
-void Enqueue(Server& s, const void* message, uint32_t length) {
+void Enqueue(Server& s, const void* message, uint32_t length, pid_t go = 0) {
   if (s.count == kQueueSlots) HardStop(s);  // cannot happen: reads are gated on room
   OutMessage& slot = s.queue[(s.head + s.count) % kQueueSlots];
   memcpy(slot.bytes, message, length);
   slot.length = length;
+  slot.go = go;
   ++s.count;
 }
 
@@ -73,6 +77,9 @@ void Flush(Server& s) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) return;
     if (n < 0) HardStop(s);  // EPIPE, ECONNRESET: the launcher is gone
+    // STARTED is on the socket: the launcher will know the child started,
+    // even if this process dies now, so the child may run main().
+    if (m.go != 0) kill(m.go, GoSignal());
     s.head = (s.head + 1) % kQueueSlots;
     --s.count;
   }
@@ -83,10 +90,6 @@ void Fail(Server& s, uint64_t request_id, int error) {
   Enqueue(s, &m, sizeof m);
 }
 
-void CloseAll(const int* fds, int n) {
-  for (int i = 0; i < n; ++i) close(fds[i]);
-}
-
 void Reap(Server& s) {
   signalfd_siginfo info[8];
   while (read(s.signal_fd, info, sizeof info) > 0) {
@@ -95,6 +98,12 @@ void Reap(Server& s) {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;  // 0: none ready; -1 ECHILD: no children
+    // A child that died waiting for its go (a SIGNAL for its request came
+    // before its STARTED went out): its pid may be reused, so no go for it.
+    for (uint32_t i = 0; i < s.count; ++i) {
+      OutMessage& queued = s.queue[(s.head + i) % kQueueSlots];
+      if (queued.go == pid) queued.go = 0;
+    }
     for (Child& c : s.children) {
       if (c.pid != pid) continue;
       proto::ExitedMessage m{proto::kExited, static_cast<uint32_t>(pid), c.request_id, status, 0};
@@ -106,80 +115,68 @@ void Reap(Server& s) {
   }
 }
 
-// Splits the env block into s.envp. Returns 0 or an errno for FAILED.
-int ParseEnvBlock(Server& s, char* block, uint32_t size) {
-  uint32_t n = 0;
-  if (size > 0 && block[size - 1] != '\0') return EPROTO;
-  for (uint32_t i = 0; i < size;) {
-    uint32_t len = static_cast<uint32_t>(strlen(block + i));
-    if (len == 0) return EPROTO;
-    if (n == proto::kMaxEnvEntries) return E2BIG;
-    s.envp[n++] = block + i;
-    i += len + 1;
-  }
-  s.envp[n] = nullptr;
-  return 0;
+// The envp array for a RUN's entries: s.envp, or for an env memfd with more
+// entries than it holds an anonymous mapping of *mapped_bytes (munmap it
+// once the child is forked). nullptr with errno set when that fails.
+char** EnvpFor(Server& s, const RunView& run, size_t* mapped_bytes) {
+  *mapped_bytes = 0;
+  if (run.env_entries <= proto::kMaxEnvEntries) return s.envp;
+  const size_t bytes = (static_cast<size_t>(run.env_entries) + 1) * sizeof(char*);
+  void* array = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (array == MAP_FAILED) return nullptr;
+  *mapped_bytes = bytes;
+  return static_cast<char**>(array);
 }
 
-void HandleRun(Server& s, size_t length, int* fds, int nfds, bool fds_truncated) {
-  proto::RunHeader h;
-  if (length < sizeof h) {
-    CloseAll(fds, nfds);
-    return Fail(s, 0, EPROTO);
-  }
-  memcpy(&h, s.buffer, sizeof h);
-  int error = 0;
-  if (static_cast<uint64_t>(h.env_bytes) + h.cwd_bytes + sizeof h != length) {
-    error = EPROTO;
-  } else if (nfds != proto::kRunFdCount || fds_truncated) {
-    error = EBADMSG;
-  } else if (s.draining) {
-    error = ESHUTDOWN;
-  } else if (s.live == proto::kMaxChildren) {
-    error = EAGAIN;
-  } else if (h.cwd_bytes >= sizeof s.cwd) {
-    error = ENAMETOOLONG;
-  } else {
-    error = ParseEnvBlock(s, reinterpret_cast<char*>(s.buffer + sizeof h), h.env_bytes);
-  }
-  const char* cwd = nullptr;
-  if (error == 0 && h.cwd_bytes > 0) {
-    memcpy(s.cwd, s.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
-    s.cwd[h.cwd_bytes] = '\0';
-    if (strlen(s.cwd) != h.cwd_bytes) error = EPROTO;
-    cwd = s.cwd;
-  }
+void HandleRun(Server& s, const ReceivedMessage& m) {
+  RunView& run = s.run;
+  int error = DecodeRun(m, s.buffer, RunLoop::kFork, &run);
+  if (error == 0 && s.draining) error = ESHUTDOWN;
+  if (error == 0 && s.live == proto::kMaxChildren) error = EAGAIN;
+  size_t envp_mapped_bytes = 0;
+  char** envp = nullptr;
+  if (error == 0 && (envp = EnvpFor(s, run, &envp_mapped_bytes)) == nullptr) error = errno;
   int dir_fd = -1;
-  if (error == 0 && cwd != nullptr) {
-    dir_fd = OpenDirectory(cwd);
+  if (error == 0 && run.cwd[0] != '\0') {
+    dir_fd = OpenDirectory(run.cwd);
     if (dir_fd < 0) error = errno;
   }
   if (error != 0) {
-    CloseAll(fds, nfds);
-    return Fail(s, h.request_id, error);
+    if (envp_mapped_bytes > 0) munmap(envp, envp_mapped_bytes);
+    ReleaseRunEnv(&run);
+    CloseFds(m.fds, run.fd_count);
+    return Fail(s, run.request_id, error);
   }
+  SplitEnvBlock(run, run.env, envp);
+  int fds[proto::kRunFdCount];
+  memcpy(fds, m.fds, sizeof fds);
   pid_t pid = fork();
   if (pid == 0) {
-    ChildRequest request{fds, dir_fd, s.envp, (h.flags & proto::kRunNoParentDeathSignal) == 0};
+    ChildRequest request{fds,           dir_fd,
+                         envp,          run.env,
+                         run.env_bytes, (run.flags & proto::kRunNoParentDeathSignal) == 0};
     int keep_closed[2] = {s.control_fd, s.signal_fd};
     StartChild(s.context, request, keep_closed, 2, s.program);
   }
   int fork_error = errno;
-  CloseAll(fds, nfds);
+  if (envp_mapped_bytes > 0) munmap(envp, envp_mapped_bytes);
+  ReleaseRunEnv(&run);  // the child has its own copy
+  CloseFds(fds, proto::kRunFdCount);
   if (dir_fd >= 0) close(dir_fd);
-  if (pid < 0) return Fail(s, h.request_id, fork_error);
+  if (pid < 0) return Fail(s, run.request_id, fork_error);
   // The child does the same first thing; doing it here too means the group
   // exists before STARTED goes out, whichever of the two runs first.
   setpgid(pid, pid);
   for (Child& c : s.children) {
     if (c.pid != 0) continue;
     c.pid = pid;
-    c.request_id = h.request_id;
+    c.request_id = run.request_id;
     break;
   }
   ++s.live;
-  proto::StartedMessage m{proto::kStarted, static_cast<uint32_t>(pid), h.request_id};
-  Enqueue(s, &m, sizeof m);
+  proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(pid), run.request_id};
+  Enqueue(s, &started, sizeof started, pid);
+  Flush(s);  // now: the child waits for its go
 }
 
 void HandleSignal(Server& s, size_t length) {
@@ -204,16 +201,12 @@ void ReadCommands(Server& s) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) HardStop(s);  // EOF or a broken socket
-    if (m.type == proto::kRun && !m.truncated) {
-      HandleRun(s, m.length, m.fds, m.nfds, m.fds_truncated);
+    if (m.type == proto::kRun) {
+      HandleRun(s, m);
       continue;
     }
-    CloseAll(m.fds, m.nfds);  // only RUN carries fds
-    if (m.type == proto::kRun) {
-      uint64_t id = 0;  // too long: the header is still there
-      memcpy(&id, s.buffer + offsetof(proto::RunHeader, request_id), sizeof id);
-      Fail(s, id, EPROTO);
-    } else if (m.type == proto::kSignal) {
+    CloseFds(m.fds, m.nfds);  // only RUN carries fds
+    if (m.type == proto::kSignal) {
       HandleSignal(s, m.length);
     } else if (m.type == proto::kShutdown) {
       s.draining = true;
@@ -237,6 +230,12 @@ void ReadCommands(Server& s) {
 
 }  // namespace
 
+bool IsControlSocket(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET;
+}
+
 [[noreturn]] void RefuseAndExit(int control_fd, unsigned reason, unsigned error) {
   proto::RefusedMessage m{proto::kRefused, reason, error, static_cast<uint32_t>(getpid())};
   pollfd p{control_fd, POLLOUT, 0};
@@ -258,14 +257,15 @@ void ReadCommands(Server& s) {
   // Processes that request children leave behind (`cmd &`, or a group killed
   // at a timeout) are re-parented to us rather than to init, and Reap()'s
   // waitpid(-1) collects them: no zombies where init does not reap.
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL);
 
-  proto::HelloMessage hello{proto::kHello,
-                            proto::kProtocolVersion,
-                            static_cast<uint32_t>(getpid()),
-                            program.bind_now ? proto::kHelloBindNow : 0u,
-                            proto::kMaxChildren,
-                            static_cast<uint32_t>(proto::kMaxMessageBytes)};
+  proto::HelloMessage hello{
+      proto::kHello,
+      proto::kProtocolVersion,
+      static_cast<uint32_t>(getpid()),
+      (program.bind_now ? proto::kHelloBindNow : 0u) | (program.resume != nullptr ? proto::kHelloScript : 0u),
+      proto::kMaxChildren,
+      static_cast<uint32_t>(proto::kMaxMessageBytes)};
   Enqueue(s, &hello, sizeof hello);
   for (;;) {
     if (s.draining && s.live == 0 && !s.bye_queued) {

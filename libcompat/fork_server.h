@@ -6,7 +6,8 @@
 // launcher stops it (core/control_protocol.h documents the messages and
 // what a child inherits). It never returns: the parked process ends with
 // _exit(0) (the program's atexit handlers never run in the parked process),
-// and every child ends with exit(main(...)).
+// and every child ends with exit(main(...)), or, for a script parked after
+// its compilation (script_park.h), resumes the script through `resume`.
 //
 // Constraints (the shim lives inside someone else's program): libc only, no
 // heap allocation (all state is in static storage of fixed size), no signal
@@ -20,17 +21,25 @@
 namespace fcgi_compat {
 
 using MainFunction = int (*)(int, char**, char**);
+struct ChildRequest;  // child_start.h
 
 struct ParkedProgram {
   MainFunction main = nullptr;  // the program's own main()
   int argc = 0;
   char** argv = nullptr;  // children get exactly this argv
   bool bind_now = false;  // LD_BIND_NOW was set at start-up (HELLO flag)
+  // Script park: runs in each child instead of main(), once the request's
+  // process state is in place; never returns (script_park.h). HELLO then
+  // carries kHelloScript.
+  void (*resume)(const ChildRequest& request) = nullptr;
 };
 
 // REQUIRES: control_fd is a connected SOCK_SEQPACKET unix socket; the process
 // has exactly one thread; stdio has been flushed. Never returns.
 [[noreturn]] void RunForkServer(int control_fd, const ParkedProgram& program);
+
+// True when fd is a SOCK_SEQPACKET socket (what the control fd must be).
+bool IsControlSocket(int fd);
 
 // Sends REFUSED{reason, error} (best effort, bounded wait) and _exit()s with
 // fcgi::compat::kRefusedExitStatus without running main().

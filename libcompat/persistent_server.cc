@@ -26,6 +26,8 @@
 #include "libcompat/control_receive.h"
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_state.h"
+#include "libcompat/persistent_stdio.h"
+#include "libcompat/run_message.h"
 #include "libcompat/signal_watch.h"
 
 extern char** environ;
@@ -36,8 +38,8 @@ namespace {
 namespace proto = fcgi::compat;
 
 struct Worker {
-  int control_fd;
-  int devnull;
+  KeptFd control;  // the control socket
+  KeptFd devnull;  // /dev/null (O_RDWR): fds 0-2 between requests
   pid_t pid;
   ParkedProgram program;
   ProcessSnapshot snapshot;
@@ -45,24 +47,29 @@ struct Worker {
   char** parked_environ;
   uint32_t requests;
   int baseline_fds;
+  StdStreams streams;  // stdin, stdout, stderr as they were at the park
   // Resident output (control_protocol.h): fds 1 and 2 are pipes the launcher
   // reads across requests; their identities, to notice that the program
   // replaced or closed them.
   bool resident;
-  dev_t out_dev, err_dev;
-  ino_t out_ino, err_ino;
+  KeptFd out, err;
   bool libstdcxx;  // libstdc++ is loaded (HELLO's kHelloLibStdCxx)
+  // A request left the worker unable to put itself back in order (it closed
+  // fds the worker needs): REPORT said kReportWorkerRetires, and every RUN
+  // from now on fails with ESHUTDOWN until SHUTDOWN.
+  bool retiring;
   // The last RUN cwd found to be the parked directory (no stat(2) next time).
-  char parked_cwd[4097];
+  char parked_cwd[kMaxCwdBytes + 1];
   uint32_t parked_cwd_bytes;
   alignas(8) unsigned char buffer[proto::kMaxMessageBytes];
+  RunView run;  // the RUN being served, decoded from buffer
 };
 
 Worker g_worker;
 
 void Send(const Worker& w, const void* message, size_t length) {
   for (;;) {
-    ssize_t n = send(w.control_fd, message, length, MSG_NOSIGNAL);
+    ssize_t n = send(w.control.fd, message, length, MSG_NOSIGNAL);
     if (n >= 0) return;
     if (errno == EINTR) continue;
     _exit(0);  // the launcher is gone
@@ -82,7 +89,7 @@ void SendReportAndExited(const Worker& w, const proto::ReportMessage& report,
   }
   unsigned sent = 0;
   while (sent < 2) {
-    int n = sendmmsg(w.control_fd, messages + sent, 2 - sent, MSG_NOSIGNAL);
+    int n = sendmmsg(w.control.fd, messages + sent, 2 - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<unsigned>(n);
     } else if (n < 0 && errno != EINTR) {
@@ -94,10 +101,6 @@ void SendReportAndExited(const Worker& w, const proto::ReportMessage& report,
 void SendFailed(const Worker& w, uint64_t id, int error) {
   proto::FailedMessage m{proto::kFailed, static_cast<uint32_t>(error), id};
   Send(w, &m, sizeof m);
-}
-
-void CloseAll(const int* fds, int n) {
-  for (int i = 0; i < n; ++i) close(fds[i]);
 }
 
 int LibStdCxxCallback(dl_phdr_info* info, size_t, void* found) {
@@ -147,25 +150,17 @@ void* ArenaAllocate(size_t bytes) {
   return result;
 }
 
-// Copies the env block into the arena and builds the envp array there.
-// Returns 0 or an errno for FAILED.
-int KeepEnvironment(const char* block, uint32_t size, EnvBlock* out) {
-  uint32_t entries = 0;
-  if (size > 0 && block[size - 1] != '\0') return EPROTO;
-  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(block + i)) + 1) {
-    if (block[i] == '\0') return EPROTO;
-    if (++entries > proto::kMaxEnvEntries) return E2BIG;
-  }
-  size_t array_bytes = (entries + 1) * sizeof(char*);
-  void* memory = ArenaAllocate(array_bytes + size);
+// Copies the RUN's env block into the arena and builds the envp array there
+// (any number of entries: the arena grows). Returns 0 or an errno for FAILED.
+int KeepEnvironment(const RunView& run, EnvBlock* out) {
+  size_t array_bytes = (run.env_entries + 1) * sizeof(char*);
+  void* memory = ArenaAllocate(array_bytes + run.env_bytes);
   if (memory == nullptr) return errno;
   char** envp = static_cast<char**>(memory);
   char* strings = static_cast<char*>(memory) + array_bytes;
-  if (size > 0) memcpy(strings, block, size);
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < size; i += static_cast<uint32_t>(strlen(strings + i)) + 1) envp[n++] = strings + i;
-  envp[n] = nullptr;
-  *out = EnvBlock{envp, static_cast<const char*>(memory), strings + size};
+  if (run.env_bytes > 0) memcpy(strings, run.env, run.env_bytes);
+  SplitEnvBlock(run, strings, envp);
+  *out = EnvBlock{envp, static_cast<const char*>(memory), strings + run.env_bytes};
   return 0;
 }
 
@@ -179,55 +174,46 @@ bool EnvironIntact(const EnvBlock& env) {
   return true;
 }
 
-bool SameFile(int fd, dev_t dev, ino_t ino) {
-  struct stat st;
-  return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
-}
-
 // Records fds 1 and 2 as the resident output; false if not both are pipes.
 bool KeepOutputResident(Worker& w) {
   struct stat out, err;
   if (fstat(1, &out) != 0 || fstat(2, &err) != 0 || !S_ISFIFO(out.st_mode) || !S_ISFIFO(err.st_mode))
     return false;
-  w.out_dev = out.st_dev;
-  w.out_ino = out.st_ino;
-  w.err_dev = err.st_dev;
-  w.err_ino = err.st_ino;
+  w.out = KeptFd{1, out.st_dev, out.st_ino};
+  w.err = KeptFd{2, err.st_dev, err.st_ino};
   return true;
-}
-
-// Stdio back to empty: buffers purged, error and EOF flags clear.
-void PurgeStdio() {
-  __fpurge(stdin);
-  __fpurge(stdout);
-  __fpurge(stderr);
-  clearerr(stdin);
-  clearerr(stdout);
-  clearerr(stderr);
 }
 
 // Ends the request's stdio: flushes what the program left buffered (unless
 // it was _exit), then back to the idle state: stdin on /dev/null, stdout and
 // stderr on /dev/null too unless they stay the resident output (still the
 // pipes the launcher gave and no process of the request left that may hold
-// them), buffers empty, flags clear. Returns kReportOutputReleased when
-// resident output was given up. The flush comes this late so that the
+// them), the standard streams open on fds 0-2 again if the request closed
+// them (persistent_stdio.h), buffers empty, flags clear. Returns
+// kReportOutputReleased when resident output was given up,
+// kReportStdioReopened, and sets w.retiring when /dev/null or a stream could
+// not be reopened. The flush comes this late so that the
 // program's output and EXITED reach the launcher together (one wake-up);
 // REQUIRES: signals blocked (a SIGPIPE it raises stays pending, and
 // FinishRestore discards it).
 uint32_t EndStdio(Worker& w, bool children_left, bool flush) {
   uint32_t flags = 0;
-  dup2(w.devnull, 0);
-  if (w.resident &&
-      (children_left || !SameFile(1, w.out_dev, w.out_ino) || !SameFile(2, w.err_dev, w.err_ino))) {
+  // The program may have closed the kept /dev/null (its number may be the
+  // program's now): a new one.
+  if (!StillKept(w.devnull) && !KeepFd(open("/dev/null", O_RDWR | O_CLOEXEC), &w.devnull)) w.retiring = true;
+  dup2(w.devnull.fd, 0);
+  if (w.resident && (children_left || !StillKept(w.out) || !StillKept(w.err))) {
     w.resident = false;
     flags |= proto::kReportOutputReleased;
   }
   if (flush) fflush(nullptr);
   if (!w.resident) {
-    dup2(w.devnull, 1);
-    dup2(w.devnull, 2);
+    dup2(w.devnull.fd, 1);
+    dup2(w.devnull.fd, 2);
   }
+  bool failed = false;
+  flags |= RepairStdStreams(w.streams, &failed);
+  if (failed) w.retiring = true;
   PurgeStdio();
   return flags;
 }
@@ -241,8 +227,8 @@ uint32_t EndStdio(Worker& w, bool children_left, bool flush) {
 bool IsParkedDirectory(Worker& w, const char* path, uint32_t bytes) {
   if (bytes == w.parked_cwd_bytes && memcmp(path, w.parked_cwd, bytes) == 0) return true;
   struct stat st;
-  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_dev != w.snapshot.cwd_dev ||
-      st.st_ino != w.snapshot.cwd_ino) {
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_dev != w.snapshot.cwd.dev ||
+      st.st_ino != w.snapshot.cwd.ino) {
     return false;
   }
   memcpy(w.parked_cwd, path, bytes);
@@ -279,11 +265,6 @@ int RunMain(Worker& w, char** envp, proto::ReportMessage* report) {
   return W_EXITCODE(code & 0xff, 0);
 }
 
-int ExpectedFds(uint32_t flags) {
-  return proto::kRunFdCount - ((flags & proto::kRunStdinNull) != 0 ? 1 : 0) -
-         ((flags & proto::kRunKeepOutput) != 0 ? 2 : 0);
-}
-
 // One request's cycle: environ becomes the
 // request's, main() runs, then with all signals blocked (until FinishRestore)
 // zombies are reaped, the REPORT's counts taken and the snapshot restored.
@@ -309,6 +290,13 @@ int RunAndRestore(Worker& w, const EnvBlock& env, proto::ReportMessage* report, 
   if (!EnvironIntact(env)) report->flags |= proto::kReportEnvironChanged;
   // Unread request body: purge it so that request N+1 never sees it.
   if (stdin->_IO_read_ptr != stdin->_IO_read_end) report->flags |= proto::kReportStdinUnread;
+  // The program may have closed the worker's own fds (as daemons close every
+  // fd from 3 up) and opened its own files at their numbers.
+  CheckProcFiles(&w.proc);
+  if (!StillKept(w.snapshot.cwd)) {  // no way back to the parked directory
+    w.snapshot.cwd = KeptFd{};
+    w.retiring = true;
+  }
   ProcessUsage usage = ReadProcessUsage(&w.proc);
   int fds_now = CountOpenFds(&w.proc);
   report->threads = usage.threads > 0 ? static_cast<uint32_t>(usage.threads) : 0;
@@ -324,65 +312,60 @@ int RunAndRestore(Worker& w, const EnvBlock& env, proto::ReportMessage* report, 
   return wait_status;
 }
 
-void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated) {
-  proto::RunHeader h;
-  if (length < sizeof h) {
-    CloseAll(fds, nfds);
-    return SendFailed(w, 0, EPROTO);
-  }
-  memcpy(&h, w.buffer, sizeof h);
-  int error = 0;
-  char cwd[4097];
-  if (static_cast<uint64_t>(h.env_bytes) + h.cwd_bytes + sizeof h != length) {
-    error = EPROTO;
-  } else if (nfds != ExpectedFds(h.flags) || fds_truncated) {
-    error = EBADMSG;
-  } else if ((h.flags & proto::kRunKeepOutput) != 0 && !w.resident) {
+void HandleRun(Worker& w, const ReceivedMessage& m) {
+  RunView& run = w.run;
+  int error = DecodeRun(m, w.buffer, RunLoop::kPersistent, &run);
+  if (error == 0 && w.retiring) error = ESHUTDOWN;
+  if (error == 0 && (run.flags & proto::kRunKeepOutput) != 0 && !w.resident) {
     error = EBADF;  // no resident output to keep (the launcher missed a release)
-  } else if (h.cwd_bytes >= sizeof cwd) {
-    error = ENAMETOOLONG;
   }
+  const uint32_t cwd_bytes = static_cast<uint32_t>(strlen(run.cwd));
   int dir_fd = -1;
-  if (error == 0 && h.cwd_bytes > 0) {
-    memcpy(cwd, w.buffer + sizeof h + h.env_bytes, h.cwd_bytes);
-    cwd[h.cwd_bytes] = '\0';
-    if (strlen(cwd) != h.cwd_bytes) error = EPROTO;
-    if (error == 0 && !IsParkedDirectory(w, cwd, h.cwd_bytes) && (dir_fd = OpenDirectory(cwd)) < 0)
-      error = errno;
+  if (error == 0 && cwd_bytes > 0 && !IsParkedDirectory(w, run.cwd, cwd_bytes) &&
+      (dir_fd = OpenDirectory(run.cwd)) < 0) {
+    error = errno;
   }
   EnvBlock env;
-  if (error == 0) error = KeepEnvironment(reinterpret_cast<char*>(w.buffer + sizeof h), h.env_bytes, &env);
+  if (error == 0) error = KeepEnvironment(run, &env);
+  ReleaseRunEnv(&run);  // copied into the arena, or an error
   if (error != 0) {
-    CloseAll(fds, nfds);
+    CloseFds(m.fds, run.fd_count);
     if (dir_fd >= 0) close(dir_fd);
-    return SendFailed(w, h.request_id, error);
+    return SendFailed(w, run.request_id, error);
   }
+  const int* fds = m.fds;
+  const uint32_t flags = run.flags;
   // dup2 clears FD_CLOEXEC. Without kRunStdinNull / kRunKeepOutput the fds
   // replace what 0 / 1 and 2 hold (/dev/null, or the resident pipes).
   int next = 0;
-  if ((h.flags & proto::kRunStdinNull) == 0) dup2(fds[next++], 0);
-  if ((h.flags & proto::kRunKeepOutput) == 0) {
+  if ((flags & proto::kRunStdinNull) == 0) dup2(fds[next++], 0);
+  if ((flags & proto::kRunKeepOutput) == 0) {
     dup2(fds[next++], 1);
     dup2(fds[next++], 2);
-    w.resident = (h.flags & proto::kRunResidentOutput) != 0 && KeepOutputResident(w);
+    w.resident = (flags & proto::kRunResidentOutput) != 0 && KeepOutputResident(w);
   }
-  CloseAll(fds, nfds);
+  CloseFds(fds, run.fd_count);
   if (dir_fd >= 0) {
     fchdir(dir_fd);
     close(dir_fd);
   }
   proto::ReportMessage report{};
   report.type = proto::kReport;
-  report.request_id = h.request_id;
-  if ((h.flags & proto::kRunNoStarted) == 0) {
-    proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(w.pid), h.request_id};
+  report.request_id = run.request_id;
+  if ((flags & proto::kRunNoStarted) == 0) {
+    proto::StartedMessage started{proto::kStarted, static_cast<uint32_t>(w.pid), run.request_id};
     Send(w, &started, sizeof started);
   }
   bool children_left = false;
   int wait_status = RunAndRestore(w, env, &report, &children_left);
   // The output last, right before EXITED (see EndStdio), signals still blocked.
   report.flags |= EndStdio(w, children_left, (report.flags & proto::kReportOutputDiscarded) == 0);
-  proto::ExitedMessage exited{proto::kExited, static_cast<uint32_t>(w.pid), h.request_id, wait_status, 0};
+  // The program closed the control socket (its number may be the program's
+  // now): nothing can be reported. The worker ends with the request's exit
+  // status, which the launcher then takes as the request's, as after a crash.
+  if (!StillKept(w.control)) _exit(WEXITSTATUS(wait_status));
+  if (w.retiring) report.flags |= proto::kReportWorkerRetires;
+  proto::ExitedMessage exited{proto::kExited, static_cast<uint32_t>(w.pid), run.request_id, wait_status, 0};
   SendReportAndExited(w, report, exited);
   FinishRestore(w.snapshot);
 }
@@ -390,18 +373,12 @@ void HandleRun(Worker& w, size_t length, int* fds, int nfds, bool fds_truncated)
 // Blocks for one command and serves it.
 void ServeOne(Worker& w) {
   ReceivedMessage m;
-  ssize_t n = ReceiveControlMessage(w.control_fd, w.buffer, sizeof w.buffer, 0, &m);
+  ssize_t n = ReceiveControlMessage(w.control.fd, w.buffer, sizeof w.buffer, 0, &m);
   if (n < 0 && errno == EINTR) return;
   if (n <= 0) _exit(0);  // EOF or a broken socket: the launcher is gone
-  if (m.type == proto::kRun && !m.truncated) {
-    return HandleRun(w, m.length, m.fds, m.nfds, m.fds_truncated);
-  }
-  CloseAll(m.fds, m.nfds);
-  if (m.type == proto::kRun) {
-    uint64_t id = 0;
-    memcpy(&id, w.buffer + offsetof(proto::RunHeader, request_id), sizeof id);
-    SendFailed(w, id, EPROTO);
-  } else if (m.type == proto::kShutdown) {
+  if (m.type == proto::kRun) return HandleRun(w, m);
+  CloseFds(m.fds, m.nfds);
+  if (m.type == proto::kShutdown) {
     proto::ByeMessage bye{proto::kBye, static_cast<uint32_t>(w.pid)};
     Send(w, &bye, sizeof bye);
     _exit(0);
@@ -417,16 +394,16 @@ bool PersistentModeRequested() {
 
 [[noreturn]] void RunPersistentServer(int control_fd, const ParkedProgram& program) {
   Worker& w = g_worker;
-  w.control_fd = control_fd;
   w.program = program;
   w.pid = getpid();
   w.parked_environ = environ;
-  w.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (w.devnull < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, errno);
+  if (!KeepFd(control_fd, &w.control) || !KeepFd(open("/dev/null", O_RDWR | O_CLOEXEC), &w.devnull))
+    RefuseAndExit(control_fd, proto::kRefuseSetup, errno);
+  SaveStdStreams(&w.streams);
   // Orphans of the program's processes become the worker's children, so that
   // a request that left any process running is noticed (ReapZombies), and
   // reaped.
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL);
   int error = TakeSnapshot(&w.snapshot);
   if (error != 0) RefuseAndExit(control_fd, proto::kRefuseSetup, error);
   ResolveRealExitFunctions();

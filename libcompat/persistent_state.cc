@@ -69,6 +69,25 @@ bool DiscardPendingSignals(const ProcessSnapshot& snapshot) {
 
 }  // namespace
 
+bool KeepFd(int fd, KeptFd* kept) {
+  *kept = KeptFd{};
+  if (fd < 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int error = errno;
+    close(fd);
+    errno = error;
+    return false;
+  }
+  *kept = KeptFd{fd, st.st_dev, st.st_ino};
+  return true;
+}
+
+bool StillKept(const KeptFd& kept) {
+  struct stat st;
+  return kept.fd >= 0 && fstat(kept.fd, &st) == 0 && st.st_dev == kept.dev && st.st_ino == kept.ino;
+}
+
 int TakeSnapshot(ProcessSnapshot* snapshot) {
   for (int sig = 1; sig < NSIG; ++sig) {
     memset(&snapshot->actions[sig], 0, sizeof snapshot->actions[sig]);
@@ -77,12 +96,7 @@ int TakeSnapshot(ProcessSnapshot* snapshot) {
     if (sigaction(sig, nullptr, &snapshot->actions[sig]) != 0 && errno != EINVAL) return errno;
   }
   if (sigprocmask(SIG_SETMASK, nullptr, &snapshot->mask) != 0) return errno;
-  snapshot->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (snapshot->cwd_fd < 0) return errno;
-  struct stat cwd;
-  if (fstat(snapshot->cwd_fd, &cwd) != 0) return errno;
-  snapshot->cwd_dev = cwd.st_dev;
-  snapshot->cwd_ino = cwd.st_ino;
+  if (!KeepFd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), &snapshot->cwd)) return errno;
   snapshot->umask = umask(022);
   umask(snapshot->umask);
   return 0;
@@ -115,10 +129,10 @@ uint32_t RestoreSnapshot(const ProcessSnapshot& snapshot, const sigset_t& reques
     }
   }
   if (DiscardPendingSignals(snapshot)) flags |= proto::kReportSignalsDiscarded;
-  if (snapshot.cwd_fd >= 0) {
+  if (snapshot.cwd.fd >= 0) {
     struct stat here;
-    if (stat(".", &here) != 0 || here.st_ino != snapshot.cwd_ino || here.st_dev != snapshot.cwd_dev) {
-      fchdir(snapshot.cwd_fd);
+    if (stat(".", &here) != 0 || here.st_ino != snapshot.cwd.ino || here.st_dev != snapshot.cwd.dev) {
+      fchdir(snapshot.cwd.fd);
       flags |= proto::kReportCwdRestored;
     }
   }
@@ -132,9 +146,9 @@ void FinishRestore(const ProcessSnapshot& snapshot) {
   sigprocmask(SIG_SETMASK, &snapshot.mask, nullptr);
 }
 
-// Entries read from `fd` (a /proc directory) from its current offset on, not
-// counting . and .., or -errno.
-int CountEntries(int fd) {
+// Calls visit(name, arg) for each entry read from `fd` (a /proc directory)
+// from its current offset on, not counting . and ..; returns how many, or -errno.
+int VisitEntries(int fd, void (*visit)(const char* name, void* arg), void* arg) {
   alignas(8) char buffer[4096];
   int entries = 0;
   for (;;) {
@@ -145,36 +159,36 @@ int CountEntries(int fd) {
       const auto* d = reinterpret_cast<const LinuxDirent64*>(buffer + off);
       if (!(d->d_name[0] == '.' && (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))) {
         ++entries;
+        if (visit != nullptr) visit(d->d_name, arg);
       }
       off += d->d_reclen;
     }
   }
 }
 
-int CountDirectoryEntries(const char* path) {
+int CountEntries(int fd) { return VisitEntries(fd, nullptr, nullptr); }
+
+int CountDirectoryEntries(const char* path) { return VisitDirectoryEntries(path, nullptr, nullptr); }
+
+int VisitDirectoryEntries(const char* path, void (*visit)(const char* name, void* arg), void* arg) {
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -errno;
-  int entries = CountEntries(fd);
+  int entries = VisitEntries(fd, visit, arg);
   close(fd);
   return entries;
 }
 
 namespace {
 
-// Entries of the directory *kept (reread from offset 0), reopening `path`
-// when the kept fd no longer reads as a directory (the program closed it; its
-// number may now be the program's, so it is forgotten, never closed).
-int CountKeptDirectory(int* kept, const char* path) {
-  if (*kept >= 0 && lseek(*kept, 0, SEEK_SET) == 0) {
-    int entries = CountEntries(*kept);
-    if (entries >= 0) return entries;
-  }
-  *kept = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (*kept < 0) return -errno;
-  return CountEntries(*kept);
+// Entries of the directory *kept (reread from offset 0), opening `path` when
+// it is not open.
+int CountKeptDirectory(KeptFd* kept, const char* path) {
+  if (kept->fd < 0 && !KeepFd(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), kept)) return -errno;
+  if (lseek(kept->fd, 0, SEEK_SET) != 0) return -errno;
+  return CountEntries(kept->fd);
 }
 
-int KeptCount(const ProcFiles& files) { return (files.stat >= 0) + (files.fd_dir >= 0); }
+int KeptCount(const ProcFiles& files) { return (files.stat.fd >= 0) + (files.fd_dir.fd >= 0); }
 
 // Field `n` (1-based, as in proc(5)) of /proc/self/stat's text, counting from
 // field 3 (after the ")" that ends the command name, which may hold spaces).
@@ -195,19 +209,20 @@ unsigned long StatField(const char* text, int n) {
 }  // namespace
 
 void OpenProcFiles(ProcFiles* files) {
-  files->stat = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  files->fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  KeepFd(open("/proc/self/stat", O_RDONLY | O_CLOEXEC), &files->stat);
+  KeepFd(open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC), &files->fd_dir);
+}
+
+void CheckProcFiles(ProcFiles* files) {
+  if (!StillKept(files->stat)) files->stat = KeptFd{};
+  if (!StillKept(files->fd_dir)) files->fd_dir = KeptFd{};
 }
 
 ProcessUsage ReadProcessUsage(ProcFiles* files) {
   char text[1024];
-  ssize_t n = files->stat >= 0 ? pread(files->stat, text, sizeof text - 1, 0) : -1;
-  if (n <= 0) {  // the program closed the kept fd (its number may be reused: forget it)
-    files->stat = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (files->stat < 0) return {};
-    n = pread(files->stat, text, sizeof text - 1, 0);
-    if (n <= 0) return {};
-  }
+  if (files->stat.fd < 0 && !KeepFd(open("/proc/self/stat", O_RDONLY | O_CLOEXEC), &files->stat)) return {};
+  ssize_t n = pread(files->stat.fd, text, sizeof text - 1, 0);
+  if (n <= 0) return {};
   text[n] = '\0';
   ProcessUsage usage;
   usage.threads = static_cast<int>(StatField(text, 20));  // num_threads

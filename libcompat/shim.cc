@@ -8,7 +8,9 @@
 // ParkingMain, which is the park point:
 //   - FCGI_RUN_COMPAT_FD unset: not started by fcgi-run; call main() untouched.
 //   - otherwise remove LD_PRELOAD, LD_BIND_NOW and every FCGI_RUN_* variable
-//     from environ, check the control fd and that the process has exactly one
+//     from environ and check the control fd; with FCGI_RUN_COMPAT_PARK (a
+//     script parked after its compilation, script_park.h) call main() and let
+//     the script's module or bootstrap park it; else check that the process has exactly one
 //     thread, flush stdio and enter the fork server (fork_server.h) or, with
 //     FCGI_RUN_COMPAT_MODE=persistent, the persistent loop
 //     (persistent_server.h); neither returns. The shim also interposes
@@ -22,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/control_protocol.h"
@@ -30,6 +31,7 @@
 #include "libcompat/persistent_exit.h"
 #include "libcompat/persistent_server.h"
 #include "libcompat/persistent_state.h"
+#include "libcompat/script_park.h"
 #include "libcompat/signal_watch.h"
 
 extern char** environ;
@@ -78,12 +80,6 @@ int ParseFd(const char* text) {
   return static_cast<int>(value);
 }
 
-bool IsSeqPacketSocket(int fd) {
-  int type = 0;
-  socklen_t len = sizeof type;
-  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET;
-}
-
 int ParkingMain(int argc, char** argv, char** envp) {
   const char* fd_text = getenv(proto::kControlFdEnv);
   if (fd_text == nullptr) return g_program_main(argc, argv, envp);
@@ -91,12 +87,17 @@ int ParkingMain(int argc, char** argv, char** envp) {
   const char* bind_now = getenv("LD_BIND_NOW");
   ParkedProgram program{g_program_main, argc, argv, bind_now != nullptr && *bind_now != '\0'};
   const bool persistent = PersistentModeRequested();
+  const ScriptLanguage script = ScriptParkRequested();
   ScrubEnvironment();
-  if (control_fd < 0 || !IsSeqPacketSocket(control_fd)) {
+  if (control_fd < 0 || !IsControlSocket(control_fd)) {
     WriteStderr("fcgi-run-compat: FCGI_RUN_COMPAT_FD is not a SOCK_SEQPACKET socket; not parking\n");
     _exit(proto::kRefusedExitStatus);
   }
   fcntl(control_fd, F_SETFD, FD_CLOEXEC);
+  if (script != ScriptLanguage::kNone) {  // the script's module or bootstrap parks it once compiled
+    PrepareScriptPark(control_fd, script, program.bind_now);
+    return g_program_main(argc, argv, envp);
+  }
   int threads = CountDirectoryEntries("/proc/self/task");  // one entry per thread
   if (threads < 0) RefuseAndExit(control_fd, proto::kRefuseSetup, static_cast<unsigned>(-threads));
   if (threads != 1) RefuseAndExit(control_fd, proto::kRefuseThreads, static_cast<unsigned>(threads));

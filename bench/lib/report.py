@@ -115,6 +115,13 @@ def evaluate_targets(summary, systems, servers, notes):
           "persistent vs native, C hello req/s")
     check("fcgi-run-persistent", "c-hello", "x_fcgiwrap", ">=", 5.0,
           "persistent vs fcgiwrap, C hello req/s")
+    # Scripts parked after their compilation (fork mode's default for Perl and Python).
+    check("fcgi-run-fork", "perl-cgipm", "x_fcgiwrap", ">=", 5.0,
+          "fork vs fcgiwrap, Perl CGI.pm page req/s (aim 10x)")
+    check("fcgi-run-fork", "perl-form", "x_fcgiwrap", ">=", 5.0,
+          "fork vs fcgiwrap, Perl form.cgi page req/s")
+    check("fcgi-run-fork", "python-page", "x_fcgiwrap", ">=", 3.0,
+          "fork vs fcgiwrap, Python page req/s (aim 8x)")
     launchers = [s for s in systems if s.kind == "fcgi-run"]
     for s in launchers:
         mode = s.label or s.mode

@@ -62,8 +62,11 @@ class StaticServer(Server):
 
 
 # A warning of fcgi-run that it serves a program in exec mode although another mode
-# was asked for ("fork mode: ...; serving PROGRAM in exec mode").
-FALLBACK_RE = re.compile(r"warning:.*(in exec mode|fall(s|ing)? back)", re.IGNORECASE)
+# was asked for ("fork mode: ...; serving PROGRAM in exec mode"), or a script compiled
+# per request although fork mode parks scripts after compilation ("fork mode: SCRIPT
+# is not parked after compilation: ...").
+FALLBACK_RE = re.compile(r"warning:.*(in exec mode|fall(s|ing)? back|is not parked after compilation)",
+                         re.IGNORECASE)
 
 
 class FcgiRunServer(Server):

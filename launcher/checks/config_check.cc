@@ -1,8 +1,6 @@
 #include "launcher/checks/config_check.h"
 
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +10,7 @@
 
 #include "core/address_filter.h"
 #include "core/listen_address.h"
+#include "launcher/front/listener.h"
 #include "launcher/request/dispatcher_source.h"
 #include "launcher/run/privileges.h"
 #include "launcher/shim/fork_runner.h"
@@ -55,18 +54,6 @@ void CheckAddress(const std::string& option, const std::string& text, std::vecto
   }
 }
 
-void CheckSocketOwner(const std::string& spec, std::vector<std::string>* errors) {
-  const size_t colon = spec.find(':');
-  const std::string user = spec.substr(0, colon);
-  const std::string group = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  if (!user.empty() && getpwnam(user.c_str()) == nullptr) {
-    errors->push_back("--socket-owner: no user named '" + user + "'");
-  }
-  if (!group.empty() && getgrnam(group.c_str()) == nullptr) {
-    errors->push_back("--socket-owner: no group named '" + group + "'");
-  }
-}
-
 void CheckLogFile(const std::string& path, std::vector<std::string>* errors) {
   if (access(path.c_str(), F_OK) == 0) {
     if (access(path.c_str(), W_OK) != 0)
@@ -97,10 +84,18 @@ ConfigCheckResult CheckConfig(const Config& config) {
   for (const std::string& h : config.http) {
     CheckAddress("--http", h.rfind("tcp:", 0) == 0 ? h : "tcp:" + h, &r.errors);
   }
-  if (!config.socket_owner.empty()) CheckSocketOwner(config.socket_owner, &r.errors);
+  if (Status owner = CheckSocketOwner(config); !owner.ok()) r.errors.push_back(owner.message());
   Credentials launcher, program;
   Status s = CheckPrivileges(config, &launcher, &program);
-  if (!s.ok()) r.errors.push_back(s.message());
+  if (!s.ok()) {
+    // The check judges the user running it: a systemd unit's User= is not it.
+    const bool as_root = geteuid() == 0 && s.code() == Status::Code::kPermissionDenied;
+    r.errors.push_back(s.message() +
+                       (as_root ? ". This check runs as root; for a service that runs as another user "
+                                  "(systemd's User=), run it as that user: runuser -u www-data -- "
+                                  "fcgi-run --config FILE --check-config"
+                                : ""));
+  }
   if (config.allow_from.empty()) {
     const char* env = std::getenv("FCGI_WEB_SERVER_ADDRS");
     AddressFilter filter;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <vector>
@@ -18,10 +19,13 @@
 #include "launcher/log/log.h"
 #include "launcher/request/program_target.h"
 #include "launcher/run/child_watcher.h"
+#include "launcher/run/exec_runner.h"
 #include "launcher/run/privileges.h"
 #include "launcher/run/process_spawner.h"
+#include "launcher/shim/elf_inspector.h"
 #include "launcher/shim/fork_runner.h"
 #include "launcher/shim/persistent_runner.h"
+#include "launcher/shim/script_park.h"
 
 namespace fcgi {
 
@@ -37,7 +41,7 @@ std::string HeaderBlock(const std::string& out) {
   return end == std::string::npos ? out : out.substr(0, end);
 }
 
-std::string FirstDifference(const std::string& a, const std::string& b) {
+std::string FirstDifference(const std::string& a, const std::string& b, const char* label = "persistent") {
   size_t i = 0;
   while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
   size_t from = i > 20 ? i - 20 : 0;
@@ -48,7 +52,7 @@ std::string FirstDifference(const std::string& a, const std::string& b) {
     }
     return "\"" + t + "\"";
   };
-  return "fresh process: " + snippet(a) + ", persistent: " + snippet(b);
+  return "fresh process: " + snippet(a) + ", " + label + ": " + snippet(b);
 }
 
 constexpr const char* kCouldNotRun = "VERDICT: the check could not run.\n";
@@ -126,20 +130,24 @@ class Observations {
   std::vector<std::pair<std::string, int>> would_recycle_;
 };
 
-// One run of the check, step by step (see safety_check.h). A step that
-// returns false has written why the check could not run.
+// One run of the check, step by step (see safety_check.h): the program, its
+// sample requests and a spawner as a real start has them; then, for a Perl or
+// Python script that fork mode parks after its compilation, the script
+// compiled once against a fresh interpreter, else one persistent worker
+// against a fresh process. A step that returns false has written why the
+// check could not run.
 class SafetyCheck {
  public:
   SafetyCheck(const Config& config, std::ostream& report)
       : config_(config), report_(report), observations_(RealLimits(config)) {}
 
   int Run() {
-    if (!ResolveProgram() || !LoadRequests() || !StartRunners() || !RunFreshReference()) {
-      return kCheckCouldNotRun;
-    }
-    RunPersistentRounds();
-    if (!StayedPersistent()) return kCheckCouldNotRun;
-    return Verdict();
+    if (!ResolveProgram() || !LoadRequests() || !PrepareSpawns()) return kCheckCouldNotRun;
+    // What to check: persistent mode does not run scripts.
+    ParkCheck preflight = InspectForForkMode(program_, SearchPathOf(base_env_));
+    std::string why;
+    if (std::optional<ParkSpec> script = PlanScriptPark(park_, preflight, &why)) return CheckScript(*script);
+    return CheckPersistent();
   }
 
  private:
@@ -182,38 +190,66 @@ class SafetyCheck {
     return true;
   }
 
-  // One persistent worker (recycling off: observed instead) and fork mode,
-  // started as a real start would: the root refusal, --user and
+  // Spawns as a real start makes them: the root refusal, --user and
   // --program-user (ApplyPrivileges), --rlimit-*, --env.
-  bool StartRunners() {
+  bool PrepareSpawns() {
     base_env_ = EnvEntries(BaseEnvironment(config_.env, getenv));
     spawner_ = MakeProcessSpawner();
     if (Status s = ApplyPrivileges(config_, &spawner_); !s.ok()) return CouldNotRun(s.message());
-    ParkSpec park;
-    park.program = program_;
-    park.args = config_.args;
-    park.cwd = cwd_;
-    park.env = base_env_;
-    park.rlimits = RlimitsFromConfig(config_);
-    park.compat_library = FindCompatLibrary(config_.compat_library);
-    park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config_.park_timeout_seconds * 1000));
+    park_.program = program_;
+    park_.args = config_.args;
+    park_.cwd = cwd_;
+    park_.env = base_env_;
+    park_.rlimits = RlimitsFromConfig(config_);
+    park_.compat_library = FindCompatLibrary(config_.compat_library);
+    park_.hello_timeout = std::chrono::milliseconds(static_cast<long>(config_.park_timeout_seconds * 1000));
+    return true;
+  }
 
+  // The persistent-mode check: one persistent worker (recycling off:
+  // observed instead) against a fresh process each time (fork mode).
+  int CheckPersistent() {
     PersistentRunnerOptions po;
-    po.park = park;
+    po.park = park_;
     po.workers = 1;
     po.limits = RecycleLimits{0, 0, 0, 1u << 30};  // observe instead of recycling
     po.on_report = [this](const CompatReport& r, const RequestAftermath& a, const std::string&) {
       observations_.Add(r, a);
     };
-    persistent_ = MakePersistentRunner(io_, *spawner_, po);
-    if (std::string(persistent_->mode_name()) != "persistent") {
-      return CouldNotRun(program_ + " cannot run in persistent mode (it would be served in " +
-                         persistent_->mode_name() + " mode: see the log line above)");
+    reused_ = MakePersistentRunner(io_, *spawner_, po);
+    if (std::string(reused_->mode_name()) != "persistent") {
+      CouldNotRun(program_ + " cannot run in persistent mode (it would be served in " + reused_->mode_name() +
+                  " mode: see the log line above)");
+      return kCheckCouldNotRun;
     }
     ForkRunnerOptions fo;
-    fo.park = park;
-    fork_ = MakeForkRunner(io_, *spawner_, fo);
-    return true;
+    fo.park = park_;
+    fresh_ = MakeForkRunner(io_, *spawner_, fo);
+    report_ << "fcgi-run --check " << program_ << "\n"
+            << requests_.size() << " sample request(s); fresh process (" << fresh_->mode_name()
+            << " mode) twice each, then " << kPersistentRounds << " rounds in one persistent worker.\n\n";
+    if (!RunFreshReference()) return kCheckCouldNotRun;
+    RunRounds("round", ComparePersistent);
+    if (!StayedPersistent()) return kCheckCouldNotRun;
+    return PersistentVerdict();
+  }
+
+  // The script check: the script compiled once (fork mode, parked after its
+  // compilation) against a fresh interpreter (exec mode).
+  int CheckScript(const ParkSpec& script_park) {
+    fresh_ = MakeExecRunner(io_, *spawner_);
+    ForkRunnerOptions fo;
+    fo.park = park_;
+    reused_ = MakeForkRunner(io_, *spawner_, fo);
+    report_ << "fcgi-run --check " << program_ << "\n"
+            << "A " << script_park.script_language
+            << " script: fork mode compiles it once, parks the interpreter and forks it for each request.\n"
+            << requests_.size() << " sample request(s); a fresh interpreter (exec mode) twice each, then the "
+            << "script compiled once, " << kPersistentRounds << " times each.\n\n";
+    if (!RunFreshReference()) return kCheckCouldNotRun;
+    RunRounds("run", CompareCompiledOnce);
+    if (!StayedParked(script_park.script)) return kCheckCouldNotRun;
+    return ScriptVerdict();
   }
 
   CheckOutcome RunOne(ProgramRunner& runner, const CheckRequest& r) {
@@ -221,21 +257,19 @@ class SafetyCheck {
                            CheckRequestEnvironment(r, program_, base_env_), r.body, kRequestDeadline);
   }
 
-  // Each request twice in a fresh process (fork mode): the reference, and
-  // whether its output varies anyway (time, pid, random).
+  // Each request twice in a fresh process: the reference, and whether its
+  // output (and its stderr) varies anyway (time, pid, random).
   bool RunFreshReference() {
-    report_ << "fcgi-run --check " << program_ << "\n"
-            << requests_.size() << " sample request(s); fresh process (" << fork_->mode_name()
-            << " mode) twice each, then " << kPersistentRounds << " rounds in one persistent worker.\n\n";
     for (const CheckRequest& r : requests_) {
-      CheckOutcome a = RunOne(*fork_, r), b = RunOne(*fork_, r);
+      CheckOutcome a = RunOne(*fresh_, r), b = RunOne(*fresh_, r);
       if (!a.status.ok() || !b.status.ok()) {
-        report_ << "request \"" << r.name << "\" failed in " << fork_->mode_name()
+        report_ << "request \"" << r.name << "\" failed in " << fresh_->mode_name()
                 << " mode: " << (a.status.ok() ? b.status : a.status).message() << "\n"
                 << kCouldNotRun;
         return false;
       }
       varies_.push_back(a.out != b.out);
+      stderr_varies_.push_back(a.err != b.err);
       if (a.out != b.out) {
         report_ << "note: \"" << r.name
                 << "\" gives different output in two fresh runs (time, pid, random?): "
@@ -246,13 +280,19 @@ class SafetyCheck {
     return true;
   }
 
-  // Every request in turn, kPersistentRounds times, in the one worker;
-  // each outcome compared with the reference.
-  void RunPersistentRounds() {
+  // How an outcome of the reused process differs from the fresh one ("" when
+  // it does not).
+  using Comparison = std::string (*)(const CheckOutcome& fresh, const CheckOutcome& reused, bool varies,
+                                     bool stderr_varies);
+
+  // Every request in turn, kPersistentRounds times, in the reused process;
+  // each outcome compared with the reference. `each`: "round" or "run".
+  void RunRounds(const char* each, Comparison compare) {
     for (int round = 1; round <= kPersistentRounds; ++round) {
       for (size_t i = 0; i < requests_.size(); ++i) {
-        const std::string where = "\"" + requests_[i].name + "\", round " + std::to_string(round);
-        if (std::string problem = Compare(reference_[i], RunOne(*persistent_, requests_[i]), varies_[i]);
+        const std::string where = "\"" + requests_[i].name + "\", " + each + " " + std::to_string(round);
+        if (std::string problem =
+                compare(reference_[i], RunOne(*reused_, requests_[i]), varies_[i], stderr_varies_[i]);
             !problem.empty()) {
           problems_.push_back(where + ": " + problem);
         }
@@ -260,8 +300,7 @@ class SafetyCheck {
     }
   }
 
-  // How a persistent outcome differs from the fresh one ("" when it does not).
-  static std::string Compare(const CheckOutcome& fresh, const CheckOutcome& p, bool varies) {
+  static std::string ComparePersistent(const CheckOutcome& fresh, const CheckOutcome& p, bool varies, bool) {
     if (!p.status.ok()) return p.status.message();
     if (WIFSIGNALED(p.raw_status) && !WIFSIGNALED(fresh.raw_status)) {
       return "the persistent worker " + DescribeWaitStatus(p.raw_status);
@@ -276,20 +315,50 @@ class SafetyCheck {
     return "";
   }
 
+  static std::string CompareCompiledOnce(const CheckOutcome& fresh, const CheckOutcome& c, bool varies,
+                                         bool stderr_varies) {
+    if (!c.status.ok()) return c.status.message();
+    if (c.raw_status != fresh.raw_status) {
+      return DescribeWaitStatus(c.raw_status) + " instead of " + DescribeWaitStatus(fresh.raw_status);
+    }
+    if (varies ? HeaderBlock(c.out) != HeaderBlock(fresh.out) : c.out != fresh.out) {
+      return "output differs from a fresh interpreter: " + FirstDifference(fresh.out, c.out, "compiled once");
+    }
+    if (!stderr_varies && c.err != fresh.err) {
+      return "stderr differs from a fresh interpreter: " + FirstDifference(fresh.err, c.err, "compiled once");
+    }
+    return "";
+  }
+
+  void StopRunners() {
+    reused_->Shutdown();
+    fresh_->Shutdown();
+    io_.run_for(std::chrono::milliseconds(100));
+  }
+
   // Workers that never started (threads at main(), a limit too tight...)
   // made the pool fall back to exec mode: the rounds compared nothing.
   bool StayedPersistent() {
-    const std::string mode = persistent_->mode_name();
-    persistent_->Shutdown();
-    fork_->Shutdown();
-    io_.run_for(std::chrono::milliseconds(100));
+    const std::string mode = reused_->mode_name();
+    StopRunners();
     if (mode == "persistent") return true;
     return CouldNotRun(
         program_ + " could not be run in persistent mode: its workers did not start and it was " +
         "served in " + mode + " mode instead (the log lines above say why), so nothing was " + "compared.");
   }
 
-  int Verdict() {
+  // A script that could not be parked after its compilation was served
+  // compiled per request (the fallback's log line says why): nothing compared.
+  bool StayedParked(const std::string& script) {
+    const bool parked_compiled = reused_->Workers().compiled == 1;
+    StopRunners();
+    if (parked_compiled) return true;
+    return CouldNotRun(script +
+                       " could not be parked after its compilation (the log lines above say why): fork mode "
+                       "serves it compiled in every request, so nothing was compared.");
+  }
+
+  int PersistentVerdict() {
     const uint32_t repairs = observations_.repairs();
     report_ << "What the shim repaired between requests: "
             << (repairs == 0 ? std::string("nothing was needed") : DescribeReportFlags(repairs)) << ".\n";
@@ -319,17 +388,42 @@ class SafetyCheck {
     return kCheckSafe;
   }
 
+  int ScriptVerdict() {
+    for (const std::string& p : problems_) report_ << "PROBLEM: " << p << "\n";
+    if (!problems_.empty()) {
+      report_
+          << "\nVERDICT: NOT SAFE. Compiled once, the script answers differently than a fresh interpreter: "
+             "what "
+             "it computes while compiling (BEGIN blocks, use constant, Python's top-level imports, files or "
+             "connections opened then, srand) is shared by every request. Serve it with "
+             "--compile-per-request "
+             "PATTERN (compiled in every request, as before).\n";
+      return kCheckNotSafe;
+    }
+    report_
+        << "\nVERDICT: SAFE for these sample requests: compiled once, the script gave the same answers as a "
+           "fresh interpreter. Every request still shares what ran while it compiled (BEGIN blocks, use "
+           "constant, Python's top-level imports, the hash seed): check with requests that exercise every "
+           "feature (--request FILE).\n";
+    return kCheckSafe;
+  }
+
   const Config& config_;
   std::ostream& report_;
   std::string program_, cwd_;
   std::vector<CheckRequest> requests_;
   std::vector<std::string> base_env_;
-  Observations observations_;  // fed by persistent_'s REPORTs
+  ParkSpec park_;              // the program parked as fork and persistent mode park it
+  Observations observations_;  // fed by the persistent worker's REPORTs
   boost::asio::io_context io_;
   std::unique_ptr<Spawner> spawner_;
-  std::unique_ptr<ProgramRunner> persistent_, fork_;  // destroyed before io_ and spawner_
-  std::vector<CheckOutcome> reference_;               // the fresh runs, one per request
-  std::vector<bool> varies_;                          // its output differs between fresh runs
+  // The fresh process (fork mode; exec mode for a script) and the reused one
+  // (the persistent worker; the script parked after its compilation).
+  // Destroyed before io_ and spawner_.
+  std::unique_ptr<ProgramRunner> fresh_, reused_;
+  std::vector<CheckOutcome> reference_;  // the fresh runs, one per request
+  std::vector<bool> varies_;             // its output differs between fresh runs
+  std::vector<bool> stderr_varies_;      // its stderr differs between fresh runs
   std::vector<std::string> problems_;
 };
 

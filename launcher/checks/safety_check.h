@@ -1,6 +1,16 @@
 // `fcgi-run --check PROGRAM [--request FILE...]`: is persistent mode safe for
-// this program?
+// this program? For a Perl or Python script (which persistent mode does not
+// run): is parking it after its compilation (fork mode's default for it,
+// launcher/shim/script_park.h) safe? That check runs each request twice in exec
+// mode (a fresh interpreter: the reference) and three times through fork
+// mode with the script compiled once, and compares status, stdout and
+// stderr (status and headers only for output that differs between the two
+// fresh runs). Its verdict: 0 the same answers; 1 an answer differed (state
+// computed while compiling reached a request: serve it with
+// --compile-per-request); 2 the check could not run (the script could not be
+// parked after compilation, a request failed in exec mode, ...).
 //
+// The persistent-mode check:
 // Runs the sample requests (a default GET plus each --request file, format in
 // core/check_request.h) through fork mode twice each (the reference:
 // fresh state every time; output that differs between those two runs is
@@ -19,8 +29,8 @@
 //
 // Verdict (exit status): 0 safe; 1 not safe (an output differed: global state
 // carried over; a crash that fork mode did not have; threads left running);
-// 2 the check could not run (program missing, not parkable, a script,
-// workers that never start (threads at main()), a request file unreadable,
+// 2 the check could not run (program missing, not parkable, a script of
+// another language, workers that never start (threads at main()), a request file unreadable,
 // fork mode itself failing, programs that would run as root). Warnings that do not
 // make it unsafe: fd or memory growth (recycling handles them), exit() in a
 // C++ program (recycles the worker each time: correct but slower).

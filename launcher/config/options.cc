@@ -10,6 +10,7 @@
 
 #include "core/access_format.h"
 #include "core/address_filter.h"
+#include "core/cgi_environment.h"
 #include "core/persistent_patterns.h"
 #include "launcher/config/config_file.h"
 #include "launcher/log/log.h"
@@ -67,9 +68,10 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
                        "unix:/path, tcp:HOST:PORT (IPv6: tcp:[::1]:PORT) or fd:N; repeatable. Default: the "
                        "listening socket on fd 0 (FastCGI convention) or systemd's LISTEN_FDS")(
       "socket-mode", po::value(socket_mode_text)->default_value("0660")->value_name("OCTAL"),
-      "permissions of unix sockets fcgi-run creates")("socket-owner",
-                                                      po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
-                                                      "owner of unix sockets fcgi-run creates")(
+      "permissions of unix sockets fcgi-run creates")(
+      "socket-owner", po::value(&c->socket_owner)->value_name("USER[:GROUP]"),
+      "owner of unix sockets fcgi-run creates. Default: the user programs run as (--user, else "
+      "--program-user when started as root), else fcgi-run's")(
       "backlog", po::value(&c->backlog)->default_value(1024)->value_name("N"), "listen(2) backlog")(
       "parent-pipe-fd", po::value(&c->parent_pipe_fd)->default_value("auto")->value_name("N|auto|none"),
       "stop gracefully (as on SIGTERM) when descriptor N, inherited from the spawning web server, is "
@@ -95,13 +97,20 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "fork mode: how long a program may take to reach main() and say hello")(
       "park-retries", po::value(&c->park_retries)->default_value(3)->value_name("N"),
       "fork mode: failed parks in a row before falling back to exec mode")(
+      "compile-per-request", po::value(&c->compile_per_request)->value_name("PATTERN")->composing(),
+      "fork mode: Perl and Python scripts matching PATTERN are compiled in every request (their "
+      "interpreter parked at main()) instead of once (parked after compilation, the default); repeatable. "
+      "PATTERN as for --persistent, matched against the program (and, with one PROGRAM, against absolute "
+      "paths among its ARGS: perl /srv/app.pl); '*' selects every script. Default: none")(
       "max-requests", po::value(&c->max_requests)->default_value(500)->value_name("N"),
       "persistent mode: replace a worker after N requests (0 = never)")(
       "max-rss", po::value(&c->max_rss_mib)->default_value(0)->value_name("MIB"),
       "persistent mode: replace a worker whose resident memory exceeds MIB after a request (0 = no limit)")(
       "check", Flag(&c->check),
       "do not serve: run sample requests through fork and persistent mode, compare, and say whether "
-      "persistent mode is safe for PROGRAM (exit 0 safe, 1 not safe, 2 the check could not run)")(
+      "persistent mode is safe for PROGRAM; for a Perl or Python script, through a fresh interpreter and the "
+      "script compiled once (fork mode), and say whether compiling once is safe (exit 0 safe, 1 not safe, 2 "
+      "the check could not run)")(
       "request", po::value(&c->check_requests)->value_name("FILE")->composing(),
       "--check: a sample request file (CGI variables NAME=VALUE, a blank line, the body); repeatable")(
       "workers,w", po::value(&c->workers)->default_value(0)->value_name("N"),
@@ -110,7 +119,12 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "requests that may wait for a worker; past it they get 503 and END_REQUEST OVERLOADED")(
       "env,e", po::value(&c->env)->value_name("NAME[=VALUE]")->composing(),
       "pass NAME from fcgi-run's environment, or set it, in every program's environment; "
-      "repeatable. Nothing else of fcgi-run's environment is passed except PATH")(
+      "repeatable. Nothing else of fcgi-run's environment is passed except PATH. A request's params "
+      "never replace these")(
+      "pass-env", po::value(&c->pass_env)->value_name("NAME")->composing(),
+      "let requests set NAME although it is a protected variable (one of the dynamic loader's, libc's, "
+      "a shell's or an interpreter's, such as LD_PRELOAD, BASH_ENV, PERL5LIB or PYTHONPATH: dropped "
+      "from params by default, with one warning per name); exact name, repeatable")(
       "stderr", po::value(stderr_text)->default_value("fcgi")->value_name("WHERE"),
       "program stderr: fcgi (FCGI_STDERR records), log, both, discard")(
       "timeout", po::value(&c->timeout_seconds)->default_value(60)->value_name("SECONDS"),
@@ -150,10 +164,11 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
 
   po::options_description dispatch("Dispatcher mode (no PROGRAM) and security");
   dispatch.add_options()(
-      "root", po::value(&c->root)->value_name("DIR"),
+      "root", po::value(&c->root)->value_name("PATH")->composing(),
       "dispatcher mode: run the program each request names (SCRIPT_FILENAME, else DOCUMENT_ROOT + "
       "SCRIPT_NAME, walking back to the first file with the rest as PATH_INFO); its real path must lie "
-      "under DIR (403 otherwise). Default: none, and dispatcher mode refuses to start without it")(
+      "under a directory PATH, or be a program file PATH (403 otherwise); repeatable, e.g. --root /srv/www "
+      "--root /usr/lib/cgit/cgit.cgi. Default: none, and dispatcher mode refuses to start without it")(
       "allow-any-path", Flag(&c->allow_any_path),
       "dispatcher mode without --root: any executable file a request names may run (default: off)")(
       "allow-ext", po::value(&c->allow_ext)->value_name(".EXT,..."),
@@ -161,7 +176,7 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "(default: any name)")(
       "program", po::value(&c->allowed_programs)->value_name("PATH")->composing(),
       "dispatcher mode: only these exact programs may run; repeatable (default: any under --root). "
-      "Enough on its own to start without --root")(
+      "Enough on its own to start without --root; with --root, each must lie under one")(
       "persistent", po::value(&c->persistent)->value_name("PATTERN")->composing(),
       "dispatcher mode: programs matching PATTERN run in persistent mode, all others in --mode; "
       "repeatable. PATTERN: an absolute path (/srv/www/fast.cgi), a path relative to --root "
@@ -178,7 +193,12 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
       "run programs as USER (fcgi-run itself keeps its user). Default: fcgi-run's user")(
       "allow-root", Flag(&c->allow_root),
       "allow programs to run as root: without it fcgi-run started as root refuses to start unless "
-      "--user or --program-user names another user (default: off)")(
+      "--user or --program-user names another user, and refuses a --user or --program-user whose group "
+      "(or one of whose groups) is root, gid 0 (default: off)")(
+      "allow-setid-programs", Flag(&c->allow_setid_programs),
+      "let set-uid, set-gid and file-capability programs gain their privileges when a program (or anything "
+      "it runs, e.g. sendmail's set-gid postdrop) executes them. Default: off, programs run with "
+      "PR_SET_NO_NEW_PRIVS, so such a program keeps the ids fcgi-run gave it")(
       "allow-from", po::value(&c->allow_from)->value_name("ADDR[,ADDR...]"),
       "TCP peers allowed to connect: IPv4/IPv6 addresses and CIDR prefixes; others are closed and "
       "logged. Default: FCGI_WEB_SERVER_ADDRS from the environment, else any peer");
@@ -187,7 +207,13 @@ po::options_description MakeDescription(Config* c, std::string* mode_text, std::
   observe.add_options()(
       "status-path", po::value(&c->status_path)->value_name("PATH"),
       "answer requests for PATH (DOCUMENT_URI or SCRIPT_NAME, e.g. /fcgi-status) with the status page, "
-      "without running a program: text, ?json or ?openmetrics; ?full adds the active requests. Default: off")(
+      "without running a program: text, ?json or ?openmetrics; ?full adds the active requests (their URIs "
+      "and query strings). Default: off")(
+      "status-allow", po::value(&c->status_allow)->value_name("ADDR[,ADDR...]"),
+      "clients that may read the status page: IPv4/IPv6 addresses and CIDR prefixes, matched against the "
+      "HTTP front's peer and, over FastCGI, the REMOTE_ADDR param; others get 403. Default: on the HTTP "
+      "front loopback only (127.0.0.0/8, ::1); over FastCGI any client the web server lets through. A "
+      "program's local redirect never reaches the status or ping page")(
       "ping-path", po::value(&c->ping_path)->value_name("PATH"),
       "answer requests for PATH (e.g. /fcgi-ping) with --ping-response, without running a program. Default: "
       "off")("ping-response", po::value(&c->ping_response)->default_value("pong")->value_name("TEXT"),
@@ -374,15 +400,27 @@ ParseOutcome ParseCommandLine(int argc, const char* const* argv, Config* config)
   for (const std::string& e : config->env) {
     if (e.empty() || e[0] == '=') return fail("--env '" + e + "': expected NAME or NAME=VALUE");
   }
+  for (const std::string& name : config->pass_env) {
+    if (name.empty() || name.find('=') != std::string::npos)
+      return fail("--pass-env '" + name + "': expected a variable NAME");
+    if (ProtectedVariable(name) == nullptr)
+      return fail("--pass-env " + name + ": not a protected variable (requests may set it already)");
+  }
   if (config->tmp_dir.empty()) {
     const char* t = std::getenv("TMPDIR");
     config->tmp_dir = (t != nullptr && *t != '\0') ? t : "/tmp";
   }
   if (config->max_classes < 1) return fail("--max-classes must be >= 1");
-  if (!config->allow_from.empty()) {
+  if (PersistentPatterns patterns; !config->compile_per_request.empty()) {
+    Status s = PersistentPatterns::Parse(config->compile_per_request, !config->root.empty(), &patterns,
+                                         "--compile-per-request");
+    if (!s.ok()) return fail(s.message());
+  }
+  for (const auto& [list, name] :
+       {std::pair{&config->allow_from, "--allow-from"}, std::pair{&config->status_allow, "--status-allow"}}) {
     AddressFilter filter;
-    Status s = AddressFilter::Parse(config->allow_from, &filter);
-    if (!s.ok()) return fail("--allow-from: " + s.message());
+    if (Status s = list->empty() ? Status::Ok() : AddressFilter::Parse(*list, &filter); !s.ok())
+      return fail(std::string(name) + ": " + s.message());
   }
   for (const std::string* path : {&config->status_path, &config->ping_path}) {
     if (!path->empty() && (*path)[0] != '/') {

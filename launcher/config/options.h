@@ -52,6 +52,9 @@ struct Config {
   unsigned workers = 0;          // 0 = 2 per core
   size_t queue = 1024;           // requests waiting for a worker; past it: OVERLOADED + 503
   std::vector<std::string> env;  // NAME or NAME=VALUE
+  // --pass-env NAME: protected variables (core/cgi_environment.h) a request's
+  // params may set nonetheless.
+  std::vector<std::string> pass_env;
   StderrMode stderr_mode = StderrMode::kFcgi;
 
   double timeout_seconds = 60;  // 0 = none
@@ -72,15 +75,21 @@ struct Config {
   std::string tmp_dir;                     // where body spool files go ("" = $TMPDIR or /tmp)
 
   // Dispatcher mode (no PROGRAM: each request names its program) and security.
-  std::string root;                           // --root DIR: programs must lie under it
+  // --root PATH (repeatable): a directory (programs must lie under it) or one
+  // program file (that program may run, with PATH_INFO after its name).
+  std::vector<std::string> root;
   bool allow_any_path = false;                // dispatcher mode without --root
   std::string allow_ext;                      // --allow-ext ".cgi,.pl" ("" = any)
   std::vector<std::string> allowed_programs;  // --program PATH (repeatable; empty = any)
   size_t max_classes = 64;                    // worker classes (one per program) kept
   std::vector<std::string> persistent;        // --persistent PATTERN: these programs run in persistent mode
+  // --compile-per-request PATTERN: fork mode parks these Perl/Python scripts at
+  // main() (compiled in every request) instead of after their compilation.
+  std::vector<std::string> compile_per_request;
   std::string user;                           // --user USER[:GROUP]: the launcher drops to it after binding
   std::string program_user;                   // --program-user USER[:GROUP]: programs run as it
   bool allow_root = false;                    // run programs as root (started as root without the above)
+  bool allow_setid_programs = false;          // execve may grant set-id/capability privileges
   std::string allow_from;  // --allow-from: TCP peers allowed ("" = FCGI_WEB_SERVER_ADDRS or any)
   bool dispatcher() const { return program.empty(); }
 
@@ -97,6 +106,7 @@ struct Config {
 
   // Status page, ping, access and slow logs (launcher/request/builtin_pages.h, access_log.h, slow_log.h).
   std::string status_path;             // --status-path ("" = off)
+  std::string status_allow;            // --status-allow ("" = loopback on the HTTP front, any on FastCGI)
   std::string ping_path;               // --ping-path ("" = off)
   std::string ping_response = "pong";  // --ping-response
   std::string access_log;              // --access-log FILE ("" = off, "-" = stdout)

@@ -4,7 +4,10 @@
 // shutdown can wait until they are gone.
 //
 // Ownership: holds weak_ptrs only; each connection is kept alive by its own
-// I/O. T must have StopReading() and Abort(std::string_view).
+// I/O. T must have StopReading() and Abort(std::string_view). Expired entries
+// go at the next Add: so make connections with shared_ptr(new T), not
+// make_shared, whose single allocation a weak_ptr keeps whole (a closed
+// connection's buffers would stay allocated until then).
 #ifndef FCGI_RUN_LAUNCHER_FRONT_CONNECTION_LIST_H_
 #define FCGI_RUN_LAUNCHER_FRONT_CONNECTION_LIST_H_
 

@@ -3,14 +3,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <cstdio>
 #include <utility>
 
 #include "core/cgi_environment.h"  // EscapeForLog
 #include "core/error_pages.h"
+#include "core/http_framing.h"
 #include "launcher/log/log.h"
 #include "launcher/request/cgi_request.h"
 
@@ -34,6 +36,31 @@ void SplitSockaddr(const sockaddr* sa, std::string* addr, std::string* port) {
 }
 
 std::string ServerSoftware() { return std::string("fcgi-run/") + FCGI_RUN_VERSION; }
+
+constexpr const char* kDirectoryIndex = "index.cgi";
+
+// Dispatcher mode: a directory's URL ("/", "/sub/") runs the directory's
+// index.cgi when it has an executable one, as a web server's index directive
+// does (REQUEST_URI stays as requested). Otherwise the request goes on as it
+// is (the dispatcher refuses a directory with 403).
+void ApplyDirectoryIndex(NameValuePairs* params) {
+  std::string* filename = nullptr;
+  std::string* script_name = nullptr;
+  std::string* document_uri = nullptr;
+  for (auto& [name, value] : *params) {
+    if (name == "SCRIPT_FILENAME") filename = &value;
+    else if (name == "SCRIPT_NAME") script_name = &value;
+    else if (name == "DOCUMENT_URI") document_uri = &value;
+  }
+  if (filename == nullptr || script_name == nullptr || script_name->empty() || script_name->back() != '/')
+    return;
+  const std::string index = *filename + kDirectoryIndex;
+  struct stat st;
+  if (stat(index.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || access(index.c_str(), X_OK) != 0) return;
+  *filename = index;
+  *script_name += kDirectoryIndex;
+  if (document_uri != nullptr) *document_uri = *script_name;
+}
 
 }  // namespace
 
@@ -67,6 +94,54 @@ void HttpConnection::ArmIdleTimer() {
   });
 }
 
+void HttpConnection::Parse(ParseUntil until, std::function<void(const boost::system::error_code&)> then) {
+  for (;;) {
+    boost::system::error_code ec = http::error::need_more;
+    size_t used = 0;
+    if (buffer_.size() > 0) {
+      ec = {};
+      used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+    }
+    const bool reached =
+        until == ParseUntil::kHeader ? parser_->is_header_done() : used > 0 || parser_->is_done();
+    if (!ec && !reached && used > 0) continue;
+    if (ec != http::error::need_more && (ec || reached)) {
+      then(ec);
+      return;
+    }
+    const std::string_view pending(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    if (!PendingLinesValid(pending)) {
+      then(http::error::bad_line_ending);
+      return;
+    }
+    if (parser_->is_header_done() && pending.size() > settings_.max_header_bytes) {
+      then(http::error::bad_chunk);  // a chunk line or trailer section past --http-max-header
+      return;
+    }
+    break;
+  }
+  constexpr size_t kReadBytes = 64 * 1024;
+  socket_.async_read_some(buffer_.prepare(kReadBytes),
+                          [self = shared_from_this(), until, then = std::move(then)](
+                              const boost::system::error_code& ec, size_t n) {
+                            self->buffer_.commit(n);
+                            if (ec == boost::asio::error::eof) {
+                              boost::system::error_code end = http::error::end_of_stream;
+                              if (self->parser_->got_some()) {
+                                end = {};
+                                self->parser_->put_eof(end);
+                                if (!end) end = http::error::partial_message;
+                              }
+                              then(end);
+                            } else if (ec || self->closed_) {
+                              then(ec ? ec : boost::asio::error::operation_aborted);
+                            } else {
+                              self->Parse(until, then);
+                            }
+                          });
+}
+
 void HttpConnection::ReadHeader() {
   if (closed_ || stop_reading_ || reading_) return;
   parser_.emplace();
@@ -74,9 +149,8 @@ void HttpConnection::ReadHeader() {
   parser_->body_limit(boost::none);  // --max-body is CgiRequest's business
   reading_ = true;
   ArmIdleTimer();
-  http::async_read_header(
-      socket_, buffer_, *parser_,
-      [self = shared_from_this()](const boost::system::error_code& ec, size_t) { self->OnHeader(ec); });
+  Parse(ParseUntil::kHeader,
+        [self = shared_from_this()](const boost::system::error_code& ec) { self->OnHeader(ec); });
 }
 
 void HttpConnection::OnHeader(const boost::system::error_code& ec) {
@@ -92,7 +166,8 @@ void HttpConnection::OnHeader(const boost::system::error_code& ec) {
                ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
       Close("");
     } else {
-      LogWarning("http " + peer_ + ": bad request: " + ec.message());
+      LogWarning("http " + peer_ + ": bad request: " + ec.message() +
+                 (ec == http::error::bad_line_ending ? " (a line ends in a bare LF)" : ""));
       RespondLocally(ErrorPage::kBadRequest);
     }
     return;
@@ -107,6 +182,21 @@ void HttpConnection::OnHeader(const boost::system::error_code& ec) {
   minor_version_ = req.version() == 10 ? 0 : 1;
   protocol_ = minor_version_ == 0 ? "HTTP/1.0" : "HTTP/1.1";
   client_keep_alive_ = req.keep_alive();
+  {
+    // Beast takes a Transfer-Encoding that does not end in chunked for no body
+    // at all: the body would then be read as the next request.
+    HttpHeaderFields te;
+    for (const auto& field : req) {
+      if (field.name() == http::field::transfer_encoding)
+        te.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    int status = 400;
+    if (Status framing = CheckRequestFraming(te, minor_version_, &status); !framing.ok()) {
+      LogWarning("http " + peer_ + ": " + framing.message() + ": " + std::to_string(status));
+      RespondLocally(status == 501 ? ErrorPage::kTransferCodingNotImplemented : ErrorPage::kBadRequest);
+      return;
+    }
+  }
   headers_.clear();
   for (const auto& field : req)
     headers_.emplace_back(std::string(field.name_string()), std::string(field.value()));
@@ -149,6 +239,7 @@ bool HttpConnection::StartCgi(const HttpHeaderFields& headers) {
     RespondLocally(ErrorPage::kBadRequestTarget);
     return false;
   }
+  if (!cgi.document_root.empty()) ApplyDirectoryIndex(&params);
   head_buf_.clear();
   head_done_ = false;
   redirect_to_.clear();
@@ -171,9 +262,8 @@ void HttpConnection::ReadBody() {
   body.size = body_chunk_.size();
   body.more = true;
   reading_ = true;
-  http::async_read_some(
-      socket_, buffer_, *parser_,
-      [self = shared_from_this()](const boost::system::error_code& ec, size_t) { self->OnBody(ec); });
+  Parse(ParseUntil::kProgress,
+        [self = shared_from_this()](const boost::system::error_code& ec) { self->OnBody(ec); });
 }
 
 void HttpConnection::OnBody(const boost::system::error_code& ec_in) {
@@ -185,6 +275,13 @@ void HttpConnection::OnBody(const boost::system::error_code& ec_in) {
   }
   boost::system::error_code ec = ec_in;
   if (ec == http::error::need_buffer) ec = {};
+  if (ec && ec.category() == http::make_error_code(http::error::need_more).category() &&
+      ec != http::error::partial_message && ec != http::error::end_of_stream) {
+    // The body's framing is broken (an overflowing chunk size, a bare LF...).
+    RefuseMalformed("request body: " + ec.message() +
+                    (ec == http::error::bad_line_ending ? " (a line ends in a bare LF)" : ""));
+    return;
+  }
   if (ec) {
     Close(ec == http::error::partial_message || ec == boost::asio::error::eof
               ? "client closed the connection during the request body"
@@ -328,7 +425,10 @@ void HttpConnection::FinishRequest(uint16_t id, uint32_t app_status, ProtocolSta
   (void)app_status;
   (void)status;
   auto keep = shared_from_this();
-  if (id != request_id_) return;
+  if (id != request_id_) {  // a request RefuseMalformed stopped: only the graceful stop cares
+    if (ctx_.on_request_finished) ctx_.on_request_finished();
+    return;
+  }
   request_.reset();
   output_waiting_ = false;
   if (closed_) {
@@ -409,6 +509,22 @@ void HttpConnection::RespondLocally(ErrorPage page) {
   response_done_ = true;
   close_after_ = true;
   Flush();
+}
+
+void HttpConnection::RefuseMalformed(std::string_view why) {
+  LogWarning("http " + peer_ + ": " + EscapeForLog(original_target_, 200) + ": " + std::string(why) +
+             (head_done_ ? "; closing the connection" : ": 400"));
+  if (head_done_ || response_done_) {
+    Close(why);
+    return;
+  }
+  if (request_) {
+    auto request = request_;
+    request_.reset();  // its FinishRequest is no longer this exchange's
+    ++request_id_;
+    request->Abort(why);
+  }
+  RespondLocally(ErrorPage::kBadRequestBody);
 }
 
 void HttpConnection::Flush() {

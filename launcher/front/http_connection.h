@@ -25,6 +25,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,10 +72,21 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection>, publ
   size_t OutputBacklog() const override { return output_.backlog(); }
   void WaitForOutputSpace(uint16_t id) override;
   void StdinDrained() override;
+  Origin RequestOrigin() const override { return Origin{true, remote_addr_, redirects_ > 0}; }
 
  private:
   using Parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
 
+  // Parses what buffer_ holds, reading from the socket as needed, until the
+  // header block is complete (kHeader) or the parser made any progress
+  // (kProgress: body bytes, a chunk header, the end), then calls `then`.
+  // Beast's own async_read_header/async_read_some loop the same way but
+  // wait for ever for a CRLF that a bare LF never gives; here, whenever the
+  // parser needs more, the bytes it holds unparsed are checked
+  // (core/http_framing.h: no bare LF; past the header, at most
+  // --http-max-header of a chunk line or trailer).
+  enum class ParseUntil { kHeader, kProgress };
+  void Parse(ParseUntil until, std::function<void(const boost::system::error_code&)> then);
   void ReadHeader();
   void OnHeader(const boost::system::error_code& ec);
   // Runs the program for the current exchange (target_, method_); false when
@@ -88,6 +100,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection>, publ
   // A complete response made by fcgi-run itself (400, 431, 500...); the
   // connection closes after it.
   void RespondLocally(ErrorPage page);
+  // The request's framing is broken (RFC 9112: answer 400 and close): the
+  // program, if one runs, is stopped and its output dropped; 400 if no
+  // response has begun, else the connection just closes.
+  void RefuseMalformed(std::string_view why);
   void EndExchange();
   void LogExchange(const std::string& suffix);
   void Flush();

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "launcher/log/log.h"
@@ -16,7 +17,14 @@ HttpFront::~HttpFront() = default;
 Status HttpFront::Open(const Config& config, const std::string& program_path) {
   settings_.max_header_bytes = config.http_max_header_bytes;
   if (config.program.empty() || program_path.empty()) {
-    settings_.cgi.document_root = config.root;
+    // The first directory --root is the document root URLs map into.
+    for (const std::string& root : config.root) {
+      struct stat st;
+      if (stat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        settings_.cgi.document_root = root;
+        break;
+      }
+    }
   } else {
     settings_.cgi.program_path = program_path;
     const size_t slash = program_path.rfind('/');
@@ -58,7 +66,10 @@ void HttpFront::OnAccept(Acceptor::Socket socket) {
   ++ctx_.counters.accepted_connections;
   boost::system::error_code ignored;
   socket.set_option(boost::asio::detail::socket_option::boolean<IPPROTO_TCP, TCP_NODELAY>(true), ignored);
-  auto conn = std::make_shared<HttpConnection>(ctx_, settings_, std::move(socket));
+  // Not make_shared: the connection list keeps a weak_ptr until its next
+  // Add, and with make_shared that would keep the whole object (its 64 KiB
+  // buffers) allocated after the connection closed (connection_list.h).
+  auto conn = std::shared_ptr<HttpConnection>(new HttpConnection(ctx_, settings_, std::move(socket)));
   connections_.Add(conn);
   conn->Start();
 }

@@ -10,12 +10,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "core/listen_address.h"
 #include "launcher/log/log.h"
+#include "launcher/run/privileges.h"
 
 namespace fcgi {
 
@@ -28,26 +33,73 @@ void SetCloexec(int fd) {
   if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
-Status ResolveOwner(const std::string& spec, uid_t* uid, gid_t* gid) {
-  std::string user = spec, group;
-  if (auto colon = spec.find(':'); colon != std::string::npos) {
-    user = spec.substr(0, colon);
-    group = spec.substr(colon + 1);
+// USER[:GROUP] or :GROUP; -1 for what is not given (USER alone: its primary group).
+struct SocketOwner {
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+};
+
+Status ResolveSocketOwner(const std::string& spec, SocketOwner* out) {
+  const size_t colon = spec.find(':');
+  if (colon != 0) {  // USER or USER:GROUP (names or numeric ids)
+    Credentials c;
+    Status s = LookUpCredentials(spec, &c);
+    if (!s.ok()) return s;
+    out->uid = c.uid;
+    out->gid = c.gid;
+    return Status::Ok();
   }
-  *uid = static_cast<uid_t>(-1);
-  *gid = static_cast<gid_t>(-1);
-  if (!user.empty()) {
-    struct passwd* pw = getpwnam(user.c_str());
-    if (pw == nullptr) return Status::NotFound("--socket-owner: no user named '" + user + "'");
-    *uid = pw->pw_uid;
-    *gid = pw->pw_gid;
-  }
-  if (!group.empty()) {
-    struct group* gr = getgrnam(group.c_str());
-    if (gr == nullptr) return Status::NotFound("--socket-owner: no group named '" + group + "'");
-    *gid = gr->gr_gid;
-  }
+  const std::string group = spec.substr(1);
+  struct group* gr = getgrnam(group.c_str());
+  if (gr == nullptr) return Status::NotFound("no such group: " + group);
+  out->gid = gr->gr_gid;
   return Status::Ok();
+}
+
+// CAP_CHOWN in the effective set (bit 0 of /proc/self/status CapEff).
+bool HasCapChown() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("CapEff:", 0) == 0) return (std::strtoull(line.c_str() + 7, nullptr, 16) & 1) != 0;
+  }
+  return false;
+}
+
+bool InOurGroups(gid_t gid) {
+  if (gid == getegid()) return true;
+  std::vector<gid_t> groups(static_cast<size_t>(std::max(getgroups(0, nullptr), 0)));
+  int n = getgroups(static_cast<int>(groups.size()), groups.data());
+  return n > 0 && std::find(groups.begin(), groups.begin() + n, gid) != groups.begin() + n;
+}
+
+std::string UserName(uid_t uid) {
+  struct passwd* pw = getpwuid(uid);
+  return pw != nullptr ? pw->pw_name : std::to_string(uid);
+}
+
+std::string GroupName(gid_t gid) {
+  struct group* gr = getgrgid(gid);
+  return gr != nullptr ? gr->gr_name : std::to_string(gid);
+}
+
+// "www-data:www-data 0660" for the file at `path` ("" if it cannot be stat'ed).
+std::string DescribeSocketFile(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "";
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return UserName(st.st_uid) + ":" + GroupName(st.st_gid) + " " + mode;
+}
+
+// The path of an inherited unix socket (systemd, fd:N), "" for others and abstract ones.
+std::string UnixSocketPath(int fd) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof addr;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || addr.sun_family != AF_UNIX ||
+      len <= offsetof(sockaddr_un, sun_path) || addr.sun_path[0] == '\0') {
+    return "";
+  }
+  return std::string(addr.sun_path, strnlen(addr.sun_path, sizeof addr.sun_path));
 }
 
 // Removes `path` if it is a socket nobody listens on. Error if something does.
@@ -74,7 +126,13 @@ Status ClearStaleSocket(const std::string& path) {
 }
 
 Status OpenUnix(const ListenAddress& a, const Config& config, ListeningSocket* out) {
-  Status s = ClearStaleSocket(a.path);
+  Status s = CheckSocketOwner(config);  // before anything exists on disk
+  if (!s.ok()) return s;
+  SocketOwner owner;
+  std::string source;
+  const std::string owner_spec = SocketOwnerFor(config, &source);
+  if (!owner_spec.empty() && !(s = ResolveSocketOwner(owner_spec, &owner)).ok()) return s;
+  s = ClearStaleSocket(a.path);
   if (!s.ok()) return s;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::FromErrno("socket(2)", a.ToString(), errno);
@@ -91,32 +149,29 @@ Status OpenUnix(const ListenAddress& a, const Config& config, ListeningSocket* o
     close(fd);
     return Status::FromErrno("bind(2)", a.path, err);
   }
-  out->created_path = a.path;
-  if (chmod(a.path.c_str(), config.socket_mode) != 0) {
-    err = errno;
+  // From here on the file is ours: a failure removes it again.
+  auto fail = [&](Status status) {
     close(fd);
-    return Status::FromErrno("chmod(2)", a.path, err);
-  }
-  if (!config.socket_owner.empty()) {
-    uid_t uid;
-    gid_t gid;
-    s = ResolveOwner(config.socket_owner, &uid, &gid);
-    if (!s.ok()) {
-      close(fd);
-      return s;
-    }
-    if (chown(a.path.c_str(), uid, gid) != 0) {
-      err = errno;
-      close(fd);
-      return Status::FromErrno("chown(2)", a.path, err);
-    }
-  }
-  if (listen(fd, config.backlog) != 0) {
+    unlink(a.path.c_str());
+    return status;
+  };
+  struct stat st;
+  if (lstat(a.path.c_str(), &st) != 0) return fail(Status::FromErrno("lstat(2)", a.path, errno));
+  if (chmod(a.path.c_str(), config.socket_mode) != 0)
+    return fail(Status::FromErrno("chmod(2)", a.path, errno));
+  // The group alone when USER is ours already (no CAP_CHOWN needed for that).
+  if (!owner_spec.empty() &&
+      chown(a.path.c_str(), owner.uid == geteuid() ? static_cast<uid_t>(-1) : owner.uid, owner.gid) != 0) {
     err = errno;
-    close(fd);
-    return Status::FromErrno("listen(2)", a.path, err);
+    return fail(Status::FromErrno("chown(2)", a.path + " to " + owner_spec + " (" + source + ")", err));
   }
+  if (listen(fd, config.backlog) != 0) return fail(Status::FromErrno("listen(2)", a.path, errno));
   out->fd = fd;
+  out->created_path = a.path;
+  out->created_dev = st.st_dev;
+  out->created_ino = st.st_ino;
+  out->file = DescribeSocketFile(a.path);
+  if (!source.empty() && source != "--socket-owner") out->file += ", owner from " + source;
   return Status::Ok();
 }
 
@@ -181,11 +236,51 @@ Status AdoptFd(int fd, const std::string& name, std::vector<ListeningSocket>* ou
   ls.fd = fd;
   ls.name = name;
   ls.is_tcp = IsTcpSocket(fd);
+  if (std::string path = ls.is_tcp ? "" : UnixSocketPath(fd); !path.empty()) {
+    const std::string file = DescribeSocketFile(path);
+    ls.file = "unix:" + path + (file.empty() ? "" : ", " + file);
+  }
   out->push_back(ls);
   return Status::Ok();
 }
 
 }  // namespace
+
+std::string SocketOwnerFor(const Config& config, std::string* source) {
+  std::string ignored;
+  std::string& from = source != nullptr ? *source : ignored;
+  from.clear();
+  if (!config.socket_owner.empty()) return from = "--socket-owner", config.socket_owner;
+  if (!config.user.empty()) return from = "--user", config.user;
+  if (!config.program_user.empty() && geteuid() == 0) return from = "--program-user", config.program_user;
+  return "";
+}
+
+Status CheckSocketOwner(const Config& config) {
+  std::string source;
+  const std::string spec = SocketOwnerFor(config, &source);
+  if (spec.empty()) return Status::Ok();
+  // Only where fcgi-run creates sockets.
+  const bool creates = std::any_of(config.listen.begin(), config.listen.end(),
+                                   [](const std::string& l) { return l.rfind("unix:", 0) == 0; });
+  if (!creates) return Status::Ok();
+  SocketOwner owner;
+  Status s = ResolveSocketOwner(spec, &owner);
+  if (!s.ok()) return Status::Invalid(source + " " + spec + ": " + s.message());
+  if (geteuid() == 0 || HasCapChown()) return Status::Ok();
+  if (owner.uid != static_cast<uid_t>(-1) && owner.uid != geteuid()) {
+    return Status::Denied(source + " " + spec +
+                          ": giving the socket to another user needs root (or CAP_CHOWN); " +
+                          "fcgi-run runs as " + UserName(geteuid()) +
+                          ". Start fcgi-run as root (--user drops privileges after binding), or let the web "
+                          "server in through a group of yours (--socket-owner :GROUP) or --socket-mode");
+  }
+  if (owner.gid != static_cast<gid_t>(-1) && !InOurGroups(owner.gid)) {
+    return Status::Denied(source + " " + spec + ": the group " + GroupName(owner.gid) + " is not one of " +
+                          UserName(geteuid()) + "'s groups, so chown(2) to it needs root (or CAP_CHOWN)");
+  }
+  return Status::Ok();
+}
 
 bool IsListeningSocket(int fd) {
   int value = 0;
@@ -194,7 +289,24 @@ bool IsListeningSocket(int fd) {
   return value != 0;
 }
 
+int SystemdSocketCount() {
+  const char* pid_text = std::getenv("LISTEN_PID");
+  const char* fds_text = std::getenv("LISTEN_FDS");
+  if (pid_text == nullptr || fds_text == nullptr || std::atol(pid_text) != static_cast<long>(getpid()))
+    return 0;
+  return std::max(std::atoi(fds_text), 0);
+}
+
 Status OpenListeners(const Config& config, std::vector<ListeningSocket>* out) {
+  const int systemd = SystemdSocketCount();
+  if (systemd > 0 && !config.listen.empty()) {
+    return Status::Invalid(
+        "--listen " + config.listen.front() + " given while systemd passes " + std::to_string(systemd) +
+        " listening socket(s) (LISTEN_FDS): fcgi-run would not serve systemd's socket and requests sent to "
+        "it "
+        "would hang. Remove 'listen' from the config file (the .socket unit says where fcgi-run listens), "
+        "or start the service without its socket unit");
+  }
   for (const std::string& text : config.listen) {
     ListenAddress a;
     Status s = ParseListenAddress(text, &a);
@@ -219,10 +331,8 @@ Status OpenListeners(const Config& config, std::vector<ListeningSocket>* out) {
   if (!config.listen.empty()) return Status::Ok();
 
   // systemd socket activation.
-  const char* pid_text = std::getenv("LISTEN_PID");
-  const char* fds_text = std::getenv("LISTEN_FDS");
-  if (pid_text != nullptr && fds_text != nullptr && std::atol(pid_text) == static_cast<long>(getpid())) {
-    int n = std::atoi(fds_text);
+  if (systemd > 0) {
+    int n = systemd;
     unsetenv("LISTEN_PID");
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
@@ -245,9 +355,33 @@ Status OpenListeners(const Config& config, std::vector<ListeningSocket>* out) {
       "or through systemd socket activation");
 }
 
-void RemoveSocketFiles(const std::vector<ListeningSocket>& sockets) {
-  for (const ListeningSocket& s : sockets) {
-    if (!s.created_path.empty()) unlink(s.created_path.c_str());
+Status RemoveCreatedSocket(const ListeningSocket& ls) {
+  struct stat st;
+  if (lstat(ls.created_path.c_str(), &st) != 0) {
+    return errno == ENOENT ? Status::Ok() : Status::FromErrno("lstat(2)", ls.created_path, errno);
+  }
+  if (!S_ISSOCK(st.st_mode) || st.st_dev != ls.created_dev || st.st_ino != ls.created_ino) {
+    return Status::Invalid(ls.created_path + " is no longer the socket fcgi-run created: left alone");
+  }
+  if (unlink(ls.created_path.c_str()) != 0 && errno != ENOENT) {
+    return Status::FromErrno("unlink(2)", ls.created_path, errno);
+  }
+  return Status::Ok();
+}
+
+void RemoveSocketFiles(std::vector<ListeningSocket>* sockets) {
+  for (ListeningSocket& s : *sockets) {
+    if (s.created_path.empty()) continue;
+    Status removed = RemoveCreatedSocket(s);
+    if (removed.ok()) {
+      LogNotice("removed socket " + s.created_path);
+    } else if (removed.code() == Status::Code::kInvalidArgument) {
+      LogInfo(removed.message());
+    } else {
+      LogWarning("could not remove socket " + s.created_path + ": " + removed.message() +
+                 "; the next fcgi-run on this path replaces it (nothing listens on it)");
+    }
+    s.created_path.clear();
   }
 }
 

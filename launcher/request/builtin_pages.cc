@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "core/cgi_environment.h"
+#include "core/error_pages.h"
+#include "launcher/log/log.h"
 
 namespace fcgi {
 
@@ -24,6 +26,26 @@ std::string Response(const char* content_type, const std::string& body, const st
                     "\r\n\r\n";
   if (method != "HEAD") out += body;
   return out;
+}
+
+// The HTTP front's clients allowed by default: loopback only.
+const AddressFilter& LoopbackOnly() {
+  static const AddressFilter loopback = [] {
+    AddressFilter f;
+    (void)AddressFilter::Parse("127.0.0.0/8, ::1", &f);  // a constant list: parses
+    return f;
+  }();
+  return loopback;
+}
+
+// Whether the status page may answer this client (see the header).
+bool StatusAllowed(const ServerContext& ctx, const NameValuePairs& params, const RequestSink::Origin& origin,
+                   std::string* client) {
+  const std::string* remote = FindParam(params, "REMOTE_ADDR");
+  *client = origin.http_front ? origin.client_addr : remote != nullptr ? *remote : "";
+  const Observability& o = ctx.observability;
+  if (o.status_allow_given) return o.status_allow.Allows(*client);
+  return !origin.http_front || LoopbackOnly().Allows(*client);
 }
 
 }  // namespace
@@ -67,10 +89,11 @@ StatusSnapshot TakeStatusSnapshot(const ServerContext& ctx, bool full) {
   return s;
 }
 
-bool AnswerBuiltinPage(const ServerContext& ctx, const NameValuePairs& params, std::string* cgi_response,
-                       int* status) {
+bool AnswerBuiltinPage(const ServerContext& ctx, const NameValuePairs& params,
+                       const RequestSink::Origin& origin, std::string* cgi_response, int* status) {
   const Config& config = ctx.config;
   if (config.status_path.empty() && config.ping_path.empty()) return false;
+  if (origin.local_redirect) return false;
   const std::string* m = FindParam(params, "REQUEST_METHOD");
   const std::string method = m != nullptr ? *m : "GET";
   if (PathMatches(params, config.ping_path)) {
@@ -79,6 +102,17 @@ bool AnswerBuiltinPage(const ServerContext& ctx, const NameValuePairs& params, s
     return true;
   }
   if (!PathMatches(params, config.status_path)) return false;
+  if (std::string client; !StatusAllowed(ctx, params, origin, &client)) {
+    LogWarning("status page refused to " +
+               (client.empty() ? std::string("a client without REMOTE_ADDR") : EscapeForLog(client)) +
+               (ctx.observability.status_allow_given ? ": not in --status-allow"
+                                                     : ": the HTTP front shows it to loopback clients only "
+                                                       "(--status-allow)"));
+    *status = ErrorStatus(ErrorPage::kStatusPageRefused);
+    *cgi_response = ErrorResponse(ErrorPage::kStatusPageRefused);
+    if (method == "HEAD") cgi_response->resize(cgi_response->find("\r\n\r\n") + 4);
+    return true;
+  }
   const std::string* q = FindParam(params, "QUERY_STRING");
   StatusQuery query = ParseStatusQuery(q != nullptr ? *q : "");
   *status = 200;

@@ -22,6 +22,8 @@ constexpr int kPipeBytes = 1 << 20;
 constexpr uint64_t kDefaultPipeBytes = 64 * 1024;  // Linux's default pipe capacity
 // Most chunks one Read (of stdout or stderr) takes before it lets other work run.
 constexpr int kReadsPerTurn = 16;
+// Bytes one read of stderr takes (stdout: the whole ServerContext::read_buffer).
+constexpr size_t kStderrChunk = 16 * 1024;
 
 std::chrono::steady_clock::duration Seconds(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
@@ -101,10 +103,19 @@ void CgiRequest::Start(NameValuePairs params) {
   }
   observer_.SetProgram(program_.target);
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env =
-      BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.base_env, role_, &dropped);
-  for (const DroppedParam& d : dropped) {  // the message is built only when it is logged
-    if (Log::Enabled(LogLevel::kDebug)) {
+  CgiEnvironment env = BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.base_env,
+                                               ctx_.config.pass_env, role_, &dropped);
+  for (const DroppedParam& d : dropped) {
+    // A protected variable: a warning the first time a name is seen (see
+    // ProtectedParamLog), then debug lines.
+    bool last = false;
+    if (!d.protected_entry.empty() &&
+        ctx_.protected_params_logged.First(d.protected_entry, EscapeForLog(d.name), &last)) {
+      LogWarning(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason +
+                 ", which a request may not set (--pass-env " + EscapeForLog(d.name) +
+                 " allows it); logged once" +
+                 (last ? ", and further " + d.protected_entry + " names at debug level" : std::string()));
+    } else if (Log::Enabled(LogLevel::kDebug)) {  // the message is built only when it is logged
       LogDebug(Describe() + ": dropped param " + EscapeForLog(d.name) + ": " + d.reason);
     }
   }
@@ -137,7 +148,7 @@ void CgiRequest::Start(NameValuePairs params) {
 bool CgiRequest::AnswerBuiltin(const NameValuePairs& params) {
   std::string response;
   int status = 0;
-  if (!AnswerBuiltinPage(ctx_, params, &response, &status)) return false;
+  if (!AnswerBuiltinPage(ctx_, params, connection_->RequestOrigin(), &response, &status)) return false;
   auto self = shared_from_this();
   observer_.SetStatus(status);
   Emit(response);
@@ -453,18 +464,21 @@ void CgiRequest::Read(Stream which) {
   StreamState& st = stream(which);
   for (int reads = 0;; ++reads) {
     if (st.waiting || st.eof || output_ == nullptr) return;
-    if (which == Stream::kOut && !StdoutMayFlow()) return;
+    if (!MayFlow(which)) return;
     if (reads == kReadsPerTurn) {  // a fast writer: let the other requests run
       boost::asio::post(ctx_.io, [self = shared_from_this(), which] { self->Read(which); });
       return;
     }
-    std::span<char> chunk =
-        which == Stream::kOut ? std::span<char>(stdout_chunk_) : std::span<char>(stderr_chunk_);
+    // The reactor's one read buffer (ServerContext::read_buffer): what is read
+    // is handled, and copied where it must stay, before this returns.
+    std::span<char> chunk(ctx_.read_buffer);
+    if (which == Stream::kErr) chunk = chunk.first(kStderrChunk);
     const ssize_t n = ::read(pipe(which).native_handle(), chunk.data(), chunk.size());
     if (n > 0) {
+      const std::string_view data(chunk.data(), static_cast<size_t>(n));
       if (which == Stream::kErr) {
-        OnStderr(static_cast<size_t>(n));
-      } else if (!OnStdout(static_cast<size_t>(n))) {
+        OnStderr(data);
+      } else if (!OnStdout(data)) {
         return;
       }
       continue;
@@ -506,35 +520,44 @@ void CgiRequest::Wait(Stream which) {
                          });
 }
 
-// Whether stdout may be read now: not while output is held back for the rest
-// of the body, nor while the connection has more than --buffer to write.
-bool CgiRequest::StdoutMayFlow() {
+// Whether a stream may be read now: not while the connection has more than
+// --buffer to write (what is read would pile up in it: a client that does not
+// read must not grow fcgi-run's memory), and stdout not while output is held
+// back for the rest of the body. Output being discarded, and stderr that does
+// not go to the connection (--stderr log or discard), always flow.
+bool CgiRequest::MayFlow(Stream which) {
   if (discard_output_) return true;
-  if (held_output_.size() > ctx_.config.buffer_bytes) {
+  if (which == Stream::kErr) {
+    const StderrMode mode = ctx_.config.stderr_mode;
+    if (aborted_ || (mode != StderrMode::kFcgi && mode != StderrMode::kBoth)) return true;
+  } else if (held_output_.size() > ctx_.config.buffer_bytes) {
     stdout_held_ = true;          // released by InputProgressed once the whole body arrived
     connection_->StdinDrained();  // input may no longer pause: see InputShouldPause
     return false;
   }
   if (connection_->OutputBacklog() > ctx_.config.buffer_bytes) {
-    stdout_paused_ = true;  // the program blocks on its full pipe meanwhile
+    stream(which).paused = true;
     connection_->WaitForOutputSpace(id_);
+    // Input may no longer pause (see InputShouldPause).
+    if (which == Stream::kErr) connection_->StdinDrained();
     return false;
   }
   return true;
 }
 
 void CgiRequest::ResumeOutput() {
-  if (!stdout_paused_) return;
-  stdout_paused_ = false;
-  ReadStdout();
+  for (Stream which : {Stream::kOut, Stream::kErr}) {
+    if (!stream(which).paused) continue;
+    stream(which).paused = false;
+    Read(which);
+  }
 }
 
-bool CgiRequest::OnStdout(size_t n) {
-  if (n == stdout_chunk_.size() && !stdout_pipe_grown_) {  // a big response: see Launch
+bool CgiRequest::OnStdout(std::string_view data) {
+  if (data.size() == ctx_.read_buffer.size() && !stdout_pipe_grown_) {  // a big response: see Launch
     stdout_pipe_grown_ = true;
     fcntl(output_->out.native_handle(), F_SETPIPE_SZ, kPipeBytes);
   }
-  std::string_view data(stdout_chunk_.data(), n);
   if (discard_output_) return true;
   if (parser_.headers_done()) {
     SendOutput(data);
@@ -555,8 +578,7 @@ bool CgiRequest::OnStdout(size_t n) {
   return true;
 }
 
-void CgiRequest::OnStderr(size_t n) {
-  std::string_view data(stderr_chunk_.data(), n);
+void CgiRequest::OnStderr(std::string_view data) {
   if (aborted_) return;
   const StderrMode mode = ctx_.config.stderr_mode;
   if (mode == StderrMode::kFcgi || mode == StderrMode::kBoth) connection_->SendStderr(id_, data);
@@ -580,9 +602,10 @@ void CgiRequest::OnExit(int raw_status) {
     stream(which).waiting = false;
     pipe(which).cancel();
   }
-  if (stdout_paused_ && discard_output_) stdout_paused_ = false;
-  if (!stdout_paused_) ReadStdout();
-  ReadStderr();
+  for (Stream which : {Stream::kOut, Stream::kErr}) {
+    if (stream(which).paused && discard_output_) stream(which).paused = false;
+    if (!stream(which).paused) Read(which);
+  }
   MaybeFinish();
 }
 

@@ -5,9 +5,10 @@
 // worker's, lent for this request: ProgramOutput) and the request's timers.
 // Streams FCGI_STDIN (and FCGI_DATA for FILTER) into the program's stdin as it
 // arrives and the program's stdout/stderr back as they arrive, with
-// backpressure both ways: output waits for the connection's buffer to drain
-// (the program then blocks on its full pipe), and input beyond --buffer
-// bytes makes the connection stop reading its socket.
+// backpressure both ways: output (stdout, and stderr sent as FCGI_STDERR)
+// waits for the connection's buffer to drain (the program then blocks on its
+// full pipe), and input beyond --buffer bytes makes the connection stop
+// reading its socket.
 //
 // Ownership: the RequestSink (FastCGI Connection or HTTP front) holds the
 // CgiRequest (shared_ptr) until FinishRequest; the CgiRequest holds the sink
@@ -69,12 +70,14 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   // past --buffer bytes of unread body (plain backpressure). But while the
   // program's output is held back waiting for the rest of the body (nginx
   // stops sending a body once it sees a response header, so the response is
-  // held until the body is in), stopping would deadlock: then the body is
+  // held until the body is in), or while its stderr waits for the web server
+  // to read (which one that sends the whole body before it reads, as
+  // mod_fcgid does, will not), stopping would deadlock: then the body is
   // spooled to a file, up to --body-spool.
   bool InputShouldPause() const {
     const uint64_t backlog = stdin_backlog();
     if (backlog > ctx_.config.body_spool_bytes) return true;
-    if (stdout_held_) return false;
+    if (stdout_held_ || streams_[1].paused) return false;  // [1]: stderr
     return backlog > ctx_.config.buffer_bytes;
   }
   uint16_t id() const { return id_; }
@@ -97,6 +100,8 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   enum class Stream { kOut, kErr };
   struct StreamState {
     bool waiting = false;  // a readability wait is pending
+    bool paused = false;   // waiting for the connection's output to drain (the
+                           // program blocks on its full pipe meanwhile)
     bool eof = false;      // ended (EndStream)
     bool clean = false;    // ended after reading all the program wrote
   };
@@ -109,9 +114,11 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void EndStream(Stream which, bool finished);
   void ReadStdout() { Read(Stream::kOut); }
   void ReadStderr() { Read(Stream::kErr); }
-  bool StdoutMayFlow();
-  bool OnStdout(size_t n);  // false: the stream ended (invalid response)
-  void OnStderr(size_t n);
+  // Whether the stream may be read now (false: it waits, see the .cc).
+  bool MayFlow(Stream which);
+  // What one read gave, in ctx_.read_buffer.
+  bool OnStdout(std::string_view data);  // false: the stream ended (invalid response)
+  void OnStderr(std::string_view data);
   void OnStarted(const Status& status, pid_t pid, std::shared_ptr<ProgramOutput> output);
   bool HasNoBody() const;  // known to have no request body: stdin may be /dev/null
   void ReturnOutput();
@@ -159,9 +166,6 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   std::shared_ptr<ProgramOutput> output_;
   uint64_t output_loan_ = 0;  // resident output: our loan, until returned (0)
   std::array<StreamState, 2> streams_;
-  std::array<char, 64 * 1024> stdout_chunk_;
-  std::array<char, 16 * 1024> stderr_chunk_;
-  bool stdout_paused_ = false;      // waiting for the connection's output to drain
   bool stdout_pipe_grown_ = false;  // F_SETPIPE_SZ done (after a full read)
   bool small_body_ = false;         // the body fits a default pipe: stdin's is not enlarged
   bool no_body_ = false;            // known from the params to have no body (HasNoBody)

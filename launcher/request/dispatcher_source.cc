@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <list>
 #include <unordered_map>
 #include <utility>
@@ -55,10 +56,17 @@ class DispatcherSource : public ProgramSource {
         policy_(std::move(policy)),
         fs_(std::move(fs)),
         make_runner_(std::move(make_runner)) {
-    // --persistent: validated by ParseCommandLine; a pattern naming a symlink selects its target.
-    Status s = PersistentPatterns::Parse(config_.persistent, !policy_.root.empty(), &persistent_);
+    // --persistent, --compile-per-request: validated by ParseCommandLine; a pattern naming a
+    // symlink selects its target.
+    const bool have_dir_root =
+        std::any_of(policy_.roots.begin(), policy_.roots.end(), [](const ScriptRoot& r) { return !r.file; });
+    Status s = PersistentPatterns::Parse(config_.persistent, have_dir_root, &persistent_);
     if (!s.ok()) LogError(s.message() + " (ignored)");
     persistent_.ResolveLiterals(*fs_);
+    s = PersistentPatterns::Parse(config_.compile_per_request, have_dir_root, &compile_per_request_,
+                                  "--compile-per-request");
+    if (!s.ok()) LogError(s.message() + " (ignored)");
+    compile_per_request_.ResolveLiterals(*fs_);
   }
 
   ~DispatcherSource() override {
@@ -75,7 +83,7 @@ class DispatcherSource : public ProgramSource {
     if (shut_down_ && index_.count(r.program) == 0) {
       return Status::Unavailable("stopping: no new worker class for " + r.program);
     }
-    Class& c = Lookup(r.program);
+    Class& c = Lookup(r.program, r.root);
     out->target = c.target;
     out->runner = c.runner.get();
     out->keep_alive = c.runner;
@@ -103,7 +111,9 @@ class DispatcherSource : public ProgramSource {
     std::shared_ptr<ProgramRunner> runner;
   };
 
-  Class& Lookup(const std::string& program) {
+  // `root`: the --root the program was found under (nullptr: no roots), for
+  // --persistent patterns relative to it.
+  Class& Lookup(const std::string& program, const ScriptRoot* root) {
     auto it = index_.find(program);
     if (it != index_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second);  // most recently used first
@@ -111,14 +121,21 @@ class DispatcherSource : public ProgramSource {
     }
     Class c;
     c.target = MakeProgramTarget(config_, program, {});
-    const std::string pattern = persistent_.Match(program, policy_.root, policy_.real_root);
+    const bool dir_root = root != nullptr && !root->file;
+    const std::string pattern =
+        persistent_.Match(program, dir_root ? root->path : "", dir_root ? root->real : "");
     if (!pattern.empty()) c.target.mode = "persistent";
+    const std::string compile =
+        compile_per_request_.Match(program, dir_root ? root->path : "", dir_root ? root->real : "");
+    c.target.compile_per_request = !compile.empty();
     c.runner = std::shared_ptr<ProgramRunner>(make_runner_(c.target));
     lru_.push_front(std::move(c));
     index_[program] = lru_.begin();
-    LogDebug("dispatcher: new worker class for " + program + " (" + std::to_string(lru_.size()) + " of " +
-             std::to_string(config_.max_classes) + ")" +
-             (pattern.empty() ? "" : ", persistent mode (--persistent '" + pattern + "')"));
+    LogDebug(
+        "dispatcher: new worker class for " + program + " (" + std::to_string(lru_.size()) + " of " +
+        std::to_string(config_.max_classes) + ")" +
+        (pattern.empty() ? "" : ", persistent mode (--persistent '" + pattern + "')") +
+        (compile.empty() ? "" : ", compiled in every request (--compile-per-request '" + compile + "')"));
     while (lru_.size() > config_.max_classes) {
       Class& old = lru_.back();
       LogDebug("dispatcher: retiring the least recently used worker class " + old.target.path +
@@ -141,7 +158,8 @@ class DispatcherSource : public ProgramSource {
 
   const Config& config_;
   const ScriptPolicy policy_;
-  PersistentPatterns persistent_;  // --persistent
+  PersistentPatterns persistent_;           // --persistent
+  PersistentPatterns compile_per_request_;  // --compile-per-request
   const std::unique_ptr<FileSystem> fs_;
   RunnerFactory make_runner_;
   std::list<Class> lru_;
@@ -156,14 +174,23 @@ std::unique_ptr<FileSystem> MakeRealFileSystem() { return std::make_unique<RealF
 
 Status MakeScriptPolicy(const Config& config, const FileSystem& fs, ScriptPolicy* out) {
   ScriptPolicy p;
-  if (!config.root.empty()) {
-    Status s = fs.RealPath(config.root, &p.real_root);
-    if (!s.ok()) return Status::Invalid("--root " + config.root + ": " + s.message());
+  for (const std::string& root : config.root) {
+    ScriptRoot r;
+    Status s = root.empty() ? Status::Invalid("empty path") : fs.RealPath(root, &r.real);
+    if (!s.ok()) return Status::Invalid("--root " + root + ": " + s.message());
     FileSystem::FileInfo info;
-    s = fs.Stat(p.real_root, &info);
-    if (!s.ok()) return Status::Invalid("--root " + config.root + ": " + s.message());
-    if (!info.directory) return Status::Invalid("--root " + config.root + ": not a directory");
-    p.root = config.root[0] == '/' ? NormalizePath(config.root) : p.real_root;
+    s = fs.Stat(r.real, &info);
+    if (!s.ok()) return Status::Invalid("--root " + root + ": " + s.message());
+    if (info.regular && !info.executable) {
+      return Status::Invalid("--root " + root + ": a file root must be an executable program (" + r.real +
+                             " is not executable)");
+    }
+    if (!info.directory && !info.regular) {
+      return Status::Invalid("--root " + root + ": neither a directory nor a program file");
+    }
+    r.file = info.regular;
+    r.path = root[0] == '/' ? NormalizePath(root) : r.real;
+    p.roots.push_back(std::move(r));
   }
   if (!config.allow_ext.empty()) {
     Status s = ParseExtensionList(config.allow_ext, &p.extensions);
@@ -178,6 +205,17 @@ Status MakeScriptPolicy(const Config& config, const FileSystem& fs, ScriptPolicy
     if (!s.ok()) return Status::Invalid("--program " + program + ": " + s.message());
     if (!info.regular || !info.executable) {
       return Status::Invalid("--program " + program + ": not an executable regular file");
+    }
+    // --program narrows what the roots allow: one outside every root could never run.
+    if (!p.roots.empty() && std::none_of(p.roots.begin(), p.roots.end(), [&real](const ScriptRoot& r) {
+          return r.file ? real == r.real : IsUnder(real, r.real);
+        })) {
+      return Status::Invalid(
+          "--program " + program + ": " + (real == program ? "" : "(" + real + ") ") + "lies outside " +
+          p.DescribeRoots() +
+          ", so it could never run (--program only narrows what --root allows); to serve it "
+          "as well, add --root " +
+          real);
     }
     p.programs.push_back(real);
   }

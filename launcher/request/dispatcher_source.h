@@ -30,9 +30,10 @@ namespace fcgi {
 // realpath(3), stat(2), access(2) X_OK.
 std::unique_ptr<FileSystem> MakeRealFileSystem();
 
-// The policy of the command line: --root (must be an existing directory; its
-// real path is what confinement is checked on), --allow-ext, --program (each
-// must be an existing executable regular file). Errors are start-up errors.
+// The policy of the command line: --root (each an existing directory or
+// executable program file; its real path is what confinement is checked on),
+// --allow-ext, --program (each an existing executable regular file, under one
+// of the roots when there are roots). Errors are start-up errors.
 Status MakeScriptPolicy(const Config& config, const FileSystem& fs, ScriptPolicy* out);
 
 using RunnerFactory = std::function<std::unique_ptr<ProgramRunner>(const ProgramTarget& target)>;

@@ -26,6 +26,9 @@ struct ProgramTarget {
   std::string display_name;                     // basename: what error bodies may show
   std::vector<std::pair<int, rlim_t>> rlimits;  // from --rlimit-*
   std::string mode;  // "" = --mode; dispatcher mode: "persistent" for --persistent matches
+  // --compile-per-request matched: fork mode parks a Perl/Python script at
+  // main() instead of after its compilation.
+  bool compile_per_request = false;
 };
 
 struct ResolvedProgram {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/fcgi_protocol.h"
@@ -29,6 +30,17 @@ class RequestSink {
   virtual void WaitForOutputSpace(uint16_t id) = 0;
   // The request consumed buffered input: the sink may read its peer again.
   virtual void StdinDrained() = 0;
+
+  // Where the request comes from, for the built-in pages' access rule
+  // (builtin_pages.h). The FastCGI connection's default: a web server, which
+  // knows its client (REMOTE_ADDR); the HTTP front gives its own client's
+  // address and whether the request is a local redirect it makes itself.
+  struct Origin {
+    bool http_front = false;
+    std::string client_addr;      // the HTTP front's peer ("" for FastCGI)
+    bool local_redirect = false;  // the HTTP front serves a CGI's "Location: /path"
+  };
+  virtual Origin RequestOrigin() const { return {}; }
 };
 
 }  // namespace fcgi

@@ -4,13 +4,17 @@
 #ifndef FCGI_RUN_LAUNCHER_REQUEST_SERVER_CONTEXT_H_
 #define FCGI_RUN_LAUNCHER_REQUEST_SERVER_CONTEXT_H_
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "core/address_filter.h"
 #include "core/connection_state.h"
 #include "core/fcgi_name_value.h"
 #include "core/metrics.h"
@@ -40,6 +44,31 @@ struct Observability {
   int64_t started_unix = 0;
   AccessLog* access_log = nullptr;
   SlowLog* slow_log = nullptr;
+  // --status-allow, parsed (builtin_pages.h); `status_allow_given` false:
+  // the default rule.
+  AddressFilter status_allow;
+  bool status_allow_given = false;
+};
+
+// The protected params (core/cgi_environment.h) already logged: each name is
+// logged once per process, as a warning. Bounded: at most kNamesPerEntry
+// names per entry of the list (a prefix entry such as BASH_FUNC_* matches
+// endless names; past it they are logged at debug level), each kept as its
+// escaped log form, at most 80 bytes.
+class ProtectedParamLog {
+ public:
+  static constexpr size_t kNamesPerEntry = 16;
+  // True the first time `logged_name` is seen for `entry` while the entry has
+  // room; *last: that name filled the entry.
+  bool First(const std::string& entry, const std::string& logged_name, bool* last) {
+    std::set<std::string>& names = names_[entry];
+    if (names.size() >= kNamesPerEntry || !names.insert(logged_name).second) return false;
+    *last = names.size() == kNamesPerEntry;
+    return true;
+  }
+
+ private:
+  std::map<std::string, std::set<std::string>> names_;  // list entry -> names logged
 };
 
 struct ServerContext {
@@ -48,8 +77,14 @@ struct ServerContext {
   WorkerSlots& slots;
   ProgramSource* programs = nullptr;  // set by Server::Init, owned by Server
   NameValuePairs base_env;            // from --env (and PATH)
+  ProtectedParamLog protected_params_logged;
   ConnectionLimits limits;
   ServerCounters counters;
+  // Where every request reads its program's output (CgiRequest::Read): one
+  // buffer for the reactor, not one per request (a request waiting in the
+  // queue would carry it for nothing). A read's bytes are handled, and copied
+  // where they must stay, before the next read.
+  std::array<char, 64 * 1024> read_buffer;
   // Called whenever a request finishes (the server uses it to complete a
   // graceful stop once nothing is active).
   std::function<void()> on_request_finished;

@@ -1,5 +1,7 @@
 // Single-program mode's ProgramSource: every request runs the one PROGRAM of
-// the command line with one runner (exec, fork or persistent mode).
+// the command line with one runner (exec, fork or persistent mode). The first
+// request whose SCRIPT_FILENAME names another executable file is logged (a
+// warning, once): the web server is set up for a dispatcher.
 #ifndef FCGI_RUN_LAUNCHER_REQUEST_SINGLE_PROGRAM_SOURCE_H_
 #define FCGI_RUN_LAUNCHER_REQUEST_SINGLE_PROGRAM_SOURCE_H_
 

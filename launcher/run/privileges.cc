@@ -5,7 +5,9 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <utility>
 
 #include "core/strings.h"
@@ -15,23 +17,41 @@ namespace fcgi {
 
 namespace {
 
-class CredentialSpawner : public Spawner {
+// Sets what a program's process may hold: the --program-user ids (when
+// `credentials` is set) and whether execve may grant more (set-id programs,
+// --allow-setid-programs).
+class PrivilegeSpawner : public Spawner {
  public:
-  CredentialSpawner(std::unique_ptr<Spawner> inner, Credentials c)
-      : inner_(std::move(inner)), c_(std::move(c)) {}
+  PrivilegeSpawner(std::unique_ptr<Spawner> inner, std::optional<Credentials> c, bool allow_setid)
+      : inner_(std::move(inner)), c_(std::move(c)), allow_setid_(allow_setid) {}
   Status Spawn(const SpawnSpec& spec, pid_t* pid) override {
     SpawnSpec s = spec;
-    s.credentials.set = true;
-    s.credentials.uid = c_.uid;
-    s.credentials.gid = c_.gid;
-    s.credentials.groups = c_.groups;
+    if (c_) {
+      s.credentials.set = true;
+      s.credentials.uid = c_->uid;
+      s.credentials.gid = c_->gid;
+      s.credentials.groups = c_->groups;
+    }
+    if (allow_setid_) s.no_new_privs = false;
     return inner_->Spawn(s, pid);
   }
 
  private:
   std::unique_ptr<Spawner> inner_;
-  Credentials c_;
+  std::optional<Credentials> c_;
+  bool allow_setid_;
 };
+
+bool HasRootGroup(const Credentials& c) {
+  return c.gid == 0 || std::find(c.groups.begin(), c.groups.end(), 0) != c.groups.end();
+}
+
+std::string RootGroupRefusal(const char* option, const std::string& spec, const Credentials& c) {
+  return std::string(option) + " " + spec + ": " +
+         (c.gid == 0 ? "group 0 (root)" : "a member of group 0 (root)") +
+         ": programs would run with root's group, which owns and may write much of the system (as user 0 "
+         "would own it); name another group (USER:GROUP), or give --allow-root if that is really meant";
+}
 
 }  // namespace
 
@@ -95,8 +115,10 @@ Status DropPrivileges(const Credentials& c) {
   return Status::Ok();
 }
 
-std::unique_ptr<Spawner> MakeCredentialSpawner(std::unique_ptr<Spawner> inner, const Credentials& c) {
-  return std::make_unique<CredentialSpawner>(std::move(inner), c);
+std::unique_ptr<Spawner> MakePrivilegeSpawner(std::unique_ptr<Spawner> inner, const Credentials* c,
+                                              bool allow_setid_programs) {
+  return std::make_unique<PrivilegeSpawner>(
+      std::move(inner), c != nullptr ? std::optional<Credentials>(*c) : std::nullopt, allow_setid_programs);
 }
 
 Status CheckPrivileges(const Config& config, Credentials* launcher_out, Credentials* program_out) {
@@ -110,6 +132,14 @@ Status CheckPrivileges(const Config& config, Credentials* launcher_out, Credenti
   if (have_program_user) {
     Status s = LookUpCredentials(config.program_user, &program);
     if (!s.ok()) return Status::Invalid("--program-user " + config.program_user + ": " + s.message());
+  }
+  if (!config.allow_root) {
+    if (have_user && HasRootGroup(launcher)) {
+      return Status::Denied(RootGroupRefusal("--user", config.user, launcher));
+    }
+    if (have_program_user && HasRootGroup(program)) {
+      return Status::Denied(RootGroupRefusal("--program-user", config.program_user, program));
+    }
   }
   const uid_t euid = geteuid();
   uid_t program_uid = have_program_user ? program.uid : have_user ? launcher.uid : euid;
@@ -144,10 +174,18 @@ Status ApplyPrivileges(const Config& config, std::unique_ptr<Spawner>* spawner) 
   const bool have_user = !config.user.empty(), have_program_user = !config.program_user.empty();
   const uid_t euid = geteuid();
   const uid_t program_uid = have_program_user ? program.uid : have_user ? launcher.uid : euid;
-  if (have_program_user && !have_user) {
-    *spawner = MakeCredentialSpawner(std::move(*spawner), program);
+  const bool switch_programs = have_program_user && !have_user;
+  if (switch_programs || config.allow_setid_programs) {
+    *spawner = MakePrivilegeSpawner(std::move(*spawner), switch_programs ? &program : nullptr,
+                                    config.allow_setid_programs);
+  }
+  if (switch_programs) {
     LogInfo("programs run as " + config.program_user + " (uid " + std::to_string(program.uid) + ", gid " +
             std::to_string(program.gid) + ")");
+  }
+  if (config.allow_setid_programs) {
+    LogWarning(
+        "set-uid, set-gid and file-capability programs gain their privileges (--allow-setid-programs)");
   }
   if (have_user && euid == 0) {
     Status s = DropPrivileges(launcher);
@@ -156,6 +194,17 @@ Status ApplyPrivileges(const Config& config, std::unique_ptr<Spawner>* spawner) 
             std::to_string(launcher.gid) + ")");
   }
   if (program_uid == 0) LogWarning("programs run as root (--allow-root)");
+  if (program_uid != 0 && !have_user && !have_program_user) {
+    // fcgi-run was started without root and with group root (a container
+    // running an arbitrary uid with gid 0, say): it cannot change that.
+    std::vector<gid_t> groups(static_cast<size_t>(std::max(getgroups(0, nullptr), 0)));
+    groups.resize(
+        static_cast<size_t>(std::max(getgroups(static_cast<int>(groups.size()), groups.data()), 0)));
+    if (getegid() == 0 || std::find(groups.begin(), groups.end(), 0) != groups.end()) {
+      LogWarning(
+          "programs run with group root (gid 0), fcgi-run's own group: start fcgi-run with another group");
+    }
+  }
   return Status::Ok();
 }
 

@@ -1,6 +1,8 @@
 // Privileges: --user (fcgi-run drops to a user after binding), --program-user
 // (programs run as a user; fcgi-run stays), --allow-root (programs may run as
-// root). Looked up and checked at start-up; errors are start-up errors.
+// root or with group root), --allow-setid-programs (execve may grant a program
+// more privileges than fcgi-run gave it: set-id bits, file capabilities).
+// Looked up and checked at start-up; errors are start-up errors.
 #ifndef FCGI_RUN_LAUNCHER_RUN_PRIVILEGES_H_
 #define FCGI_RUN_LAUNCHER_RUN_PRIVILEGES_H_
 
@@ -33,8 +35,11 @@ Status LookUpCredentials(const std::string& spec, Credentials* out);
 // change ids (started as root) unless `c` is already the current user.
 Status DropPrivileges(const Credentials& c);
 
-// A Spawner whose children switch to `c` before execve (SpawnSpec::credentials).
-std::unique_ptr<Spawner> MakeCredentialSpawner(std::unique_ptr<Spawner> inner, const Credentials& c);
+// A Spawner whose children switch to `*c` before execve (SpawnSpec::credentials;
+// null: they keep fcgi-run's ids) and, with `allow_setid_programs`, may gain
+// privileges through execve (SpawnSpec::no_new_privs cleared).
+std::unique_ptr<Spawner> MakePrivilegeSpawner(std::unique_ptr<Spawner> inner, const Credentials* c,
+                                              bool allow_setid_programs);
 
 // The checks of ApplyPrivileges without their effects (also --check-config):
 // looks up --user and --program-user into *launcher and *program and refuses
@@ -42,8 +47,10 @@ std::unique_ptr<Spawner> MakeCredentialSpawner(std::unique_ptr<Spawner> inner, c
 Status CheckPrivileges(const Config& config, Credentials* launcher, Credentials* program);
 
 // What the server does at start-up, after binding: refuses to run programs as
-// root without --allow-root (with the reason), then drops fcgi-run to --user,
-// and wraps *spawner so programs run as --program-user.
+// root or with group root (--user/--program-user naming group 0) without
+// --allow-root (with the reason), then drops fcgi-run to --user, and wraps
+// *spawner so programs run as --program-user (and, with
+// --allow-setid-programs, without PR_SET_NO_NEW_PRIVS).
 Status ApplyPrivileges(const Config& config, std::unique_ptr<Spawner>* spawner);
 
 }  // namespace fcgi

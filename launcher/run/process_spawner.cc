@@ -98,6 +98,9 @@ struct ChildSetup {
         return bp::error_code(errno, bp::system_category());
       }
     }
+    if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+      return bp::error_code(errno, bp::system_category());
+    }
     return {};
   }
   // Boost's vfork child calls ::exit() after this, which would run the

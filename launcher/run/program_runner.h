@@ -50,6 +50,7 @@ struct WorkerCounts {
   unsigned starting = 0;  // parked process / persistent worker not ready yet
   unsigned idle = 0;      // persistent workers waiting for a request
   unsigned parked = 0;    // fork mode: a parked process ready to fork
+  unsigned compiled = 0;  // of `parked`: a script parked after its compilation
 };
 
 class ProgramRunner {

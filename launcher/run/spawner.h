@@ -5,7 +5,8 @@
 // The spawned process is the leader of its own process group (pgid == pid), so
 // that the launcher can signal the program together with its children; it dies
 // with the launcher (PR_SET_PDEATHSIG); its signal dispositions and mask are the
-// defaults (SIGPIPE included); it inherits exactly fds 0, 1, 2 (and extra_fds).
+// defaults (SIGPIPE included); it inherits exactly fds 0, 1, 2 (and extra_fds);
+// it cannot gain privileges through execve (no_new_privs, unless cleared).
 #ifndef FCGI_RUN_LAUNCHER_RUN_SPAWNER_H_
 #define FCGI_RUN_LAUNCHER_RUN_SPAWNER_H_
 
@@ -42,6 +43,10 @@ struct SpawnSpec {
     gid_t gid = 0;
     std::vector<gid_t> groups;  // supplementary groups
   } credentials;
+  // PR_SET_NO_NEW_PRIVS in the child before execve: a set-uid, set-gid or
+  // file-capability program (and anything the program runs) starts with the
+  // child's ids and no more. Cleared only by --allow-setid-programs.
+  bool no_new_privs = true;
 };
 
 class Spawner {

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <iterator>
@@ -59,10 +61,6 @@ bool DropFdsAndCheck(msghdr* msg) {
 // Checks "NAME=VALUE" entries (no NUL, a non-empty name) and adds up their
 // bytes in an env block (each entry and its NUL).
 Status EnvBlockBytes(const char* what, const std::vector<std::string>& entries, size_t* bytes) {
-  if (entries.size() > proto::kMaxEnvEntries) {
-    return Status::Limit(std::string(what) + ": " + std::to_string(entries.size()) +
-                         " environment entries (limit " + std::to_string(proto::kMaxEnvEntries) + ")");
-  }
   *bytes = 0;
   for (const std::string& entry : entries) {
     size_t eq = entry.find('=');
@@ -83,28 +81,66 @@ void AppendEnvBlock(const std::vector<std::string>& entries, std::string* out) {
 
 }  // namespace
 
-Status EncodeCompatRun(const CompatRunRequest& run, std::string* out) {
-  size_t env_bytes = 0;
-  if (Status s = EnvBlockBytes("compat RUN", run.env, &env_bytes); !s.ok()) return s;
+Status EncodeCompatRun(const CompatRunRequest& run, CompatRunMessage* out) {
   if (run.cwd.find('\0') != std::string::npos) {
     return Status::Invalid("compat RUN: NUL byte in the working directory");
   }
-  size_t total = sizeof(proto::RunHeader) + env_bytes + run.cwd.size();
-  if (total > proto::kMaxMessageBytes) {
-    return Status::Limit("compat RUN: message of " + std::to_string(total) + " bytes (limit " +
-                         std::to_string(proto::kMaxMessageBytes) + ")");
+  size_t env_bytes = 0;
+  if (Status s = EnvBlockBytes("compat RUN", run.env, &env_bytes); !s.ok()) return s;
+  if (env_bytes > UINT32_MAX || sizeof(proto::RunHeader) + run.cwd.size() > proto::kMaxMessageBytes) {
+    return Status::Limit("compat RUN: environment of " + std::to_string(env_bytes) +
+                         " bytes or working directory of " + std::to_string(run.cwd.size()) + " bytes");
   }
+  const bool in_memfd = run.env.size() > proto::kMaxEnvEntries ||
+                        sizeof(proto::RunHeader) + env_bytes + run.cwd.size() > proto::kMaxMessageBytes;
   proto::RunHeader header{};
   header.type = proto::kRun;
-  header.flags = run.flags | (run.parent_death_signal ? 0u : proto::kRunNoParentDeathSignal);
+  header.flags = run.flags | (run.parent_death_signal ? 0u : proto::kRunNoParentDeathSignal) |
+                 (in_memfd ? proto::kRunEnvMemfd : 0u);
   header.request_id = run.request_id;
   header.env_bytes = static_cast<uint32_t>(env_bytes);
   header.cwd_bytes = static_cast<uint32_t>(run.cwd.size());
-  out->clear();
-  out->reserve(total);
-  out->append(Bytes(header));
-  AppendEnvBlock(run.env, out);
-  out->append(run.cwd);
+  out->bytes.clear();
+  out->env_block.clear();
+  std::string& block = in_memfd ? out->env_block : out->bytes;
+  out->bytes.reserve(sizeof header + (in_memfd ? 0 : env_bytes) + run.cwd.size());
+  out->bytes.append(Bytes(header));
+  block.reserve(block.size() + env_bytes);
+  AppendEnvBlock(run.env, &block);
+  out->bytes.append(run.cwd);
+  return Status::Ok();
+}
+
+Status MakeEnvMemfd(std::string_view block, int* fd) {
+  int m = memfd_create("fcgi-run request environment", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (m < 0) return Status::FromErrno("memfd_create(2)", "request environment", errno);
+  for (size_t done = 0; done < block.size();) {
+    ssize_t n = write(m, block.data() + done, block.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status s = Status::FromErrno("write(2)", "request environment memfd", n < 0 ? errno : EIO);
+      close(m);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    Status s = Status::FromErrno("fcntl(2) F_ADD_SEALS", "request environment memfd", errno);
+    close(m);
+    return s;
+  }
+  *fd = m;
+  return Status::Ok();
+}
+
+Status PrepareCompatRun(const CompatRunRequest& run, std::string* message, int* env_fd) {
+  *env_fd = -1;
+  CompatRunMessage m;
+  if (Status s = EncodeCompatRun(run, &m); !s.ok()) return s;
+  if (!m.env_block.empty()) {
+    if (Status s = MakeEnvMemfd(m.env_block, env_fd); !s.ok()) return s;
+  }
+  *message = std::move(m.bytes);
   return Status::Ok();
 }
 

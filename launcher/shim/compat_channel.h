@@ -85,12 +85,27 @@ struct CompatRunRequest {
   uint32_t flags = 0;               // more compat::RunFlags (persistent mode's stdio and STARTED flags)
 };
 
-// Encodes a RUN message into *out (replacing its contents). The three stdio
-// fds travel separately (SendCompatMessage). Errors: kInvalidArgument for an
-// entry without '=' or starting with '=', or any NUL byte in an entry or the
-// cwd; kLimitExceeded beyond compat::kMaxEnvEntries entries or
-// compat::kMaxMessageBytes bytes.
-Status EncodeCompatRun(const CompatRunRequest& run, std::string* out);
+// A RUN as it goes out: the message, and the env block when it travels in a
+// memfd (compat::kRunEnvMemfd: it would take the message past
+// compat::kMaxMessageBytes, or has more than compat::kMaxEnvEntries entries).
+struct CompatRunMessage {
+  std::string bytes;      // for SendCompatMessage
+  std::string env_block;  // "" when the block is in `bytes`; else for MakeEnvMemfd
+};
+
+// Encodes a RUN message into *out (replacing its contents). The stdio fds
+// (and an env memfd, after them) travel separately (SendCompatMessage).
+// Errors: kInvalidArgument for an entry without '=' or starting with '=', or
+// any NUL byte in an entry or the cwd; kLimitExceeded for a cwd or an env
+// block that cannot be sent (over 4 GiB).
+Status EncodeCompatRun(const CompatRunRequest& run, CompatRunMessage* out);
+// A sealed memfd (no write, grow or shrink) holding `block`, for a RUN with
+// compat::kRunEnvMemfd. *fd is the caller's (close-on-exec).
+Status MakeEnvMemfd(std::string_view block, int* fd);
+// What the parked and persistent runners send: EncodeCompatRun into *message
+// and, when the env block goes in a memfd, that memfd in *env_fd (else -1),
+// which the caller sends after the stdio fds and closes once sent.
+Status PrepareCompatRun(const CompatRunRequest& run, std::string* message, int* env_fd);
 std::string EncodeCompatSignal(uint64_t request_id, int signo);
 
 std::string EncodeCompatShutdown();

@@ -7,9 +7,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <optional>
-
-#include "core/elf_parse.h"
 #include "core/status.h"
 
 namespace fcgi {
@@ -123,6 +120,7 @@ ParkCheck InspectForForkMode(const std::string& program, std::string_view search
     Status status = ParseShebang(head, &shebang);
     if (!status.ok()) return Refuse(std::move(check), path + ": " + status.message());
     if (shebang) {
+      if (depth == 0) check.shebang = shebang;
       if (depth >= kMaxInterpreterDepth) {
         return Refuse(std::move(check), path + ": too many levels of \"#!\" interpreters");
       }

@@ -18,9 +18,12 @@
 #ifndef FCGI_RUN_LAUNCHER_SHIM_ELF_INSPECTOR_H_
 #define FCGI_RUN_LAUNCHER_SHIM_ELF_INSPECTOR_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/elf_parse.h"
 
 namespace fcgi {
 
@@ -32,6 +35,8 @@ struct ParkCheck {
   // The files examined in order: the program, then each interpreter (and the
   // env command's target). The shim attaches to the first ELF in the chain.
   std::vector<std::string> chain;
+  // The program's own "#!" line (nullopt: not a script), for script park.
+  std::optional<Shebang> shebang;
 };
 
 // Inspects `program` (a path; not searched in PATH). search_path is the PATH

@@ -8,6 +8,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "launcher/run/owned_spawn_spec.h"
 #include "launcher/run/start_retry.h"
 #include "launcher/shim/elf_inspector.h"
+#include "launcher/shim/script_park.h"
 
 namespace fcgi {
 
@@ -100,6 +102,7 @@ class ForkRunner : public ProgramRunner {
       FallBack(check.reason);
       return;
     }
+    PlanScript(check);
     StartParked();
   }
 
@@ -112,8 +115,10 @@ class ForkRunner : public ProgramRunner {
 
   WorkerCounts Workers() const override {
     WorkerCounts c;
-    if (parked_ && parked_->ready()) c.parked = 1;
-    else if (parked_ && !parked_->dead()) c.starting = 1;
+    if (parked_ && parked_->ready()) {
+      c.parked = 1;
+      c.compiled = parked_->after_compilation() ? 1 : 0;
+    } else if (parked_ && !parked_->dead()) c.starting = 1;
     return c;
   }
 
@@ -132,6 +137,7 @@ class ForkRunner : public ProgramRunner {
     // requests it serves (their children killed, no EXITED ever reported).
     retry_.Cancel();
     retry_.ClearFailures();
+    script_fallback_ = false;  // a new program, or asked for: the script may park after compilation again
     StartParked();
   }
 
@@ -150,7 +156,9 @@ class ForkRunner : public ProgramRunner {
   std::unique_ptr<ProgramRun> StartRun(const SpawnSpec& spec, StartedCallback on_started,
                                        ExitCallback on_exit) override {
     if (exec_only_) return exec_->Start(spec, std::move(on_started), std::move(on_exit));
-    if (parked_ && parked_->ready() && !(FileStamp::Of(options_.park.program) == identity_)) {
+    if (parked_ && parked_->ready() &&
+        (!(FileStamp::Of(options_.park.program) == identity_) ||
+         (!script_file_.empty() && !(FileStamp::Of(script_file_) == script_identity_)))) {
       Recycle("program file changed on disk");
     }
     auto state = std::make_shared<RunState>();
@@ -192,8 +200,12 @@ class ForkRunner : public ProgramRunner {
         FallBack(check.reason);
         return;
       }
+      PlanScript(check);  // its "#!" line may have changed
     }
-    auto parked = std::make_shared<ParkedProgram>(io_, spawner_, options_.park);
+    const bool after_compilation = script_spec_ && !script_fallback_;
+    if (!script_file_.empty()) script_identity_ = FileStamp::Of(script_file_);
+    auto parked =
+        std::make_shared<ParkedProgram>(io_, spawner_, after_compilation ? *script_spec_ : options_.park);
     std::weak_ptr<ParkedProgram> weak = parked;
     parked_ = parked;
     Status s = parked->Spawn(
@@ -202,7 +214,7 @@ class ForkRunner : public ProgramRunner {
         },
         [this, weak](const std::string& why) {
           auto p = weak.lock();
-          if (p && p == parked_) OnParkedFailed(why);
+          if (p && p == parked_) OnParkedFailed(why, p->hello_received());
         });
     if (s.ok()) Count(RunnerEvent::kParkStarted);
     if (!s.ok()) {
@@ -224,10 +236,35 @@ class ForkRunner : public ProgramRunner {
     }
   }
 
-  void OnParkedFailed(const std::string& why) {
+  // Script park (script_park.h): whether and how this program parks after
+  // its compilation, from its pre-flight.
+  void PlanScript(const ParkCheck& check) {
+    std::string why;
+    script_spec_.reset();
+    if (options_.park_scripts) script_spec_ = PlanScriptPark(options_.park, check, &why);
+    if (!why.empty() && why != script_note_) {
+      LogInfo("fork mode: " + options_.park.program +
+              " is compiled in every request (its interpreter is parked at " + "main()): " + why);
+    }
+    script_note_ = why;
+    // The script, when it is not the program (perl SCRIPT): its changes re-park too.
+    script_file_ = script_spec_ && script_spec_->script != options_.park.program ? script_spec_->script : "";
+  }
+
+  void OnParkedFailed(const std::string& why, bool hello_received) {
     parked_.reset();
     Count(RunnerEvent::kParkFailed);
     if (shutting_down_) return;
+    if (script_spec_ && !script_fallback_ && !hello_received) {
+      // It never parked after compilation: park its interpreter at main()
+      // now (not a retry), until the script changes.
+      script_fallback_ = true;
+      LogWarning("fork mode: " + script_spec_->script + " is not parked after compilation: " + why +
+                 "; its interpreter is parked at main() instead (the script is compiled in every request) "
+                 "until the script changes");
+      StartParked();
+      return;
+    }
     const bool retrying = retry_.Failed([this]() {
       if (!parked_) StartParked();
     });
@@ -314,12 +351,11 @@ class ForkRunner : public ProgramRunner {
   }
 
   // The parked process died before it answered the request's RUN: it started
-  // nothing for it (STARTED is read before this, see ParkedProgram), so the
-  // request runs on the replacement (or in exec mode if parking gives up),
-  // once; a second loss gets the 502. Not covered: the shim forks the child
-  // before it sends STARTED, so a parked process killed in that gap (a few
-  // forks long) leaves a child that may have begun main() before its
-  // PDEATHSIG; that run is taken for lost too.
+  // nothing for it (STARTED is read before this, see ParkedProgram; a child
+  // the shim forked begins main() only once its STARTED is sent, and dies
+  // with the parked process until then), so the request runs on the
+  // replacement (or in exec mode if parking gives up), once; a second loss
+  // gets the 502.
   void OnLost(const std::string& why, const std::shared_ptr<RunState>& state,
               const StartedCallback& on_started, const ExitCallback& on_exit) {
     OwnedSpawnSpec kept = std::move(state->kept);
@@ -353,6 +389,15 @@ class ForkRunner : public ProgramRunner {
   std::vector<std::shared_ptr<ParkedProgram>> retiring_;
   std::deque<Waiting> waiting_;
   FileStamp identity_;
+  // Script park: the spec that parks the program after its compilation (none:
+  // not a Perl or Python script, or park_scripts off); the script's own file
+  // when it is not the program, and its stamp; whether it parks at main()
+  // instead until it changes; the last "compiled in every request" reason logged.
+  std::optional<ParkSpec> script_spec_;
+  std::string script_file_;
+  FileStamp script_identity_;
+  bool script_fallback_ = false;
+  std::string script_note_;
   bool exec_only_ = false;
   bool shutting_down_ = false;
 };

@@ -3,7 +3,12 @@
 // Pre-flight (elf_inspector): a program that cannot be parked (static or
 // set-id binary, file capabilities, not ELF) is served in exec mode, with one
 // log line saying why. Otherwise the program is started with libcompat
-// preloaded and must say HELLO within --park-timeout. Starts that arrive
+// preloaded and must say HELLO within --park-timeout. A Perl or Python script
+// is parked after its compilation (script_park.h) unless park_scripts is
+// off; when that park fails before HELLO (the script does not compile, reads
+// stdin or starts a thread while compiling, compiles longer than
+// --park-timeout...), its interpreter is parked at main() instead, at once,
+// with one log line saying why, until the script changes or Recycle(). Starts that arrive
 // before that wait. A parked process that dies is restarted with backoff;
 // after --park-retries failures in a row without one successful request, the
 // runner falls back to exec mode for good (one log line). A request the dead
@@ -32,6 +37,7 @@ struct ForkRunnerOptions {
   ParkSpec park;
   int max_failures = 3;        // consecutive park failures before exec fallback
   Metrics* metrics = nullptr;  // status page counters (parks, failures, fallback, recycles); may be null
+  bool park_scripts = true;    // false (--compile-per-request): scripts are parked at main()
 };
 
 std::unique_ptr<ProgramRunner> MakeForkRunner(boost::asio::io_context& io, Spawner& spawner,

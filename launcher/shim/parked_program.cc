@@ -8,6 +8,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/cgi_environment.h"
 #include "launcher/log/log.h"
 #include "launcher/shim/compat_channel.h"
 
@@ -38,14 +39,24 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
   run.env = spec.env;
   run.cwd = spec.cwd;
   std::string message;
-  Status s = EncodeCompatRun(run, &message);
+  int env_fd = -1;
+  Status s = PrepareCompatRun(run, &message, &env_fd);
   if (!s.ok()) {
     on_started(s, -1, nullptr);
     return id;
   }
-  const int fds[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+  // The env memfd, if any, is sent (or queued, as a copy) below: ours closes here.
+  struct CloseOnReturn {
+    int fd;
+    ~CloseOnReturn() {
+      if (fd >= 0) ::close(fd);
+    }
+  } env_fd_owner{env_fd};
+  const int fds[4] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, env_fd};
+  const size_t nfds = env_fd >= 0 ? 4 : 3;
   if (outgoing_.empty()) {
-    ChannelResult r = SendCompatMessage(shim_.channel().native_handle(), message, fds);
+    ChannelResult r =
+        SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
     if (r.io == ChannelIo::kClosed || r.io == ChannelIo::kError) {
       // Not handed over, so certainly not started: the caller may retry it.
       // (`this` may be destroyed by Fail's callback: touch nothing after it.)
@@ -62,7 +73,7 @@ uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallbac
     }
   }
   runs_[id] = PendingRun{std::move(on_started), std::move(on_exit), std::move(on_lost), false};
-  Send(std::move(message), fds, 3);  // the socket is full: queued
+  Send(std::move(message), fds, nfds);  // the socket is full: queued
   return id;
 }
 
@@ -142,7 +153,14 @@ void ParkedProgram::FlushOutgoing() {
 }
 
 void ParkedProgram::OnShimHello(const CompatHello& hello) {
-  LogInfo("fork mode: " + shim_.program() + " parked at main() as pid " + std::to_string(hello.pid));
+  const ParkSpec& spec = shim_.spec();
+  if (spec.script.empty()) {
+    LogInfo("fork mode: " + spec.program + " parked at main() as pid " + std::to_string(hello.pid));
+  } else {
+    LogCompileOutput();
+    LogInfo("fork mode: " + spec.script + " (" + spec.script_language + ") parked after compilation as pid " +
+            std::to_string(hello.pid));
+  }
   if (on_ready_) on_ready_();
 }
 
@@ -151,8 +169,11 @@ void ParkedProgram::OnShimMessagesRead() {
 }
 
 void ParkedProgram::OnShimChannelClosed() {
-  // EOF: the process is exiting; OnProcessExit reports what is pending.
-  if (!shutting_down_) LogWarning("fork mode: parked " + shim_.program() + " closed its control channel");
+  // EOF: the process is exiting; OnShimExit reports what is pending.
+  // (A script that never parked ends while compiling: its exit says why.)
+  if (!shutting_down_ && (shim_.hello_received() || !after_compilation())) {
+    LogWarning("fork mode: parked " + shim_.program() + " closed its control channel");
+  }
 }
 
 void ParkedProgram::OnShimMessage(const CompatMessage& m) {
@@ -200,6 +221,7 @@ void ParkedProgram::Fail(const std::string& why, bool process_gone) {
   if (dead_) return;
   auto keep = shared_from_this();  // the callbacks below may drop the owner's reference
   dead_ = true;
+  if (after_compilation()) LogCompileOutput();  // a syntax error: the interpreter's message
   shim_.CloseChannel();
   shim_.watcher().SignalGroup(SIGKILL);  // its request children die with it (PDEATHSIG)
   // Messages never sent: their copies of request pipes would keep a lost
@@ -234,8 +256,32 @@ void ParkedProgram::OnShimExit(int raw_status) {
     shim_.CloseChannel();
     return;
   }
+  if (!shim_.hello_received() && after_compilation()) {
+    Gone(shim_.spec().script_language + " (pid " + std::to_string(shim_.watcher().pid()) +
+         ") ended while compiling " + shim_.spec().script + ": " + DescribeWaitStatus(raw_status));
+    return;
+  }
   Gone("parked process " + std::to_string(shim_.watcher().pid()) +
        " ended: " + DescribeWaitStatus(raw_status));
+}
+
+void ParkedProgram::LogCompileOutput() {
+  constexpr size_t kMaxLines = 40;
+  const std::string text = shim_.TakeCompileOutput();
+  size_t lines = 0, at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    if (lines++ < kMaxLines) {
+      LogWarning("fork mode: " + shim_.spec().script +
+                 " (compiling): " + EscapeForLog(text.substr(at, end - at), 1000));
+    }
+    at = end + 1;
+  }
+  if (lines > kMaxLines) {
+    LogWarning("fork mode: " + shim_.spec().script + " (compiling): " + std::to_string(lines - kMaxLines) +
+               " more lines not logged");
+  }
 }
 
 }  // namespace fcgi

@@ -1,6 +1,7 @@
 // ParkedProgram: one copy of a CGI program started with libcompat preloaded,
-// parked at main(), and asked over the control channel to fork a child per
-// request (fork mode). See core/control_protocol.h for the protocol.
+// parked at main() (or, for a Perl or Python script, after its compilation:
+// launcher/shim/script_park.h), and asked over the control channel to fork a child
+// per request (fork mode). See core/control_protocol.h for the protocol.
 //
 // The parked process is this launcher's child (watched with ChildWatcher);
 // request children are its children, reported through STARTED/EXITED. If the
@@ -59,6 +60,10 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram>, public
   Status Spawn(ReadyCallback on_ready, FailedCallback on_failed);
   bool ready() const { return shim_.hello_received() && !dead_ && !gone_; }
   bool dead() const { return dead_; }
+  // HELLO arrived at some point (false: it never parked).
+  bool hello_received() const { return shim_.hello_received(); }
+  // A script parked after its compilation (script_park.h), not at main().
+  bool after_compilation() const { return !shim_.spec().script.empty(); }
   pid_t pid() const { return shim_.pid(); }
   size_t running() const { return runs_.size(); }
 
@@ -110,6 +115,9 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram>, public
   // (ShimProcess::ReadQueued), then Fail(why, true); deferred to the end of
   // the batch of messages being handed over when called from within it.
   void Gone(const std::string& why);
+  // Script park: logs what the script wrote to stderr (while compiling, or
+  // the shim since), one warning line per line.
+  void LogCompileOutput();
 
   ShimProcess shim_;  // the process, its control channel and its spec
   ReadyCallback on_ready_;

@@ -277,14 +277,7 @@ class PersistentRunner : public ProgramRunner {
   void OnReport(PersistentWorker* w, const CompatReport& r) {
     Member* m = Find(w);
     if (m == nullptr) return;
-    RequestAftermath a;
-    a.exit_intercepted = (r.flags & compat::kReportExitIntercepted) != 0;
-    a.links_libstdcxx = w->links_libstdcxx();
-    a.threads = r.threads;
-    a.open_fds = r.open_fds;
-    a.baseline_fds = r.baseline_fds;
-    a.rss_kib = r.rss_kib;
-    a.requests = r.requests;
+    RequestAftermath a = AftermathOf(r, w->links_libstdcxx());
     m->recycle_reason = m->policy.AfterRequest(a);
     if (Log::Enabled(LogLevel::kDebug) && r.flags != 0) {
       LogDebug("persistent mode: worker " + std::to_string(w->pid()) +
@@ -356,6 +349,7 @@ std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io,
       fo.park = std::move(options.park);
       fo.max_failures = options.max_failures;
       fo.metrics = options.metrics;
+      fo.park_scripts = options.park_scripts;
       return MakeForkRunner(io, spawner, std::move(fo));
     }
     case PersistentFit::kPersistent:
@@ -377,6 +371,10 @@ std::string DescribeReportFlags(uint32_t flags) {
       {compat::kReportUmaskRestored, "umask restored"},
       {compat::kReportStdinUnread, "unread stdin purged"},
       {compat::kReportSignalsDiscarded, "pending signals discarded"},
+      {compat::kReportOutputReleased, "output pipes given up"},
+      {compat::kReportChildrenLeft, "a process it started still runs"},
+      {compat::kReportStdioReopened, "closed standard stream reopened"},
+      {compat::kReportWorkerRetires, "the worker's own file descriptors closed"},
   };
   std::string out;
   for (const auto& [bit, name] : kNames) {
@@ -385,6 +383,19 @@ std::string DescribeReportFlags(uint32_t flags) {
     out += name;
   }
   return out;
+}
+
+RequestAftermath AftermathOf(const CompatReport& r, bool links_libstdcxx) {
+  RequestAftermath a;
+  a.worker_retires = (r.flags & compat::kReportWorkerRetires) != 0;
+  a.exit_intercepted = (r.flags & compat::kReportExitIntercepted) != 0;
+  a.links_libstdcxx = links_libstdcxx;
+  a.threads = r.threads;
+  a.open_fds = r.open_fds;
+  a.baseline_fds = r.baseline_fds;
+  a.rss_kib = r.rss_kib;
+  a.requests = r.requests;
+  return a;
 }
 
 }  // namespace fcgi

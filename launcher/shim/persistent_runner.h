@@ -44,6 +44,7 @@ struct PersistentRunnerOptions {
                      const std::string& recycle_reason)>
       on_report;
   Metrics* metrics = nullptr;  // status page counters (workers, failures, fallback, recycles); may be null
+  bool park_scripts = true;    // a script's fork-mode fallback: ForkRunnerOptions::park_scripts
 };
 
 // Persistent mode's pre-flight for park.program: kPersistent, or the mode it
@@ -61,6 +62,9 @@ std::unique_ptr<ProgramRunner> MakePersistentRunner(boost::asio::io_context& io,
 
 // "exit intercepted, environment restored, ..." for a REPORT's flags ("" if none).
 std::string DescribeReportFlags(uint32_t flags);
+
+// What a REPORT tells the recycle policy (`links_libstdcxx`: from HELLO).
+RequestAftermath AftermathOf(const CompatReport& report, bool links_libstdcxx);
 
 }  // namespace fcgi
 

@@ -32,7 +32,7 @@ void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback
   run.env = spec.env;
   run.cwd = spec.cwd;
   run.flags = compat::kRunNoStarted;
-  int fds[3];
+  int fds[4];
   size_t nfds = 0;
   if (spec.stdin_fd >= 0) {
     fds[nfds++] = spec.stdin_fd;
@@ -43,7 +43,8 @@ void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback
   // !lend: the caller's pipes, for this run only (fcgi-run --check reads them to EOF).
   if (lend) run.flags |= output_ != nullptr ? compat::kRunKeepOutput : compat::kRunResidentOutput;
   std::string message;
-  if (Status s = EncodeCompatRun(run, &message); !s.ok()) {
+  int env_fd = -1;  // the env memfd, if any: the last fd sent, closed once sent
+  if (Status s = PrepareCompatRun(run, &message, &env_fd); !s.ok()) {
     on_started(s, -1, nullptr);
     return;
   }
@@ -54,18 +55,19 @@ void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback
     output_.reset();  // the shim puts these over its resident pipes, which it then forgets
   } else if (output_ == nullptr) {
     if (Status s = ProgramOutput::Create(io_, shim_.program(), &output_, &out_write, &err_write); !s.ok()) {
+      if (env_fd >= 0) close(env_fd);
       on_started(s, -1, nullptr);
       return;
     }
     fds[nfds++] = out_write;
     fds[nfds++] = err_write;
   }
+  if (env_fd >= 0) fds[nfds++] = env_fd;
   // Idle means nothing is in flight: the socket has room for one RUN.
   ChannelResult r =
       SendCompatMessage(shim_.channel().native_handle(), message, std::span<const int>(fds, nfds));
-  if (out_write >= 0) {  // the worker has its copies now (or never will: then it is failed below)
-    close(out_write);
-    close(err_write);
+  for (int fd : {out_write, err_write, env_fd}) {  // the worker has its copies now (or never will:
+    if (fd >= 0) close(fd);                        // then it is failed below)
   }
   if (r.io != ChannelIo::kDone) {
     Fail("control channel: " +

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string_view>
 #include <variant>
+
+#include "launcher/shim/compat_channel.h"
 
 namespace fcgi {
 
@@ -29,15 +32,63 @@ std::string HelloMismatch(const CompatHello& hello, ShimMode mode) {
   return "";
 }
 
-// REFUSED as a log-ready sentence.
-std::string DescribeRefusal(const CompatRefused& refused, ShimMode mode) {
-  if (refused.reason == compat::kRefuseThreads) {
-    return "the program runs " + std::to_string(refused.error) + " threads at main()" +
-           (mode == ShimMode::kFork ? ": forking would lose them" : "");
+// REFUSED as a log-ready sentence. `script`: a script park (after its
+// compilation, not at main()).
+std::string DescribeRefusal(const CompatRefused& refused, ShimMode mode, bool script) {
+  const uint32_t error = refused.error;
+  switch (refused.reason) {
+    case compat::kRefuseThreads:
+      return "the program runs " + std::to_string(error) + " threads " +
+             (script ? "once compiled" : "at main()") +
+             (mode == ShimMode::kFork ? ": forking would lose them" : "");
+    case compat::kRefuseStdinRead:
+      return "the script read stdin while compiling (a request's body is not there yet)";
+    case compat::kRefuseStdioReplaced:
+      return std::string("the script ") +
+             (error == 0   ? "replaced or closed stdin"
+              : error == 1 ? "replaced or closed stdout"
+                           : "replaced or closed stderr") +
+             " while compiling";
+    case compat::kRefuseCompileOutput:
+      return "the script wrote " + std::to_string(error) + " bytes while compiling (at most " +
+             std::to_string(compat::kMaxCompileOutputBytes) +
+             " are kept for each request; Python: none on stdout)";
+    default:
+      return std::string("the shim could not set up the ") +
+             (mode == ShimMode::kFork ? "park: " : "persistent loop: ") +
+             std::strerror(static_cast<int>(error));
   }
-  return std::string("the shim could not set up the ") +
-         (mode == ShimMode::kFork ? "fork server: " : "persistent loop: ") +
-         std::strerror(static_cast<int>(refused.error));
+}
+
+// A memfd (close-on-exec in the launcher) holding `content`, at offset 0.
+int MakeMemfd(const char* name, std::string_view content, Status* error) {
+  int fd = memfd_create(name, MFD_CLOEXEC);
+  if (fd < 0) {
+    *error = Status::FromErrno("memfd_create(2)", name, errno);
+    return -1;
+  }
+  if (!content.empty() &&
+      (pwrite(fd, content.data(), content.size(), 0) != static_cast<ssize_t>(content.size()))) {
+    *error = Status::FromErrno("pwrite(2)", name, errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The stdio of a script park (core/control_protocol.h, "Script park"):
+// a probe file on stdin, memfds on stdout and stderr. Closes what it made on error.
+Status MakeScriptStdio(int* in, int* out, int* err) {
+  Status s = Status::Ok();
+  *in = MakeMemfd("fcgi-run-compile-stdin", compat::kCompileStdinProbe, &s);
+  if (*in >= 0) *out = MakeMemfd("fcgi-run-compile-stdout", "", &s);
+  if (*out >= 0) *err = MakeMemfd("fcgi-run-compile-stderr", "", &s);
+  if (s.ok()) return s;
+  for (int fd : {*in, *out}) {
+    if (fd >= 0) ::close(fd);
+  }
+  *in = *out = *err = -1;
+  return s;
 }
 
 }  // namespace
@@ -45,18 +96,43 @@ std::string DescribeRefusal(const CompatRefused& refused, ShimMode mode) {
 ShimProcess::ShimProcess(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec, ShimMode mode)
     : spawner_(spawner), spec_(std::move(spec)), mode_(mode), watcher_(io), channel_(io), hello_timer_(io) {}
 
+ShimProcess::~ShimProcess() {
+  if (compile_stderr_fd_ >= 0) ::close(compile_stderr_fd_);
+}
+
+std::string ShimProcess::TakeCompileOutput() {
+  std::string out;
+  if (compile_stderr_fd_ < 0) return out;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = pread(compile_stderr_fd_, buffer, sizeof buffer, static_cast<off_t>(compile_stderr_read_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+    compile_stderr_read_ += static_cast<uint64_t>(n);
+  }
+  return out;
+}
+
 Status ShimProcess::Start(std::weak_ptr<Owner> owner) {
   owner_ = std::move(owner);
   const ParkSpec& spec = spec_;
   int launcher_end = -1, shim_end = -1;
   Status s = CreateCompatSocketPair(&launcher_end, &shim_end);
   if (!s.ok()) return s;
-  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull < 0) {
-    int e = errno;
+  const bool script = !spec.script.empty();
+  int devnull = -1, script_out = -1;
+  if (script) {
+    s = MakeScriptStdio(&devnull, &script_out, &compile_stderr_fd_);
+    compile_stderr_read_ = 0;
+  } else {
+    devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) s = Status::FromErrno("open(2)", "/dev/null", errno);
+  }
+  if (!s.ok()) {
     ::close(launcher_end);
     ::close(shim_end);
-    return Status::FromErrno("open(2)", "/dev/null", e);
+    return s;
   }
   SpawnSpec ss;
   ss.path = spec.program;
@@ -68,14 +144,18 @@ Status ShimProcess::Start(std::weak_ptr<Owner> owner) {
   ss.env.push_back(std::string(compat::kControlFdEnv) + "=" + std::to_string(kShimFdInChild));
   if (mode_ == ShimMode::kPersistent)
     ss.env.push_back(std::string(compat::kModeEnv) + "=" + compat::kModePersistent);
+  if (script) ss.env.push_back(std::string(compat::kParkEnv) + "=" + spec.script_language);
   ss.rlimits = spec.rlimits;
   ss.stdin_fd = devnull;
-  ss.stdout_fd = devnull;
-  ss.stderr_fd = STDERR_FILENO;  // the shim's complaints and what runs before main reach fcgi-run's log
+  ss.stdout_fd = script ? script_out : devnull;
+  // The shim's complaints and what runs before main reach fcgi-run's log;
+  // a script's compile-time messages are read from the memfd and logged.
+  ss.stderr_fd = script ? compile_stderr_fd_ : STDERR_FILENO;
   ss.extra_fds.emplace_back(kShimFdInChild, shim_end);
   pid_t pid = -1;
   s = spawner_.Spawn(ss, &pid);
   ::close(devnull);
+  if (script_out >= 0) ::close(script_out);
   ::close(shim_end);
   if (!s.ok()) {
     ::close(launcher_end);
@@ -93,8 +173,11 @@ Status ShimProcess::Start(std::weak_ptr<Owner> owner) {
   });
   if (!s.ok()) return s;
   hello_timer_.expires_after(spec.hello_timeout);
-  std::string why = "no HELLO from the preloaded shim within " + std::to_string(spec.hello_timeout.count()) +
-                    " ms (the program may not use the dynamic loader's LD_PRELOAD, or it blocks before main)";
+  std::string why =
+      script ? "the script did not finish compiling within --park-timeout (" +
+                   std::to_string(spec.hello_timeout.count()) + " ms)"
+             : "no HELLO from the preloaded shim within " + std::to_string(spec.hello_timeout.count()) +
+                   " ms (the program may not use the dynamic loader's LD_PRELOAD, or it blocks before main)";
   // `this` lives as long as its owner: the handler may run (aborted) after both are gone.
   hello_timer_.async_wait([this, weak = owner_, why = std::move(why)](const boost::system::error_code& e) {
     if (e) return;
@@ -174,7 +257,7 @@ bool ShimProcess::Handshake(Owner& owner, const CompatMessage& message) {
   }
   if (const auto* refused = std::get_if<CompatRefused>(&message)) {
     refused_threads_ = refused->reason == compat::kRefuseThreads;
-    owner.OnShimFailed(DescribeRefusal(*refused, mode_));
+    owner.OnShimFailed(DescribeRefusal(*refused, mode_, !spec_.script.empty()));
     return true;
   }
   return false;

@@ -3,7 +3,10 @@
 // and PersistentWorker (persistent mode) share.
 //
 // Start() spawns the program (control socket at fd 3, stdin/stdout on
-// /dev/null, stderr on fcgi-run's own), watches the process (ChildWatcher),
+// /dev/null, stderr on fcgi-run's own; for a script park, spec.script set,
+// stdin is a one-byte probe file and stdout and stderr are memfds, and what
+// the script wrote to stderr while compiling is read with
+// TakeCompileOutput()), watches the process (ChildWatcher),
 // keeps the HELLO deadline and reads the channel: HELLO and REFUSED are
 // handled here (protocol version, the mode's HELLO flags, what a refusal
 // means, in one log-ready sentence); every other message goes to the owner,
@@ -37,13 +40,21 @@ namespace fcgi {
 
 // How to start a program under the shim.
 struct ParkSpec {
-  std::string program;  // absolute path
+  std::string program;  // absolute path (what is started)
   std::vector<std::string> args;
   std::string cwd;
   std::vector<std::string> env;  // neutral environment (PATH, --env)
   std::vector<std::pair<int, rlim_t>> rlimits;
   std::string compat_library;  // path of libfcgi-run-compat.so
   std::chrono::milliseconds hello_timeout{2000};
+  // Script park (launcher/shim/script_park.h): `program` is the interpreter, which
+  // parks after compiling `script` ("perl" or "python": FCGI_RUN_COMPAT_PARK).
+  // Empty: the program is parked at main().
+  std::string script;
+  std::string script_language;
+
+  // What log lines call it: the script, or the program.
+  const std::string& name() const { return script.empty() ? program : script; }
 };
 
 // What the shim runs: the fork server (parked at main(), a child per RUN) or
@@ -78,6 +89,7 @@ class ShimProcess {
   };
 
   ShimProcess(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec, ShimMode mode);
+  ~ShimProcess();
   ShimProcess(const ShimProcess&) = delete;
   ShimProcess& operator=(const ShimProcess&) = delete;
 
@@ -87,6 +99,9 @@ class ShimProcess {
   // epoll_ctl for the channel, pidfd_open); then no Owner call follows.
   Status Start(std::weak_ptr<Owner> owner);
 
+  // Script park: what the process wrote to stderr since the last call (while
+  // compiling, then the shim's own complaints); "" otherwise.
+  std::string TakeCompileOutput();
   // Hands over, now, the messages the shim has sent so far (nothing while a
   // batch is being handed over, or once the channel is closed): what a
   // process found gone had said before it went.
@@ -95,6 +110,7 @@ class ShimProcess {
   // Owner calls but OnShimExit).
   void CloseChannel();
 
+  const ParkSpec& spec() const { return spec_; }
   const std::string& program() const { return spec_.program; }
   bool hello_received() const { return hello_received_; }
   // The shim refused to start because the program runs threads at main():
@@ -125,6 +141,8 @@ class ShimProcess {
   bool hello_received_ = false;
   bool refused_threads_ = false;
   bool reading_ = false;
+  int compile_stderr_fd_ = -1;  // script park: our copy of the process's stderr memfd
+  uint64_t compile_stderr_read_ = 0;
 };
 
 }  // namespace fcgi

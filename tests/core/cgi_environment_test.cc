@@ -18,7 +18,7 @@ TEST_CASE("BuildCgiEnvironment: params become NAME=VALUE entries in order", "[cg
   NameValuePairs params = {
       {"REQUEST_METHOD", "GET"}, {"SCRIPT_NAME", "/a.cgi"}, {"HTTP_HOST", "example.org"}};
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env = BuildCgiEnvironment(params, {}, &dropped);
+  CgiEnvironment env = BuildCgiEnvironment(params, {}, {}, &dropped);
   CHECK(dropped.empty());
   CHECK(env.entries == std::vector<std::string>{"REQUEST_METHOD=GET", "SCRIPT_NAME=/a.cgi",
                                                 "HTTP_HOST=example.org", "GATEWAY_INTERFACE=CGI/1.1",
@@ -32,42 +32,49 @@ TEST_CASE("BuildCgiEnvironment: params become NAME=VALUE entries in order", "[cg
 
 TEST_CASE("BuildCgiEnvironment: GATEWAY_INTERFACE and QUERY_STRING defaults", "[cgi_env]") {
   SECTION("absent -> added") {
-    CgiEnvironment env = BuildCgiEnvironment({}, {}, nullptr);
+    CgiEnvironment env = BuildCgiEnvironment({}, {}, {}, nullptr);
     CHECK(env.entries == std::vector<std::string>{"GATEWAY_INTERFACE=CGI/1.1", "QUERY_STRING="});
   }
   SECTION("present in params -> kept, not duplicated") {
     CgiEnvironment env =
-        BuildCgiEnvironment({{"QUERY_STRING", "a=1&b=2"}, {"GATEWAY_INTERFACE", "CGI/1.0"}}, {}, nullptr);
+        BuildCgiEnvironment({{"QUERY_STRING", "a=1&b=2"}, {"GATEWAY_INTERFACE", "CGI/1.0"}}, {}, {}, nullptr);
     CHECK(env.entries == std::vector<std::string>{"QUERY_STRING=a=1&b=2", "GATEWAY_INTERFACE=CGI/1.0"});
   }
   SECTION("present in base -> kept") {
-    CgiEnvironment env = BuildCgiEnvironment({}, {{"QUERY_STRING", "x"}}, nullptr);
+    CgiEnvironment env = BuildCgiEnvironment({}, {{"QUERY_STRING", "x"}}, {}, nullptr);
     CHECK(std::string(env.Find("QUERY_STRING")) == "x");
     CHECK(env.entries.size() == 2);
   }
   SECTION("empty QUERY_STRING param stays empty") {
-    CgiEnvironment env = BuildCgiEnvironment({{"QUERY_STRING", ""}}, {}, nullptr);
+    CgiEnvironment env = BuildCgiEnvironment({{"QUERY_STRING", ""}}, {}, {}, nullptr);
     REQUIRE(env.Find("QUERY_STRING") != nullptr);
     CHECK(std::string(env.Find("QUERY_STRING")).empty());
     CHECK(env.entries.size() == 2);
   }
 }
 
-TEST_CASE("BuildCgiEnvironment: params override base, last duplicate wins", "[cgi_env]") {
+TEST_CASE("BuildCgiEnvironment: base (--env, PATH) wins over params, last duplicate param wins",
+          "[cgi_env]") {
   NameValuePairs base = {{"PATH", "/usr/bin:/bin"}, {"SERVER_SOFTWARE", "launcher"}, {"TZ", "UTC"}};
   NameValuePairs params = {
       {"SERVER_SOFTWARE", "nginx"}, {"HTTP_X", "1"}, {"HTTP_X", "2"}, {"PATH", "/evil"}, {"HTTP_X", "3"}};
-  CgiEnvironment env = BuildCgiEnvironment(params, base, nullptr);
-  // Position is fixed by the first appearance (base first), value by the last one.
-  CHECK(env.entries == std::vector<std::string>{"PATH=/evil", "SERVER_SOFTWARE=nginx", "TZ=UTC", "HTTP_X=3",
-                                                "GATEWAY_INTERFACE=CGI/1.1", "QUERY_STRING="});
+  std::vector<DroppedParam> dropped;
+  CgiEnvironment env = BuildCgiEnvironment(params, base, {}, &dropped);
+  // Position is fixed by the first appearance (base first), value by the last param.
+  CHECK(env.entries == std::vector<std::string>{"PATH=/usr/bin:/bin", "SERVER_SOFTWARE=launcher", "TZ=UTC",
+                                                "HTTP_X=3", "GATEWAY_INTERFACE=CGI/1.1", "QUERY_STRING="});
+  REQUIRE(dropped.size() == 2);
+  CHECK(dropped[0].name == "SERVER_SOFTWARE");
+  CHECK(dropped[0].reason == "set by fcgi-run (--env)");
+  CHECK(dropped[0].protected_entry.empty());
+  CHECK(dropped[1].name == "PATH");
 }
 
 TEST_CASE("BuildCgiEnvironment: order is stable for the same input", "[cgi_env]") {
   NameValuePairs params;
   for (int i = 0; i < 200; ++i) params.emplace_back("HTTP_H" + std::to_string(i), "v");
-  CgiEnvironment a = BuildCgiEnvironment(params, {{"B", "1"}}, nullptr);
-  CgiEnvironment b = BuildCgiEnvironment(params, {{"B", "1"}}, nullptr);
+  CgiEnvironment a = BuildCgiEnvironment(params, {{"B", "1"}}, {}, nullptr);
+  CgiEnvironment b = BuildCgiEnvironment(params, {{"B", "1"}}, {}, nullptr);
   CHECK(a.entries == b.entries);
   std::vector<std::string> names = Names(a);
   REQUIRE(names.size() == 203);
@@ -83,7 +90,7 @@ TEST_CASE("BuildCgiEnvironment: invalid names and values are dropped and reporte
                            {"GOOD", std::string("va\0lue", 6)},
                            {"OK", "fine"}};
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env = BuildCgiEnvironment(params, {}, &dropped);
+  CgiEnvironment env = BuildCgiEnvironment(params, {}, {}, &dropped);
   CHECK(Names(env) == std::vector<std::string>{"OK", "GATEWAY_INTERFACE", "QUERY_STRING"});
   REQUIRE(dropped.size() == 4);
   CHECK(dropped[0].name.empty());
@@ -97,20 +104,20 @@ TEST_CASE("BuildCgiEnvironment: invalid names and values are dropped and reporte
 }
 
 TEST_CASE("BuildCgiEnvironment: an invalid param does not remove a valid base value", "[cgi_env]") {
-  CgiEnvironment env = BuildCgiEnvironment({{"LANG", std::string("x\0y", 3)}}, {{"LANG", "C"}}, nullptr);
+  CgiEnvironment env = BuildCgiEnvironment({{"LANG", std::string("x\0y", 3)}}, {{"LANG", "C"}}, {}, nullptr);
   REQUIRE(env.Find("LANG") != nullptr);
   CHECK(std::string(env.Find("LANG")) == "C");
 }
 
 TEST_CASE("BuildCgiEnvironment: HTTP_PROXY is always dropped (httpoxy)", "[cgi_env]") {
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env =
-      BuildCgiEnvironment({{"HTTP_PROXY", "http://evil:8080"}}, {{"HTTP_PROXY", "http://base"}}, &dropped);
+  CgiEnvironment env = BuildCgiEnvironment({{"HTTP_PROXY", "http://evil:8080"}},
+                                           {{"HTTP_PROXY", "http://base"}}, {}, &dropped);
   CHECK(env.Find("HTTP_PROXY") == nullptr);
   REQUIRE(dropped.size() == 2);
   CHECK(dropped[1].reason == "HTTP_PROXY (httpoxy)");
   // Only the exact name: the lowercase operator setting and similar names stay.
-  env = BuildCgiEnvironment({{"HTTP_PROXY_AUTH", "1"}}, {{"http_proxy", "http://p"}}, nullptr);
+  env = BuildCgiEnvironment({{"HTTP_PROXY_AUTH", "1"}}, {{"http_proxy", "http://p"}}, {}, nullptr);
   CHECK(env.Find("HTTP_PROXY_AUTH") != nullptr);
   CHECK(env.Find("http_proxy") != nullptr);
 }
@@ -121,7 +128,7 @@ TEST_CASE("BuildRequestEnvironment: overrides replace params, FCGI_ROLE follows 
   NameValuePairs overrides = {{"SCRIPT_FILENAME", "/srv/app.cgi"}};
   NameValuePairs base = {{"LANG", "C.UTF-8"}};
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env = BuildRequestEnvironment(params, overrides, base, Role::kResponder, &dropped);
+  CgiEnvironment env = BuildRequestEnvironment(params, overrides, base, {}, Role::kResponder, &dropped);
   REQUIRE(env.Find("SCRIPT_FILENAME") != nullptr);
   CHECK(std::string(env.Find("SCRIPT_FILENAME")) == "/srv/app.cgi");
   CHECK(std::count(env.entries.begin(), env.entries.end(), "SCRIPT_FILENAME=/srv/app.cgi") == 1);
@@ -129,19 +136,94 @@ TEST_CASE("BuildRequestEnvironment: overrides replace params, FCGI_ROLE follows 
   CHECK(std::string(env.Find("FCGI_ROLE")) == "RESPONDER");
   CHECK(env.entries.back() == "FCGI_ROLE=RESPONDER");
 
-  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, Role::kAuthorizer, &dropped).Find("FCGI_ROLE")) ==
-        "AUTHORIZER");
-  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, Role::kFilter, &dropped).Find("FCGI_ROLE")) ==
-        "FILTER");
   CHECK(std::string(
-            BuildRequestEnvironment(params, {}, {}, Role::kResponder, &dropped).Find("SCRIPT_FILENAME")) ==
-        "/again");
-  // A FCGI_ROLE the web server sent is kept as sent.
-  NameValuePairs with_role = {{"FCGI_ROLE", "CUSTOM"}};
-  CgiEnvironment kept = BuildRequestEnvironment(with_role, {}, {}, Role::kResponder, &dropped);
-  CHECK(std::string(kept.Find("FCGI_ROLE")) == "CUSTOM");
+            BuildRequestEnvironment(params, {}, {}, {}, Role::kAuthorizer, &dropped).Find("FCGI_ROLE")) ==
+        "AUTHORIZER");
+  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, {}, Role::kFilter, &dropped).Find("FCGI_ROLE")) ==
+        "FILTER");
+  CHECK(std::string(BuildRequestEnvironment(params, {}, {}, {}, Role::kResponder, &dropped)
+                        .Find("SCRIPT_FILENAME")) == "/again");
+  // A FCGI_ROLE param is dropped: the role is BEGIN_REQUEST's.
+  NameValuePairs with_role = {{"FCGI_ROLE", "AUTHORIZER"}};
+  dropped.clear();
+  CgiEnvironment kept = BuildRequestEnvironment(with_role, {}, {}, {}, Role::kResponder, &dropped);
+  CHECK(std::string(kept.Find("FCGI_ROLE")) == "RESPONDER");
   CHECK(std::count_if(kept.entries.begin(), kept.entries.end(),
                       [](const std::string& e) { return e.rfind("FCGI_ROLE=", 0) == 0; }) == 1);
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped[0].name == "FCGI_ROLE");
+}
+
+TEST_CASE("ProtectedVariable: glibc's secure-execution list, LD_*, shells and interpreters", "[cgi_env]") {
+  // glibc 2.36 sysdeps/generic/unsecvars.h, every name.
+  for (const char* name :
+       {"GCONV_PATH",       "GETCONF_DIR",     "GLIBC_TUNABLES",  "HOSTALIASES",   "LD_AUDIT",
+        "LD_DEBUG",         "LD_DEBUG_OUTPUT", "LD_DYNAMIC_WEAK", "LD_HWCAP_MASK", "LD_LIBRARY_PATH",
+        "LD_ORIGIN_PATH",   "LD_PRELOAD",      "LD_PROFILE",      "LD_SHOW_AUXV",  "LD_USE_LOAD_BIAS",
+        "LOCALDOMAIN",      "LOCPATH",         "MALLOC_TRACE",    "NIS_PATH",      "NLSPATH",
+        "RESOLV_HOST_CONF", "RES_OPTIONS",     "TMPDIR",          "TZDIR"}) {
+    INFO(name);
+    CHECK(ProtectedVariable(name) != nullptr);
+  }
+  // The issue's names, and the prefix entries.
+  for (const char* name : {"LD_BIND_NOW",
+                           "MALLOC_ARENA_MAX",
+                           "BASH_ENV",
+                           "ENV",
+                           "BASH_FUNC_x%%",
+                           "SHELLOPTS",
+                           "PS4",
+                           "PERL5OPT",
+                           "PERL5LIB",
+                           "PYTHONPATH",
+                           "PYTHONSTARTUP",
+                           "PYTHONWARNINGS",
+                           "NODE_OPTIONS",
+                           "RUBYOPT",
+                           "PHPRC",
+                           "JAVA_TOOL_OPTIONS",
+                           "LUA_INIT",
+                           "OPENSSL_CONF",
+                           "GIT_CONFIG_PARAMETERS",
+                           "GIT_CONFIG_KEY_0"}) {
+    INFO(name);
+    CHECK(ProtectedVariable(name) != nullptr);
+  }
+  CHECK(std::string(ProtectedVariable("LD_PRELOAD")) == "LD_*");
+  CHECK(std::string(ProtectedVariable("BASH_FUNC_ls%%")) == "BASH_FUNC_*");
+  CHECK(std::string(ProtectedVariable("PERL5OPT")) == "PERL5OPT");
+  // Ordinary variables: CGI meta-variables, headers, application settings.
+  for (const char* name : {"HTTP_HOST", "HTTP_LD_PRELOAD", "QUERY_STRING", "SCRIPT_FILENAME", "CGIT_CONFIG",
+                           "NODE_ENV", "GIT_PROJECT_ROOT", "GIT_HTTP_EXPORT_ALL", "PATH_INFO", "REMOTE_ADDR",
+                           "LD", "ld_preload", "XPYTHONPATH", "ENVIRONMENT", "PERL5OPTX", "TZ", "LANG"}) {
+    INFO(name);
+    CHECK(ProtectedVariable(name) == nullptr);
+  }
+}
+
+TEST_CASE("BuildCgiEnvironment: protected params are dropped unless passed; base may set them", "[cgi_env]") {
+  NameValuePairs params = {{"LD_PRELOAD", "/tmp/evil.so"},
+                           {"PERL5LIB", "/srv/lib"},
+                           {"BASH_FUNC_x%%", "() { :; }"},
+                           {"CGIT_CONFIG", "/etc/cgitrc"},
+                           {"LD_LIBRARY_PATH", "/tmp/evil"}};
+  NameValuePairs base = {{"LD_LIBRARY_PATH", "/opt/app/lib"}};
+  std::vector<DroppedParam> dropped;
+  CgiEnvironment env = BuildCgiEnvironment(params, base, {"PERL5LIB"}, &dropped);
+  CHECK(env.entries == std::vector<std::string>{"LD_LIBRARY_PATH=/opt/app/lib", "PERL5LIB=/srv/lib",
+                                                "CGIT_CONFIG=/etc/cgitrc", "GATEWAY_INTERFACE=CGI/1.1",
+                                                "QUERY_STRING="});
+  REQUIRE(dropped.size() == 3);
+  CHECK(dropped[0].name == "LD_PRELOAD");
+  CHECK(dropped[0].protected_entry == "LD_*");
+  CHECK(dropped[0].reason == "protected variable (LD_*)");
+  CHECK(dropped[1].name == "BASH_FUNC_x%%");
+  CHECK(dropped[1].protected_entry == "BASH_FUNC_*");
+  CHECK(dropped[2].name == "LD_LIBRARY_PATH");
+  CHECK(dropped[2].reason == "set by fcgi-run (--env)");
+  // --pass-env takes exact names: PERL5LIB does not let PERL5OPT through.
+  env = BuildCgiEnvironment({{"PERL5OPT", "-Mx"}}, {}, {"PERL5LIB"}, nullptr);
+  CHECK(env.Find("PERL5OPT") == nullptr);
 }
 
 TEST_CASE("FindParam returns the last occurrence", "[cgi_env]") {

@@ -178,10 +178,27 @@ TEST_CASE("GET_VALUES is answered with the known names only", "[connection_state
   CHECK(got == NameValuePairs{{"FCGI_MAX_CONNS", "9"}, {"FCGI_MAX_REQS", "4"}, {"FCGI_MPXS_CONNS", "1"}});
 }
 
+TEST_CASE("GET_VALUES asking 4,000 names gets each known name once", "[connection_state]") {
+  Fixture f;
+  std::vector<std::string> names;
+  for (int i = 0; i < 4000; ++i) names.push_back(i % 2 == 0 ? "FCGI_MAX_CONNS" : "FCGI_MAX_REQS");
+  std::string wire;
+  REQUIRE(AppendGetValues(&wire, names) == names.size());
+  REQUIRE(f.Feed(wire).ok());
+  auto recs = ParseAll(f.out);
+  REQUIRE(recs.size() == 1);
+  CHECK(recs[0].type == 10);
+  NameValuePairs got;
+  REQUIRE(DecodeNameValues(recs[0].content, &got).ok());
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].first == "FCGI_MAX_CONNS");
+  CHECK(got[1].first == "FCGI_MAX_REQS");
+}
+
 TEST_CASE("unknown management types get UNKNOWN_TYPE; BEGIN_REQUEST with id 0 too", "[connection_state]") {
   Fixture f;
   std::string wire;
-  AppendRecord(&wire, 42, 0, "xyz");
+  REQUIRE(AppendRecord(&wire, 42, 0, "xyz"));
   wire += Begin(0);
   REQUIRE(f.Feed(wire).ok());
   auto recs = ParseAll(f.out);

@@ -90,7 +90,7 @@ TEST_CASE("Parser returns records of content length 0, 127, 128, 65535", "[codec
     std::string content(len, 'x');
     for (size_t i = 0; i < len; ++i) content[i] = static_cast<char>(i * 7 + 3);
     std::string bytes;
-    AppendRecord(&bytes, 6, 42, content);
+    REQUIRE(AppendRecord(&bytes, 6, 42, content));
     for (size_t chunk : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{4096}}) {
       ParseOutcome p = ParseAll(bytes, chunk);
       INFO("len " << len << " chunk " << chunk);
@@ -140,7 +140,7 @@ TEST_CASE("Parser: padding split from its record is skipped by the next call", "
 
 TEST_CASE("Parser is zero-copy when the content is in the input", "[codec][parser]") {
   std::string bytes;
-  AppendRecord(&bytes, 5, 1, "hello world");
+  REQUIRE(AppendRecord(&bytes, 5, 1, "hello world"));
   RecordParser parser;
   size_t consumed = 0;
   Record rec;
@@ -151,7 +151,7 @@ TEST_CASE("Parser is zero-copy when the content is in the input", "[codec][parse
 
 TEST_CASE("Parser buffers content that spans calls", "[codec][parser]") {
   std::string bytes;
-  AppendRecord(&bytes, 5, 1, "hello world");
+  REQUIRE(AppendRecord(&bytes, 5, 1, "hello world"));
   RecordParser parser;
   size_t consumed = 0;
   Record rec;
@@ -169,8 +169,8 @@ TEST_CASE("Parser buffers content that spans calls", "[codec][parser]") {
 
 TEST_CASE("Parser returns one record per call and reports what it consumed", "[codec][parser]") {
   std::string bytes;
-  AppendRecord(&bytes, 4, 1, "abc");  // 8 + 3 + 5 padding = 16
-  AppendRecord(&bytes, 5, 2, "");     // 8
+  REQUIRE(AppendRecord(&bytes, 4, 1, "abc"));  // 8 + 3 + 5 padding = 16
+  REQUIRE(AppendRecord(&bytes, 5, 2, ""));     // 8
   RecordParser parser;
   size_t consumed = 0;
   Record rec;

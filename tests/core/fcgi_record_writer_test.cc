@@ -51,7 +51,7 @@ TEST_CASE("PaddingFor brings content to a multiple of 8", "[codec][writer]") {
 TEST_CASE("AppendRecord pads to 8 with zero bytes", "[codec][writer]") {
   for (size_t len : {size_t{0}, size_t{1}, size_t{5}, size_t{8}, size_t{127}, size_t{128}, size_t{65535}}) {
     std::string out = "prefix";
-    AppendRecord(&out, 6, 1, std::string(len, 'a'));
+    REQUIRE(AppendRecord(&out, 6, 1, std::string(len, 'a')));
     INFO("len " << len);
     CHECK((out.size() - 6) % 8 == 0);
     CHECK(out.size() - 6 == kHeaderSize + len + PaddingFor(len));
@@ -62,6 +62,37 @@ TEST_CASE("AppendRecord pads to 8 with zero bytes", "[codec][writer]") {
     CHECK(p[0].content == std::string(len, 'a'));
     CHECK(p[0].header.padding_length == PaddingFor(len));
   }
+}
+
+TEST_CASE("AppendRecord refuses content over 65535 bytes and appends nothing", "[codec][writer]") {
+  std::string out = "kept";
+  CHECK(AppendRecord(&out, 6, 1, std::string(65535, 'a')));
+  CHECK(out.size() == 4 + 8 + 65535 + PaddingFor(65535));
+  const size_t before = out.size();
+  CHECK_FALSE(AppendRecord(&out, 6, 1, std::string(65536, 'a')));
+  CHECK_FALSE(AppendRecord(&out, 10, 0, std::string(80000, 'a')));
+  CHECK(out.size() == before);
+}
+
+TEST_CASE("GET_VALUES and GET_VALUES_RESULT keep what fits one record", "[codec][writer]") {
+  // 4,000 pairs of 20 bytes: 80,000 bytes, more than a record holds.
+  std::vector<std::pair<std::string, std::string>> pairs(4000, {kMaxConns, "10000"});
+  std::string out;
+  const size_t kept = AppendGetValuesResult(&out, pairs);
+  std::vector<Parsed> p = ParseRecords(out);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].header.content_length == p[0].content.size());
+  CHECK(p[0].content.size() <= 65535);
+  CHECK(kept == 65535 / 21);  // 1 + 1 + 14 + 5 bytes each
+  NameValuePairs decoded;
+  REQUIRE(DecodeNameValues(p[0].content, &decoded).ok());
+  CHECK(decoded.size() == kept);
+  // Names alone: 4,000 of 16 bytes fit; 5,000 do not.
+  std::string query;
+  CHECK(AppendGetValues(&query, std::vector<std::string>(4000, kMaxConns)) == 4000);
+  query.clear();
+  CHECK(AppendGetValues(&query, std::vector<std::string>(5000, kMaxConns)) == 65535 / 16);
+  CHECK(ParseRecords(query).size() == 1);
 }
 
 TEST_CASE("AppendStreamData splits data longer than 65535 bytes", "[codec][writer]") {

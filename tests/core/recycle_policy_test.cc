@@ -23,6 +23,13 @@ TEST_CASE("recycle policy: a clean request keeps the worker until --max-requests
   CHECK(p.AfterRequest(Clean(3)).find("--max-requests 3") != std::string::npos);
 }
 
+TEST_CASE("recycle policy: a worker that says it retires is recycled at once", "[recycle]") {
+  RecyclePolicy p{RecycleLimits{}};
+  RequestAftermath a = Clean(1);
+  a.worker_retires = true;
+  CHECK(p.AfterRequest(a).find("closed file descriptors the worker needs") != std::string::npos);
+}
+
 TEST_CASE("recycle policy: threads, libstdc++ exits and RSS recycle at once", "[recycle]") {
   RecycleLimits limits;
   limits.max_rss_kib = 4096;

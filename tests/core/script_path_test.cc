@@ -94,8 +94,7 @@ class FakeFileSystem : public FileSystem {
 
 ScriptPolicy RootPolicy(const std::string& root = "/srv/www") {
   ScriptPolicy p;
-  p.root = root;
-  p.real_root = root;
+  p.roots = {{.path = root, .real = root}};
   return p;
 }
 
@@ -272,8 +271,7 @@ TEST_CASE("The root itself may be reached through a symlink", "[script_path]") {
   Fixture f;
   f.fs.Link("/var/www", "/srv/www");
   ScriptPolicy p;
-  p.root = "/var/www";
-  p.real_root = "/srv/www";
+  p.roots = {{.path = "/var/www", .real = "/srv/www"}};
   REQUIRE(f.Run({{"SCRIPT_FILENAME", "/var/www/cgi-bin/app.cgi"}}, p).ok());
   CHECK(f.result.program == "/srv/www/cgi-bin/app.cgi");
   REQUIRE(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/app.cgi"}}, p).ok());
@@ -354,6 +352,57 @@ TEST_CASE("script path: --program allow-lists exact real paths", "[script_path]"
   q.programs = {"/usr/bin/id"};
   REQUIRE(f.Run({{"SCRIPT_FILENAME", "/usr/bin/id"}}, q).ok());
   CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/index.cgi"}}, q).code() == Status::Code::kPermissionDenied);
+}
+
+// fcgiwrap's setup: a cgi-bin tree plus cgit and git-http-backend where Debian
+// installs them, from one dispatcher.
+TEST_CASE("script path: several roots, a directory and program files", "[script_path]") {
+  Fixture f;
+  f.fs.Dir("/usr/lib/cgit");
+  f.fs.File("/usr/lib/cgit/cgit.cgi");
+  f.fs.File("/usr/lib/cgit/filters/about-formatting.sh");
+  f.fs.File("/usr/lib/git-core/git-http-backend");
+  f.fs.File("/usr/lib/git-core/git-upload-pack");
+  f.fs.Link("/srv/www/cgi-bin/git.cgi", "/usr/lib/git-core/git-http-backend");
+  ScriptPolicy p = RootPolicy();
+  p.roots.push_back({.path = "/usr/lib/cgit/cgit.cgi", .real = "/usr/lib/cgit/cgit.cgi", .file = true});
+  p.roots.push_back({.path = "/usr/lib/git-core/git-http-backend",
+                     .real = "/usr/lib/git-core/git-http-backend",
+                     .file = true});
+  REQUIRE(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/app.cgi"}}, p).ok());
+  CHECK(f.result.root == &p.roots[0]);
+  // A file root: that program, with what follows its name as PATH_INFO.
+  REQUIRE(f.Run({{"SCRIPT_FILENAME", "/usr/lib/cgit/cgit.cgi/repo.git/log"},
+                 {"SCRIPT_NAME", "/cgit/repo.git/log"}},
+                p)
+              .ok());
+  CHECK(f.result.program == "/usr/lib/cgit/cgit.cgi");
+  CHECK(f.result.root == &p.roots[1]);
+  CHECK(Override(f.result, "PATH_INFO") == "/repo.git/log");
+  REQUIRE(f.Run({{"SCRIPT_FILENAME", "/usr/lib/git-core/git-http-backend"}}, p).ok());
+  CHECK(f.result.program == "/usr/lib/git-core/git-http-backend");
+  // Nothing else beside a file root, nor above it.
+  Status s = f.Run({{"SCRIPT_FILENAME", "/usr/lib/cgit/filters/about-formatting.sh"}}, p);
+  CHECK(s.code() == Status::Code::kPermissionDenied);
+  CHECK(s.message().find(
+            "outside --root /srv/www, /usr/lib/cgit/cgit.cgi, /usr/lib/git-core/git-http-backend") !=
+        std::string::npos);
+  CHECK(f.Run({{"SCRIPT_FILENAME", "/usr/lib/git-core/git-upload-pack"}}, p).code() ==
+        Status::Code::kPermissionDenied);
+  CHECK(f.Run({{"SCRIPT_FILENAME", "/usr/lib/cgit"}}, p).code() == Status::Code::kPermissionDenied);
+  // A symlink from the tree to a file root's program: that program is allowed.
+  REQUIRE(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/git.cgi"}}, p).ok());
+  CHECK(f.result.program == "/usr/lib/git-core/git-http-backend");
+  // --allow-ext narrows the directory roots; a file root names its program exactly.
+  p.extensions = {".cgi"};
+  CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/tool.pl"}}, p).code() ==
+        Status::Code::kPermissionDenied);
+  CHECK(f.Run({{"SCRIPT_FILENAME", "/usr/lib/git-core/git-http-backend/info/refs"}}, p).ok());
+  // --program still narrows everything.
+  p.programs = {"/usr/lib/cgit/cgit.cgi"};
+  CHECK(f.Run({{"SCRIPT_FILENAME", "/usr/lib/cgit/cgit.cgi"}}, p).ok());
+  CHECK(f.Run({{"SCRIPT_FILENAME", "/srv/www/cgi-bin/app.cgi"}}, p).code() ==
+        Status::Code::kPermissionDenied);
 }
 
 TEST_CASE("Without a root (--allow-any-path) any executable file runs", "[script_path]") {

@@ -1,11 +1,16 @@
 // End-to-end: fcgi-run behind Apache httpd's mod_proxy_fcgi (children run as
 // www-data, so the socket is created with --socket-mode 0666).
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/content_util.h"
+#include "tests/support/doc_snippet.h"
 #include "tests/support/fcgi_run_server.h"
 #include "tests/support/http_client.h"
 #include "tests/support/test_paths.h"
@@ -90,6 +95,38 @@ TEST_CASE("apache mod_proxy_fcgi: CGI environment", "[e2e][apache][env]") {
   CHECK(env.count("HTTP_PROXY") == 0);
   CHECK(env["CWD"] == ExamplesDir());
   CHECK(env["FDS"] == "0 1 2");
+}
+
+// docs/guide/web-servers.md "Apache mod_proxy_fcgi": its command and block,
+// with the socket and program paths replaced. No --socket-mode: the socket is
+// www-data's through --user, and Apache's children (www-data) connect.
+TEST_CASE("apache mod_proxy_fcgi: the documented command and configuration work as written",
+          "[e2e][apache][docs][once]") {
+  if (geteuid() != 0) {
+    WARN("not run: the documented command changes user");
+    return;
+  }
+  const std::string page = "docs/guide/web-servers.md";
+  TempDir run("fcgi-run-run");
+  const std::string socket = run.File("app.sock");
+  const std::vector<std::pair<std::string, std::string>> paths = {{"/run/app.sock", socket},
+                                                                  {"/srv/app.cgi", Example("env.cgi")}};
+  std::vector<std::string> words =
+      CommandWords(Substitute(DocSnippet(page, "apache-proxy-fcgi-command"), paths));
+  REQUIRE(words.at(0) == "fcgi-run");
+  FcgiRunOptions o;
+  o.listen = "unix:" + socket;
+  o.command.assign(words.begin() + 1, words.end());
+  FcgiRun app(o);
+  ApacheOptions ao;
+  ao.extra_config = Substitute(DocSnippet(page, "apache-proxy-fcgi"), paths);
+  Apache apache(ao);
+  HttpResponse r = CurlGet(apache.Url("/app/x?y=1"), 20);
+  INFO(r.error << r.body << "--- launcher:\n" << app.Log() << "--- apache:\n" << apache.ErrorLog());
+  REQUIRE(r.status == 200);
+  auto env = ParseEnvDump(r.body);
+  CHECK(env["SCRIPT_FILENAME"] == Example("env.cgi"));
+  CHECK(env["QUERY_STRING"] == "y=1");
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/doc_snippet.h"
 #include "tests/support/fcgi_run_server.h"
 #include "tests/support/net_util.h"
 #include "tests/support/process.h"
@@ -243,6 +244,35 @@ TEST_CASE("error log: --log-level warning drops info lines, for syslog and --log
   INFO(file);
   CHECK(file.find("warning: dispatcher mode with --allow-any-path") != std::string::npos);  // --log as well
   CHECK(file.find("info:") == std::string::npos);
+}
+
+// docs/guide/operations.md's example config file, with its socket directory
+// and program replaced: --check-config accepts it, and fcgi-run serves with
+// it (socket www-data's, the program as www-data, the file's env and arg).
+TEST_CASE("config file: the documented example works as written", "[e2e][config][docs][once]") {
+  if (geteuid() != 0) {
+    WARN("not run: the example changes user");
+    return;
+  }
+  TempDir dir("fcgi-run-config-doc");
+  const std::string conf = dir.WriteFile(
+      "app.conf", Substitute(DocSnippet("docs/guide/operations.md", "config-file-example"),
+                             {{"/run/fcgi-run", dir.path()}, {"/srv/app/app.cgi", Example("env.cgi")}}));
+  CommandResult check = RunCommand({FcgiRunBinary(), "--config", conf, "--check-config"});
+  INFO(check.out << check.err);
+  CHECK(check.Succeeded());
+  FcgiRunOptions o;
+  o.listen = "unix:" + dir.File("app.sock");
+  o.command = {"--config", conf, "--syslog=false"};  // its log on stderr, for the test to read
+  FcgiRun app(o);
+  std::vector<std::string> params = HelloParams();
+  params[0] = "SCRIPT_FILENAME=" + Example("env.cgi");
+  CommandResult r = CgiFcgi(app.address(), params);
+  INFO(r.out << r.err << app.Log());
+  REQUIRE(r.Succeeded());
+  CHECK(r.out.find("APP_CONFIG=/etc/app.yml\n") != std::string::npos);
+  CHECK(r.out.find("LANG=C.UTF-8\n") != std::string::npos);
+  CHECK(app.LogContains("(www-data:www-data 0660) for " + Example("env.cgi") + " (mode fork, 8 workers)"));
 }
 
 }  // namespace

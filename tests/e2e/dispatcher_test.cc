@@ -1,7 +1,7 @@
 // End-to-end: dispatcher mode (`fcgi-run --root DIR`, no PROGRAM) behind real
 // nginx and Apache mod_proxy_fcgi, and through the raw FastCGI client: which
 // program runs, PATH_INFO splitting, worker classes, --allow-ext, --program,
-// and the nginx snippet of docs/guide/migrating-from-fcgiwrap.md, used verbatim.
+// and the cgi-bin block of docs/guide/migrating-from-fcgiwrap.md, used verbatim.
 #include <pwd.h>
 
 #include <catch2/catch.hpp>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/e2e/dispatcher_util.h"
+#include "tests/support/doc_snippet.h"
 #include "tests/support/http_client.h"
 #include "tests/support/net_util.h"
 #include "tests/support/test_paths.h"
@@ -162,39 +163,15 @@ TEST_CASE("dispatcher: --allow-ext and --program restrict what runs", "[e2e][dis
   }
 }
 
-// The nginx block of docs/guide/migrating-from-fcgiwrap.md, with its two
+// The cgi-bin block of docs/guide/migrating-from-fcgiwrap.md, with its two
 // placeholders replaced: /srv/www (the document root) and the socket.
-std::string ReadmeMigrationSnippet() {
-  std::string readme = ReadFile(SourceDir() + "/docs/guide/migrating-from-fcgiwrap.md");
-  size_t section = readme.find("# Migrating from fcgiwrap");
-  if (section == std::string::npos) return "";
-  size_t begin = readme.find("```nginx\n", section);
-  if (begin == std::string::npos) return "";
-  begin += 9;
-  size_t end = readme.find("```", begin);
-  return readme.substr(begin, end - begin);
-}
-
-std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
-  for (size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size()))
-    s.replace(i, from.size(), to);
-  return s;
-}
-
-TEST_CASE("dispatcher: README's fcgiwrap migration snippet works as written", "[e2e][dispatcher][readme]") {
-  const std::string snippet = ReadmeMigrationSnippet();
-  REQUIRE(snippet.find("location /cgi-bin/") != std::string::npos);
-  REQUIRE(snippet.find("fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;") !=
-          std::string::npos);
-  REQUIRE(snippet.find("unix:/run/fcgiwrap.socket") != std::string::npos);
-  REQUIRE(snippet.find("/srv/www") != std::string::npos);
+TEST_CASE("dispatcher: the fcgiwrap migration page's cgi-bin block works as written",
+          "[e2e][dispatcher][readme]") {
   DocRoot doc;
-  // The guide's command line: --root /srv/www --program-user www-data.
   FcgiRun app(DispatcherOptions(doc, {"--program-user", "www-data"}));
   NginxOptions o;
-  o.fcgi_address = app.address();
-  o.locations =
-      ReplaceAll(ReplaceAll(snippet, "unix:/run/fcgiwrap.socket", app.address()), "/srv/www", doc.root);
+  o.locations = Substitute(DocSnippet("docs/guide/migrating-from-fcgiwrap.md", "nginx-cgi-bin"),
+                           {{"unix:/run/fcgiwrap.socket", app.address()}, {"/srv/www", doc.root}});
   Nginx nginx(o);
   HttpResponse r = CurlGet(nginx.Url("/cgi-bin/app.cgi/extra/path?q=1"));
   INFO(r.error << r.body << Diagnostics(app, nginx) << "\n--- config:\n" << nginx.config());

@@ -6,8 +6,14 @@
 // the request runs in exec mode. Made deterministic by
 // stopping the parked process (SIGSTOP) so that the RUN waits unread in its
 // control socket, then killing it; plus a bounded stress loop of kills under
-// traffic. Part 1 is fork_mode_test.cc, part 2 fork_lifecycle_test.cc.
+// traffic. The gap between the parked process's fork(2) of a request's child
+// and its STARTED is reached with ptrace(2) (PTRACE_O_TRACEFORK stops the
+// parked process right after the fork): a child must not begin main() before
+// its STARTED is sent, or the launcher would run a POST twice. Part 1 is
+// fork_mode_test.cc, part 2 fork_lifecycle_test.cc.
 #include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
@@ -21,6 +27,7 @@
 #include "tests/e2e/process_control_util.h"
 #include "tests/support/fcgi_run_server.h"
 #include "tests/support/fcgi_test_client.h"
+#include "tests/support/temp_dir.h"
 
 namespace fcgi::test {
 namespace {
@@ -115,6 +122,70 @@ TEST_CASE("fork: a request lost with the parked process runs in exec mode when p
   CHECK(ParkedPids(log).size() == 1);
   CHECK(log.find("serving " + app.program() + " in exec mode") != std::string::npos);
   CHECK(log.find("before it started the program for POST /probe?lost") != std::string::npos);
+}
+
+// The lines of the probe's record file (one per run of main()).
+size_t RecordedRuns(const std::string& path) { return Count(ReadFile(path), "ran pid="); }
+
+// The parked process is killed after it forked the request's child and before
+// it sent STARTED (it is held there by ptrace). The launcher runs the request
+// again on the replacement, which is right only if the first child never began
+// main(): the request's program must have run exactly once.
+TEST_CASE("fork: a parked process killed between fork and STARTED: the request runs once",
+          "[e2e][fork][restart]") {
+  TempDir dir("fcgi-run-fork-gap");
+  const std::string record = dir.File("runs");
+  FcgiRun app(ForkApp(ForkProgram("probe.cgi"), {"--status-path", kStatusPath}));
+  const pid_t parked = WaitForParked(app);
+  REQUIRE(parked > 0);
+  REQUIRE(ptrace(PTRACE_SEIZE, parked, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEFORK)) == 0);
+  const std::string body = PatternBody(5000);
+  FcgiTestClient client;
+  REQUIRE(client.Connect(app.address()).ok());
+  RequestSpec spec;
+  spec.params = ProbeParams(app.program(), "record=" + record, static_cast<long>(body.size()));
+  spec.stdin_body = body;
+  REQUIRE(client.Send(RequestBytes(spec)).ok());
+  // The parked process stops in its fork(2) for this request; the child
+  // starts traced (stopped) and is let go at once.
+  int status = 0;
+  REQUIRE(waitpid(parked, &status, __WALL) == parked);
+  REQUIRE(WIFSTOPPED(status));
+  REQUIRE(status >> 8 == (SIGTRAP | (PTRACE_EVENT_FORK << 8)));
+  unsigned long message = 0;
+  REQUIRE(ptrace(PTRACE_GETEVENTMSG, parked, nullptr, &message) == 0);
+  const pid_t child = static_cast<pid_t>(message);
+  REQUIRE(waitpid(child, &status, __WALL) == child);
+  REQUIRE(ptrace(PTRACE_DETACH, child, nullptr, nullptr) == 0);
+  // The child either runs main() to its end (a zombie: its parent is held)
+  // or waits for its go before main().
+  const bool settled = WaitFor(
+      [&] {
+        const char state = pc::ProcessState(child);
+        const std::string wchan = ReadFile("/proc/" + std::to_string(child) + "/wchan");
+        return state == 'Z' || (state == 'S' && wchan.find("sigtimedwait") != std::string::npos);
+      },
+      10000ms);
+  const size_t runs_in_gap = RecordedRuns(record);
+  REQUIRE(kill(parked, SIGKILL) == 0);
+  // Release the dead process to its real parent, the launcher.
+  while (waitpid(parked, &status, __WALL) == parked && !WIFEXITED(status) && !WIFSIGNALED(status)) {
+  }
+  FcgiResponse r = client.ReadUntilEnd(1, Millis(10000));
+  const std::string log = app.Log();
+  INFO(r.Describe() << "\nlauncher:\n" << log << "\nrecord:\n" << ReadFile(record));
+  CHECK(settled);
+  CHECK(runs_in_gap == 0);  // main() did not begin before STARTED
+  REQUIRE(r.ok());
+  CgiResponse cgi = SplitCgiResponse(r.stdout_data);
+  CHECK(cgi.status == 200);
+  ProbePage page = ParseProbe(cgi.body);
+  CHECK(page.Get("body") == body);
+  CHECK(RecordedRuns(record) == 1);  // run once, by the replacement
+  auto pids = ParkedPids(log);
+  REQUIRE(pids.size() == 2);
+  CHECK(page.Pid("ppid") == pids[1]);
+  CHECK(app.LogContains("before it started the program for POST /probe?record="));
 }
 
 // Kills the parked process repeatedly under a bounded stream of short

@@ -9,11 +9,13 @@
 #include <sys/types.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/e2e/process_control_util.h"
@@ -72,13 +74,18 @@ inline ProbePage ParseProbe(const std::string& body) {
   return page;
 }
 
-// Every pid the launcher logged as "parked at main() as pid N", in order.
+// Every pid the launcher logged as "parked at main() as pid N" (or, for a
+// Perl or Python script, "parked after compilation as pid N"), in order.
 inline std::vector<pid_t> ParkedPids(const std::string& log) {
-  static const std::string kMarker = "parked at main() as pid ";
-  std::vector<pid_t> pids;
-  for (size_t at = log.find(kMarker); at != std::string::npos; at = log.find(kMarker, at + 1)) {
-    pids.push_back(static_cast<pid_t>(std::atoi(log.c_str() + at + kMarker.size())));
+  std::vector<std::pair<size_t, pid_t>> found;
+  for (const std::string marker : {"parked at main() as pid ", "parked after compilation as pid "}) {
+    for (size_t at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+      found.emplace_back(at, static_cast<pid_t>(std::atoi(log.c_str() + at + marker.size())));
+    }
   }
+  std::sort(found.begin(), found.end());
+  std::vector<pid_t> pids;
+  for (const auto& f : found) pids.push_back(f.second);
   return pids;
 }
 

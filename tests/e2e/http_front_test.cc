@@ -11,6 +11,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -28,8 +29,15 @@ namespace {
 // fcgi-run serving `program` over FastCGI (TCP, for the harness's readiness
 // check) and over HTTP on a free port of 127.0.0.1.
 struct HttpFront {
+  // Ready once the HTTP port accepts too: the harness waits for the FastCGI
+  // listener, which fcgi-run opens first.
   explicit HttpFront(const std::string& program, std::vector<std::string> flags = {})
-      : port(FreeTcpPort()), app(Options(program, port, std::move(flags))) {}
+      : port(FreeTcpPort()), app(Options(program, port, std::move(flags))) {
+    if (!WaitForConnect("tcp:127.0.0.1:" + std::to_string(port), std::chrono::milliseconds(10000))) {
+      throw std::runtime_error("the HTTP front of fcgi-run never accepted on port " + std::to_string(port) +
+                               ":\n" + app.Log());
+    }
+  }
   static FcgiRunOptions Options(const std::string& program, int port, std::vector<std::string> flags) {
     FcgiRunOptions o;
     o.program = program;
@@ -48,16 +56,6 @@ std::string WriteScript(const TempDir& dir, const std::string& name, const std::
   std::string path = dir.WriteFile(name, "#!/bin/sh\n" + body);
   chmod(path.c_str(), 0755);
   return path;
-}
-
-// Resident set size of `pid` in KiB (VmRSS), -1 when unreadable.
-long RssKib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
 }
 
 // Sends raw bytes on one connection and reads until EOF or `timeout`.
@@ -201,6 +199,82 @@ TEST_CASE("http front: 431 for oversized headers, 413 past --max-body", "[e2e][h
       Curl({.url = front.Url("/"), .body = std::string(5000, 'x'), .chunked = true});
   INFO(too_big_chunked.error);
   CHECK(too_big_chunked.status == 413);
+}
+
+// RFC 9112 sections 6.1 and 6.3: a body whose length cannot be trusted gets
+// 400 (501 for a coding fcgi-run does not decode) and the connection closes;
+// nothing after the header runs as a request of its own.
+TEST_CASE("http front: request smuggling: Transfer-Encoding, chunk sizes and bare LFs",
+          "[e2e][http][hardening]") {
+  TempDir dir("fcgi-run-smuggle");
+  std::string script = WriteScript(dir, "ran.cgi",
+                                   "printf 'Content-Type: text/plain\\r\\n\\r\\nran %s %s\\n' "
+                                   "\"$REQUEST_METHOD\" \"$SCRIPT_NAME\"\ncat >/dev/null\n");
+  HttpFront front(script);
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto status_of = [](const std::string& response) { return response.substr(0, response.find("\r\n")); };
+  SECTION("Transfer-Encoding not ending in chunked, no Content-Length: 400, the body is not a request") {
+    for (const char* te : {"xchunked", "gzip", "identity", "chunked, identity", "chunked, chunked"}) {
+      std::string r =
+          RawExchange(front.port, "POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + std::string(te) +
+                                      "\r\n\r\n" + smuggled);
+      INFO(te << "\n" << r << front.app.Log());
+      CHECK(status_of(r) == "HTTP/1.1 400 Bad Request");
+      CHECK(r.find("ran ") == std::string::npos);  // neither the request nor the smuggled one ran
+      CHECK(r.find("Connection: close") != std::string::npos);
+    }
+    CHECK(front.app.LogContains("does not end in chunked"));
+  }
+  SECTION("a coding before chunked: 501") {
+    std::string r = RawExchange(front.port,
+                                "POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                                "5\r\nhello\r\n0\r\n\r\n" +
+                                    smuggled);
+    INFO(r << front.app.Log());
+    CHECK(status_of(r) == "HTTP/1.1 501 Not Implemented");
+    CHECK(r.find("ran ") == std::string::npos);  // neither the request nor the smuggled one ran
+  }
+  SECTION("Transfer-Encoding in an HTTP/1.0 request: 400") {
+    std::string r = RawExchange(
+        front.port, "POST /first HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    INFO(r << front.app.Log());
+    CHECK(status_of(r) == "HTTP/1.0 400 Bad Request");
+  }
+  SECTION("an overflowing chunk size: 400") {
+    std::string r = RawExchange(front.port,
+                                "POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "1000000000000000000000000\r\nhello\r\n0\r\n\r\n");
+    INFO(r << front.app.Log());
+    CHECK(status_of(r) == "HTTP/1.1 400 Bad Request");
+    CHECK(r.find("ran ") == std::string::npos);  // neither the request nor the smuggled one ran
+  }
+  SECTION("a chunked body with bare LF line ends: 400 at once, no hang") {
+    const auto start = std::chrono::steady_clock::now();
+    std::string r = RawExchange(front.port,
+                                "POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "5\nhello\n0\n\n",
+                                5);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO(r << front.app.Log());
+    CHECK(status_of(r) == "HTTP/1.1 400 Bad Request");
+    CHECK(seconds < 4);
+    CHECK(front.app.LogContains("bare LF"));
+  }
+  SECTION("a header block with bare LF line ends: 400 at once") {
+    std::string r = RawExchange(front.port, "GET /first HTTP/1.1\nHost: x\n\n", 5);
+    INFO(r << front.app.Log());
+    CHECK(status_of(r) == "HTTP/1.1 400 Bad Request");
+  }
+  SECTION("a well-formed chunked body still passes, keep-alive after it") {
+    std::string r = RawExchange(front.port,
+                                "POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "5;ext=1\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n"
+                                "GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    INFO(r << front.app.Log());
+    CHECK(status_of(r) == "HTTP/1.1 200 OK");
+    CHECK(r.find("ran POST /first") != std::string::npos);
+    CHECK(r.find("ran GET /second") != std::string::npos);
+  }
 }
 
 TEST_CASE("http front: client redirect, local redirect, bounded redirect loop", "[e2e][http]") {

@@ -1,12 +1,20 @@
 // End-to-end: CGI programs behind fcgi-run behind a real nginx, driven with
 // curl and a raw HTTP client. Run in the mode FCGI_RUN_TEST_MODE (default exec).
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/content_util.h"
+#include "tests/support/doc_snippet.h"
+#include "tests/support/fcgi_run_server.h"
+#include "tests/support/http_client.h"
 #include "tests/support/stacks.h"
 #include "tests/support/test_paths.h"
+#include "tests/support/web_servers.h"
 
 namespace fcgi::test {
 namespace {
@@ -224,6 +232,37 @@ TEST_CASE("nginx: Python and Perl CGI.pm programs", "[e2e][nginx][scripts]") {
     CHECK(r.status == 200);
     CHECK(r.body == "filename=photo.bin\nsize=200000\n");
   }
+}
+
+// README.md's Quick start: its command and nginx block, with the program and
+// socket paths replaced, nginx's workers running as www-data. Before the
+// socket's owner followed --user, nginx got connect() EACCES here.
+TEST_CASE("nginx: the README's Quick start works as written", "[e2e][nginx][docs][once]") {
+  if (geteuid() != 0) {
+    WARN("not run: the documented command changes user");
+    return;
+  }
+  TempDir run("fcgi-run-run");  // root's 0755, as /run is
+  const std::vector<std::pair<std::string, std::string>> paths = {{"/run/app.sock", run.File("app.sock")},
+                                                                  {"/srv/app.cgi", Example("stream.cgi")}};
+  std::vector<std::string> words =
+      CommandWords(Substitute(DocSnippet("README.md", "quick-start-command"), paths));
+  REQUIRE(words.at(0) == "fcgi-run");
+  FcgiRunOptions o;
+  o.listen = "unix:" + run.File("app.sock");
+  o.command.assign(words.begin() + 1, words.end());
+  FcgiRun app(o);
+  NginxOptions n;
+  n.user = "www-data";
+  n.locations = Substitute(DocSnippet("README.md", "nginx-one-program"), paths);
+  Nginx nginx(n);
+  HttpResponse r = CurlGet(nginx.Url("/app/"));
+  INFO(r.error << r.body << "\n--- fcgi-run:\n" << app.Log() << "\n--- nginx:\n" << nginx.ErrorLog());
+  REQUIRE(r.status == 200);
+  CHECK(r.body.find("line 5") != std::string::npos);
+  CHECK(DescribeWaitStatus(app.Stop()) == "exit 0");
+  CHECK(access(run.File("app.sock").c_str(), F_OK) != 0);  // removed
+  CHECK(app.Log().find("removed socket " + run.File("app.sock")) != std::string::npos);
 }
 
 }  // namespace

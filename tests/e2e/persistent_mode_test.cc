@@ -203,20 +203,82 @@ TEST_CASE("persistent: what a background process writes later reaches no other r
   CHECK(b.pid == c.pid);
 }
 
-TEST_CASE("persistent: a request whose environment cannot be sent to the worker leaves it usable",
+// A request that ends with its standard streams or fds closed (gnulib's
+// close_stdout, fclose, close(1), dup2 over 1, every fd from 3 up closed):
+// its own answer is whole, and the requests after it have working stdin,
+// stdout and stderr, in the same worker where the shim could repair it.
+struct StdioCase {
+  const char* query;
+  const char* expect;  // in the closing request's body
+  int status;          // the closing request's exit status
+  bool same_worker;    // repaired (true) or replaced (false)
+};
+
+TEST_CASE("persistent: a request that closes its stdio or fds leaves the next requests working",
+          "[e2e][persistent]") {
+  PERSISTENT_ONLY();
+  const StdioCase cases[] = {
+      {"gnu-close", "closing stdout and stderr at exit", 0, true},
+      {"fclose-stdout", "closing stdout", 0, true},
+      {"fclose-stderr", "closed stderr", 0, true},
+      {"fclose-stdin", "closed stdin", 0, true},
+      {"close-1", "closing fd 1", 0, true},
+      {"dup2-1", "fd 1 onto /dev/null", 0, true},
+      {"close-fds", "closing every fd from 3 up", 7, false},
+      {"close-fds-reopen", "closing every fd from 3 up and opening 8 files", 7, false},
+      {"close-fds-from-4", "closing every fd from 4 up", 0, false},
+  };
+  for (const StdioCase& c : cases) {
+    DYNAMIC_SECTION(c.query) {
+      FcgiRun app(Persistent("probe.cgi"));
+      Result warm = Get(app, "hello");
+      std::vector<Result> r;
+      for (int i = 0; i < 2; ++i) {  // twice: the state it leaves must not break its own next run
+        r.push_back(Get(app, c.query, "first line\n"));
+        r.push_back(Get(app, "stdio", "request " + std::to_string(i) + "\n"));
+      }
+      INFO(warm.raw.Describe() << r[0].raw.Describe() << r[1].raw.Describe() << r[2].raw.Describe()
+                               << r[3].raw.Describe() << app.Log());
+      for (int i = 0; i < 2; ++i) {
+        const Result& closing = r[static_cast<size_t>(2 * i)];
+        const Result& next = r[static_cast<size_t>(2 * i + 1)];
+        CHECK(closing.raw.ok());
+        CHECK(closing.raw.app_status == c.status);
+        CHECK(closing.cgi.status == 200);
+        CHECK(closing.cgi.body.find(c.expect) != std::string::npos);
+        CHECK(closing.cgi.body.find("this goes to /dev/null") == std::string::npos);
+        CHECK(next.raw.ok());
+        CHECK(next.raw.app_status == 0);
+        CHECK(next.cgi.status == 200);
+        CHECK(next.cgi.body.find("line=request " + std::to_string(i) + "\n") != std::string::npos);
+        CHECK(next.cgi.body.find("stdio works") != std::string::npos);
+        CHECK(next.cgi.body.find("error") == std::string::npos);
+        CHECK(next.raw.stderr_data.find("stderr works") != std::string::npos);
+        if (c.same_worker) CHECK(next.pid == warm.pid);
+      }
+      if (!c.same_worker) CHECK(r[1].pid != warm.pid);
+      if (c.status == 0 && !c.same_worker) {  // the worker could report, and said it retires
+        CHECK(app.LogContains("closed file descriptors the worker needs"));
+      }
+    }
+  }
+}
+
+TEST_CASE("persistent: an environment larger than one control message is served by the same worker",
           "[e2e][persistent]") {
   PERSISTENT_ONLY();
   FcgiRun app(Persistent("probe.cgi"));
-  // 200 KB of QUERY_STRING passes --max-params (1 MiB) but not the control
-  // channel's 128 KiB message limit: the launcher refuses it before any RUN.
-  Result big = Get(app, std::string(200000, 'q'));
-  Result a = Get(app, "hello"), b = Get(app, "hello");
-  INFO(big.raw.Describe() << a.raw.Describe() << b.raw.Describe() << app.Log());
-  CHECK(big.cgi.status >= 500);
-  CHECK(a.raw.ok());
-  CHECK(a.cgi.body.find("hello") != std::string::npos);
-  CHECK(b.cgi.body.find("hello") != std::string::npos);
-  CHECK(a.pid == b.pid);
+  // 200 KB of QUERY_STRING passes --max-params (1 MiB) but not one control
+  // message (128 KiB): the RUN carries its env block in a sealed memfd.
+  Result warm = Get(app, "hello");
+  Result big = Get(app, "hello" + std::string(200000, 'q'));
+  Result after = Get(app, "hello");
+  INFO(warm.raw.Describe() << big.raw.Describe() << after.raw.Describe() << app.Log());
+  CHECK(big.cgi.status == 200);
+  CHECK(big.cgi.body.find("hello") != std::string::npos);
+  CHECK(after.cgi.body.find("hello") != std::string::npos);
+  CHECK(warm.pid == big.pid);
+  CHECK(big.pid == after.pid);
   CHECK(app.Log().find("refused a request") == std::string::npos);
 }
 

@@ -1,4 +1,5 @@
-// End-to-end: scale-out as docs/guide/scale-out.md configures it.
+// End-to-end: scale-out as docs/guide/scale-out.md configures it, with the
+// page's nginx blocks and per-host command (addresses and program replaced).
 // Three fcgi-run instances on loopback TCP ports (--allow-from, --status-path)
 // behind one nginx `upstream` with `keepalive`, `fastcgi_keep_conn on` and
 // `fastcgi_next_upstream error timeout`. Under a bounded load (300 GETs from 4
@@ -17,8 +18,10 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "tests/support/doc_snippet.h"
 #include "tests/support/fcgi_run_server.h"
 #include "tests/support/http_client.h"
 #include "tests/support/net_util.h"
@@ -56,25 +59,31 @@ size_t Count(const std::string& text, const std::string& needle) {
 
 TEST_CASE("scale-out: three instances behind one nginx upstream, one killed mid-load",
           "[e2e][scale-out][once]") {
+  const std::string page = "docs/guide/scale-out.md";
+  const std::string command = DocSnippet(page, "scale-out-command");
   std::vector<std::unique_ptr<FcgiRun>> apps;
+  std::vector<std::pair<std::string, std::string>> hosts;  // the page's addresses -> ours
   for (int i = 0; i < kInstances; ++i) {
+    const std::string address = FreeTcpAddress();  // tcp:127.0.0.1:N
+    hosts.emplace_back("10.0.0.1" + std::to_string(i + 1) + ":9000", address.substr(4));
     FcgiRunOptions o;
-    o.program = Example("hello.cgi");
-    o.listen = "tcp";
-    o.pass_mode = false;  // the default mode, as deployed
-    o.workers = 2;
-    o.flags = {"--allow-from", "127.0.0.1", "--status-path", "/fcgi-status"};
+    o.listen = address;
+    std::vector<std::string> words =
+        CommandWords(Substitute(command, {{"tcp:10.0.0.11:9000", address},
+                                          {"10.0.0.2", "127.0.0.1"},
+                                          {"/srv/app.cgi", Example("hello.cgi")}}));
+    REQUIRE(words.at(0) == "fcgi-run");
+    o.command.assign(words.begin() + 1, words.end());  // the default mode, as deployed
     apps.push_back(std::make_unique<FcgiRun>(o));
   }
   NginxOptions n;
-  n.fcgi_address = apps[0]->address();
-  for (int i = 1; i < kInstances; ++i) n.more_fcgi_addresses.push_back(apps[i]->address());
-  n.script_filename = Example("hello.cgi");
-  n.keep_conn = true;  // upstream keepalive + fastcgi_keep_conn on
-  n.extra_location = "      fastcgi_next_upstream error timeout;\n      fastcgi_connect_timeout 2s;\n";
+  n.extra_http = Substitute(DocSnippet(page, "nginx-scale-out-upstream"), hosts);
+  n.locations =
+      Substitute(DocSnippet(page, "nginx-scale-out-location"), {{"/srv/app.cgi", Example("hello.cgi")}});
   Nginx nginx(n);
   INFO("nginx config:\n" << nginx.config());
   REQUIRE(nginx.config().find("fastcgi_keep_conn on;") != std::string::npos);
+  REQUIRE(nginx.config().find("keepalive 8;") != std::string::npos);
 
   std::atomic<int> next{0}, done{0}, failed{0};
   std::mutex failures_mutex;
@@ -83,7 +92,7 @@ TEST_CASE("scale-out: three instances behind one nginx upstream, one killed mid-
   std::atomic<bool> killed{false};
   auto worker = [&]() {
     for (int i = next++; i < kRequests; i = next++) {
-      HttpResponse r = RawHttpGet(nginx.port(), "/app?n=" + std::to_string(i), {}, 20);
+      HttpResponse r = RawHttpGet(nginx.port(), "/app/?n=" + std::to_string(i), {}, 20);
       if (!r.ok || r.status != 200 || r.body != "Hello, world!\n") {
         ++failed;
         std::lock_guard<std::mutex> lock(failures_mutex);

@@ -1,8 +1,9 @@
 // End-to-end: Apache httpd with mod_fcgid spawning fcgi-run itself (listening
 // socket on fd 0, environment PATH + FcgidInitialEnv, one connection per
 // request, SIGTERM / SIGTERM / SIGKILL on stop and graceful restart), in both
-// forms docs/guide/web-servers.md "Apache mod_fcgid" shows: FcgidWrapper for every .cgi (dispatcher mode) and
-// FcgidWrapper ... virtual (one program). Tagged [spawned][once]: run once (in
+// forms docs/guide/web-servers.md "Apache mod_fcgid" shows, taken from the page:
+// FcgidWrapper for every .cgi (dispatcher mode), FcgidWrapper ... virtual (one
+// program), and the options in a config file. Tagged [spawned][once]: run once (in
 // the e2e-exec ctest variant); every fcgi-run here gets its --mode explicitly.
 #include <catch2/catch.hpp>
 
@@ -11,9 +12,11 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/e2e/spawned_util.h"
+#include "tests/support/doc_snippet.h"
 
 namespace fcgi::test {
 namespace {
@@ -88,11 +91,23 @@ std::vector<double> StopDurations(const std::string& log) {
   return out;
 }
 
-// mod_fcgid serving every .cgi of `root` through `FcgidWrapper "fcgi-run --root ROOT --mode fork"`.
+constexpr const char* kPage = "docs/guide/web-servers.md";
+
+// The page's mod_fcgid blocks: the server lines and `block`, with the paths
+// replaced (the programs' directory, fcgi-run, and `more`).
+std::string DocConfig(const std::string& block, const std::string& root,
+                      std::vector<std::pair<std::string, std::string>> more = {}) {
+  more.insert(more.begin(), {"/usr/bin/fcgi-run", FcgiRunBinary()});
+  if (block != "apache-fcgid-virtual") more.insert(more.begin(), {"/srv/www", root});
+  return DocSnippet(kPage, "apache-fcgid-server") + Substitute(DocSnippet(kPage, block), more);
+}
+
+// mod_fcgid serving every .cgi of `root` through the page's
+// `FcgidWrapper "fcgi-run --root ROOT --mode fork"` block.
 FcgidOptions WrapperOptions(const DocumentRoot& root) {
   FcgidOptions o;
   o.document_root = root.path();
-  o.wrapper = DispatcherCommand(root.path(), "fork");
+  o.config = DocConfig("apache-fcgid-dispatcher", root.path());
   return o;
 }
 
@@ -105,6 +120,26 @@ TEST_CASE("spawned: Apache mod_fcgid runs every .cgi through FcgidWrapper fcgi-r
   // mod_fcgid gives fcgi-run PATH and FcgidInitialEnv only; it serves anyway.
   CHECK(server.ErrorLog().find("mod_fcgid: server localhost:" + FcgiRunBinary()) != std::string::npos);
   CheckOneLinePerEvent(server.ErrorLog());
+}
+
+TEST_CASE("spawned: Apache mod_fcgid, the documented FcgidWrapper virtual block",
+          "[e2e][spawned][once][fcgid]") {
+  DocumentRoot root({ProbeProgram()});
+  FcgidOptions o;
+  o.document_root = root.path();
+  o.config = DocConfig("apache-fcgid-virtual", root.path(), {{"/srv/app.cgi", root.File("probe.cgi")}});
+  FcgidApache server(o);
+  std::vector<std::string> ppids;
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = CurlGet(server.Url("/app/any/path?env&n=" + std::to_string(i)), 20);
+    INFO(r.error << r.body << "\n--- error log:\n" << server.ErrorLog() << "\n--- config:\n" << o.config);
+    REQUIRE(r.ok);
+    REQUIRE(r.status == 200);
+    auto fields = ParseEnvDump(r.body);
+    CHECK(fields["query"] == "env&n=" + std::to_string(i));
+    ppids.push_back(fields["ppid"]);
+  }
+  CHECK(MostCommonCount(ppids) >= 2);  // one parked probe.cgi serves the requests
 }
 
 TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program",
@@ -131,22 +166,35 @@ TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper virtual serves one program",
   CHECK(MostCommonCount(ppids) >= 3);  // one parked probe.cgi serves the requests
 }
 
-// mod_fcgid passes only PATH and FcgidInitialEnv: the wrapper's options come
-// from the config file FCGI_RUN_CONFIG names (docs/guide/operations.md "Config file").
-TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper fcgi-run with its options in FCGI_RUN_CONFIG",
+// The wrapper's options from a config file: named with --config on the
+// wrapper (the page's block), or in FCGI_RUN_CONFIG through FcgidInitialEnv
+// (mod_fcgid passes only PATH and FcgidInitialEnv; docs/guide/operations.md
+// "Config file").
+TEST_CASE("spawned: Apache mod_fcgid FcgidWrapper fcgi-run with its options in a config file",
           "[e2e][spawned][once][fcgid][config]") {
   DocumentRoot root(ServedPrograms());
   TempDir config_dir("fcgi-run-fcgid-config");
   std::string config = config_dir.WriteFile("app.conf", "root = " + root.path() + "\nmode = fork\n");
-  FcgidOptions o;
-  o.document_root = root.path();
-  o.wrapper = FcgiRunBinary();
-  o.initial_env = {"FCGI_RUN_CONFIG " + config};
-  FcgidApache server(o);
-  Served s = ServedBy(server, root.path());
-  CheckHello(s);
-  CheckParkedProcessPersists(s);
-  CHECK(server.ErrorLog().find("(mode fork,") != std::string::npos);
+  SECTION("--config on the wrapper, as documented") {
+    FcgidOptions o;
+    o.document_root = root.path();
+    o.config = DocConfig("apache-fcgid-config", root.path(), {{"/etc/fcgi-run/www.conf", config}});
+    FcgidApache server(o);
+    Served s = ServedBy(server, root.path());
+    CheckHello(s);
+    CheckParkedProcessPersists(s);
+    CHECK(server.ErrorLog().find("(mode fork,") != std::string::npos);
+  }
+  SECTION("FCGI_RUN_CONFIG in FcgidInitialEnv") {
+    FcgidOptions o;
+    o.document_root = root.path();
+    o.wrapper = FcgiRunBinary();
+    o.initial_env = {"FCGI_RUN_CONFIG " + config};
+    FcgidApache server(o);
+    Served s = ServedBy(server, root.path());
+    CheckHello(s);
+    CHECK(server.ErrorLog().find("(mode fork,") != std::string::npos);
+  }
 }
 
 // A slow request, then `apache2 -k <verb>`: fcgi-run gets mod_fcgid's

@@ -1,12 +1,14 @@
 // End-to-end: lighttpd (fastcgi.server with bin-path and max-procs) and h2o
 // (fastcgi.spawn, which also hands fcgi-run a pipe on fd 5 whose closing means
 // "exit") spawning fcgi-run in dispatcher mode for every .cgi under a document
-// root. Tagged [spawned][once]: run once; fcgi-run gets --mode explicitly.
+// root, configured with docs/guide/web-servers.md's blocks (paths replaced).
+// Tagged [spawned][once]: run once; fcgi-run gets --mode explicitly.
 #include <catch2/catch.hpp>
 
 #include <string>
 
 #include "tests/e2e/spawned_util.h"
+#include "tests/support/doc_snippet.h"
 
 namespace fcgi::test {
 namespace {
@@ -24,13 +26,18 @@ Served ServedBy(Server& server, const std::string& root) {
   return s;
 }
 
-TEST_CASE("spawned: lighttpd bin-path runs fcgi-run --root for every .cgi",
+constexpr const char* kPage = "docs/guide/web-servers.md";
+
+TEST_CASE("spawned: lighttpd bin-path runs fcgi-run --root for every .cgi (the documented block)",
           "[e2e][spawned][once][lighttpd]") {
   DocumentRoot root(ServedPrograms());
+  TempDir run("fcgi-run-lighttpd-run");  // for /run/lighttpd: www-data's, as Debian's is
+  const std::string socket_dir = MakeServerStateDir(run);
   LighttpdOptions o;
   o.document_root = root.path();
-  o.bin_path = DispatcherCommand(root.path(), "fork");
-  o.max_procs = 1;
+  o.fastcgi_config = Substitute(
+      DocSnippet(kPage, "lighttpd"),
+      {{"/run/lighttpd", socket_dir}, {"/usr/bin/fcgi-run", FcgiRunBinary()}, {"/srv/www", root.path()}});
   std::string needle = "--root " + root.path();
   {
     Lighttpd server(o);
@@ -42,11 +49,13 @@ TEST_CASE("spawned: lighttpd bin-path runs fcgi-run --root for every .cgi",
   CHECK(gone);
 }
 
-TEST_CASE("spawned: h2o fastcgi.spawn runs fcgi-run --root for every .cgi", "[e2e][spawned][once][h2o]") {
+TEST_CASE("spawned: h2o fastcgi.spawn runs fcgi-run --root for every .cgi (the documented block)",
+          "[e2e][spawned][once][h2o]") {
   DocumentRoot root(ServedPrograms());
   H2oOptions o;
   o.document_root = root.path();
-  o.spawn_command = "exec " + DispatcherCommand(root.path(), "fork");
+  o.hosts_config = Substitute(DocSnippet(kPage, "h2o"),
+                              {{"/usr/bin/fcgi-run", FcgiRunBinary()}, {"/srv/www", root.path()}});
   {
     H2o server(o);
     Served s = ServedBy(server, root.path());

@@ -2,7 +2,12 @@
 // real nginx, the same pages through the HTTP front, and the slow log
 // (--slow-threshold, --slow-backtrace). Cases tagged [once] do not depend on
 // the mode and run only in the e2e-exec variant (tests/CMakeLists.txt).
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -13,10 +18,15 @@
 #include <thread>
 
 #include "tests/e2e/observability_util.h"
+#include "tests/support/doc_snippet.h"
+#include "tests/support/fcgi_run_server.h"
+#include "tests/support/fcgi_test_client.h"
 #include "tests/support/http_client.h"
 #include "tests/support/net_util.h"
 #include "tests/support/stacks.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_paths.h"
+#include "tests/support/web_servers.h"
 
 namespace fcgi::test {
 namespace {
@@ -186,6 +196,116 @@ TEST_CASE("status: the HTTP front answers the status and ping pages too", "[e2e]
   REQUIRE(st.status == 200);
   auto f = JsonFields(st.body, {"requests_total", "accepted_connections"});
   CHECK(f["requests_total"] == "3");
+}
+
+// docs/guide/operations.md's nginx locations for the status page and the
+// ping, with the socket replaced.
+TEST_CASE("status: the documented nginx locations reach the status page and the ping",
+          "[e2e][status][docs][once]") {
+  FcgiRunOptions app;
+  app.program = Example("hello.cgi");
+  app.flags = kPages;
+  FcgiRun run(app);
+  NginxOptions no;
+  no.locations = Substitute(DocSnippet("docs/guide/operations.md", "nginx-status-ping"),
+                            {{"unix:/run/fcgi-run/app.sock", run.address()}});
+  Nginx nginx(no);
+  HttpResponse status = CurlGet(nginx.Url("/fcgi-status"));
+  INFO(status.error << status.body << run.Log() << nginx.ErrorLog());
+  CHECK(status.status == 200);
+  CHECK(status.body.find("requests total") != std::string::npos);
+  HttpResponse ping = CurlGet(nginx.Url("/fcgi-ping"));
+  CHECK(ping.status == 200);
+  CHECK(ping.body == "pong");
+}
+
+// A non-loopback IPv4 address of this host ("" when it has none).
+std::string NonLoopbackAddress() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "";
+  std::string found;
+  for (ifaddrs* a = list; a != nullptr && found.empty(); a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || (a->ifa_flags & IFF_LOOPBACK))
+      continue;
+    char text[INET_ADDRSTRLEN];
+    if (inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof text))
+      found = text;
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+// The status page lists every running request's URI and query string: only
+// the clients --status-allow names see it (default: loopback on the HTTP
+// front, which has no web server in front of it), and a program's local
+// redirect never reaches it.
+TEST_CASE("status: who may read the status page; never through a local redirect",
+          "[e2e][status][http][hardening][once]") {
+  TempDir dir("fcgi-run-status-access");
+  const std::string script = dir.WriteFile(
+      "app.cgi",
+      "#!/bin/sh\ncase \"$SCRIPT_NAME\" in\n"
+      "  /redirect) printf 'Location: /st?full\\r\\n\\r\\n' ;;\n"
+      "  *) printf 'Content-Type: text/plain\\r\\n\\r\\nprogram %s\\n' \"$SCRIPT_NAME\" ;;\nesac\n");
+  chmod(script.c_str(), 0755);
+  const int port = FreeTcpPort();
+  FcgiRunOptions o;
+  o.program = script;
+  o.listen = "tcp";
+  o.flags = {"--http", "0.0.0.0:" + std::to_string(port), "--status-path", "/st", "--ping-path", "/ping"};
+  // The harness waits for the FastCGI listener; the HTTP one opens right after.
+  auto http_ready = [port] {
+    return WaitForConnect("tcp:127.0.0.1:" + std::to_string(port), std::chrono::milliseconds(10000));
+  };
+  SECTION("default: loopback clients of the HTTP front only") {
+    FcgiRun run(o);
+    REQUIRE(http_ready());
+    HttpResponse local = CurlGet("http://127.0.0.1:" + std::to_string(port) + "/st?json");
+    INFO(local.error << run.Log());
+    CHECK(local.status == 200);
+    CHECK(local.body.find("requests_total") != std::string::npos);
+    const std::string ip = NonLoopbackAddress();
+    if (ip.empty()) {
+      WARN("no non-loopback IPv4 address on this host: the remote case is not run");
+    } else {
+      HttpResponse remote = CurlGet("http://" + ip + ":" + std::to_string(port) + "/st?json&full");
+      INFO(remote.error << run.Log());
+      CHECK(remote.status == 403);
+      CHECK(remote.body.find("requests_total") == std::string::npos);
+      CHECK(run.LogContains("status page refused to " + ip));
+      // The ping page answers anyone.
+      CHECK(CurlGet("http://" + ip + ":" + std::to_string(port) + "/ping").body == "pong");
+    }
+    // Over FastCGI the web server decides: any REMOTE_ADDR.
+    FcgiResponse fcgi = RequestOnce(run.address(), {{"SCRIPT_NAME", "/st"}, {"REMOTE_ADDR", "203.0.113.9"}});
+    CHECK(SplitCgiResponse(fcgi.stdout_data).status == 200);
+  }
+  SECTION("a local redirect to the status page runs the program instead") {
+    FcgiRun run(o);
+    REQUIRE(http_ready());
+    HttpResponse r = CurlGet("http://127.0.0.1:" + std::to_string(port) + "/redirect");
+    INFO(r.error << run.Log());
+    CHECK(r.status == 200);
+    CHECK(r.body == "program /st\n");
+  }
+  SECTION("--status-allow: the HTTP front's peer and FastCGI's REMOTE_ADDR must match") {
+    o.flags.insert(o.flags.end(), {"--status-allow", "10.1.0.0/16, 2001:db8::/32"});
+    FcgiRun run(o);
+    REQUIRE(http_ready());
+    HttpResponse local = CurlGet("http://127.0.0.1:" + std::to_string(port) + "/st");
+    INFO(local.error << run.Log());
+    CHECK(local.status == 403);
+    CHECK(run.LogContains("not in --status-allow"));
+    FcgiResponse outside =
+        RequestOnce(run.address(), {{"SCRIPT_NAME", "/st"}, {"REMOTE_ADDR", "203.0.113.9"}});
+    CHECK(SplitCgiResponse(outside.stdout_data).status == 403);
+    FcgiResponse missing = RequestOnce(run.address(), {{"SCRIPT_NAME", "/st"}});
+    CHECK(SplitCgiResponse(missing.stdout_data).status == 403);
+    FcgiResponse inside = RequestOnce(
+        run.address(), {{"SCRIPT_NAME", "/st"}, {"REMOTE_ADDR", "10.1.2.3"}, {"QUERY_STRING", "json"}});
+    CHECK(SplitCgiResponse(inside.stdout_data).status == 200);
+    CHECK(SplitCgiResponse(inside.stdout_data).body.find("requests_total") != std::string::npos);
+  }
 }
 
 }  // namespace

@@ -205,8 +205,9 @@ TEST_CASE("compat: a RUN without exactly three fds fails cleanly", "[compat]") {
   auto parked = Park({CompatTestProgram("test_cgi")});
   CompatRunRequest run;
   run.request_id = 42;
-  std::string bytes;
-  REQUIRE(EncodeCompatRun(run, &bytes).ok());
+  CompatRunMessage message;
+  REQUIRE(EncodeCompatRun(run, &message).ok());
+  const std::string& bytes = message.bytes;
   RequestPipes pipes("");
   REQUIRE(parked->Send(bytes, pipes.child_fds(), 2));
   auto reply = parked->Next(seconds(5));

@@ -26,20 +26,33 @@ void CloseFd(int* fd) {
 
 }  // namespace
 
-std::vector<std::string> ValgrindPrefix() {
+ValgrindRun Valgrind() {
   const char* dir = getenv("FCGI_COMPAT_TEST_VALGRIND");
-  if (dir == nullptr || *dir == '\0') return {};
-  return {"/usr/bin/valgrind",
-          "--tool=memcheck",
-          "--log-file=" + std::string(dir) + "/memcheck.%p.log",
-          "--child-silent-after-fork=no",
-          "--trace-children=no",
-          "--error-limit=no",
-          "--leak-check=full",
-          "--errors-for-leak-kinds=definite",
-          "--show-leak-kinds=definite",
-          "--track-origins=yes",
-          "--num-callers=30"};
+  const char* tool = getenv("FCGI_COMPAT_TEST_MEMCHECK");
+  if (dir == nullptr || *dir == '\0' || tool == nullptr || *tool == '\0') return {};
+  const std::string tool_path = tool;
+  ValgrindRun run;
+  run.env = {"VALGRIND_LIB=" + tool_path.substr(0, tool_path.rfind('/')),
+             "VALGRIND_LAUNCHER=/usr/bin/valgrind"};
+  run.argv = {tool_path,
+              "--log-file=" + std::string(dir) + "/memcheck.%p.log",
+              "--child-silent-after-fork=no",
+              "--trace-children=no",
+              "--error-limit=no",
+              "--leak-check=full",
+              "--errors-for-leak-kinds=definite",
+              "--show-leak-kinds=definite",
+              "--track-origins=yes",
+              "--num-callers=30"};
+  return run;
+}
+
+void NoteParked(pid_t pid) {
+  const char* dir = getenv("FCGI_COMPAT_TEST_VALGRIND");
+  if (dir == nullptr || *dir == '\0') return;
+  int fd = open((std::string(dir) + "/parked." + std::to_string(pid)).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC,
+                0644);
+  if (fd >= 0) close(fd);
 }
 
 std::string CompatLibraryPath() { return FCGI_COMPAT_LIBRARY_PATH; }
@@ -112,7 +125,9 @@ ParkedProgram::ParkedProgram(const std::vector<std::string>& argv, bool with_cha
   // Under a checker (tests/libcompat/valgrind_check.sh): the program runs
   // under valgrind memcheck, which follows the shim's fork(2) into every
   // request's child (one log per process, %p) but not execve(2).
-  std::vector<std::string> full_argv = ValgrindPrefix();
+  ValgrindRun valgrind = Valgrind();
+  env.insert(env.end(), valgrind.env.begin(), valgrind.env.end());
+  std::vector<std::string> full_argv = valgrind.argv;
   full_argv.insert(full_argv.end(), argv.begin(), argv.end());
   std::vector<char*> c_argv, c_env;
   for (const std::string& a : full_argv) c_argv.push_back(const_cast<char*>(a.c_str()));
@@ -158,6 +173,7 @@ std::optional<CompatMessage> ParkedProgram::Next(std::chrono::milliseconds timeo
       received_.pop_front();
       INFO(status.ToString());
       REQUIRE(status.ok());
+      if (auto* hello = std::get_if<CompatHello>(&message)) NoteParked(hello->pid);
       return message;
     }
     if (fd_ < 0 || eof_) {
@@ -188,8 +204,9 @@ bool ParkedProgram::Send(const std::string& message, const int* fds, int nfds) {
 }
 
 bool ParkedProgram::SendRun(const CompatRunRequest& run, const int* fds) {
-  std::string bytes;
-  REQUIRE(EncodeCompatRun(run, &bytes).ok());
+  CompatRunMessage message;
+  REQUIRE(EncodeCompatRun(run, &message).ok());
+  const std::string& bytes = message.bytes;
   return Send(bytes, fds, 3);
 }
 

@@ -19,10 +19,24 @@
 
 namespace fcgi::test {
 
-// FCGI_COMPAT_TEST_VALGRIND=DIR in the environment: the argv words that run
-// every ParkedProgram under valgrind memcheck, logging to DIR/memcheck.PID.log
-// (tests/libcompat/valgrind_check.sh reads them). Empty without it.
-std::vector<std::string> ValgrindPrefix();
+// FCGI_COMPAT_TEST_VALGRIND=DIR and FCGI_COMPAT_TEST_MEMCHECK=TOOL in the
+// environment (tests/libcompat/valgrind_check.sh sets both): how to run every
+// ParkedProgram under valgrind memcheck, logging to DIR/memcheck.PID.log.
+// TOOL is memcheck's own (static) binary, started as valgrind's launcher
+// starts it (VALGRIND_LIB, VALGRIND_LAUNCHER): the launcher itself is a
+// dynamic program (Debian's valgrind a shell script in front of it), so with
+// the shim's LD_PRELOAD and FCGI_RUN_COMPAT_FD in its environment the shim
+// would park the launcher, and the program would run without the shim.
+// Empty without them.
+struct ValgrindRun {
+  std::vector<std::string> argv;  // goes before the program's argv
+  std::vector<std::string> env;   // added to the program's environment
+};
+ValgrindRun Valgrind();
+// Under valgrind: records that process `pid` said HELLO (an empty file
+// DIR/parked.PID), so that valgrind_check.sh can require its memcheck log:
+// the shim ran under memcheck. ParkedProgram::Next calls it.
+void NoteParked(pid_t pid);
 
 // Built test programs and the shim (paths set by tests/libcompat/CMakeLists.txt).
 std::string CompatLibraryPath();

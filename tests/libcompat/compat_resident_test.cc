@@ -1,7 +1,10 @@
 // libcompat persistent mode's resident output (control_protocol.h): the
 // worker keeps the stdout/stderr pipes of a kRunResidentOutput RUN, later
 // kRunKeepOutput RUNs write into them, and the worker gives them up when a
-// request leaves a process running or replaces fd 1. Real program, real shim.
+// request leaves a process running or replaces fd 1; and the standard streams
+// a request closed are reopened. Real program, real shim (and memcheck: the
+// valgrind pass runs these; tests/e2e/persistent_mode_test.cc covers more
+// ways of closing stdio through the launcher).
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -90,8 +93,9 @@ Reply Run(ParkedProgram& w, uint64_t id, uint32_t flags, const std::vector<std::
   run.request_id = id;
   run.env = env;
   run.flags = flags;
-  std::string bytes;
-  REQUIRE(EncodeCompatRun(run, &bytes).ok());
+  CompatRunMessage message;
+  REQUIRE(EncodeCompatRun(run, &message).ok());
+  const std::string& bytes = message.bytes;
   REQUIRE(w.Send(bytes, fds, nfds));
   Reply r;
   for (;;) {
@@ -206,6 +210,30 @@ TEST_CASE("compat persistent: a request that replaces fd 1 gives the output up",
   CHECK(eof);  // nothing holds the old pipe any more
   Resident::Drain(pipes.err_read, &eof);
   CHECK(eof);
+}
+
+TEST_CASE("compat persistent: the standard streams a request closed are reopened for the next", "[compat]") {
+  auto w = Worker();
+  Resident pipes;
+  Reply a = RunResident(*w, pipes, RequestEnv({"MODE=fclose", "REQ=closing"}));
+  CHECK(a.wait_status == 0);
+  CHECK((a.report_flags & proto::kReportStdioReopened) != 0);
+  CHECK((a.report_flags & proto::kReportOutputReleased) != 0);  // fclose closed fds 1 and 2
+  CHECK((a.report_flags & proto::kReportWorkerRetires) == 0);
+  bool eof = false;
+  CHECK(Resident::Drain(pipes.out_read, &eof).find("REQ=closing\n") != std::string::npos);
+  CHECK(eof);
+  for (uint64_t id = 2; id <= 3; ++id) {
+    RequestPipes own("body-" + std::to_string(id));
+    Reply b = Run(*w, id, proto::kRunNoStarted, RequestEnv({"REQ=next", "MODE=stderr"}), own.child_fds(), 3);
+    REQUIRE_FALSE(b.failed);
+    own.CloseChildEnds();
+    REQUIRE(own.ReadAll(milliseconds(5000)));
+    CHECK(own.out().find("REQ=next\n") != std::string::npos);
+    CHECK(own.out().find("stdin=body-" + std::to_string(id) + "\n") != std::string::npos);
+    CHECK(own.err() == "to-stderr\n");
+    CHECK((b.report_flags & proto::kReportStdioReopened) == 0);
+  }
 }
 
 }  // namespace

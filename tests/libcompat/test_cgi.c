@@ -4,7 +4,8 @@
  *   counter (a global: 1 on every request in fork mode = fresh state),
  *   argv[1], REQ, LD_PRELOAD, its stdin, then exits with EXIT (default 0).
  * MODE=background leaves a child running for 2 s; MODE=close-stdout puts
- * /dev/null on fd 1 before printing (that output is lost). */
+ * /dev/null on fd 1 before printing (that output is lost); MODE=fclose closes
+ * stdin, stdout and stderr at the end (fclose, as gnulib's close_stdout). */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,5 +64,10 @@ int main(int argc, char** argv) {
   printf("REQ=%s\n", getenv("REQ") ? getenv("REQ") : "(none)");
   printf("LD_PRELOAD=%s\n", getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "(none)");
   echo_stdin();
+  if (strcmp(mode, "fclose") == 0) {
+    fclose(stdin);
+    fclose(stdout);
+    fclose(stderr);
+  }
   return exit_text ? atoi(exit_text) : 0;
 }

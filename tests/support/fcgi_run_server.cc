@@ -50,6 +50,9 @@ FcgiRun::FcgiRun(FcgiRunOptions options) : options_(std::move(options)), dir_("f
     int workers = options_.workers > 0 ? options_.workers : 2;
     argv_ = {"/usr/sbin/fcgiwrap", "-f", "-c", std::to_string(workers)};
     if (!inherit) argv_.insert(argv_.end(), {"-s", FcgiwrapSocket(address_)});
+  } else if (!options_.command.empty()) {
+    argv_ = {FcgiRunBinary()};
+    argv_.insert(argv_.end(), options_.command.begin(), options_.command.end());
   } else {
     argv_ = {FcgiRunBinary()};
     if (!inherit) argv_.insert(argv_.end(), {"--listen", address_});

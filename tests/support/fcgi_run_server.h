@@ -41,6 +41,10 @@ struct FcgiRunOptions {
   std::vector<std::string> launcher_env;  // the launcher's environment beyond MinimalEnv()
   bool pass_mode = true;                  // add --mode TestMode()
   Seconds ready_timeout = Seconds(10);
+  // When set: the launcher's arguments after the binary, exactly (a command
+  // line taken from the docs); the harness adds nothing, and `listen` must be
+  // the full address the command listens on (readiness is polled there).
+  std::vector<std::string> command;
 };
 
 class FcgiRun {

@@ -136,7 +136,7 @@ std::string StreamBytes(RecordType type, uint16_t id, std::string_view data, con
       if (n == 0) continue;
     }
     n = std::min({n, kMaxContentLength, data.size()});
-    AppendRecord(&out, static_cast<uint8_t>(type), id, data.substr(0, n));
+    (void)AppendRecord(&out, static_cast<uint8_t>(type), id, data.substr(0, n));  // n fits
     data.remove_prefix(n);
   }
   return out;

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -312,6 +313,17 @@ std::string DescribeWaitStatus(int status) {
     return "signal " + std::to_string(WTERMSIG(status)) + " (SIG" + (name ? name : "?") + ")";
   }
   return "status " + std::to_string(status);
+}
+
+long ProcStatusKib(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > key.size() && line[key.size()] == ':' && line.compare(0, key.size(), key) == 0) {
+      return std::stol(line.substr(key.size() + 1));
+    }
+  }
+  return -1;
 }
 
 }  // namespace fcgi::test

@@ -84,6 +84,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 // Human-readable wait status ("exit 3", "signal 11 (SIGSEGV)").
 std::string DescribeWaitStatus(int status);
 
+// A "KEY:  N kB" line of /proc/PID/status as N (VmRSS, RssAnon, VmHWM...);
+// -1 when the process or the key is missing.
+long ProcStatusKib(pid_t pid, const std::string& key);
+inline long RssKib(pid_t pid) { return ProcStatusKib(pid, "VmRSS"); }
+
 }  // namespace fcgi::test
 
 #endif  // FCGI_RUN_TESTS_SUPPORT_PROCESS_H_

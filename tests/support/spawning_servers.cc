@@ -20,18 +20,6 @@ namespace {
 
 constexpr const char* kServerUser = "www-data";
 
-// dir/state, owned by www-data (the servers write logs, pid files and sockets
-// after dropping privileges).
-std::string MakeServerStateDir(const TempDir& dir) {
-  std::string state = dir.MakeDir("state");
-  if (passwd* pw = getpwnam(kServerUser)) {
-    if (chown(state.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-      throw std::runtime_error("chown(2) " + state + " failed");
-    }
-  }
-  return state;
-}
-
 std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
 
 std::string LighttpdConfig(const LighttpdOptions& o, const std::string& state, int port) {
@@ -43,6 +31,7 @@ std::string LighttpdConfig(const LighttpdOptions& o, const std::string& state, i
   c += "server.errorlog = " + Quoted(state + "/error.log") + "\n";
   c += "server.pid-file = " + Quoted(state + "/lighttpd.pid") + "\n";
   c += "server.upload-dirs = ( " + Quoted(state) + " )\n";
+  if (!o.fastcgi_config.empty()) return c + o.fastcgi_config;
   c += "server.max-request-size = 65536\n";  // KiB: room for the 5 MiB POST
   c += "server.stream-response-body = 2\n";  // pass output on as it comes
   c += "server.modules += ( \"mod_fastcgi\" )\n";
@@ -61,6 +50,7 @@ std::string H2oConfig(const H2oOptions& o, const std::string& state, int port) {
   c += "user: www-data\n";
   c += "pid-file: " + state + "/h2o.pid\n";
   c += "error-log: " + state + "/error.log\n";
+  if (!o.hosts_config.empty()) return c + o.hosts_config;
   c += "hosts:\n  default:\n    paths:\n      \"/\":\n";
   c += "        file.dir: " + o.document_root + "\n";
   c += "        file.custom-handler:\n";
@@ -100,6 +90,16 @@ bool IsZombieOrGone(const std::string& pid) {
 }
 
 }  // namespace
+
+std::string MakeServerStateDir(const TempDir& dir) {
+  std::string state = dir.MakeDir("state");
+  if (passwd* pw = getpwnam(kServerUser)) {
+    if (chown(state.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      throw std::runtime_error("chown(2) " + state + " failed");
+    }
+  }
+  return state;
+}
 
 DocumentRoot::DocumentRoot(const std::vector<std::string>& programs) : dir_("fcgi-run-docroot") {
   for (const std::string& program : programs) {
@@ -174,23 +174,29 @@ std::string H2o::ErrorLog() const {
 }
 
 std::string FcgidConfig(const FcgidOptions& o, const std::string& state_dir) {
+  const std::string ipc = "FcgidIPCDir " + Quoted(state_dir) + "\nFcgidProcessTableFile " +
+                          Quoted(state_dir + "/fcgid_shm") + "\n";
+  std::string initial_env;
+  for (const std::string& e : o.initial_env) initial_env += "FcgidInitialEnv " + e + "\n";
+  if (!o.config.empty()) return o.config + ipc + initial_env;
   std::string c;
   c += "LoadModule fcgid_module /usr/lib/apache2/modules/mod_fcgid.so\n";
-  c += "FcgidIPCDir " + Quoted(state_dir) + "\n";
-  c += "FcgidProcessTableFile " + Quoted(state_dir + "/fcgid_shm") + "\n";
+  c += ipc;
   c += "FcgidMaxRequestLen 67108864\n";  // the default, 128 KiB, refuses larger bodies
   c += "FcgidIOTimeout 60\n";
   c += "FcgidOutputBufferSize 0\n";  // pass output on as it comes (streaming)
-  for (const std::string& e : o.initial_env) c += "FcgidInitialEnv " + e + "\n";
+  c += initial_env;
   c += "DocumentRoot " + Quoted(o.document_root) + "\n";
   if (!o.is_virtual) {
     c += "<Directory " + Quoted(o.document_root) + ">\n";
+    c += "  Require all granted\n";
     c += "  Options +ExecCGI\n";
     c += "  AddHandler fcgid-script .cgi\n";
     c += "  FcgidWrapper " + Quoted(o.wrapper) + " .cgi\n";
     c += "</Directory>\n";
   } else {
     c += "<Location /app>\n";
+    c += "  Require all granted\n";
     c += "  SetHandler fcgid-script\n";
     c += "  Options +ExecCGI\n";
     c += "  FcgidWrapper " + Quoted(o.wrapper) + " virtual\n";

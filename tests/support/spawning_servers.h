@@ -42,12 +42,20 @@ class DocumentRoot {
 // One "pid: cmdline" line each.
 std::vector<std::string> ProcessesMatching(const std::string& needle);
 
+// dir/state, owned by www-data: where a server that dropped to www-data may
+// write (error log, pid file, sockets). Throws if it cannot be made.
+std::string MakeServerStateDir(const TempDir& dir);
+
 struct LighttpdOptions {
   std::string document_root;
   std::string bin_path;      // "bin-path": the command lighttpd runs (fcgi-run ...)
   std::string key = ".cgi";  // fastcgi.server key: an extension or a path prefix ("/app")
   int max_procs = 1;
   bool check_local = true;  // false: requests need not name a file (one program at a prefix)
+  // When set: these lines (the docs' lighttpd block), verbatim, instead of the
+  // generated module, limit and fastcgi.server lines (bin_path, key,
+  // max_procs and check_local are then unused).
+  std::string fastcgi_config;
 };
 
 class Lighttpd {
@@ -76,6 +84,9 @@ struct H2oOptions {
   std::string document_root;
   std::string spawn_command;       // fastcgi.spawn (h2o runs it with /bin/sh -c)
   std::string extension = ".cgi";  // file.custom-handler extension for the programs under document_root
+  // When set: the `hosts:` block (the docs' h2o block), verbatim, instead of
+  // the generated one (document_root, spawn_command and extension unused).
+  std::string hosts_config;
 };
 
 class H2o {
@@ -108,6 +119,10 @@ struct FcgidOptions {
   // "<wrapper>" virtual` (one program, whatever the path below /app).
   bool is_virtual = false;
   std::vector<std::string> initial_env;  // FcgidInitialEnv lines: "NAME VALUE"
+  // When set: the mod_fcgid lines (the docs' blocks), verbatim, instead of the
+  // generated ones; only FcgidIPCDir and FcgidProcessTableFile (the temp
+  // dir's) and the initial_env lines follow them.
+  std::string config;
 };
 
 // Apache httpd with mod_fcgid spawning fcgi-run (the Apache class of
@@ -133,8 +148,8 @@ class FcgidApache {
   std::unique_ptr<Apache> apache_;
 };
 
-// The mod_fcgid lines for `o` (LoadModule, limits, handler, wrapper);
-// `state_dir` is the FcgidIPCDir (writable by the server's user).
+// The mod_fcgid lines for `o` (LoadModule, limits, handler, wrapper, or
+// o.config); `state_dir` is the FcgidIPCDir (writable by the server's user).
 std::string FcgidConfig(const FcgidOptions& o, const std::string& state_dir);
 
 }  // namespace fcgi::test

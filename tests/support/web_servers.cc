@@ -1,5 +1,8 @@
 #include "tests/support/web_servers.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -25,9 +28,9 @@ bool PollFor(ReadFn read, const std::string& needle, Seconds timeout) {
 
 std::string NginxConfig(const NginxOptions& o, const TempDir& dir, int port) {
   std::string d = dir.path();
-  std::string upstream = NginxFastcgiPass(o.fcgi_address);
+  std::string upstream = o.fcgi_address.empty() ? "" : NginxFastcgiPass(o.fcgi_address);
   std::string conf;
-  conf += "daemon off;\nmaster_process on;\nworker_processes 1;\nuser root;\n";
+  conf += "daemon off;\nmaster_process on;\nworker_processes 1;\nuser " + o.user + ";\n";
   conf += "pid " + d + "/nginx.pid;\n";
   conf += "error_log " + d + "/error.log info;\n";
   conf += "events { worker_connections 512; }\n";
@@ -41,11 +44,13 @@ std::string NginxConfig(const NginxOptions& o, const TempDir& dir, int port) {
   conf += "  client_max_body_size 0;\n";
   conf += "  fastcgi_read_timeout 60s;\n";
   conf += "  fastcgi_send_timeout 60s;\n";
-  conf += "  upstream fcgi_backend {\n    server " + upstream + ";\n";
-  for (const std::string& more : o.more_fcgi_addresses)
-    conf += "    server " + NginxFastcgiPass(more) + ";\n";
-  if (o.keep_conn) conf += "    keepalive 8;\n";
-  conf += "  }\n";
+  if (!upstream.empty()) {  // none when the locations name their fastcgi_pass themselves
+    conf += "  upstream fcgi_backend {\n    server " + upstream + ";\n";
+    for (const std::string& more : o.more_fcgi_addresses)
+      conf += "    server " + NginxFastcgiPass(more) + ";\n";
+    if (o.keep_conn) conf += "    keepalive 8;\n";
+    conf += "  }\n";
+  }
   conf += o.extra_http;
   conf += "  server {\n    listen 127.0.0.1:" + std::to_string(port) + ";\n";
   conf += "    server_name localhost;\n";
@@ -86,7 +91,9 @@ std::string ApacheConfig(const ApacheOptions& o, const TempDir& dir, int port) {
   conf += "StartServers 1\nServerLimit 2\nThreadsPerChild 16\nMaxRequestWorkers 32\n";
   conf += "MinSpareThreads 4\nMaxSpareThreads 32\n";
   conf += "Timeout 60\n";
-  conf += "<Directory />\n  Require all granted\n</Directory>\n";
+  // As Debian's apache2.conf: every directory not opened explicitly is denied.
+  conf +=
+      "<Directory />\n  Options FollowSymLinks\n  AllowOverride None\n  Require all denied\n</Directory>\n";
   if (!o.fcgi_address.empty()) {
     conf += "ProxyPass \"" + o.path_prefix + "\" \"" + ApacheProxyTarget(o.fcgi_address) + "\"";
     if (o.enable_reuse) conf += " enablereuse=on";
@@ -102,9 +109,18 @@ std::string ApacheConfig(const ApacheOptions& o, const TempDir& dir, int port) {
   return conf;
 }
 
+// chown(2) `path` to `user` (its primary group).
+void GiveTo(const std::string& path, const std::string& user) {
+  passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr || chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+    throw std::runtime_error("chown(2) " + path + " to " + user + " failed");
+  }
+}
+
 }  // namespace
 
 Nginx::Nginx(NginxOptions options) : options_(std::move(options)), dir_("fcgi-run-nginx") {
+  if (options_.user != "root") GiveTo(dir_.path(), options_.user);  // the workers' temp files
   server_ = StartOnFreePort(dir_, {.name = "nginx",
                                    .config_name = "nginx.conf",
                                    .make_config = [&](int port) { return NginxConfig(options_, dir_, port); },

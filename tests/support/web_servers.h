@@ -35,6 +35,10 @@ struct NginxOptions {
   // `location /` (fcgi_address is then only the upstream `fcgi_backend`;
   // script_filename, keep_conn, buffering and extra_location are unused).
   std::string locations;
+  // The workers' user (`user` directive). Another than root, as packaged
+  // nginx runs (www-data): the temp dirs are given to that user, and the
+  // FastCGI socket must be reachable by it.
+  std::string user = "root";
 };
 
 class Nginx {
@@ -67,7 +71,10 @@ struct ApacheOptions {
       script_filename;  // SCRIPT_FILENAME sent (ProxyFCGISetEnvIf); "" = Apache's own (proxy:fcgi://...)
   std::string path_prefix = "/app/";
   bool enable_reuse = false;  // ProxyPass ... enablereuse=on
-  std::string extra_config;   // appended to httpd.conf (e.g. LoadModule fcgid_module ...)
+  // Appended to httpd.conf (e.g. LoadModule fcgid_module ...). httpd.conf
+  // denies every directory, as Debian's apache2.conf does (`<Directory />`
+  // with `Require all denied`): what is served must be granted.
+  std::string extra_config;
   std::string log_level = "info";
 };
 

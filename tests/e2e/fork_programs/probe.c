@@ -10,7 +10,10 @@
  * QUERY_STRING words, separated by '&':
  *   sleep=MS   sleep MS milliseconds after reading the body, before any output
  *   env        append the output of system("env"): what the program's children get
+ *   record=PATH  first thing in main(): append "ran pid=N" to the file PATH (one
+ *                line per run of main(), to count how often a request ran)
  * Built twice: probe.cgi (dynamic) and probe_static.cgi (-static). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,20 @@ int main(void) {
   const char* method = getenv("REQUEST_METHOD");
   const char* preload = getenv("LD_PRELOAD");
   if (query == NULL) query = "";
+  const char* record = word_value(query, "record");
+  if (record != NULL) {
+    char path[4096];
+    size_t n = strcspn(record, "&");
+    if (n < sizeof path) {
+      memcpy(path, record, n);
+      path[n] = '\0';
+      int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        dprintf(fd, "ran pid=%d\n", (int)getpid());
+        close(fd);
+      }
+    }
+  }
   static char body[65536];
   size_t length = 0;
   ssize_t got;

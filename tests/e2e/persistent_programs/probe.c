@@ -1,7 +1,9 @@
 /* probe.cgi: one CGI program whose QUERY_STRING picks a behaviour that
  * persistent mode must survive (tests/e2e/persistent_mode_test.cc). Run with
  * the fixed arguments "-v -n 5 rest" for the getopt case. Every response
- * starts with "pid=<pid>" so tests can tell whether the worker was replaced. */
+ * starts with "pid=<pid>" so tests can tell whether the worker was replaced.
+ * The stdio cases end the request with its standard streams or fds closed
+ * (as gnulib's close_stdout does), "stdio" then checks all three work. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -24,6 +26,16 @@ static void on_alarm(int sig) {
 }
 
 static void say_bye(void) { printf("atexit handler ran\n"); }
+
+/* gnulib's close_stdout, registered with atexit() by GNU-style programs:
+ * closes stdout and stderr and fails the program if either close fails. */
+static void close_stdout_like_gnulib(void) {
+  if (fclose(stdout) != 0) {
+    perror("write error");
+    _exit(1);
+  }
+  if (fclose(stderr) != 0) _exit(1);
+}
 
 static void helper_level3(void) {
   printf("about to exit(3)\n");
@@ -110,6 +122,64 @@ int main(int argc, char **argv) {
       fflush(stdout);
       _exit(0);
     }
+  } else if (strcmp(q, "gnu-close") == 0) {
+    atexit(close_stdout_like_gnulib);
+    printf("closing stdout and stderr at exit\n");
+  } else if (strcmp(q, "fclose-stdout") == 0) {
+    printf("closing stdout\n");
+    if (fclose(stdout) != 0) _exit(1);
+  } else if (strcmp(q, "fclose-stderr") == 0) {
+    fprintf(stderr, "last words on stderr\n");
+    if (fclose(stderr) != 0) _exit(1);
+    printf("closed stderr\n");
+  } else if (strcmp(q, "fclose-stdin") == 0) {
+    char line[256];
+    if (fgets(line, sizeof line, stdin) != NULL) printf("line=%s", line);
+    if (fclose(stdin) != 0) _exit(1);
+    printf("closed stdin\n");
+  } else if (strcmp(q, "close-1") == 0) {
+    printf("closing fd 1\n");
+    fflush(stdout);
+    close(1);
+  } else if (strcmp(q, "dup2-1") == 0) {
+    printf("fd 1 onto /dev/null\n");
+    fflush(stdout);
+    int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, 1);
+    close(null_fd);
+    printf("this goes to /dev/null\n");
+  } else if (strcmp(q, "close-fds") == 0) {
+    /* As daemons do: every fd but the standard ones, whoever opened it; then
+     * exit(7), a status the response must carry. */
+    printf("closing every fd from 3 up\n");
+    fflush(stdout);
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); ++fd) close((int)fd);
+    exit(7);
+  } else if (strcmp(q, "close-fds-from-4") == 0) {
+    /* The same from fd 4 up: the worker keeps its control socket (fd 3) but
+     * loses the other fds it keeps for itself. */
+    printf("closing every fd from 4 up\n");
+    fflush(stdout);
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); ++fd) close((int)fd);
+  } else if (strcmp(q, "close-fds-reopen") == 0) {
+    /* Closes every fd from 3 up, then opens files that take their numbers. */
+    printf("closing every fd from 3 up and opening 8 files\n");
+    fflush(stdout);
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); ++fd) close((int)fd);
+    for (int i = 0; i < 8; ++i) {
+      if (open("/dev/zero", O_RDONLY) < 0) printf("open failed\n");
+    }
+    exit(7);
+  } else if (strcmp(q, "stdio") == 0) {
+    char line[256];
+    if (fgets(line, sizeof line, stdin) != NULL) printf("line=%s", line);
+    if (ferror(stdin)) printf("stdin error\n");
+    fprintf(stderr, "stderr works\n");
+    if (fflush(stderr) != 0 || ferror(stderr)) printf("stderr error\n");
+    printf("stdio works\n");
   } else if (strcmp(q, "fork") == 0) {
     pid_t child = fork();
     if (child == 0) return 0; /* the child returns from main: it must really exit */

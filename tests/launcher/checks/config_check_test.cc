@@ -60,8 +60,7 @@ TEST_CASE("check-config: every error is reported, exit 2", "[config]") {
   CHECK(AnyContains(r.errors, "--listen tcp:127.0.0.1: "));
   CHECK(AnyContains(r.errors, "missing/app.sock"));
   CHECK(AnyContains(r.errors, "--http tcp:localhost"));
-  CHECK(AnyContains(r.errors, "no user named 'no-such-user-x'"));
-  CHECK(AnyContains(r.errors, "no group named 'no-such-group-x'"));
+  CHECK(AnyContains(r.errors, "--socket-owner no-such-user-x:no-such-group-x: no such user: no-such-user-x"));
   CHECK(AnyContains(r.errors, "--program-user no-such-user-y"));
   CHECK(AnyContains(r.errors, "missing/x.log"));
   std::ostringstream out, err;
@@ -75,15 +74,43 @@ TEST_CASE("check-config: dispatcher --root must be a directory; syslog socket ab
   test::TempDir dir;
   Config c = Valid(dir);
   c.program.clear();
-  c.root = dir.File("no-root");
+  c.root = {dir.File("no-root")};
   c.syslog = true;
   c.syslog_socket = dir.File("no.sock");
   ConfigCheckResult r = CheckConfig(c);
   CHECK(AnyContains(r.errors, "no-root"));
   CHECK(AnyContains(r.warnings, "no.sock"));
-  c.root = dir.path();
+  c.root = {dir.path()};
   r = CheckConfig(c);
   CHECK(r.errors.empty());
+}
+
+// fcgiwrap's users serve cgit from /usr/lib/cgit beside a cgi-bin tree: --program
+// only narrows what --root allows, so one outside every root could never run.
+TEST_CASE("check-config: a --program outside every --root is an error, a file --root is fine", "[config]") {
+  test::TempDir dir;
+  dir.MakeDir("www");
+  dir.MakeDir("elsewhere");
+  std::string tool = dir.WriteFile("elsewhere/tool.cgi", "#!/bin/sh\n");
+  chmod(tool.c_str(), 0755);
+  std::string data = dir.WriteFile("elsewhere/data.txt", "x\n");
+  Config c = Valid(dir);
+  c.program.clear();
+  c.root = {dir.File("www")};
+  c.allowed_programs = {tool};
+  ConfigCheckResult r = CheckConfig(c);
+  CHECK(AnyContains(r.errors, "--program " + tool + ": lies outside --root " + dir.File("www")));
+  CHECK(AnyContains(r.errors, "add --root " + tool));
+  std::ostringstream out, err;
+  CHECK(RunConfigCheck(c, out, err) == 2);
+  CHECK(out.str().find("configuration OK") == std::string::npos);
+  // The program as a root of its own: it may run, and --program may name it.
+  c.root.push_back(tool);
+  r = CheckConfig(c);
+  CHECK(r.errors.empty());
+  c.allowed_programs.clear();
+  c.root = {dir.File("www"), data};
+  CHECK(AnyContains(CheckConfig(c).errors, "--root " + data + ": a file root must be an executable program"));
 }
 
 TEST_CASE("check-config: the run-as-root rule", "[config]") {

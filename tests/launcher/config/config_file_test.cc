@@ -112,6 +112,17 @@ TEST_CASE("config file: options, lists, flags and the program come from the file
   CHECK(p.config.args == std::vector<std::string>{"-x", "two words"});
 }
 
+TEST_CASE("config file: compile-per-request lines, one pattern each", "[config]") {
+  NoConfigEnv no_env;
+  test::TempDir dir;
+  std::string file = dir.WriteFile("s.conf", "root = /srv/www\ncompile-per-request = legacy/\n"
+                                             "compile-per-request = *.cgi\n");
+  Parsed p = Parse({"--config", file, "--compile-per-request", "old.pl"});
+  INFO(p.err);
+  REQUIRE(p.outcome == ParseOutcome::kRun);
+  CHECK(p.config.compile_per_request == std::vector<std::string>{"legacy/", "*.cgi", "old.pl"});
+}
+
 TEST_CASE("config file: the command line replaces scalars and appends to lists", "[config]") {
   NoConfigEnv no_env;
   test::TempDir dir;

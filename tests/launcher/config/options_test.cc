@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "launcher/config/config_file.h"
@@ -206,4 +207,27 @@ TEST_CASE("flag words: the words the file and the command line share", "[options
 }
 
 }  // namespace
+TEST_CASE("options: --compile-per-request takes repeatable patterns, checked as --persistent's, naming the option",
+          "[options]") {
+  Parsed one = Parse({"--compile-per-request", "*", "--compile-per-request", "legacy.pl", "/srv/app.pl"});
+  INFO(one.err);
+  REQUIRE(one.outcome == ParseOutcome::kRun);
+  CHECK(one.config.compile_per_request == std::vector<std::string>{"*", "legacy.pl"});
+  Parsed root = Parse({"--root", "/srv/www", "--compile-per-request", "legacy/", "--compile-per-request",
+                       "/srv/www/old/*.pl"});
+  INFO(root.err);
+  CHECK(root.outcome == ParseOutcome::kRun);
+  for (const auto& [args, why] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--compile-per-request", "", "/srv/app.pl"}, "--compile-per-request '': empty pattern"},
+           {{"--compile-per-request", "legacy/x.pl", "/srv/app.pl"},
+            "--compile-per-request 'legacy/x.pl': a relative path is matched under --root"},
+           {{"--root", "/srv/www", "--compile-per-request", "a/../b.pl"},
+            "--compile-per-request 'a/../b.pl': '.' and '..' never match"}}) {
+    Parsed bad = Parse(args);
+    INFO(bad.err);
+    CHECK(bad.outcome == ParseOutcome::kExitFailure);
+    CHECK(bad.err.find(why) != std::string::npos);
+  }
+}
+
 }  // namespace fcgi

@@ -22,8 +22,10 @@ TEST_CASE("compat_channel: RUN layout is header, env block, cwd", "[compat_chann
   run.request_id = 0x1122334455667788ull;
   run.env = {"A=1", "PATH=/bin"};
   run.cwd = "/srv/www";
-  std::string out;
-  REQUIRE(EncodeCompatRun(run, &out).ok());
+  CompatRunMessage message;
+  REQUIRE(EncodeCompatRun(run, &message).ok());
+  const std::string& out = message.bytes;
+  CHECK(message.env_block.empty());
   proto::RunHeader h;
   REQUIRE(out.size() == sizeof h + 4 + 10 + 8);
   std::memcpy(&h, out.data(), sizeof h);
@@ -37,35 +39,71 @@ TEST_CASE("compat_channel: RUN layout is header, env block, cwd", "[compat_chann
   run.parent_death_signal = false;
   run.env.clear();
   run.cwd.clear();
-  REQUIRE(EncodeCompatRun(run, &out).ok());
+  REQUIRE(EncodeCompatRun(run, &message).ok());
   std::memcpy(&h, out.data(), sizeof h);
   CHECK(out.size() == sizeof h);
   CHECK(h.flags == proto::kRunNoParentDeathSignal);
 
   // Persistent mode's stdio flags travel as given, next to the death-signal bit.
   run.flags = proto::kRunStdinNull | proto::kRunKeepOutput | proto::kRunNoStarted;
-  REQUIRE(EncodeCompatRun(run, &out).ok());
+  REQUIRE(EncodeCompatRun(run, &message).ok());
   std::memcpy(&h, out.data(), sizeof h);
   CHECK(h.flags == (proto::kRunNoParentDeathSignal | proto::kRunStdinNull | proto::kRunKeepOutput |
                     proto::kRunNoStarted));
 }
 
-TEST_CASE("compat_channel: RUN rejects malformed or oversized input", "[compat_channel]") {
+TEST_CASE("compat_channel: RUN rejects malformed input", "[compat_channel]") {
   CompatRunRequest run;
-  std::string out;
+  CompatRunMessage out;
   run.env = {"NOEQUALS"};
   CHECK(EncodeCompatRun(run, &out).code() == Status::Code::kInvalidArgument);
   run.env = {"=x"};
   CHECK(EncodeCompatRun(run, &out).code() == Status::Code::kInvalidArgument);
   run.env = {std::string("A=1\0B=2", 7)};
   CHECK(EncodeCompatRun(run, &out).code() == Status::Code::kInvalidArgument);
-  run.env = {"A=" + std::string(proto::kMaxMessageBytes, 'x')};
-  CHECK(EncodeCompatRun(run, &out).code() == Status::Code::kLimitExceeded);
-  run.env.assign(proto::kMaxEnvEntries + 1, "A=1");
-  CHECK(EncodeCompatRun(run, &out).code() == Status::Code::kLimitExceeded);
   run.env = {"A=1"};
   run.cwd = std::string("/a\0b", 4);
   CHECK(EncodeCompatRun(run, &out).code() == Status::Code::kInvalidArgument);
+  run.cwd = "/" + std::string(proto::kMaxMessageBytes, 'd');
+  CHECK(EncodeCompatRun(run, &out).code() == Status::Code::kLimitExceeded);
+}
+
+TEST_CASE("compat_channel: an environment too large for one message goes in a memfd", "[compat_channel]") {
+  // Past kMaxMessageBytes bytes, or past kMaxEnvEntries entries: the message
+  // keeps the header and the cwd, the block is for MakeEnvMemfd.
+  for (std::vector<std::string> env :
+       {std::vector<std::string>{"A=" + std::string(proto::kMaxMessageBytes, 'x')},
+        std::vector<std::string>(proto::kMaxEnvEntries + 1, "A=1")}) {
+    CompatRunRequest run;
+    run.env = env;
+    run.cwd = "/srv";
+    CompatRunMessage out;
+    REQUIRE(EncodeCompatRun(run, &out).ok());
+    proto::RunHeader h;
+    REQUIRE(out.bytes.size() == sizeof h + 4);
+    std::memcpy(&h, out.bytes.data(), sizeof h);
+    CHECK((h.flags & proto::kRunEnvMemfd) != 0);
+    CHECK(h.env_bytes == out.env_block.size());
+    CHECK(out.bytes.substr(sizeof h) == "/srv");
+    std::string block;
+    for (const std::string& e : env) block += e + '\0';
+    CHECK(out.env_block == block);
+  }
+  // PrepareCompatRun hands out the memfd: sealed, holding exactly the block.
+  CompatRunRequest run;
+  run.env.assign(proto::kMaxEnvEntries + 1, "A=1");
+  std::string message;
+  int fd = -1;
+  REQUIRE(PrepareCompatRun(run, &message, &fd).ok());
+  REQUIRE(fd >= 0);
+  CHECK(fcntl(fd, F_GET_SEALS) == (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL));
+  CHECK(lseek(fd, 0, SEEK_END) == static_cast<off_t>(4 * (proto::kMaxEnvEntries + 1)));
+  CHECK(write(fd, "x", 1) < 0);
+  close(fd);
+  // A small environment needs none.
+  run.env = {"A=1"};
+  REQUIRE(PrepareCompatRun(run, &message, &fd).ok());
+  CHECK(fd == -1);
 }
 
 TEST_CASE("compat_channel: decodes every shim message", "[compat_channel]") {
