@@ -4,7 +4,11 @@
 //   fork mode  (fork_runner.cc)  a parked copy of the program forks per request
 //                                (libcompat), falling back to exec when the
 //                                program cannot be parked
-// so timeouts, aborts and limits behave the same in every mode.
+//   persistent mode (persistent_runner.cc)  a pool of workers running main()
+//                                again and again, lending their output pipes
+// so timeouts, aborts and limits behave the same in every mode. Unit tests
+// drive CgiRequest and Connection through FakeProgramRunner
+// (tests/launcher/run/fake_program_runner.h), whose runs are no processes.
 //
 // Start() is asynchronous: `on_started` runs exactly once (possibly before
 // Start returns) with the pid and the output pipes to read, or an error;
