@@ -122,8 +122,8 @@ void ConnectionState::HandleManagement(const Record& record, std::string* output
   // Each known name is answered once, however often it is asked: the answer
   // is a few dozen bytes, never more than one record holds.
   std::vector<std::pair<std::string, std::string>> answer;
-  for (const auto& [name, value] : asked) {
-    (void)value;
+  for (const auto& pair : asked) {
+    const std::string& name = pair.first;  // a named reference: clang 14 cannot capture a structured binding
     if (std::any_of(answer.begin(), answer.end(), [&name](const auto& a) { return a.first == name; }))
       continue;
     if (name == kMaxConns) {

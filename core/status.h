@@ -47,6 +47,10 @@ class Status {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   std::string ToString() const { return ok() ? "OK" : message_; }
+  // The same error with `more` appended to its message (OK stays OK).
+  Status Annotated(std::string_view more) const {
+    return ok() ? *this : Status(code_, message_ + std::string(more));
+  }
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}

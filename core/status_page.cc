@@ -74,7 +74,7 @@ std::string RenderText(const StatusSnapshot& s) {
   };
   auto num = [](uint64_t v) { return std::to_string(v); };
   line("start time", IsoTime(s.start_time_unix));
-  line("start since", num(static_cast<uint64_t>(s.uptime_seconds)));
+  line("start since", num(static_cast<uint64_t>(s.uptime_seconds)) + " s");
   line("accepted conn", num(s.accepted_connections));
   line("requests total", num(s.requests_total));
   line("requests active", num(s.requests_active));

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fcgi {
 
@@ -47,6 +48,13 @@ constexpr int HexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+// The candidate most likely meant by a misspelt `word`, for "did you mean"
+// hints: the one at the smallest edit distance (insertions, deletions,
+// substitutions and swaps of neighbours; '_' and '-' are the same), when that
+// distance is at most 1 for words of up to 4 characters, 2 up to 8, 3 beyond;
+// on a tie, the first. "" when none is that close.
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace fcgi
 

@@ -30,6 +30,16 @@ bool WorkerSlots::Cancel(Ticket ticket) {
 
 void WorkerSlots::Release() {
   if (in_use_ > 0) --in_use_;
+  StartWaiters();
+}
+
+void WorkerSlots::Resize(size_t slots, size_t max_queue) {
+  slots_ = slots;
+  max_queue_ = max_queue;
+  StartWaiters();
+}
+
+void WorkerSlots::StartWaiters() {
   while (in_use_ < slots_ && !queue_.empty()) {
     Waiter w = std::move(queue_.front());
     queue_.pop_front();

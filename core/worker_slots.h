@@ -34,6 +34,10 @@ class WorkerSlots {
   bool Cancel(Ticket ticket);
   // Frees a slot: gives it to the oldest waiter, if any.
   void Release();
+  // New limits (SIGHUP reload). More slots start waiters at once; fewer let
+  // the programs running now finish (no new start until in_use() is below
+  // the new count). A shorter queue refuses newcomers only: no waiter is dropped.
+  void Resize(size_t slots, size_t max_queue);
 
   size_t in_use() const { return in_use_; }
   size_t queued() const { return queue_.size(); }
@@ -45,6 +49,8 @@ class WorkerSlots {
     Ticket ticket;
     Start start;
   };
+  // Hands free slots to the oldest waiters.
+  void StartWaiters();
   size_t slots_;
   size_t max_queue_;
   size_t in_use_ = 0;

@@ -12,16 +12,16 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
-#include <cstdlib>
 #include <ctime>
 
 #include "core/base_environment.h"
-#include "core/persistent_patterns.h"
+#include "launcher/checks/config_check.h"
 #include "launcher/front/connection.h"
 #include "launcher/front/http_front.h"
 #include "launcher/front/parent_watch.h"
 #include "launcher/log/log.h"
 #include "launcher/request/dispatcher_source.h"
+#include "launcher/request/program_target.h"
 #include "launcher/request/single_program_source.h"
 #include "launcher/run/child_watcher.h"
 #include "launcher/run/exec_runner.h"
@@ -62,32 +62,104 @@ ParkSpec ParkSpecFor(const ProgramTarget& target, const NameValuePairs& base_env
   park.env = EnvEntries(base_env);
   park.rlimits = target.rlimits;
   park.compat_library = FindCompatLibrary(config.compat_library);
-  park.hello_timeout = std::chrono::milliseconds(static_cast<long>(config.park_timeout_seconds * 1000));
+  park.hello_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.park_timeout);
   return park;
 }
 
+// Options a SIGHUP reload cannot apply: the listening sockets are bound,
+// privileges may be dropped, the log destinations are open. Each keeps its
+// running value (copied back into the new configuration) and is named in the log.
+struct RestartOnly {
+  const char* option;
+  void (*keep)(const Config& running, Config* next);
+};
+const RestartOnly kRestartOnly[] = {
+    {"listen", [](const Config& r, Config* n) { n->listen = r.listen; }},
+    {"http", [](const Config& r, Config* n) { n->http = r.http; }},
+    {"socket-mode", [](const Config& r, Config* n) { n->socket_mode = r.socket_mode; }},
+    {"socket-owner", [](const Config& r, Config* n) { n->socket_owner = r.socket_owner; }},
+    {"backlog", [](const Config& r, Config* n) { n->backlog = r.backlog; }},
+    {"parent-pipe-fd", [](const Config& r, Config* n) { n->parent_pipe_fd = r.parent_pipe_fd; }},
+    {"http-max-header",
+     [](const Config& r, Config* n) { n->http_max_header_bytes = r.http_max_header_bytes; }},
+    {"user", [](const Config& r, Config* n) { n->user = r.user; }},
+    {"program-user", [](const Config& r, Config* n) { n->program_user = r.program_user; }},
+    {"allow-root", [](const Config& r, Config* n) { n->allow_root = r.allow_root; }},
+    {"allow-setid-programs",
+     [](const Config& r, Config* n) { n->allow_setid_programs = r.allow_setid_programs; }},
+    {"log", [](const Config& r, Config* n) { n->log_file = r.log_file; }},
+    {"syslog", [](const Config& r, Config* n) { n->syslog = r.syslog; }},
+    {"syslog-facility", [](const Config& r, Config* n) { n->syslog_facility = r.syslog_facility; }},
+    {"syslog-socket", [](const Config& r, Config* n) { n->syslog_socket = r.syslog_socket; }},
+    {"access-log", [](const Config& r, Config* n) { n->access_log = r.access_log; }},
+    {"slow-log", [](const Config& r, Config* n) { n->slow_log = r.slow_log; }},
+    {"slow-threshold", [](const Config& r, Config* n) { n->slow_threshold = r.slow_threshold; }},
+    {"slow-backtrace", [](const Config& r, Config* n) { n->slow_backtrace = r.slow_backtrace; }},
+};
+
+// Options a reload applies without new program processes: requests read them
+// through ServerContext::config, or Reload sets them where they live.
+const char* const kAppliedLive[] = {
+    "timeout",           "kill-grace", "shutdown-timeout", "max-body",     "max-params",    "max-header",
+    "max-conn-requests", "buffer",     "body-spool",       "tmp-dir",      "queue",         "log-level",
+    "verbose",           "stderr",     "status-path",      "ping-path",    "ping-response", "access-format",
+    "allow-from",        "config",     "pass-env",         "status-allow",
+};
+
+// The options whose text differs between two parses ("command" = PROGRAM ARGS).
+std::vector<std::string> ChangedOptions(const std::map<std::string, std::vector<std::string>>& before,
+                                        const std::map<std::string, std::vector<std::string>>& after) {
+  std::vector<std::string> changed;
+  auto b = before.begin();
+  auto a = after.begin();
+  while (b != before.end() || a != after.end()) {
+    if (a == after.end() || (b != before.end() && b->first < a->first)) {
+      changed.push_back((b++)->first);
+    } else if (b == before.end() || a->first < b->first) {
+      changed.push_back((a++)->first);
+    } else {
+      if (a->second != b->second) changed.push_back(a->first);
+      ++a, ++b;
+    }
+  }
+  return changed;
+}
+
+std::string Join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : separator) + i;
+  return out;
+}
+
+// "1 request", "2 requests".
+std::string Requests(uint64_t n) { return std::to_string(n) + (n == 1 ? " request" : " requests"); }
+
 }  // namespace
 
-Server::Server(const Config& config)
-    : config_(config),
+Server::Server(ParseResult start, ConfigReader reread)
+    : config_(std::move(start.config)),
+      reread_(std::move(reread)),
+      given_(std::move(start.given)),
       signals_(io_, SIGTERM, SIGINT, SIGQUIT),
       shutdown_timer_(io_),
       orphan_timer_(io_),
-      slots_(config.EffectiveWorkers(), config.queue),
+      slots_(config_.EffectiveWorkers(), config_.queue),
       spawner_(MakeProcessSpawner()),
       ctx_{.io = io_, .config = config_, .slots = slots_},
-      heap_trim_(io_, [this] { return ctx_.counters.requests_active == 0; }) {
+      heap_trim_(io_, [this] { return ctx_.counters.requests_active == 0; }),
+      retired_timer_(io_) {
   signals_.add(SIGUSR1);
   signals_.add(SIGHUP);
   signals_.add(SIGCHLD);
-  ctx_.limits.max_params_bytes = config.max_params_bytes;
-  ctx_.limits.max_requests = config.max_requests_per_connection;
-  ctx_.limits.max_reqs = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
-  ctx_.limits.max_conns = static_cast<uint32_t>(config.EffectiveWorkers() + config.queue);
+  ctx_.limits.max_params_bytes = config_.max_params_bytes;
+  ctx_.limits.max_requests = config_.max_requests_per_connection;
+  ctx_.limits.max_reqs = static_cast<uint32_t>(config_.EffectiveWorkers() + config_.queue);
+  ctx_.limits.max_conns = static_cast<uint32_t>(config_.EffectiveWorkers() + config_.queue);
   // Posted, so the check runs once the finishing request's handlers have
   // unwound (CgiRequest::Finish drops requests_active before calling back).
   ctx_.on_request_finished = [this]() {
     boost::asio::post(io_, [this]() {
+      SweepRetiredPrograms();
       MaybeFinishShutdown();
       heap_trim_.RequestFinished();
     });
@@ -101,49 +173,11 @@ Server::~Server() {
   }
 }
 
-Status Server::ResolveProgram(ProgramTarget* target) {
-  char resolved[PATH_MAX];
-  if (realpath(config_.program.c_str(), resolved) == nullptr) {
-    return Status::FromErrno("realpath(3)", config_.program, errno);
-  }
-  struct stat st;
-  if (stat(resolved, &st) != 0) return Status::FromErrno("stat(2)", resolved, errno);
-  if (!S_ISREG(st.st_mode)) return Status::Invalid(std::string(resolved) + ": not a regular file");
-  if (access(resolved, X_OK) != 0) return Status::FromErrno("access(2) X_OK", resolved, errno);
-  ProgramTarget& p = *target;
-  p.path = resolved;
-  p.args = config_.args;
-  p.cwd = p.path.substr(0, p.path.rfind('/'));
-  if (p.cwd.empty()) p.cwd = "/";
-  p.display_name = p.path.substr(p.path.rfind('/') + 1);
-  const std::pair<int, int64_t> limits[] = {{RLIMIT_CPU, config_.rlimit_cpu},
-                                            {RLIMIT_AS, config_.rlimit_as},
-                                            {RLIMIT_NOFILE, config_.rlimit_nofile},
-                                            {RLIMIT_NPROC, config_.rlimit_nproc},
-                                            {RLIMIT_CORE, config_.rlimit_core}};
-  for (const auto& [resource, value] : limits) {
-    if (value >= 0) p.rlimits.emplace_back(resource, static_cast<rlim_t>(value));
-  }
-  // --compile-per-request: the program, or a script given to it (perl /srv/app.pl).
-  PersistentPatterns compile;
-  if (PersistentPatterns::Parse(config_.compile_per_request, false, &compile, "--compile-per-request").ok()) {
-    std::string pattern = compile.Match(p.path, "", "");
-    for (size_t i = 0; pattern.empty() && i < p.args.size(); ++i) {
-      if (!p.args[i].empty() && p.args[i][0] == '/' && realpath(p.args[i].c_str(), resolved) != nullptr) {
-        pattern = compile.Match(resolved, "", "");
-      }
-    }
-    p.compile_per_request = !pattern.empty();
-    if (!pattern.empty()) LogDebug("--compile-per-request '" + pattern + "' selects " + p.path);
-  }
-  return Status::Ok();
-}
-
 std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
-  const std::string& mode = target.mode.empty() ? config_.mode : target.mode;  // --persistent (dispatcher)
-  if (mode == "persistent") {
+  const RunMode mode = target.mode.value_or(config_.mode);  // --persistent (dispatcher)
+  if (mode == RunMode::kPersistent) {
     PersistentRunnerOptions po;
-    po.park = ParkSpecFor(target, ctx_.base_env, config_);
+    po.park = ParkSpecFor(target, config_.env, config_);
     po.workers = config_.EffectiveWorkers();
     po.limits.max_requests = config_.max_requests;
     po.limits.max_rss_kib = config_.max_rss_mib * 1024;
@@ -152,28 +186,20 @@ std::unique_ptr<ProgramRunner> Server::MakeRunner(const ProgramTarget& target) {
     po.park_scripts = !target.compile_per_request;  // a script is served in fork mode
     return MakePersistentRunner(io_, *spawner_, std::move(po));
   }
-  if (mode != "fork") return MakeExecRunner(io_, *spawner_);
+  if (mode != RunMode::kFork) return MakeExecRunner(io_, *spawner_);
   ForkRunnerOptions fo;
-  fo.park = ParkSpecFor(target, ctx_.base_env, config_);
+  fo.park = ParkSpecFor(target, config_.env, config_);
   fo.max_failures = config_.park_retries;
   fo.metrics = &ctx_.observability.metrics;
   fo.park_scripts = !target.compile_per_request;
   return MakeForkRunner(io_, *spawner_, std::move(fo));
 }
 
-// --allow-from / FCGI_WEB_SERVER_ADDRS, then --user/--program-user/--allow-root.
+// --allow-from / FCGI_WEB_SERVER_ADDRS (logged), then --user/--program-user/--allow-root.
 Status Server::InitSecurity() {
-  std::string list = config_.allow_from;
-  const char* source = "--allow-from";
-  if (list.empty()) {
-    const char* env = std::getenv("FCGI_WEB_SERVER_ADDRS");
-    if (env != nullptr && *env != '\0') list = env, source = "FCGI_WEB_SERVER_ADDRS";
-  }
-  if (!list.empty()) {
-    Status s = AddressFilter::Parse(list, &peer_filter_);
-    if (!s.ok()) return Status::Invalid(std::string(source) + ": " + s.message());
-    filter_peers_ = true;
-    LogInfo(std::string("TCP peers allowed (") + source + "): " + peer_filter_.ToString());
+  if (config_.allowed_peers) {
+    LogInfo("TCP peers allowed (" + config_.allowed_peers->source +
+            "): " + config_.allowed_peers->filter.ToString());
   }
   // Once fcgi-run is --user, unlink(2) in a directory like /run fails: a
   // process that keeps root removes the socket files at exit.
@@ -189,12 +215,11 @@ Status Server::InitSecurity() {
   return ApplyPrivileges(config_, &spawner_);
 }
 
-void Server::RemoveSockets() {
-  if (socket_remover_) socket_remover_->RemoveNow(&listening_);
-  else RemoveSocketFiles(&listening_);
-}
-
-Status Server::InitDispatcher() {
+Status Server::MakePrograms(const ProgramTarget& target, std::unique_ptr<ProgramSource>* out) {
+  if (!config_.dispatcher()) {
+    *out = MakeSingleProgramSource(target, MakeRunner(target));
+    return Status::Ok();
+  }
   std::unique_ptr<FileSystem> fs = MakeRealFileSystem();
   ScriptPolicy policy;
   Status s = MakeScriptPolicy(config_, *fs, &policy);
@@ -202,30 +227,37 @@ Status Server::InitDispatcher() {
   if (policy.roots.empty() && policy.programs.empty()) {
     LogWarning("dispatcher mode with --allow-any-path: any executable file a request names may run");
   }
-  programs_ = MakeDispatcherSource(config_, std::move(policy), std::move(fs),
-                                   [this](const ProgramTarget& target) { return MakeRunner(target); });
+  *out = MakeDispatcherSource(config_, std::move(policy), std::move(fs),
+                              [this](const ProgramTarget& t) { return MakeRunner(t); });
   return Status::Ok();
+}
+
+void Server::RemoveSockets() {
+  if (socket_remover_) socket_remover_->RemoveNow(&listening_);
+  else RemoveSocketFiles(&listening_);
 }
 
 // A TCP peer outside the allow-list is closed at once (and logged).
 bool Server::PeerAllowed(const ListeningSocket& ls, boost::asio::generic::stream_protocol::socket& socket) {
-  if (!filter_peers_ || !ls.is_tcp) return true;
+  if (!config_.allowed_peers || !ls.is_tcp) return true;
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
-  if (!ec && peer_filter_.Allows(ep.data())) return true;
+  if (!ec && config_.allowed_peers->filter.Allows(ep.data())) return true;
   LogWarning("refused connection from " + DescribePeer(socket) + " on " + ls.name + ": not in " +
-             (config_.allow_from.empty() ? "FCGI_WEB_SERVER_ADDRS" : "--allow-from"));
+             config_.allowed_peers->source);
   socket.close(ec);
   return false;
 }
 
 Status Server::Init() {
+  // What --check-config checks, all of it, before anything is bound (checks/config_check.h).
+  ConfigCheckResult check = CheckConfig(config_);
+  if (!check.errors.empty()) return Status::Invalid(Join(check.errors, "; "));
   ProgramTarget target;
-  Status s = config_.dispatcher() ? Status::Ok() : ResolveProgram(&target);
+  Status s = config_.dispatcher() ? Status::Ok() : ResolveProgramTarget(config_, &target);
   if (!s.ok()) return s;
-  ctx_.base_env = BaseEnvironment(config_.env, std::getenv);
   // --http without --listen: HTTP only (fd 0 is not taken; systemd's sockets are, when it passes some).
-  s = config_.http.empty() || !config_.listen.empty() || SystemdSocketCount() > 0
+  s = config_.http.empty() || !config_.listen.empty() || config_.systemd_fds > 0
           ? OpenListeners(config_, &listening_)
           : Status::Ok();
   if (!s.ok()) return s;
@@ -236,18 +268,13 @@ Status Server::Init() {
   }
   // --access-log, --slow-threshold: opened before privileges drop, like --log.
   ctx_.observability.started_unix = static_cast<int64_t>(std::time(nullptr));
-  if (!config_.status_allow.empty()) {
-    s = AddressFilter::Parse(config_.status_allow, &ctx_.observability.status_allow);
-    if (!s.ok()) return Status::Invalid("--status-allow: " + s.message());
-    ctx_.observability.status_allow_given = true;
-  }
   if (!config_.access_log.empty()) {
     access_log_ = std::make_unique<AccessLog>();
     s = access_log_->Open(config_.access_log, config_.access_format);
     if (!s.ok()) return Status::Invalid("--access-log: " + s.message());
     ctx_.observability.access_log = access_log_.get();
   }
-  if (config_.slow_threshold_seconds > 0) {
+  if (config_.slow_threshold > Duration(0)) {
     slow_log_ = std::make_unique<SlowLog>(io_, *spawner_);
     s = slow_log_->Open(config_.slow_log, config_.slow_backtrace);
     if (!s.ok()) return Status::Invalid("--slow-log: " + s.message());
@@ -255,13 +282,8 @@ Status Server::Init() {
   }
   s = InitSecurity();  // after binding: may drop privileges
   if (!s.ok()) return s;
-  if (config_.dispatcher()) {
-    s = InitDispatcher();
-    if (!s.ok()) return s;
-  } else {
-    std::unique_ptr<ProgramRunner> runner = MakeRunner(target);
-    programs_ = MakeSingleProgramSource(std::move(target), std::move(runner));
-  }
+  s = MakePrograms(target, &programs_);
+  if (!s.ok()) return s;
   ctx_.programs = programs_.get();
   s = OpenAcceptors();
   if (!s.ok()) return s;
@@ -270,8 +292,7 @@ Status Server::Init() {
   parent_watch_ = std::make_unique<ParentWatch>(io_);
   return parent_watch_->Start(config_.parent_pipe_fd, spawned, [this](const std::string& what) {
     if (stopping_) return;
-    LogNotice(what + ": stopping gracefully (" + std::to_string(ctx_.counters.requests_active) +
-              " requests running)");
+    LogNotice(what + ": stopping gracefully (" + Requests(ctx_.counters.requests_active) + " running)");
     BeginShutdown();
   });
 }
@@ -291,8 +312,8 @@ void Server::StartAcceptors() {
   for (auto& a : acceptors_) {
     const std::string& file = a->socket().file;
     LogNotice("listening on " + a->socket().name + (file.empty() ? "" : " (" + file + ")") + " for " +
-              (config_.dispatcher() ? "the programs requests name (dispatcher mode)" : config_.program) +
-              " (mode " + config_.mode + ", " + std::to_string(slots_.capacity()) + " workers)");
+              (config_.dispatcher() ? "the programs that requests name (dispatcher mode)" : config_.program) +
+              " (mode " + RunModeName(config_.mode) + ", " + std::to_string(slots_.capacity()) + " workers)");
     const ListeningSocket* ls = &a->socket();
     a->Start([this, ls](Acceptor::Socket socket) { OnAccept(*ls, std::move(socket)); });
   }
@@ -345,14 +366,10 @@ void Server::WaitForSignal() {
         if (!r.ok()) LogError("SIGUSR1: " + r.message());
       }
     } else if (sig == SIGHUP) {
-      if (config_.mode == "exec" && config_.persistent.empty()) {
-        LogInfo("SIGHUP: nothing to recycle in exec mode (every request starts the program afresh)");
-      } else if (programs_) {
-        programs_->Recycle("SIGHUP");
-      }
+      if (!stopping_) Reload();
     } else if (!stopping_) {
       LogNotice(std::string("received SIG") + sigabbrev_np(sig) + ": stopping gracefully (" +
-                std::to_string(ctx_.counters.requests_active) + " requests running; again to stop at once)");
+                Requests(ctx_.counters.requests_active) + " running; again to stop at once)");
       BeginShutdown();
     } else {
       LogNotice(std::string("received SIG") + sigabbrev_np(sig) + " again: stopping now");
@@ -368,13 +385,12 @@ void Server::BeginShutdown() {
   RemoveSockets();
   connections_.StopReading();
   if (http_) http_->StopAccepting();
-  if (config_.shutdown_timeout_seconds > 0) {
-    shutdown_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(config_.shutdown_timeout_seconds)));
+  if (config_.shutdown_timeout > Duration(0)) {
+    shutdown_timer_.expires_after(config_.shutdown_timeout);
     shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) {
-        LogWarning("--shutdown-timeout reached: terminating " +
-                   std::to_string(ctx_.counters.requests_active) + " running requests");
+        LogWarning("--shutdown-timeout reached: terminating " + Requests(ctx_.counters.requests_active) +
+                   " still running");
         AbortEverything("launcher stopping");
       }
     });
@@ -395,8 +411,10 @@ void Server::MaybeFinishShutdown() {
   finishing_ = true;
   // Only now: requests still queued at the signal need the parked program (fork mode).
   if (programs_) programs_->Shutdown();
+  for (auto& retired : retired_programs_) retired->Shutdown();
   shutdown_timer_.cancel();
   orphan_timer_.cancel();
+  retired_timer_.cancel();
   signals_.cancel();
   // Let the last END_REQUEST records flush: stop once every connection has
   // closed, or after two seconds at most.
@@ -415,6 +433,99 @@ void Server::MaybeFinishShutdown() {
     });
   };
   (*poll)();
+}
+
+void Server::Reload() {
+  if (!reread_) {
+    LogNotice("received SIGHUP: starting the programs afresh");
+    programs_->Recycle("SIGHUP");
+    return;
+  }
+  const std::string source = config_.config_file.empty() ? "the command line" : config_.config_file;
+  LogNotice("received SIGHUP: re-reading " + source);
+  ParseResult next = reread_();
+  std::vector<std::string> errors = next.errors;
+  if (next.outcome == ParseOutcome::kRun) {
+    for (const RestartOnly& r : kRestartOnly) r.keep(config_, &next.config);
+    if (next.config.dispatcher() != config_.dispatcher()) {
+      errors.push_back("switching between a PROGRAM and dispatcher mode (--root) needs a restart");
+    }
+  } else if (errors.empty()) {
+    errors.push_back("not a configuration to serve with (--help, --version)");
+  }
+  ProgramTarget target;
+  if (errors.empty()) {
+    if (next.config.dispatcher()) {
+      CheckPrograms(next.config, &errors);
+    } else if (Status s = ResolveProgramTarget(next.config, &target); !s.ok()) {
+      errors.push_back(s.message());
+    }
+  }
+  if (!errors.empty()) {
+    LogError("SIGHUP: " + source + " not applied, keeping the running configuration: " + Join(errors, "; "));
+    return;
+  }
+  std::vector<std::string> changed = ChangedOptions(given_, next.given);
+  std::vector<std::string> restart, applied;
+  bool new_programs = false;  // a change the running programs' processes do not see
+  for (const std::string& option : changed) {
+    auto is = [&option](const char* name) { return option == name; };
+    if (std::any_of(std::begin(kRestartOnly), std::end(kRestartOnly),
+                    [&](const RestartOnly& r) { return is(r.option); })) {
+      restart.push_back(option);
+      continue;
+    }
+    applied.push_back(option == "command" ? "PROGRAM" : option);
+    if (std::none_of(std::begin(kAppliedLive), std::end(kAppliedLive), is)) new_programs = true;
+  }
+  config_ = std::move(next.config);
+  // What runs is compared next time: a restart-only change is named again until a restart.
+  for (const std::string& option : restart) {
+    auto running = given_.find(option);
+    if (running == given_.end()) next.given.erase(option);
+    else next.given[option] = running->second;
+  }
+  given_ = std::move(next.given);
+  for (const std::string& w : next.warnings) LogWarning(w);
+  Log::SetLevel(config_.log_level);
+  slots_.Resize(config_.EffectiveWorkers(), config_.queue);
+  ctx_.limits.max_params_bytes = config_.max_params_bytes;
+  ctx_.limits.max_requests = config_.max_requests_per_connection;
+  ctx_.limits.max_reqs = static_cast<uint32_t>(config_.EffectiveWorkers() + config_.queue);
+  ctx_.limits.max_conns = static_cast<uint32_t>(config_.EffectiveWorkers() + config_.queue);
+  if (access_log_) access_log_->SetFormat(config_.access_format);
+  if (http_) http_->Configure(config_, target.path);
+  LogNotice("SIGHUP: " + source + " reloaded (" +
+            (applied.empty() ? std::string("nothing to apply") : "changed: " + Join(applied, ", ")) +
+            (restart.empty() ? "" : "; needs a restart to apply: " + Join(restart, ", ")) + ")");
+  if (!new_programs) {  // as before reloads existed: start the long-lived processes afresh
+    programs_->Recycle("SIGHUP");
+    return;
+  }
+  std::unique_ptr<ProgramSource> fresh;
+  if (Status s = MakePrograms(target, &fresh); !s.ok()) {  // checked above: a race with the file system
+    LogError("SIGHUP: " + s.message() + "; the programs keep running as before");
+    return;
+  }
+  LogInfo("SIGHUP: the programs start with the new configuration; those running finish first");
+  retired_programs_.push_back(std::move(programs_));
+  programs_ = std::move(fresh);
+  ctx_.programs = programs_.get();
+  SweepRetiredPrograms();
+}
+
+void Server::SweepRetiredPrograms() {
+  std::erase_if(retired_programs_, [](const std::unique_ptr<ProgramSource>& p) {
+    if (p->InUse()) return false;
+    p->Shutdown();
+    return true;
+  });
+  // A request lets go of its runner only after its last callback: look again shortly.
+  if (retired_programs_.empty() || stopping_) return;
+  retired_timer_.expires_after(std::chrono::seconds(1));
+  retired_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) SweepRetiredPrograms();
+  });
 }
 
 }  // namespace fcgi

@@ -5,7 +5,19 @@
 // Signals: SIGTERM/SIGINT/SIGQUIT stop gracefully (stop accepting, let running
 // requests finish for --shutdown-timeout, then terminate them, remove the unix
 // socket files, exit 0); a second one stops at once. SIGUSR1 reopens the log.
+// SIGHUP re-reads the configuration (Reload) and starts the programs afresh.
 // SIGPIPE is ignored in the launcher (programs get the default disposition).
+//
+// Reload (SIGHUP): the same arguments and environment are parsed again
+// (the config file is what changes). A configuration that does not parse, or
+// whose PROGRAM / --root no longer checks out, is logged as an error and the
+// running one is kept. Otherwise what can change without a restart applies to
+// the requests that follow: the programs, their environment, limits and mode,
+// --workers and --queue, timeouts, sizes, the log level, the status page and
+// access-log format, --allow-from. A new ProgramSource takes over; the old one
+// is shut down once no request holds its runners. Options that need a restart
+// (listening sockets, users, log destinations: kRestartOnly in server.cc)
+// keep their running values and are named in the log.
 #ifndef FCGI_RUN_LAUNCHER_SERVER_H_
 #define FCGI_RUN_LAUNCHER_SERVER_H_
 
@@ -13,11 +25,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <list>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
-#include "core/address_filter.h"
 #include "core/status.h"
 #include "core/worker_slots.h"
 #include "launcher/config/options.h"
@@ -38,9 +52,16 @@ namespace fcgi {
 class Connection;
 class ParentWatch;
 
+// Parses the configuration again for a SIGHUP reload (main.cc: ParseConfig
+// with the arguments and environment of the start).
+using ConfigReader = std::function<ParseResult()>;
+
 class Server {
  public:
-  explicit Server(const Config& config);
+  // `start.config` is the running configuration from now on (the Server owns
+  // it); `reread` gives the next one on SIGHUP (null: SIGHUP only starts the
+  // programs afresh).
+  Server(ParseResult start, ConfigReader reread);
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   ~Server();
@@ -51,10 +72,14 @@ class Server {
   int Run();
 
  private:
-  Status ResolveProgram(ProgramTarget* target);
   std::unique_ptr<ProgramRunner> MakeRunner(const ProgramTarget& target);
   Status InitSecurity();
-  Status InitDispatcher();
+  // The ProgramSource of config_: single program (`target`) or dispatcher.
+  Status MakePrograms(const ProgramTarget& target, std::unique_ptr<ProgramSource>* out);
+  // SIGHUP.
+  void Reload();
+  // Shuts down and drops the replaced sources no request holds any more.
+  void SweepRetiredPrograms();
   // Accept loops on listening_ (which they then own); StartAcceptors logs and starts them.
   Status OpenAcceptors();
   void StartAcceptors();
@@ -69,7 +94,9 @@ class Server {
   // once privileges were dropped); logs each. Idempotent.
   void RemoveSockets();
 
-  const Config& config_;
+  Config config_;  // the running configuration (ctx_.config refers to it)
+  ConfigReader reread_;
+  std::map<std::string, std::vector<std::string>> given_;  // the options as given, for Reload's comparison
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer shutdown_timer_;
@@ -78,15 +105,15 @@ class Server {
   WorkerSlots slots_;
   std::unique_ptr<Spawner> spawner_;
   ServerContext ctx_;
-  HeapTrim heap_trim_;                       // returns free heap memory once idle
-  std::unique_ptr<ProgramSource> programs_;  // created in Init()
+  HeapTrim heap_trim_;                                            // returns free heap memory once idle
+  std::unique_ptr<ProgramSource> programs_;                       // created in Init(), replaced by Reload()
+  std::vector<std::unique_ptr<ProgramSource>> retired_programs_;  // replaced, still held by requests
+  boost::asio::steady_timer retired_timer_;                       // looks at them again
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::vector<ListeningSocket> listening_;
   // --user as root: removes listening_'s files at exit, which --user may not (socket_remover.h).
   std::unique_ptr<SocketRemover> socket_remover_;
   ConnectionList<Connection> connections_;
-  AddressFilter peer_filter_;  // --allow-from / FCGI_WEB_SERVER_ADDRS
-  bool filter_peers_ = false;
   bool stopping_ = false;
   bool finishing_ = false;
   std::unique_ptr<HttpFront> http_;            // --http; destroyed before ctx_

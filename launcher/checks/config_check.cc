@@ -1,17 +1,14 @@
 #include "launcher/checks/config_check.h"
 
-#include <limits.h>
-#include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 
-#include "core/address_filter.h"
-#include "core/listen_address.h"
 #include "launcher/front/listener.h"
 #include "launcher/request/dispatcher_source.h"
+#include "launcher/request/program_target.h"
 #include "launcher/run/privileges.h"
 #include "launcher/shim/fork_runner.h"
 
@@ -19,52 +16,77 @@ namespace fcgi {
 
 namespace {
 
-// Server::ResolveProgram's checks.
-void CheckProgram(const std::string& program, std::vector<std::string>* errors) {
-  char resolved[PATH_MAX];
-  if (realpath(program.c_str(), resolved) == nullptr) {
-    errors->push_back(Status::FromErrno("realpath(3) PROGRAM", program, errno).message());
-    return;
-  }
-  struct stat st;
-  if (stat(resolved, &st) != 0) {
-    errors->push_back(Status::FromErrno("stat(2) PROGRAM", resolved, errno).message());
-  } else if (!S_ISREG(st.st_mode)) {
-    errors->push_back(std::string("PROGRAM ") + resolved + ": not a regular file");
-  } else if (access(resolved, X_OK) != 0) {
-    errors->push_back(Status::FromErrno("access(2) X_OK PROGRAM", resolved, errno).message());
-  }
-}
-
-void CheckAddress(const std::string& option, const std::string& text, std::vector<std::string>* errors) {
-  ListenAddress a;
-  Status s = ParseListenAddress(text, &a);
-  if (!s.ok()) {
-    errors->push_back(option + " " + text + ": " + s.message());
-    return;
-  }
-  if (a.kind != ListenAddress::Kind::kUnix) return;
-  std::string dir = a.path.find('/') == std::string::npos ? "." : a.path.substr(0, a.path.rfind('/'));
-  if (dir.empty()) dir = "/";
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0) {
-    errors->push_back(option + " " + text + ": " + Status::FromErrno("stat(2)", dir, errno).message());
-  } else if (!S_ISDIR(st.st_mode)) {
-    errors->push_back(option + " " + text + ": " + dir + " is not a directory");
-  }
-}
-
-void CheckLogFile(const std::string& path, std::vector<std::string>* errors) {
+// A file fcgi-run appends to ("-" = stdout): writable, or creatable in its directory.
+void CheckAppendable(const std::string& option, const std::string& path, std::vector<std::string>* errors) {
+  if (path == "-") return;
   if (access(path.c_str(), F_OK) == 0) {
-    if (access(path.c_str(), W_OK) != 0)
-      errors->push_back(Status::FromErrno("--log access(2) W_OK", path, errno).message());
+    if (access(path.c_str(), W_OK) != 0) {
+      errors->push_back(Status::FromErrno(option + " access(2) W_OK", path, errno).message());
+    }
     return;
   }
   std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
   if (dir.empty()) dir = "/";
   if (access(dir.c_str(), W_OK) != 0) {
-    errors->push_back("--log " + path +
+    errors->push_back(option + " " + path +
                       ": cannot be created: " + Status::FromErrno("access(2) W_OK", dir, errno).message());
+  }
+}
+
+void CheckListeners(const Config& config, ConfigCheckResult* r) {
+  for (const ListenAddress& a : config.listen) {
+    Status s = CheckListenAddress(a);
+    if (!s.ok()) r->errors.push_back("--listen " + a.ToString() + ": " + s.message());
+  }
+  for (const ListenAddress& a : config.http) {
+    Status s = CheckListenAddress(a);
+    if (!s.ok()) r->errors.push_back("--http " + a.ToString().substr(4) + ": " + s.message());
+  }
+  // --http without --listen serves HTTP only: nothing is inherited.
+  if (!config.listen.empty() || !config.http.empty()) return;
+  std::vector<ListeningSocket> inherited;
+  Status s = FindInheritedListeners(config, &inherited);
+  if (s.code() == Status::Code::kNotFound) {
+    r->warnings.push_back(s.message() +
+                          " (start-up fails unless a web server that spawns fcgi-run hands it one)");
+  } else if (!s.ok()) {
+    r->errors.push_back(s.message());
+  }
+}
+
+}  // namespace
+
+void CheckPrograms(const Config& config, std::vector<std::string>* errors) {
+  if (config.dispatcher()) {
+    std::unique_ptr<FileSystem> fs = MakeRealFileSystem();
+    ScriptPolicy policy;
+    Status s = MakeScriptPolicy(config, *fs, &policy);
+    if (!s.ok()) errors->push_back(s.message());
+  } else {
+    ProgramTarget target;
+    Status s = ResolveProgramTarget(config, &target);
+    if (!s.ok()) errors->push_back(s.message());
+  }
+}
+
+namespace {
+
+// The programs run as --program-user, else as --user: that user must be able
+// to execute PROGRAM (or each --program), not only fcgi-run (access(2) in
+// CheckPrograms judges fcgi-run's own ids).
+void CheckProgramsRunnableBy(const Config& config, const Credentials& launcher, const Credentials& program,
+                             std::vector<std::string>* errors) {
+  const bool program_user = !config.program_user.empty();
+  if (!program_user && config.user.empty()) return;
+  const Credentials& who = program_user ? program : launcher;
+  if (who.uid == geteuid()) return;
+  const char* option = program_user ? "--program-user" : "--user";
+  std::vector<std::string> paths = config.allowed_programs;
+  ProgramTarget target;
+  if (!config.dispatcher() && ResolveProgramTarget(config, &target).ok()) paths = {target.path};
+  for (const std::string& path : paths) {
+    if (Status s = CheckExecutableBy(who, option, path); !s.ok() && s.code() != Status::Code::kNotFound)
+      errors->push_back(s.message());
   }
 }
 
@@ -72,18 +94,9 @@ void CheckLogFile(const std::string& path, std::vector<std::string>* errors) {
 
 ConfigCheckResult CheckConfig(const Config& config) {
   ConfigCheckResult r;
-  if (config.dispatcher()) {
-    std::unique_ptr<FileSystem> fs = MakeRealFileSystem();
-    ScriptPolicy policy;
-    Status s = MakeScriptPolicy(config, *fs, &policy);
-    if (!s.ok()) r.errors.push_back(s.message());
-  } else {
-    CheckProgram(config.program, &r.errors);
-  }
-  for (const std::string& l : config.listen) CheckAddress("--listen", l, &r.errors);
-  for (const std::string& h : config.http) {
-    CheckAddress("--http", h.rfind("tcp:", 0) == 0 ? h : "tcp:" + h, &r.errors);
-  }
+  CheckPrograms(config, &r.errors);
+  CheckListeners(config, &r);
+  if (Status s = CheckListenWithSystemd(config); !s.ok()) r.errors.push_back(s.message());
   if (Status owner = CheckSocketOwner(config); !owner.ok()) r.errors.push_back(owner.message());
   Credentials launcher, program;
   Status s = CheckPrivileges(config, &launcher, &program);
@@ -95,19 +108,23 @@ ConfigCheckResult CheckConfig(const Config& config) {
                                   "(systemd's User=), run it as that user: runuser -u www-data -- "
                                   "fcgi-run --config FILE --check-config"
                                 : ""));
+  } else {
+    CheckProgramsRunnableBy(config, launcher, program, &r.errors);
   }
-  if (config.allow_from.empty()) {
-    const char* env = std::getenv("FCGI_WEB_SERVER_ADDRS");
-    AddressFilter filter;
-    if (env != nullptr && *env != '\0' && !(s = AddressFilter::Parse(env, &filter)).ok()) {
-      r.errors.push_back("FCGI_WEB_SERVER_ADDRS: " + s.message());
-    }
+  if (!config.log_file.empty()) CheckAppendable("--log", config.log_file, &r.errors);
+  if (!config.access_log.empty()) CheckAppendable("--access-log", config.access_log, &r.errors);
+  if (config.slow_threshold > Duration(0) && !config.slow_log.empty()) {
+    CheckAppendable("--slow-log", config.slow_log, &r.errors);
   }
-  if (!config.log_file.empty()) CheckLogFile(config.log_file, &r.errors);
-  if (config.mode != "exec" && FindCompatLibrary(config.compat_library).empty()) {
-    r.warnings.push_back(
-        "--mode " + config.mode +
-        ": libfcgi-run-compat.so not found (give --compat-library); programs will run in exec mode");
+  if (config.parent_pipe_fd >= 0 && fcntl(config.parent_pipe_fd, F_GETFD) < 0) {
+    r.errors.push_back(
+        Status::FromErrno("fcntl(2) --parent-pipe-fd", std::to_string(config.parent_pipe_fd), errno)
+            .message());
+  }
+  if (config.mode != RunMode::kExec && FindCompatLibrary(config.compat_library).empty()) {
+    r.warnings.push_back(std::string("--mode ") + RunModeName(config.mode) +
+                         ": libfcgi-run-compat.so not found (give --compat-library); programs will run in "
+                         "exec mode");
   }
   struct stat st;
   if (config.syslog && (stat(config.syslog_socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))) {
@@ -117,13 +134,16 @@ ConfigCheckResult CheckConfig(const Config& config) {
   return r;
 }
 
-int RunConfigCheck(const Config& config, std::ostream& out, std::ostream& err) {
+int RunConfigCheck(const ParseResult& parsed, std::ostream& out, std::ostream& err) {
+  const Config& config = parsed.config;
   ConfigCheckResult r = CheckConfig(config);
+  for (const std::string& w : parsed.warnings) out << "warning: " << w << "\n";
   for (const std::string& w : r.warnings) out << "warning: " << w << "\n";
-  if (r.errors.empty()) {
+  if (parsed.errors.empty() && r.errors.empty()) {
     out << "configuration OK" << (config.config_file.empty() ? "" : " (" + config.config_file + ")") << "\n";
     return 0;
   }
+  for (const std::string& e : parsed.errors) err << "error: " << e << "\n";
   for (const std::string& e : r.errors) err << "error: " << e << "\n";
   return 2;
 }

@@ -1,7 +1,5 @@
 #include "launcher/checks/safety_check.h"
 
-#include <limits.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -163,15 +161,12 @@ class SafetyCheck {
     return false;
   }
 
-  // The program as a real start finds it: its real path and directory.
+  // The program as start-up resolves PROGRAM: its real path, directory and
+  // --rlimit-*.
   bool ResolveProgram() {
-    char resolved[PATH_MAX];
-    if (realpath(config_.program.c_str(), resolved) == nullptr) {
-      return CouldNotRun("cannot find " + config_.program);
-    }
-    program_ = resolved;
-    cwd_ = program_.substr(0, program_.rfind('/'));
-    if (cwd_.empty()) cwd_ = "/";
+    if (Status s = ResolveProgramTarget(config_, &target_); !s.ok()) return CouldNotRun(s.message());
+    program_ = target_.path;
+    cwd_ = target_.cwd;
     return true;
   }
 
@@ -193,16 +188,16 @@ class SafetyCheck {
   // Spawns as a real start makes them: the root refusal, --user and
   // --program-user (ApplyPrivileges), --rlimit-*, --env.
   bool PrepareSpawns() {
-    base_env_ = EnvEntries(BaseEnvironment(config_.env, getenv));
+    base_env_ = EnvEntries(config_.env);  // --env, then PATH, as in serving
     spawner_ = MakeProcessSpawner();
     if (Status s = ApplyPrivileges(config_, &spawner_); !s.ok()) return CouldNotRun(s.message());
     park_.program = program_;
     park_.args = config_.args;
     park_.cwd = cwd_;
     park_.env = base_env_;
-    park_.rlimits = RlimitsFromConfig(config_);
+    park_.rlimits = target_.rlimits;
     park_.compat_library = FindCompatLibrary(config_.compat_library);
-    park_.hello_timeout = std::chrono::milliseconds(static_cast<long>(config_.park_timeout_seconds * 1000));
+    park_.hello_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.park_timeout);
     return true;
   }
 
@@ -410,6 +405,7 @@ class SafetyCheck {
 
   const Config& config_;
   std::ostream& report_;
+  ProgramTarget target_;  // PROGRAM resolved
   std::string program_, cwd_;
   std::vector<CheckRequest> requests_;
   std::vector<std::string> base_env_;

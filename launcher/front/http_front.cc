@@ -14,8 +14,11 @@ HttpFront::HttpFront(ServerContext& ctx) : ctx_(ctx) {}
 
 HttpFront::~HttpFront() = default;
 
-Status HttpFront::Open(const Config& config, const std::string& program_path) {
+void HttpFront::Configure(const Config& config, const std::string& program_path) {
   settings_.max_header_bytes = config.http_max_header_bytes;
+  settings_.cgi.document_root.clear();
+  settings_.cgi.program_path.clear();
+  settings_.cgi.program_dir.clear();
   if (config.program.empty() || program_path.empty()) {
     // The first directory --root is the document root URLs map into.
     for (const std::string& root : config.root) {
@@ -31,15 +34,18 @@ Status HttpFront::Open(const Config& config, const std::string& program_path) {
     settings_.cgi.program_dir =
         slash == 0 || slash == std::string::npos ? "/" : program_path.substr(0, slash);
   }
-  for (const std::string& address : config.http) {
-    Config one = config;  // OpenListeners' TCP path: SO_REUSEADDR, backlog, close-on-exec
-    one.listen = {address.rfind("tcp:", 0) == 0 ? address : "tcp:" + address};
-    std::vector<ListeningSocket> opened;
-    Status s = OpenListeners(one, &opened);
-    if (!s.ok()) return Status::Invalid("--http " + address + ": " + s.message());
+}
+
+Status HttpFront::Open(const Config& config, const std::string& program_path) {
+  Configure(config, program_path);
+  for (const ListenAddress& address : config.http) {
+    const std::string name = address.ToString().substr(4);  // without "tcp:"
+    std::vector<ListeningSocket> opened;  // OpenListener's TCP path: SO_REUSEADDR, backlog, close-on-exec
+    Status s = OpenListener(address, config, &opened);
+    if (!s.ok()) return Status::Invalid("--http " + name + ": " + s.message());
     for (const ListeningSocket& ls : opened) {
       auto a = std::make_unique<Acceptor>(ctx_.io, ls, "--http ");
-      Status opened_status = a->Open("--http " + address);
+      Status opened_status = a->Open("--http " + name);
       if (!opened_status.ok()) {
         ::close(ls.fd);
         return opened_status;

@@ -31,9 +31,12 @@ class HttpFront {
   ~HttpFront();
 
   // Binds every config.http address ("127.0.0.1:8080", "[::1]:8080",
-  // "localhost:8080"). `program_path` is the single program ("" in dispatcher
-  // mode, where config.root is the document root). Errors name the address.
+  // "localhost:8080") and Configure()s. Errors name the address.
   Status Open(const Config& config, const std::string& program_path);
+  // What requests run: `program_path` is the single program ("" in dispatcher
+  // mode, where config.root is the document root); and the header limit.
+  // Again on a SIGHUP reload, for the requests that follow.
+  void Configure(const Config& config, const std::string& program_path);
   // Starts the accept loops (logs the URLs).
   void Start();
   // Graceful stop: no new connections; open ones finish their response.

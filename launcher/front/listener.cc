@@ -72,16 +72,6 @@ bool InOurGroups(gid_t gid) {
   return n > 0 && std::find(groups.begin(), groups.begin() + n, gid) != groups.begin() + n;
 }
 
-std::string UserName(uid_t uid) {
-  struct passwd* pw = getpwuid(uid);
-  return pw != nullptr ? pw->pw_name : std::to_string(uid);
-}
-
-std::string GroupName(gid_t gid) {
-  struct group* gr = getgrgid(gid);
-  return gr != nullptr ? gr->gr_name : std::to_string(gid);
-}
-
 // "www-data:www-data 0660" for the file at `path` ("" if it cannot be stat'ed).
 std::string DescribeSocketFile(const std::string& path) {
   struct stat st;
@@ -102,8 +92,11 @@ std::string UnixSocketPath(int fd) {
   return std::string(addr.sun_path, strnlen(addr.sun_path, sizeof addr.sun_path));
 }
 
-// Removes `path` if it is a socket nobody listens on. Error if something does.
-Status ClearStaleSocket(const std::string& path) {
+// What is at the unix socket path `path`: nothing (*stale false), a socket
+// nobody listens on (*stale true), or an error: something that is not a
+// socket, or a socket another process listens on.
+Status ProbeSocketPath(const std::string& path, bool* stale) {
+  *stale = false;
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return Status::Ok();  // nothing there
   if (!S_ISSOCK(st.st_mode)) {
@@ -120,8 +113,29 @@ Status ClearStaleSocket(const std::string& path) {
   close(probe);
   if (rc == 0) return Status::Invalid("listen unix:" + path + ": another process is listening on it");
   if (err != ECONNREFUSED && err != ENOENT) return Status::FromErrno("connect(2)", path, err);
+  *stale = err == ECONNREFUSED;
+  return Status::Ok();
+}
+
+// Removes `path` if it is a socket nobody listens on. Error if something does.
+Status ClearStaleSocket(const std::string& path) {
+  bool stale = false;
+  Status s = ProbeSocketPath(path, &stale);
+  if (!s.ok() || !stale) return s;
   if (unlink(path.c_str()) != 0 && errno != ENOENT) return Status::FromErrno("unlink(2)", path, errno);
   LogInfo("removed stale socket " + path);
+  return Status::Ok();
+}
+
+// getaddrinfo(3) for a TCP address to bind; the caller frees *out.
+Status ResolveTcp(const ListenAddress& a, addrinfo** out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  std::string port = std::to_string(a.port);
+  int gai = getaddrinfo(a.host.c_str(), port.c_str(), &hints, out);
+  if (gai != 0) return Status::NotFound("getaddrinfo(3) " + a.ToString() + ": " + gai_strerror(gai));
   return Status::Ok();
 }
 
@@ -176,14 +190,9 @@ Status OpenUnix(const ListenAddress& a, const Config& config, ListeningSocket* o
 }
 
 Status OpenTcp(const ListenAddress& a, const Config& config, ListeningSocket* out) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
   addrinfo* res = nullptr;
-  std::string port = std::to_string(a.port);
-  int gai = getaddrinfo(a.host.c_str(), port.c_str(), &hints, &res);
-  if (gai != 0) return Status::NotFound("getaddrinfo(3) " + a.ToString() + ": " + gai_strerror(gai));
+  Status resolved = ResolveTcp(a, &res);
+  if (!resolved.ok()) return resolved;
   Status last = Status::NotFound("listen " + a.ToString() + ": no usable address");
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -200,8 +209,7 @@ Status OpenTcp(const ListenAddress& a, const Config& config, ListeningSocket* ou
       continue;
     }
     // Warn before listen(2): once the socket accepts, a caller may read the log.
-    const char* env_list = std::getenv("FCGI_WEB_SERVER_ADDRS");
-    if (!IsLoopbackHost(a.host) && config.allow_from.empty() && (env_list == nullptr || *env_list == '\0')) {
+    if (!IsLoopbackHost(a.host) && !config.allowed_peers) {
       LogWarning("listening on non-loopback address " + a.ToString() +
                  " without --allow-from (or FCGI_WEB_SERVER_ADDRS): any host that can reach it can run the "
                  "program; restrict peers with --allow-from ADDR[,ADDR...]");
@@ -261,8 +269,9 @@ Status CheckSocketOwner(const Config& config) {
   const std::string spec = SocketOwnerFor(config, &source);
   if (spec.empty()) return Status::Ok();
   // Only where fcgi-run creates sockets.
-  const bool creates = std::any_of(config.listen.begin(), config.listen.end(),
-                                   [](const std::string& l) { return l.rfind("unix:", 0) == 0; });
+  const bool creates = std::any_of(config.listen.begin(), config.listen.end(), [](const ListenAddress& l) {
+    return l.kind == ListenAddress::Kind::kUnix;
+  });
   if (!creates) return Status::Ok();
   SocketOwner owner;
   Status s = ResolveSocketOwner(spec, &owner);
@@ -289,59 +298,50 @@ bool IsListeningSocket(int fd) {
   return value != 0;
 }
 
-int SystemdSocketCount() {
-  const char* pid_text = std::getenv("LISTEN_PID");
-  const char* fds_text = std::getenv("LISTEN_FDS");
-  if (pid_text == nullptr || fds_text == nullptr || std::atol(pid_text) != static_cast<long>(getpid()))
-    return 0;
-  return std::max(std::atoi(fds_text), 0);
+Status OpenListener(const ListenAddress& a, const Config& config, std::vector<ListeningSocket>* out) {
+  ListeningSocket ls;
+  ls.name = a.ToString();
+  Status s;
+  switch (a.kind) {
+    case ListenAddress::Kind::kUnix:
+      s = OpenUnix(a, config, &ls);
+      break;
+    case ListenAddress::Kind::kTcp:
+      s = OpenTcp(a, config, &ls);
+      break;
+    case ListenAddress::Kind::kFd:
+      return AdoptFd(a.fd, ls.name, out);
+  }
+  if (s.ok()) out->push_back(ls);
+  return s;
+}
+
+Status CheckListenWithSystemd(const Config& config) {
+  if (config.systemd_fds == 0 || config.listen.empty()) return Status::Ok();
+  return Status::Invalid("--listen " + config.listen.front().ToString() + " given while systemd passes " +
+                         std::to_string(config.systemd_fds) +
+                         " listening socket(s) (LISTEN_FDS): fcgi-run would not serve systemd's socket and "
+                         "requests sent to it would hang. Remove 'listen' from the config file (the .socket "
+                         "unit says where fcgi-run listens), or start the service without its socket unit");
 }
 
 Status OpenListeners(const Config& config, std::vector<ListeningSocket>* out) {
-  const int systemd = SystemdSocketCount();
-  if (systemd > 0 && !config.listen.empty()) {
-    return Status::Invalid(
-        "--listen " + config.listen.front() + " given while systemd passes " + std::to_string(systemd) +
-        " listening socket(s) (LISTEN_FDS): fcgi-run would not serve systemd's socket and requests sent to "
-        "it "
-        "would hang. Remove 'listen' from the config file (the .socket unit says where fcgi-run listens), "
-        "or start the service without its socket unit");
-  }
-  for (const std::string& text : config.listen) {
-    ListenAddress a;
-    Status s = ParseListenAddress(text, &a);
+  if (Status s = CheckListenWithSystemd(config); !s.ok()) return s;
+  for (const ListenAddress& a : config.listen) {
+    Status s = OpenListener(a, config, out);
     if (!s.ok()) return s;
-    ListeningSocket ls;
-    ls.name = a.ToString();
-    switch (a.kind) {
-      case ListenAddress::Kind::kUnix:
-        s = OpenUnix(a, config, &ls);
-        break;
-      case ListenAddress::Kind::kTcp:
-        s = OpenTcp(a, config, &ls);
-        break;
-      case ListenAddress::Kind::kFd:
-        s = AdoptFd(a.fd, ls.name, out);
-        if (!s.ok()) return s;
-        continue;
-    }
-    if (!s.ok()) return s;
-    out->push_back(ls);
   }
   if (!config.listen.empty()) return Status::Ok();
+  return FindInheritedListeners(config, out);
+}
 
-  // systemd socket activation.
-  if (systemd > 0) {
-    int n = systemd;
-    unsetenv("LISTEN_PID");
-    unsetenv("LISTEN_FDS");
-    unsetenv("LISTEN_FDNAMES");
-    for (int i = 0; i < n; ++i) {
-      Status s = AdoptFd(kSystemdFirstFd + i, "systemd:fd:" + std::to_string(kSystemdFirstFd + i), out);
-      if (!s.ok()) return s;
-    }
-    if (n > 0) return Status::Ok();
+Status FindInheritedListeners(const Config& config, std::vector<ListeningSocket>* out) {
+  // systemd socket activation (LISTEN_FDS, when LISTEN_PID named this process).
+  for (int i = 0; i < config.systemd_fds; ++i) {
+    Status s = AdoptFd(kSystemdFirstFd + i, "systemd:fd:" + std::to_string(kSystemdFirstFd + i), out);
+    if (!s.ok()) return s;
   }
+  if (config.systemd_fds > 0) return Status::Ok();
   // FastCGI convention: the web server hands a listening socket as fd 0.
   sockaddr_storage peer{};
   socklen_t len = sizeof peer;
@@ -349,10 +349,36 @@ Status OpenListeners(const Config& config, std::vector<ListeningSocket>* out) {
       IsListeningSocket(0)) {
     return AdoptFd(0, "fd:0", out);
   }
-  return Status::Invalid(
+  return Status::NotFound(
       "nothing to listen on: give --listen unix:/path/to.sock or --listen tcp:127.0.0.1:9000, "
       "or start fcgi-run with a listening socket on fd 0 (as mod_fcgid, lighttpd and spawn-fcgi do) "
       "or through systemd socket activation");
+}
+
+Status CheckListenAddress(const ListenAddress& a) {
+  switch (a.kind) {
+    case ListenAddress::Kind::kUnix: {
+      std::string dir = a.path.find('/') == std::string::npos ? "." : a.path.substr(0, a.path.rfind('/'));
+      if (dir.empty()) dir = "/";
+      struct stat st;
+      if (stat(dir.c_str(), &st) != 0) return Status::FromErrno("stat(2)", dir, errno);
+      if (!S_ISDIR(st.st_mode)) return Status::Invalid(dir + " is not a directory");
+      bool stale = false;
+      return ProbeSocketPath(a.path, &stale);
+    }
+    case ListenAddress::Kind::kTcp: {
+      addrinfo* res = nullptr;
+      Status s = ResolveTcp(a, &res);
+      if (s.ok()) freeaddrinfo(res);
+      return s;
+    }
+    case ListenAddress::Kind::kFd:
+      if (!IsListeningSocket(a.fd)) {
+        return Status::Invalid("file descriptor " + std::to_string(a.fd) + " is not a listening socket");
+      }
+      return Status::Ok();
+  }
+  return Status::Ok();
 }
 
 Status RemoveCreatedSocket(const ListeningSocket& ls) {

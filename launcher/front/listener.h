@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/listen_address.h"
 #include "core/status.h"
 #include "launcher/config/options.h"
 
@@ -49,13 +50,29 @@ std::string SocketOwnerFor(const Config& config, std::string* source = nullptr);
 // option and say why; --check-config and OpenListeners use it.
 Status CheckSocketOwner(const Config& config);
 
-// Opens every address of config.listen; with none, takes over fd 0 or the
-// systemd sockets. Errors name the address and the syscall.
+// An error when --listen is given while systemd passes sockets
+// (config.systemd_fds): systemd's would never be served. --check-config and
+// OpenListeners use it.
+Status CheckListenWithSystemd(const Config& config);
+
+// Opens every address of config.listen; with none, takes over the inherited
+// sockets (FindInheritedListeners). Errors name the address and the syscall.
 Status OpenListeners(const Config& config, std::vector<ListeningSocket>* out);
 
-// How many listening sockets systemd socket activation passes to this
-// process (LISTEN_FDS when LISTEN_PID is ours; 0 when none or not ours).
-int SystemdSocketCount();
+// Opens one address (config gives the unix socket mode and owner, the backlog).
+Status OpenListener(const ListenAddress& address, const Config& config, std::vector<ListeningSocket>* out);
+
+// The listening sockets fcgi-run inherits when --listen is absent: systemd's
+// (config.systemd_fds, from fd 3 on), else fd 0 when it is a listening socket
+// (FastCGI's FCGI_LISTENSOCK_FILENO). kNotFound when there is none. Sets
+// close-on-exec on what it finds.
+Status FindInheritedListeners(const Config& config, std::vector<ListeningSocket>* out);
+
+// What OpenListener would refuse before it binds: for a unix socket, a
+// missing directory, a path that is not a socket or that another process
+// listens on; for TCP, a host that does not resolve; for fd:N, a descriptor
+// that is not a listening socket. Changes nothing (--check-config).
+Status CheckListenAddress(const ListenAddress& address);
 
 // True when `fd` is a listening socket (getsockopt SO_ACCEPTCONN).
 bool IsListeningSocket(int fd);

@@ -22,26 +22,6 @@ bool IsPipeReadEnd(int fd) {
   return flags >= 0 && (flags & O_ACCMODE) == O_RDONLY;
 }
 
-constexpr int kParentPipeAuto = -2;
-constexpr int kParentPipeNone = -1;
-
-// "auto" -> kParentPipeAuto, "none" -> kParentPipeNone, a decimal N -> N.
-Status ParseParentPipeSetting(const std::string& text, int* fd) {
-  if (text == "auto") {
-    *fd = kParentPipeAuto;
-    return Status::Ok();
-  }
-  if (text == "none") {
-    *fd = kParentPipeNone;
-    return Status::Ok();
-  }
-  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::Invalid("--parent-pipe-fd " + text + ": expected auto, none or a descriptor number");
-  }
-  *fd = std::stoi(text);
-  return Status::Ok();
-}
-
 }  // namespace
 
 ParentWatch::ParentWatch(boost::asio::io_context& io) : epoll_(io) {}
@@ -51,10 +31,7 @@ ParentWatch::~ParentWatch() {
   epoll_.close(ignored);
 }
 
-Status ParentWatch::Start(const std::string& text, bool spawned, GoneCallback on_gone) {
-  int setting = kParentPipeNone;
-  Status s = ParseParentPipeSetting(text, &setting);
-  if (!s.ok()) return s;
+Status ParentWatch::Start(int setting, bool spawned, GoneCallback on_gone) {
   int fd = setting;
   if (setting == kParentPipeNone) return Status::Ok();
   if (setting == kParentPipeAuto) {

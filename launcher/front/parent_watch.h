@@ -4,7 +4,7 @@
 // When every writer has closed it (the web server is gone), the callback runs
 // once, on the reactor thread; the Server then stops as on SIGTERM.
 //
-// Which descriptor (--parent-pipe-fd):
+// Which descriptor (--parent-pipe-fd, parsed into Config::parent_pipe_fd):
 //   "none"  never watch;
 //   "N"     watch fd N (start-up error if it is not open or cannot be polled);
 //   "auto"  (default) watch fd 5 only when fcgi-run was spawned by a web
@@ -30,6 +30,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "launcher/config/options.h"
 
 namespace fcgi {
 
@@ -47,11 +48,11 @@ class ParentWatch {
   ParentWatch(const ParentWatch&) = delete;
   ParentWatch& operator=(const ParentWatch&) = delete;
 
-  // setting: the --parent-pipe-fd value ("auto", "none" or "N"). spawned:
-  // fcgi-run serves the listening socket it found on fd 0 (no --listen). Logs
-  // one info line when it starts watching. Errors: a malformed setting, or an
+  // setting: Config::parent_pipe_fd (kParentPipeAuto, kParentPipeNone or a
+  // descriptor). spawned: fcgi-run serves the listening socket it found on
+  // fd 0 (no --listen). Logs one info line when it starts watching. Errors: an
   // explicit fd that is not open or cannot be polled.
-  Status Start(const std::string& setting, bool spawned, GoneCallback on_gone);
+  Status Start(int setting, bool spawned, GoneCallback on_gone);
   // The fd watched, -1 if none.
   int fd() const { return fd_; }
 

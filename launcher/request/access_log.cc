@@ -12,9 +12,8 @@ AccessLog::~AccessLog() {
   if (fd_ > STDERR_FILENO) ::close(fd_);
 }
 
-Status AccessLog::Open(const std::string& path, const std::string& format) {
-  Status s = AccessFormat::Parse(format, &format_);
-  if (!s.ok()) return Status::Invalid("--access-format: " + s.message());
+Status AccessLog::Open(const std::string& path, const AccessFormat& format) {
+  format_ = format;
   path_ = path;
   return Reopen();
 }

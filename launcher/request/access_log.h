@@ -1,7 +1,8 @@
 // AccessLog (--access-log FILE, --access-format FMT): one line per finished
 // request, appended to FILE (opened O_APPEND, so logrotate's copytruncate
 // works too); Reopen() on SIGUSR1, with the error log, for rotation by rename.
-// The format is parsed at start-up (core/access_format.h lists the tokens).
+// The format comes parsed (Config::access_format; core/access_format.h lists
+// the tokens); a SIGHUP reload may replace it.
 // Owned by Server; requests reach it through ServerContext::access_log.
 #ifndef FCGI_RUN_LAUNCHER_REQUEST_ACCESS_LOG_H_
 #define FCGI_RUN_LAUNCHER_REQUEST_ACCESS_LOG_H_
@@ -20,8 +21,9 @@ class AccessLog {
   AccessLog& operator=(const AccessLog&) = delete;
   ~AccessLog();
 
-  // Parses `format` and opens `path` ("-" = stdout).
-  Status Open(const std::string& path, const std::string& format);
+  // Opens `path` ("-" = stdout); lines are written in `format`.
+  Status Open(const std::string& path, const AccessFormat& format);
+  void SetFormat(const AccessFormat& format) { format_ = format; }
   Status Reopen();
   const AccessFormat& format() const { return format_; }
   // Fills the record's end time (now, local zone) and writes the line. A failed

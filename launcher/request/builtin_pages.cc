@@ -43,8 +43,7 @@ bool StatusAllowed(const ServerContext& ctx, const NameValuePairs& params, const
                    std::string* client) {
   const std::string* remote = FindParam(params, "REMOTE_ADDR");
   *client = origin.http_front ? origin.client_addr : remote != nullptr ? *remote : "";
-  const Observability& o = ctx.observability;
-  if (o.status_allow_given) return o.status_allow.Allows(*client);
+  if (ctx.config.status_allow) return ctx.config.status_allow->Allows(*client);
   return !origin.http_front || LoopbackOnly().Allows(*client);
 }
 
@@ -105,9 +104,9 @@ bool AnswerBuiltinPage(const ServerContext& ctx, const NameValuePairs& params,
   if (std::string client; !StatusAllowed(ctx, params, origin, &client)) {
     LogWarning("status page refused to " +
                (client.empty() ? std::string("a client without REMOTE_ADDR") : EscapeForLog(client)) +
-               (ctx.observability.status_allow_given ? ": not in --status-allow"
-                                                     : ": the HTTP front shows it to loopback clients only "
-                                                       "(--status-allow)"));
+               (ctx.config.status_allow ? ": not in --status-allow"
+                                        : ": the HTTP front shows it to loopback clients only "
+                                          "(--status-allow)"));
     *status = ErrorStatus(ErrorPage::kStatusPageRefused);
     *cgi_response = ErrorResponse(ErrorPage::kStatusPageRefused);
     if (method == "HEAD") cgi_response->resize(cgi_response->find("\r\n\r\n") + 4);
@@ -115,9 +114,11 @@ bool AnswerBuiltinPage(const ServerContext& ctx, const NameValuePairs& params,
   }
   const std::string* q = FindParam(params, "QUERY_STRING");
   StatusQuery query = ParseStatusQuery(q != nullptr ? *q : "");
+  StatusSnapshot snapshot = TakeStatusSnapshot(ctx, query.full);
+  // The status request itself is a request being served: it does not count as active.
+  if (snapshot.requests_active > 0) --snapshot.requests_active;
   *status = 200;
-  *cgi_response = Response(StatusContentType(query.format),
-                           RenderStatus(TakeStatusSnapshot(ctx, query.full), query.format), method);
+  *cgi_response = Response(StatusContentType(query.format), RenderStatus(snapshot, query.format), method);
   return true;
 }
 

@@ -25,10 +25,6 @@ constexpr int kReadsPerTurn = 16;
 // Bytes one read of stderr takes (stdout: the whole ServerContext::read_buffer).
 constexpr size_t kStderrChunk = 16 * 1024;
 
-std::chrono::steady_clock::duration Seconds(double s) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-}
-
 }  // namespace
 
 CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, uint16_t id, Role role)
@@ -61,9 +57,10 @@ void CgiRequest::EnterFinished() {
 }
 
 std::string CgiRequest::Describe() const {
+  // "GET /cgit/ (cgit.cgi)"; before a program is chosen (or when none is), no parenthesis.
   const std::string &method = observer_.method(), &uri = observer_.uri();
-  return (method.empty() ? std::string("?") : method) + " " + (uri.empty() ? std::string("?") : uri) + " (" +
-         (program_.target.display_name.empty() ? std::string("?") : program_.target.display_name) + ")";
+  return (method.empty() ? std::string("?") : method) + " " + (uri.empty() ? std::string("?") : uri) +
+         (program_.target.display_name.empty() ? "" : " (" + program_.target.display_name + ")");
 }
 
 void CgiRequest::Start(NameValuePairs params) {
@@ -103,7 +100,7 @@ void CgiRequest::Start(NameValuePairs params) {
   }
   observer_.SetProgram(program_.target);
   std::vector<DroppedParam> dropped;
-  CgiEnvironment env = BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.base_env,
+  CgiEnvironment env = BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.config.env,
                                                ctx_.config.pass_env, role_, &dropped);
   for (const DroppedParam& d : dropped) {
     // A protected variable: a warning the first time a name is seen (see
@@ -214,8 +211,8 @@ void CgiRequest::Launch() {
       });
   if (in[0] >= 0) close(in[0]);            // the runner has used or duplicated it
   if (phase_ == Phase::kFinished) return;  // failed synchronously
-  if (ctx_.config.timeout_seconds > 0) {
-    timeout_timer_.expires_after(Seconds(ctx_.config.timeout_seconds));
+  if (ctx_.config.timeout > Duration(0)) {
+    timeout_timer_.expires_after(ctx_.config.timeout);
     timeout_timer_.async_wait([self](const boost::system::error_code& ec) {
       if (!ec) self->OnTimeout();
     });
@@ -628,7 +625,7 @@ void CgiRequest::StopProgram() {
     return;
   }
   run_->SignalGroup(SIGTERM);
-  kill_timer_.expires_after(Seconds(ctx_.config.kill_grace_seconds));
+  kill_timer_.expires_after(ctx_.config.kill_grace);
   kill_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || self->exited_) return;
     LogWarning(self->Describe() + ": pid " + std::to_string(self->pid_) +

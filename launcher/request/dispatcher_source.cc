@@ -54,18 +54,13 @@ class DispatcherSource : public ProgramSource {
                    RunnerFactory make_runner)
       : config_(config),
         policy_(std::move(policy)),
+        persistent_(config.persistent),
+        compile_per_request_(config.compile_per_request),
         fs_(std::move(fs)),
         make_runner_(std::move(make_runner)) {
-    // --persistent, --compile-per-request: validated by ParseCommandLine; a pattern naming a
-    // symlink selects its target.
-    const bool have_dir_root =
-        std::any_of(policy_.roots.begin(), policy_.roots.end(), [](const ScriptRoot& r) { return !r.file; });
-    Status s = PersistentPatterns::Parse(config_.persistent, have_dir_root, &persistent_);
-    if (!s.ok()) LogError(s.message() + " (ignored)");
+    // --persistent, --compile-per-request (parsed by ParseConfig): a pattern naming a symlink
+    // selects its target.
     persistent_.ResolveLiterals(*fs_);
-    s = PersistentPatterns::Parse(config_.compile_per_request, have_dir_root, &compile_per_request_,
-                                  "--compile-per-request");
-    if (!s.ok()) LogError(s.message() + " (ignored)");
     compile_per_request_.ResolveLiterals(*fs_);
   }
 
@@ -101,6 +96,16 @@ class DispatcherSource : public ProgramSource {
     for (auto& r : retired_) r->Shutdown();
   }
 
+  bool InUse() const override {
+    for (const Class& c : lru_) {
+      if (c.runner.use_count() > 1) return true;
+    }
+    for (const auto& r : retired_) {
+      if (r.use_count() > 1) return true;
+    }
+    return false;
+  }
+
   void ForEachRunner(const RunnerVisitor& visit) const override {
     for (const Class& c : lru_) visit(c.target.path, *c.runner);
   }
@@ -124,7 +129,7 @@ class DispatcherSource : public ProgramSource {
     const bool dir_root = root != nullptr && !root->file;
     const std::string pattern =
         persistent_.Match(program, dir_root ? root->path : "", dir_root ? root->real : "");
-    if (!pattern.empty()) c.target.mode = "persistent";
+    if (!pattern.empty()) c.target.mode = RunMode::kPersistent;
     const std::string compile =
         compile_per_request_.Match(program, dir_root ? root->path : "", dir_root ? root->real : "");
     c.target.compile_per_request = !compile.empty();
@@ -192,10 +197,7 @@ Status MakeScriptPolicy(const Config& config, const FileSystem& fs, ScriptPolicy
     r.path = root[0] == '/' ? NormalizePath(root) : r.real;
     p.roots.push_back(std::move(r));
   }
-  if (!config.allow_ext.empty()) {
-    Status s = ParseExtensionList(config.allow_ext, &p.extensions);
-    if (!s.ok()) return s;
-  }
+  p.extensions = config.allow_ext;
   for (const std::string& program : config.allowed_programs) {
     std::string real;
     Status s = fs.RealPath(program, &real);

@@ -8,11 +8,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/fcgi_name_value.h"
+#include "core/run_mode.h"
 #include "core/status.h"
 #include "launcher/run/program_runner.h"
 
@@ -25,7 +27,8 @@ struct ProgramTarget {
   std::string cwd;                              // the program's directory
   std::string display_name;                     // basename: what error bodies may show
   std::vector<std::pair<int, rlim_t>> rlimits;  // from --rlimit-*
-  std::string mode;  // "" = --mode; dispatcher mode: "persistent" for --persistent matches
+  // Unset = --mode; dispatcher mode: kPersistent for the programs --persistent selects.
+  std::optional<RunMode> mode;
   // --compile-per-request matched: fork mode parks a Perl/Python script at
   // main() instead of after its compilation.
   bool compile_per_request = false;
@@ -34,8 +37,9 @@ struct ProgramTarget {
 struct ResolvedProgram {
   ProgramTarget target;
   ProgramRunner* runner = nullptr;  // owned by the source; valid while the request runs
-  // Set by sources that may retire a runner (the dispatcher's LRU): holding it
-  // keeps `runner` alive until the request lets go of this ResolvedProgram.
+  // Keeps `runner` alive until the request lets go of this ResolvedProgram,
+  // whatever happens to the source meanwhile (the dispatcher's LRU retires
+  // runners; a SIGHUP reload replaces the whole source).
   std::shared_ptr<ProgramRunner> keep_alive;
   // Params to set or replace before the environment is built (PATH_INFO,
   // SCRIPT_NAME, ... worked out by a dispatcher).
@@ -53,6 +57,9 @@ class ProgramSource {
   virtual void Recycle(const char* why) = 0;
   // Graceful stop.
   virtual void Shutdown() = 0;
+  // True while a request holds one of its runners (ResolvedProgram::keep_alive):
+  // a source replaced by a SIGHUP reload is shut down only once it is not.
+  virtual bool InUse() const = 0;
   // For the status page: every worker class (program path and its runner).
   using RunnerVisitor = std::function<void(const std::string& program, const ProgramRunner& runner)>;
   virtual void ForEachRunner(const RunnerVisitor& visit) const = 0;

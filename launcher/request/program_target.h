@@ -24,6 +24,12 @@ std::vector<std::pair<int, rlim_t>> RlimitsFromConfig(const Config& config);
 ProgramTarget MakeProgramTarget(const Config& config, const std::string& real_path,
                                 std::vector<std::string> args);
 
+// Single-program mode's PROGRAM (config.program, config.args) as a target:
+// its real path (realpath(3)) must be a regular file that fcgi-run may
+// execute (access(2) X_OK). Errors name the call and the file. Used by
+// start-up, --check-config, --check and a SIGHUP reload alike.
+Status ResolveProgramTarget(const Config& config, ProgramTarget* out);
+
 }  // namespace fcgi
 
 #endif  // FCGI_RUN_LAUNCHER_REQUEST_PROGRAM_TARGET_H_

@@ -43,10 +43,9 @@ void RequestObserver::Started(pid_t pid, const char* mode) {
 }
 
 void RequestObserver::WatchSlow(std::weak_ptr<void> owner) {
-  const double threshold = ctx_.config.slow_threshold_seconds;
-  if (threshold <= 0 || ctx_.observability.slow_log == nullptr) return;
-  slow_timer_.expires_at(started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                        std::chrono::duration<double>(threshold)));
+  const Duration threshold = ctx_.config.slow_threshold;
+  if (threshold <= Duration(0) || ctx_.observability.slow_log == nullptr) return;
+  slow_timer_.expires_at(started_ + threshold);
   // `this` lives as long as its request.
   slow_timer_.async_wait([this, owner = std::move(owner)](const boost::system::error_code& ec) {
     auto keep = owner.lock();

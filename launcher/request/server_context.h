@@ -44,10 +44,6 @@ struct Observability {
   int64_t started_unix = 0;
   AccessLog* access_log = nullptr;
   SlowLog* slow_log = nullptr;
-  // --status-allow, parsed (builtin_pages.h); `status_allow_given` false:
-  // the default rule.
-  AddressFilter status_allow;
-  bool status_allow_given = false;
 };
 
 // The protected params (core/cgi_environment.h) already logged: each name is
@@ -73,10 +69,9 @@ class ProtectedParamLog {
 
 struct ServerContext {
   boost::asio::io_context& io;
-  const Config& config;
+  const Config& config;  // the running configuration (a SIGHUP reload may change it between requests)
   WorkerSlots& slots;
   ProgramSource* programs = nullptr;  // set by Server::Init, owned by Server
-  NameValuePairs base_env;            // from --env (and PATH)
   ProtectedParamLog protected_params_logged;
   ConnectionLimits limits;
   ServerCounters counters;

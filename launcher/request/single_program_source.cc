@@ -25,10 +25,12 @@ class SingleProgramSource : public ProgramSource {
     if (!warned_) NoteOtherProgram(params);
     out->target = target_;
     out->runner = runner_.get();
+    out->keep_alive = runner_;
     return Status::Ok();
   }
   void Recycle(const char* why) override { runner_->Recycle(why); }
   void Shutdown() override { runner_->Shutdown(); }
+  bool InUse() const override { return runner_.use_count() > 1; }
   void ForEachRunner(const RunnerVisitor& visit) const override { visit(target_.path, *runner_); }
 
  private:
@@ -57,7 +59,7 @@ class SingleProgramSource : public ProgramSource {
   }
 
   ProgramTarget target_;
-  std::unique_ptr<ProgramRunner> runner_;
+  std::shared_ptr<ProgramRunner> runner_;
   bool warned_ = false;
   std::string last_checked_;
 };

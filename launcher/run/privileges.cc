@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <utility>
@@ -33,7 +35,9 @@ class PrivilegeSpawner : public Spawner {
       s.credentials.groups = c_->groups;
     }
     if (allow_setid_) s.no_new_privs = false;
-    return inner_->Spawn(s, pid);
+    Status st = inner_->Spawn(s, pid);
+    // execve(2) EACCES: the file is fcgi-run's to run, not necessarily the programs' user's.
+    return c_ ? st.Annotated(" (running as " + c_->name + ")") : st;
   }
 
  private:
@@ -54,6 +58,36 @@ std::string RootGroupRefusal(const char* option, const std::string& spec, const 
 }
 
 }  // namespace
+
+std::string UserName(uid_t uid) {
+  struct passwd* pw = getpwuid(uid);
+  return pw != nullptr ? pw->pw_name : std::to_string(uid);
+}
+
+std::string GroupName(gid_t gid) {
+  struct group* gr = getgrgid(gid);
+  return gr != nullptr ? gr->gr_name : std::to_string(gid);
+}
+
+Status CheckExecutableBy(const Credentials& who, const char* option, const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return Status::FromErrno("stat(2)", path, errno);
+  mode_t bit = S_IXOTH;
+  if (who.uid == 0) bit = S_IXUSR | S_IXGRP | S_IXOTH;
+  else if (st.st_uid == who.uid) bit = S_IXUSR;
+  else if (st.st_gid == who.gid ||
+           std::find(who.groups.begin(), who.groups.end(), st.st_gid) != who.groups.end())
+    bit = S_IXGRP;
+  if ((st.st_mode & bit) != 0) return Status::Ok();
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return Status::Denied("PROGRAM " + path + ": " + UserName(who.uid) + " (" + option +
+                        ") may not execute it (mode " + mode + ", owner " + UserName(st.st_uid) + ":" +
+                        GroupName(st.st_gid) +
+                        "), so every request would fail with execve(2) EACCES; "
+                        "give it execute permission for that user (chmod o+x, or its group), or run the "
+                        "programs as its owner");
+}
 
 Status LookUpCredentials(const std::string& spec, Credentials* out) {
   const size_t colon = spec.find(':');

@@ -46,6 +46,16 @@ std::unique_ptr<Spawner> MakePrivilegeSpawner(std::unique_ptr<Spawner> inner, co
 // what ApplyPrivileges refuses, with the same messages.
 Status CheckPrivileges(const Config& config, Credentials* launcher, Credentials* program);
 
+// The user's / group's name (getpwuid(3), getgrgid(3)), else the number.
+std::string UserName(uid_t uid);
+std::string GroupName(gid_t gid);
+
+// Whether the programs' user `who` (named by `option`: --user or
+// --program-user) may execute the file `path` by its mode bits (owner, group,
+// other; root needs one x bit). An error names the user, the option, the mode
+// and the owner. The directories on the way are not looked at.
+Status CheckExecutableBy(const Credentials& who, const char* option, const std::string& path);
+
 // What the server does at start-up, after binding: refuses to run programs as
 // root or with group root (--user/--program-user naming group 0) without
 // --allow-root (with the reason), then drops fcgi-run to --user, and wraps

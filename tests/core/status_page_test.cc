@@ -53,6 +53,7 @@ TEST_CASE("status query: format and full", "[status]") {
 TEST_CASE("status page: text", "[status]") {
   std::string t = RenderStatus(Sample(false), StatusFormat::kText);
   CHECK(t.find("start time:             2001-09-09T01:46:40Z\n") != std::string::npos);
+  CHECK(t.find("start since:            12 s\n") != std::string::npos);  // uptime, with its unit
   CHECK(t.find("accepted conn:          7\n") != std::string::npos);
   CHECK(t.find("requests total:         9\n") != std::string::npos);
   CHECK(t.find("max queue reached:      3\n") != std::string::npos);

@@ -47,7 +47,7 @@ std::string HelloConfig(const TempDir& dir, const std::string& extra = "") {
       "workers = 2\n"
       "command = " +
       Example("hello.cgi") + "\n";
-  if (geteuid() == 0) text += "allow-root = true   # the suite runs as root\n";
+  if (geteuid() == 0) text += "# the suite runs as root\nallow-root = true\n";
   return dir.WriteFile("fcgi-run.conf", text + extra);
 }
 
@@ -144,9 +144,56 @@ TEST_CASE("config file: --check-config validates without binding or running", "[
     CommandResult r = RunCommand({FcgiRunBinary(), "--check-config", "--config", conf}, "", Seconds(20));
     INFO(r.out << r.err);
     CHECK(r.ExitCode() == 2);
-    CHECK(r.err.find(conf + ":" + std::to_string(geteuid() == 0 ? 8 : 7) + ": unknown option 'workerz'") !=
+    CHECK(r.err.find(conf + ":" + std::to_string(geteuid() == 0 ? 9 : 7) + ": unknown option 'workerz'") !=
           std::string::npos);
   }
+}
+
+TEST_CASE("config file: --check-config finds what start-up would refuse, with the same words",
+          "[e2e][config][once]") {
+  TempDir dir("fcgi-run-conf");
+  const std::string taken = dir.WriteFile("not-a-socket", "a plain file where the socket should go\n");
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string error;
+  };
+  const Case cases[] = {
+      {{"--listen", "unix:" + taken, Example("hello.cgi")}, {}, "path exists and is not a socket"},
+      {{"--listen", "tcp:no-such-host.invalid:9000", Example("hello.cgi")}, {}, "getaddrinfo(3)"},
+      {{"--listen", "fd:0", Example("hello.cgi")}, {}, "file descriptor 0 is not a listening socket"},
+      {{"--listen", "tcp:127.0.0.1:0", Example("hello.cgi")},
+       {"FCGI_WEB_SERVER_ADDRS=10.0.0.0/33"},
+       "FCGI_WEB_SERVER_ADDRS (from the environment) 10.0.0.0/33"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = c.args;
+    if (geteuid() == 0) args.insert(args.begin(), "--allow-root");
+    std::vector<std::string> check = {FcgiRunBinary(), "--check-config"};
+    check.insert(check.end(), args.begin(), args.end());
+    std::vector<std::string> start = {FcgiRunBinary()};
+    start.insert(start.end(), args.begin(), args.end());
+    std::vector<std::string> env = MinimalEnv();
+    env.insert(env.end(), c.env.begin(), c.env.end());
+    CommandResult checked = RunCommand(check, "", Seconds(20), env);
+    CommandResult started = RunCommand(start, "", Seconds(20), env);
+    INFO(c.error << "\n--check-config: " << checked.out << checked.err << "\nstart: " << started.err);
+    CHECK(checked.ExitCode() == 2);
+    CHECK(checked.err.find(c.error) != std::string::npos);
+    CHECK(started.ExitCode() != 0);
+    CHECK(started.err.find(c.error) != std::string::npos);
+  }
+}
+
+TEST_CASE("config file: fcgi-run's options after PROGRAM are logged as a warning at start-up",
+          "[e2e][config][once]") {
+  FcgiRunOptions o;
+  o.program = Example("hello.cgi");
+  o.program_args = {"--timeout", "5"};
+  FcgiRun app(o);
+  CHECK(
+      app.LogContains("warning: '--timeout' after PROGRAM is passed to PROGRAM as an argument, not read by "
+                      "fcgi-run"));
 }
 
 // Unix datagram socket standing in for /dev/log.
@@ -220,6 +267,7 @@ TEST_CASE("error log: --syslog sends well-formed datagrams with the right priori
   CHECK(notice.rfind("<141>", 0) == 0);   // local1 (17) * 8 + notice (5)
   CHECK(warning.rfind("<140>", 0) == 0);  // local1 * 8 + warning (4)
   CHECK(notice.find(pid + "notice: listening on") != std::string::npos);
+  CHECK(notice.find("for the programs that requests name (dispatcher mode)") != std::string::npos);
   CHECK(warning.find(pid + "warning: dispatcher mode") != std::string::npos);
   CHECK(app.Log().find("listening on") == std::string::npos);  // syslog instead of stderr
 }

@@ -143,6 +143,7 @@ TEST_CASE("dispatcher: --allow-ext and --program restrict what runs", "[e2e][dis
     CHECK(pl.status == 403);
     CHECK(pl.body.find("script=") == std::string::npos);
     CHECK(app.LogContains("--allow-ext"));
+    CHECK(app.Log().find(" (?)") == std::string::npos);  // no program chosen: none is named
   }
   SECTION("--allow-ext .cgi,.pl") {
     FcgiRun app(DispatcherOptions(doc, {"--allow-ext", ".cgi,.pl"}));

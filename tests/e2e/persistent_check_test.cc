@@ -36,6 +36,12 @@ struct Checker {
     argv.push_back(program);
     return RunCommand(argv, "", Seconds(60));
   }
+  // fcgi-run with exactly `args`.
+  CommandResult RunArgs(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {FcgiRunBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, "", Seconds(60));
+  }
 };
 
 bool Has(const std::string& text, const std::string& needle) {
@@ -120,6 +126,35 @@ TEST_CASE("persistent --check: the start-up rules of a real start apply", "[e2e]
     CHECK(r.ExitCode() == 2);
     CHECK_FALSE(Has(r.out, "VERDICT: SAFE"));
     CHECK(Has(r.out, "VERDICT: the check could not run"));
+  }
+}
+
+TEST_CASE("persistent --check: --check's options after PROGRAM are refused, never ignored",
+          "[e2e][persistent][check]") {
+  // latch.cgi carries state over only for QUERY_STRING=remember: only a check
+  // that runs the --request file can call it unsafe.
+  Checker c;
+  const std::string latch = Built("persistent_programs", "latch.cgi");
+  const std::string remember = c.Request("remember");
+  SECTION("before PROGRAM the request is checked: not safe") {
+    CommandResult r = c.RunArgs({"--check", "--allow-root", "--request", remember, latch});
+    INFO(r.out << r.err);
+    CHECK(r.ExitCode() == 1);
+    CHECK(Has(r.out, "VERDICT: NOT SAFE"));
+  }
+  SECTION("after PROGRAM (the README's old order): refused with exit 2, never a verdict") {
+    CommandResult r = c.RunArgs({"--check", "--allow-root", latch, "--request", remember});
+    INFO(r.out << r.err);
+    CHECK(r.ExitCode() == 2);
+    CHECK_FALSE(Has(r.out, "VERDICT"));
+    CHECK(Has(r.err, "'--request' after PROGRAM"));
+    CHECK(Has(r.err, "fcgi-run --check --request FILE PROGRAM"));
+  }
+  SECTION("after '--' the words after PROGRAM are PROGRAM's own arguments") {
+    CommandResult r = c.RunArgs({"--check", "--allow-root", "--", latch, "--request", "x"});
+    INFO(r.out << r.err);
+    CHECK(r.ExitCode() == 0);
+    CHECK(Has(r.out, "VERDICT: SAFE"));
   }
 }
 

@@ -62,6 +62,7 @@ TEST_CASE("process signals: a second SIGTERM stops running programs at once", "[
   REQUIRE(pid > 0);
   app.process().Signal(SIGTERM);
   REQUIRE(WaitFor([&] { return app.LogContains("stopping gracefully"); }, 2000ms));
+  CHECK(app.LogContains("stopping gracefully (1 request running; again to stop at once)"));
   CHECK(pc::ProcessState(pid) != 0);  // the first signal lets it run
   auto second = pc::Clock::now();
   app.process().Signal(SIGTERM);

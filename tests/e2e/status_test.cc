@@ -70,6 +70,8 @@ TEST_CASE("status: ping answers and the counts match the requests made", "[e2e][
   CHECK(text.Header("Content-Type").rfind("text/plain", 0) == 0);
   // 3 programs, the ping, and this status request itself (counted when it arrived).
   CHECK(text.body.find("requests total:         5\n") != std::string::npos);
+  CHECK(text.body.find("requests active:        0\n") != std::string::npos);  // not the status request itself
+  CHECK(std::regex_search(text.body, std::regex("\nstart since: +[0-9]+ s\n")));  // with its unit
   CHECK(text.body.find("mode " + mode + ":") != std::string::npos);
 
   HttpResponse json = stack.Get("/fcgi-status?json");
@@ -83,7 +85,7 @@ TEST_CASE("status: ping answers and the counts match the requests made", "[e2e][
   INFO(json.body);
   REQUIRE_FALSE(f.empty());  // valid JSON
   CHECK(f["requests_total"] == "6");
-  CHECK(f["requests_active"] == "1");  // this one
+  CHECK(f["requests_active"] == "0");  // the status request itself is not counted
   CHECK(f["responses/2xx"] == "5");    // 3 programs, the ping, the text status
   CHECK(f["responses/5xx"] == "0");
   CHECK(f["launcher_5xx"] == "0");
@@ -170,7 +172,7 @@ TEST_CASE("status: ?full shows a running slow request with its pid, and the slow
   HttpResponse done = slow.get();
   CHECK(done.status == 200);
   auto after = PollStatus(stack, {"slow_requests", "requests_active"},
-                          [](auto& f) { return f["requests_active"] == "1"; });
+                          [](auto& f) { return f["requests_active"] == "0"; });
   CHECK(after["slow_requests"] == "1");
   CHECK(ReadFile(slow_log).find("slow request:", ReadFile(slow_log).find("slow request:") + 1) ==
         std::string::npos);

@@ -200,7 +200,7 @@ TEST_CASE("Connection: a body the program does not read stops the reading of the
 
 TEST_CASE("Connection: --timeout ends a hung program's request with a 504", "[connection]") {
   Harness h;
-  h.config.timeout_seconds = 0.05;
+  h.config.timeout = std::chrono::milliseconds(50);
   h.runner.on_signal = ExitOnSignal(SIGTERM);
   REQUIRE(h.web.Send(RequestBytes(GetSpec())).ok());
   REQUIRE(h.RunUntil([&] { return h.web.Ended(1); }));

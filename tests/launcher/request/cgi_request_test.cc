@@ -118,8 +118,8 @@ TEST_CASE("CgiRequest: a crash after the header keeps what was sent, and no 502 
 TEST_CASE("CgiRequest: --timeout answers 504 and stops the program, SIGKILL after --kill-grace",
           "[cgi_request]") {
   Harness h;
-  h.config.timeout_seconds = 0.05;
-  h.config.kill_grace_seconds = 0.05;
+  h.config.timeout = std::chrono::milliseconds(50);
+  h.config.kill_grace = std::chrono::milliseconds(50);
   // The program ignores SIGTERM and dies of SIGKILL.
   h.runner.on_signal = ExitOnSignal(SIGKILL);
   h.Start();
@@ -132,7 +132,7 @@ TEST_CASE("CgiRequest: --timeout answers 504 and stops the program, SIGKILL afte
 
 TEST_CASE("CgiRequest: output after the 504 is not sent", "[cgi_request]") {
   Harness h;
-  h.config.timeout_seconds = 0.05;
+  h.config.timeout = std::chrono::milliseconds(50);
   h.runner.on_signal = [](FakeRun& run, int sig) {
     if (sig == SIGTERM) {
       run.WriteStdout("Content-Type: text/plain\r\n\r\ntoo late");

@@ -20,6 +20,7 @@ class FakeProgramSource : public ProgramSource {
   }
   void Recycle(const char*) override {}
   void Shutdown() override {}
+  bool InUse() const override { return false; }
   void ForEachRunner(const RunnerVisitor&) const override {}
 
  private:

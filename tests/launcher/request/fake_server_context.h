@@ -41,7 +41,7 @@ inline std::function<void(FakeRun&, int)> ExitOnSignal(int sig) {
 }
 
 struct FakeServerContext {
-  FakeServerContext() { config.timeout_seconds = 0; }  // none unless a test sets one
+  FakeServerContext() { config.timeout = Duration(0); }  // none unless a test sets one
 
   // Runs every handler that is ready, and what that makes ready, until none is.
   void Drain() {

@@ -1,8 +1,10 @@
 #include "launcher/run/privileges.h"
 
+#include <errno.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
 #include <tuple>
 
@@ -40,6 +42,32 @@ TEST_CASE("CheckPrivileges: group root is refused as user root is, unless --allo
   // Another group is fine.
   Status other = Check("nobody:nogroup", "", false);
   CHECK(other.message().find("group 0") == std::string::npos);
+}
+
+// A spawn that fails as execve(2) does for a file the user may not execute.
+class RefusingSpawner : public Spawner {
+ public:
+  Status Spawn(const SpawnSpec& spec, pid_t*) override {
+    seen_uid = spec.credentials.set ? static_cast<int>(spec.credentials.uid) : -1;
+    return Status::FromErrno("execve(2)", spec.path, EACCES);
+  }
+  int seen_uid = -2;
+};
+
+// Issue 23: "execve(2) ... Permission denied" without naming the user the
+// program ran as left the administrator guessing.
+TEST_CASE("a program user's failed spawn names the user", "[privileges]") {
+  auto inner = std::make_unique<RefusingSpawner>();
+  RefusingSpawner* refusing = inner.get();
+  Credentials www{"www-data:www-data", 33, 33, {33}};
+  std::unique_ptr<Spawner> spawner = MakePrivilegeSpawner(std::move(inner), &www, false);
+  SpawnSpec spec;
+  spec.path = "/srv/private.cgi";
+  pid_t pid = 0;
+  Status s = spawner->Spawn(spec, &pid);
+  CHECK(refusing->seen_uid == 33);
+  CHECK(s.code() == Status::Code::kPermissionDenied);
+  CHECK(s.message() == "execve(2) /srv/private.cgi: Permission denied (running as www-data:www-data)");
 }
 
 }  // namespace
