@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/cgi_environment.h"  // EscapeForLog
+#include "core/strings.h"
 
 namespace fcgi {
 namespace {
@@ -13,12 +14,6 @@ namespace {
 constexpr uint8_t kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 bool IsV4Mapped(const uint8_t* v6) { return std::memcmp(v6, kV4MappedPrefix, 12) == 0; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // True when the first `prefix` bits of a and b are equal.
 bool PrefixEquals(const uint8_t* a, const uint8_t* b, int prefix) {

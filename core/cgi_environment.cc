@@ -199,13 +199,6 @@ CgiEnvironment BuildRequestEnvironment(NameValuePairs params, const NameValuePai
   return env;
 }
 
-const std::string* FindParam(const NameValuePairs& params, std::string_view name) {
-  for (auto it = params.rbegin(); it != params.rend(); ++it) {
-    if (it->first == name) return &it->second;
-  }
-  return nullptr;
-}
-
 Status ParseContentLength(const NameValuePairs& params, std::optional<uint64_t>* out) {
   out->reset();
   const std::string* text = FindParam(params, "CONTENT_LENGTH");

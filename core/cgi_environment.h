@@ -65,9 +65,6 @@ CgiEnvironment BuildRequestEnvironment(NameValuePairs params, const NameValuePai
                                        const NameValuePairs& base, const std::vector<std::string>& pass,
                                        Role role, std::vector<DroppedParam>* dropped);
 
-// Value of the param NAME (last occurrence), or nullptr.
-const std::string* FindParam(const NameValuePairs& params, std::string_view name);
-
 // CONTENT_LENGTH as a number. nullopt when absent or empty (nginx sends it empty
 // for a chunked body with request buffering off); an error value when it is not
 // a plain decimal number.

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/cgi_environment.h"  // EscapeForLog
+#include "core/strings.h"
 
 namespace fcgi {
 namespace {
@@ -23,8 +24,6 @@ bool IsTchar(char c) {  // RFC 7230 token character
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -42,23 +41,6 @@ bool IsValidFieldValue(std::string_view s) {
     if (b < 0x20 || b == 0x7f) return false;
   }
   return true;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 std::string Quote(std::string_view text) { return "\"" + EscapeForLog(text, kQuoteChars) + "\""; }
@@ -83,7 +65,7 @@ bool ParseStatusValue(std::string_view v, int* code, std::string* reason) {
   const int n = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
   if (n < 100 || n > 599) return false;
   *code = n;
-  *reason = std::string(TrimOws(v.substr(3)));
+  *reason = std::string(Trim(v.substr(3)));
   return true;
 }
 
@@ -219,7 +201,7 @@ bool CgiResponseParser::ParseBlock(std::string_view block) {
       Fail("invalid CGI header line: " + Quote(line));
       return false;
     }
-    const std::string_view value = TrimOws(line.substr(colon + 1));
+    const std::string_view value = Trim(line.substr(colon + 1));
     if (!IsValidFieldValue(value)) {
       Fail("invalid character in CGI header " + std::string(name) + ": " + Quote(value));
       return false;

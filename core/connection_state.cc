@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/cgi_response_parser.h"
+#include "core/error_pages.h"
 #include "core/fcgi_bodies.h"
 #include "core/fcgi_record_writer.h"
 
@@ -175,13 +175,16 @@ void ConnectionState::HandleParams(uint16_t id, Request* request, std::string_vi
   if (!content.empty()) {
     Status s = request->params->Feed(content);
     if (!s.ok()) {
-      RejectRequest(id, s.code() == Status::Code::kLimitExceeded ? 431 : 400, s.message(), output);
+      RejectRequest(
+          id,
+          s.code() == Status::Code::kLimitExceeded ? ErrorPage::kParamsTooLarge : ErrorPage::kParamsRejected,
+          s.message(), output);
     }
     return;
   }
   Status s = request->params->Finish();
   if (!s.ok()) {
-    RejectRequest(id, 400, s.message(), output);
+    RejectRequest(id, ErrorPage::kParamsRejected, s.message(), output);
     return;
   }
   NameValuePairs params = request->params->TakePairs();
@@ -194,11 +197,8 @@ void ConnectionState::HandleParams(uint16_t id, Request* request, std::string_vi
   events_->OnRequestReady(id, role, keep_conn, std::move(params));
 }
 
-void ConnectionState::RejectRequest(uint16_t id, int http_status, std::string_view why, std::string* output) {
-  std::string body = "fcgi-run: request parameters rejected: ";
-  body += why;
-  AppendStreamData(output, RecordType::kStdout, id,
-                   MakeCgiErrorResponse(http_status, ReasonPhrase(http_status), body));
+void ConnectionState::RejectRequest(uint16_t id, ErrorPage page, std::string_view why, std::string* output) {
+  AppendStreamData(output, RecordType::kStdout, id, ErrorResponse(page, "", why));
   EndRequest(id, 0, ProtocolStatus::kRequestComplete, output);
 }
 

@@ -40,6 +40,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/error_pages.h"
 #include "core/fcgi_name_value.h"
 #include "core/fcgi_protocol.h"
 #include "core/fcgi_record_parser.h"
@@ -126,7 +127,7 @@ class ConnectionState {
   void HandleManagement(const Record& record, std::string* output);
   void HandleBegin(const Record& record, std::string* output);
   void HandleParams(uint16_t id, Request* request, std::string_view content, std::string* output);
-  void RejectRequest(uint16_t id, int http_status, std::string_view why, std::string* output);
+  void RejectRequest(uint16_t id, ErrorPage page, std::string_view why, std::string* output);
   void Forget(uint16_t id);
 
   // The input streams of an ended request the peer has not closed yet.

@@ -1,6 +1,8 @@
 // ELF program headers and "#!" lines, parsed from bytes: see elf_parse.h.
 #include "core/elf_parse.h"
 
+#include "core/strings.h"
+
 namespace fcgi {
 namespace {
 
@@ -22,8 +24,6 @@ uint64_t ReadUint(std::string_view bytes, size_t offset, size_t width, bool litt
   }
   return value;
 }
-
-bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 

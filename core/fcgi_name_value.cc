@@ -4,6 +4,13 @@
 
 namespace fcgi {
 
+const std::string* FindParam(const NameValuePairs& params, std::string_view name) {
+  for (auto it = params.rbegin(); it != params.rend(); ++it) {
+    if (it->first == name) return &it->second;
+  }
+  return nullptr;
+}
+
 namespace {
 
 inline constexpr size_t kMaxOneByteLength = 127;

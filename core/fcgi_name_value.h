@@ -17,6 +17,10 @@ namespace fcgi {
 
 using NameValuePairs = std::vector<std::pair<std::string, std::string>>;
 
+// The value of the pair named `name`, or nullptr. The last occurrence wins,
+// as in the CGI environment built from the params.
+const std::string* FindParam(const NameValuePairs& params, std::string_view name);
+
 inline constexpr size_t kDefaultMaxParamsBytes = 1 << 20;  // 1 MiB
 
 // Appends one encoded pair. REQUIRES: lengths < 2^31.

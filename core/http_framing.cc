@@ -4,27 +4,9 @@
 #include <vector>
 
 #include "core/cgi_environment.h"  // EscapeForLog
+#include "core/strings.h"
 
 namespace fcgi {
-namespace {
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 Status CheckRequestFraming(const HttpHeaderFields& headers, int minor_version, int* status) {
   *status = 400;
@@ -35,14 +17,14 @@ Status CheckRequestFraming(const HttpHeaderFields& headers, int minor_version, i
   bool present = false;
   std::string text;  // for the message
   for (const auto& [name, value] : headers) {
-    if (!EqualsIgnoringCase(name, "transfer-encoding")) continue;
+    if (!EqualsIgnoreCase(name, "transfer-encoding")) continue;
     present = true;
     if (!text.empty()) text += ", ";
     text += value;
     std::string_view list = value;
     while (!list.empty()) {
       const size_t comma = list.find(',');
-      std::string_view coding = TrimOws(list.substr(0, comma));
+      std::string_view coding = Trim(list.substr(0, comma));
       if (!coding.empty()) codings.push_back(coding);
       list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     }
@@ -53,11 +35,11 @@ Status CheckRequestFraming(const HttpHeaderFields& headers, int minor_version, i
     return Status::Protocol(quoted + " in an HTTP/1.0 request (its framing cannot be trusted)");
   }
   if (codings.empty()) return Status::Protocol("empty " + quoted);
-  if (!EqualsIgnoringCase(codings.back(), "chunked")) {
+  if (!EqualsIgnoreCase(codings.back(), "chunked")) {
     return Status::Protocol(quoted + " does not end in chunked: the body's length is unknown");
   }
   for (size_t i = 0; i + 1 < codings.size(); ++i) {
-    if (EqualsIgnoringCase(codings[i], "chunked")) return Status::Protocol(quoted + " applies chunked twice");
+    if (EqualsIgnoreCase(codings[i], "chunked")) return Status::Protocol(quoted + " applies chunked twice");
   }
   if (codings.size() > 1) {
     *status = 501;

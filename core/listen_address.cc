@@ -6,21 +6,12 @@
 #include <climits>
 
 #include "core/cgi_environment.h"  // EscapeForLog
+#include "core/strings.h"
 
 namespace fcgi {
 namespace {
 
 constexpr std::string_view kExpected = "expected unix:PATH, tcp:HOST:PORT or fd:N";
-
-bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
 
 bool IsIpv4Literal(std::string_view s) {
   in_addr addr;
@@ -69,16 +60,16 @@ class Parser {
   Status ParseInto(ListenAddress* a) {
     const std::string_view t = text_;
     if (t.empty()) return Error(kExpected);
-    if (StartsWith(t, "unix:")) return ParseUnix(t.substr(5), a);
-    if (StartsWith(t, "tcp:")) return ParseTcp(t.substr(4), a);
-    if (StartsWith(t, "fd:")) return ParseFd(t.substr(3), a);
+    if (t.starts_with("unix:")) return ParseUnix(t.substr(5), a);
+    if (t.starts_with("tcp:")) return ParseTcp(t.substr(4), a);
+    if (t.starts_with("fd:")) return ParseFd(t.substr(3), a);
     if (t[0] == '/') return ParseUnix(t, a);
     if (t[0] == '[' || t[0] == ':') return ParseTcp(t, a);
     const size_t colon = t.find(':');
     if (colon == std::string_view::npos) return Error(kExpected);
     const std::string_view before = t.substr(0, colon), after = t.substr(colon + 1);
     if (after.find(':') == std::string_view::npos && IsHostName(before) &&
-        (after.empty() || AllDigits(after))) {
+        (after.empty() || IsAllDigits(after))) {
       return ParseTcp(t, a);  // bare HOST:PORT
     }
     if (IsIpv6Literal(t) || IsIpv6Literal(t.substr(0, t.rfind(':')))) {
@@ -133,7 +124,7 @@ class Parser {
       }
     }
     if (port.empty()) return Error("missing port number after ':'");
-    if (!AllDigits(port)) return Error("invalid port \"" + EscapeForLog(port) + "\"");
+    if (!IsAllDigits(port)) return Error("invalid port \"" + EscapeForLog(port) + "\"");
     if (port.size() > 5 || std::stoul(std::string(port)) > 65535 || std::stoul(std::string(port)) == 0) {
       return Error("port " + EscapeForLog(port) + " out of range 1-65535");
     }
@@ -145,8 +136,8 @@ class Parser {
 
   Status ParseFd(std::string_view n, ListenAddress* a) {
     if (n.empty()) return Error("fd:N needs a descriptor number");
-    if (n[0] == '-' && AllDigits(n.substr(1))) return Error("negative file descriptor");
-    if (!AllDigits(n)) return Error("file descriptor \"" + EscapeForLog(n) + "\" is not a number");
+    if (n[0] == '-' && IsAllDigits(n.substr(1))) return Error("negative file descriptor");
+    if (!IsAllDigits(n)) return Error("file descriptor \"" + EscapeForLog(n) + "\" is not a number");
     if (n.size() > 10 || std::stoull(std::string(n)) > static_cast<unsigned long long>(INT_MAX)) {
       return Error("file descriptor too large");
     }

@@ -2,10 +2,11 @@
 
 #include <cstring>
 
+#include "core/strings.h"
+
 namespace fcgi {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 // "5", "5.36", "5.36.0": digits separated by single dots.

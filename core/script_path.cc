@@ -3,25 +3,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/strings.h"
+
 namespace fcgi {
 
 namespace {
-
-const std::string* FindParam(const NameValuePairs& params, std::string_view name) {
-  // The last occurrence wins, as in the CGI environment.
-  const std::string* found = nullptr;
-  for (const auto& [n, v] : params) {
-    if (n == name) found = &v;
-  }
-  return found;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string PercentDecode(std::string_view s) {
   std::string out;

@@ -23,8 +23,9 @@ class Status {
     kInvalidArgument,  // bad configuration or command-line value
     kNotFound,         // file, user, address did not exist
     kPermissionDenied,
-    kSystemError,  // a syscall failed (see FromErrno)
-    kUnavailable,  // temporary: overloaded, try again later
+    kSystemError,     // a syscall failed (see FromErrno)
+    kUnavailable,     // temporary: overloaded, try again later
+    kOutOfResources,  // no fds or memory for what it needs (a program run's pipes)
   };
 
   Status() = default;  // OK
@@ -36,6 +37,8 @@ class Status {
   static Status NotFound(std::string msg) { return Status(Code::kNotFound, std::move(msg)); }
   static Status Denied(std::string msg) { return Status(Code::kPermissionDenied, std::move(msg)); }
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
+  // The same message, as kOutOfResources.
+  static Status OutOfResources(const Status& cause) { return Status(Code::kOutOfResources, cause.message()); }
   // "<syscall> <object>: <strerror(err)>", e.g. FromErrno("bind(2)", "/run/a.sock", EADDRINUSE).
   // Maps ENOENT to kNotFound and EACCES/EPERM to kPermissionDenied.
   static Status FromErrno(std::string_view syscall, std::string_view object, int err);

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <ctime>
 
+#include "core/base_environment.h"
 #include "launcher/checks/config_check.h"
 #include "launcher/front/connection.h"
 #include "launcher/front/http_front.h"
@@ -58,7 +59,7 @@ ParkSpec ParkSpecFor(const ProgramTarget& target, const NameValuePairs& base_env
   park.program = target.path;
   park.args = target.args;
   park.cwd = target.cwd;
-  for (const auto& [name, value] : base_env) park.env.push_back(name + "=" + value);
+  park.env = EnvEntries(base_env);
   park.rlimits = target.rlimits;
   park.compat_library = FindCompatLibrary(config.compat_library);
   park.hello_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.park_timeout);

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <set>
 
@@ -15,13 +14,10 @@ namespace po = boost::program_options;
 
 namespace {
 
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+// Blanks around names, values and comments (a CRLF file's CR too).
+constexpr std::string_view kFileBlanks = " \t\r\f\v";
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return s;
-}
+bool IsFileBlank(char c) { return kFileBlanks.find(c) != std::string_view::npos; }
 
 std::string LineError(const std::string& source, int line, const std::string& what) {
   return source + ":" + std::to_string(line) + ": " + what;
@@ -34,8 +30,7 @@ bool CommandLineOnly(const std::string& name) {
 }  // namespace
 
 bool ParseFlagWord(std::string_view word, bool* value) {
-  std::string w(word);
-  for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string w = Lower(word);
   if (w == "true" || w == "yes" || w == "on" || w == "1") {
     *value = true;
     return true;
@@ -71,7 +66,7 @@ std::string UnknownOption(const std::string& written, std::string_view bare, con
 
 std::string CommentHint(std::string_view value) {
   for (size_t i = 1; i < value.size(); ++i) {
-    if (value[i] == '#' && IsBlank(value[i - 1])) {
+    if (value[i] == '#' && IsFileBlank(value[i - 1])) {
       return " (comments go on lines of their own: a '#' after a value is part of the value)";
     }
   }
@@ -86,7 +81,7 @@ void ParseConfigText(std::string_view text, const std::string& source, std::vect
     size_t nl = text.find('\n');
     std::string_view raw = text.substr(0, nl);
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    std::string_view line = Trim(raw);
+    std::string_view line = Trim(raw, kFileBlanks);
     if (line.empty() || line.front() == '#') continue;
     if (line.front() == '[') {
       errors->push_back(LineError(
@@ -99,7 +94,7 @@ void ParseConfigText(std::string_view text, const std::string& source, std::vect
           LineError(source, line_no, "expected 'name = value', got '" + std::string(line) + "'"));
       continue;
     }
-    std::string_view name = Trim(line.substr(0, eq));
+    std::string_view name = Trim(line.substr(0, eq), kFileBlanks);
     if (name.empty()) {
       errors->push_back(LineError(source, line_no, "missing option name before '='"));
       continue;
@@ -110,14 +105,14 @@ void ParseConfigText(std::string_view text, const std::string& source, std::vect
                                       std::string(name.substr(name.find_first_not_of('-'))) + " = ...')"));
       continue;
     }
-    if (name.find_first_of(" \t\r\f\v") != std::string_view::npos) {
+    if (name.find_first_of(kFileBlanks) != std::string_view::npos) {
       errors->push_back(
           LineError(source, line_no, "option name '" + std::string(name) + "' contains a blank"));
       continue;
     }
     ConfigEntry e;
     e.name = std::string(name);
-    e.value = std::string(Trim(line.substr(eq + 1)));
+    e.value = std::string(Trim(line.substr(eq + 1), kFileBlanks));
     e.line = line_no;
     out->push_back(std::move(e));
   }

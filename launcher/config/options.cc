@@ -536,7 +536,7 @@ void ResolveEnvironment(Converter& cv, const Environment& env, NameValuePairs* o
   });
   if (!have_path) {
     const std::string* path = env.Find("PATH");
-    out->emplace_back("PATH", path != nullptr ? *path : kDefaultPath);
+    out->emplace_back("PATH", path != nullptr ? *path : std::string(kDefaultPath));
   }
 }
 

@@ -33,6 +33,7 @@
 
 #include "core/access_format.h"
 #include "core/address_filter.h"
+#include "core/base_environment.h"  // kDefaultPath
 #include "core/fcgi_name_value.h"
 #include "core/listen_address.h"
 #include "core/log_level.h"
@@ -45,9 +46,6 @@
 namespace fcgi {
 
 enum class StderrMode { kFcgi, kLog, kBoth, kDiscard };
-
-// The programs' PATH when fcgi-run's environment has none.
-inline constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 
 // --parent-pipe-fd: "auto" and "none" (launcher/front/parent_watch.h), else the fd.
 inline constexpr int kParentPipeAuto = -2;
@@ -90,7 +88,8 @@ struct Config {
   size_t queue = 1024;   // requests waiting for a worker; past it: OVERLOADED + 503
   // The programs' base environment: each --env NAME=VALUE, each --env NAME
   // with its value in fcgi-run's environment (left out when unset there),
-  // then PATH (fcgi-run's, else kDefaultPath) unless --env gave it.
+  // then PATH (fcgi-run's, else core/base_environment.h's kDefaultPath)
+  // unless --env gave it.
   NameValuePairs env;
   // --pass-env NAME: protected variables (core/cgi_environment.h) a request's
   // params may set nonetheless.

@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <utility>
 
-#include "core/cgi_environment.h"      // EscapeForLog
-#include "core/cgi_response_parser.h"  // MakeCgiErrorResponse, ReasonPhrase
+#include "core/cgi_environment.h"  // EscapeForLog
+#include "core/error_pages.h"
 #include "core/http_framing.h"
 #include "launcher/log/log.h"
 #include "launcher/request/cgi_request.h"
@@ -161,14 +161,14 @@ void HttpConnection::OnHeader(const boost::system::error_code& ec) {
     if (ec == http::error::header_limit) {
       LogWarning("http " + peer_ + ": request header block larger than --http-max-header (" +
                  std::to_string(settings_.max_header_bytes) + " bytes): 431");
-      RespondLocally(431, "fcgi-run: request header fields too large");
+      RespondLocally(ErrorPage::kHeaderFieldsTooLarge);
     } else if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
                ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
       Close("");
     } else {
       LogWarning("http " + peer_ + ": bad request: " + ec.message() +
                  (ec == http::error::bad_line_ending ? " (a line ends in a bare LF)" : ""));
-      RespondLocally(400, "fcgi-run: bad request");
+      RespondLocally(ErrorPage::kBadRequest);
     }
     return;
   }
@@ -193,8 +193,7 @@ void HttpConnection::OnHeader(const boost::system::error_code& ec) {
     int status = 400;
     if (Status framing = CheckRequestFraming(te, minor_version_, &status); !framing.ok()) {
       LogWarning("http " + peer_ + ": " + framing.message() + ": " + std::to_string(status));
-      RespondLocally(status,
-                     status == 501 ? "fcgi-run: transfer coding not implemented" : "fcgi-run: bad request");
+      RespondLocally(status == 501 ? ErrorPage::kTransferCodingNotImplemented : ErrorPage::kBadRequest);
       return;
     }
   }
@@ -237,7 +236,7 @@ bool HttpConnection::StartCgi(const HttpHeaderFields& headers) {
   Status s = BuildHttpCgiParams(line, cgi, &params);
   if (!s.ok()) {
     LogWarning("http " + peer_ + ": " + EscapeForLog(target_) + ": " + s.message() + ": 400");
-    RespondLocally(400, "fcgi-run: bad request target");
+    RespondLocally(ErrorPage::kBadRequestTarget);
     return false;
   }
   if (!cgi.document_root.empty()) ApplyDirectoryIndex(&params);
@@ -355,7 +354,7 @@ void HttpConnection::HandleHead(std::string_view buf) {
   std::string replacement;
   if (!s.ok()) {
     LogWarning("http " + peer_ + ": " + s.message());
-    replacement = MakeCgiErrorResponse(502, "", "fcgi-run: the program sent an invalid response");
+    replacement = ErrorResponse(ErrorPage::kInvalidHttpResponse);
   } else if (head.kind == CgiHttpHead::Kind::kLocalRedirect) {
     if (redirects_ < kMaxLocalRedirects) {
       redirect_to_ = head.local_location;  // served once this run finishes
@@ -364,7 +363,7 @@ void HttpConnection::HandleHead(std::string_view buf) {
     LogWarning("http " + peer_ + ": " + EscapeForLog(original_target_) + ": more than " +
                std::to_string(kMaxLocalRedirects) + " local redirects (last to " +
                EscapeForLog(head.local_location) + ")");
-    replacement = MakeCgiErrorResponse(500, "", "fcgi-run: too many local redirects");
+    replacement = ErrorResponse(ErrorPage::kTooManyRedirects);
   }
   if (!replacement.empty()) {
     const size_t e = replacement.find("\r\n\r\n") + 4;
@@ -493,8 +492,8 @@ void HttpConnection::LogExchange(const std::string& suffix) {
           duration + suffix);
 }
 
-void HttpConnection::RespondLocally(int status, std::string_view body) {
-  std::string cgi = MakeCgiErrorResponse(status, "", body);
+void HttpConnection::RespondLocally(ErrorPage page) {
+  std::string cgi = ErrorResponse(page);
   const size_t e = cgi.find("\r\n\r\n") + 4;
   CgiHttpHead head;
   (void)ParseCgiHead(std::string_view(cgi).substr(0, e), &head);
@@ -504,7 +503,7 @@ void HttpConnection::RespondLocally(int status, std::string_view body) {
   output_.Append(SerializeHttpHead(head, framing, minor_version_, ServerSoftware()));
   output_.Append(std::string_view(cgi).substr(e));
   LogInfo("http " + peer_ + " \"" + (method_.empty() ? "-" : method_) + " " +
-          (target_.empty() ? "-" : EscapeForLog(target_, 200)) + "\" " + std::to_string(status) + " " +
+          (target_.empty() ? "-" : EscapeForLog(target_, 200)) + "\" " + std::to_string(head.status) + " " +
           std::to_string(cgi.size() - e) + " bytes");
   in_exchange_ = true;
   response_done_ = true;
@@ -525,7 +524,7 @@ void HttpConnection::RefuseMalformed(std::string_view why) {
     ++request_id_;
     request->Abort(why);
   }
-  RespondLocally(400, "fcgi-run: bad request body");
+  RespondLocally(ErrorPage::kBadRequestBody);
 }
 
 void HttpConnection::Flush() {

@@ -32,6 +32,7 @@
 #include <string_view>
 
 #include "core/cgi_to_http.h"
+#include "core/error_pages.h"
 #include "core/http_cgi_params.h"
 #include "launcher/front/output_queue.h"
 #include "launcher/request/request_sink.h"
@@ -98,7 +99,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection>, publ
   void WriteBody(std::string_view data);
   // A complete response made by fcgi-run itself (400, 431, 500...); the
   // connection closes after it.
-  void RespondLocally(int status, std::string_view body);
+  void RespondLocally(ErrorPage page);
   // The request's framing is broken (RFC 9112: answer 400 and close): the
   // program, if one runs, is stopped and its output dropped; 400 if no
   // response has begun, else the connection just closes.

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "core/cgi_environment.h"
-#include "core/cgi_response_parser.h"  // MakeCgiErrorResponse, ReasonPhrase
+#include "core/error_pages.h"
 #include "launcher/log/log.h"
 
 namespace fcgi {
@@ -107,10 +107,8 @@ bool AnswerBuiltinPage(const ServerContext& ctx, const NameValuePairs& params,
                (ctx.config.status_allow ? ": not in --status-allow"
                                         : ": the HTTP front shows it to loopback clients only "
                                           "(--status-allow)"));
-    *status = 403;
-    *cgi_response = MakeCgiErrorResponse(403, ReasonPhrase(403),
-                                         "fcgi-run: the status page is not available to "
-                                         "this client");
+    *status = ErrorStatus(ErrorPage::kStatusPageRefused);
+    *cgi_response = ErrorResponse(ErrorPage::kStatusPageRefused);
     if (method == "HEAD") cgi_response->resize(cgi_response->find("\r\n\r\n") + 4);
     return true;
   }

@@ -10,10 +10,9 @@
 #include <utility>
 
 #include "core/cgi_environment.h"
+#include "core/error_pages.h"
 #include "launcher/log/log.h"
-#include "launcher/request/access_log.h"
 #include "launcher/request/builtin_pages.h"
-#include "launcher/request/slow_log.h"
 
 namespace fcgi {
 
@@ -33,7 +32,7 @@ CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, ui
       connection_(std::move(sink)),
       id_(id),
       role_(role),
-      started_(std::chrono::steady_clock::now()),
+      observer_(ctx),
       stdin_(ctx.io),
       // Memory for twice --buffer: input pauses at --buffer, so the file is
       // used only when the body must be taken in regardless (see InputShouldPause).
@@ -41,8 +40,7 @@ CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, ui
       data_spool_(2 * ctx.config.buffer_bytes, ctx.config.tmp_dir),
       parser_(ctx.config.max_header_bytes),
       timeout_timer_(ctx.io),
-      kill_timer_(ctx.io),
-      slow_timer_(ctx.io) {
+      kill_timer_(ctx.io) {
   ++ctx_.counters.requests_total;
   ++ctx_.counters.requests_active;
 }
@@ -50,7 +48,6 @@ CgiRequest::CgiRequest(ServerContext& ctx, std::shared_ptr<RequestSink> sink, ui
 CgiRequest::~CgiRequest() {
   if (output_loan_ != 0) output_->Return(output_loan_, false);  // left without reading to the end
   if (phase_ != Phase::kFinished) --ctx_.counters.requests_active;
-  if (!finalized_) ctx_.observability.metrics.EndRequest(metrics_id_, 0);  // left without finishing
   if (has_slot_) ctx_.slots.Release();
 }
 
@@ -61,33 +58,32 @@ void CgiRequest::EnterFinished() {
 
 std::string CgiRequest::Describe() const {
   // "GET /cgit/ (cgit.cgi)"; before a program is chosen (or when none is), no parenthesis.
-  return (method_.empty() ? std::string("?") : method_) + " " + (uri_.empty() ? std::string("?") : uri_) +
+  const std::string &method = observer_.method(), &uri = observer_.uri();
+  return (method.empty() ? std::string("?") : method) + " " + (uri.empty() ? std::string("?") : uri) +
          (program_.target.display_name.empty() ? "" : " (" + program_.target.display_name + ")");
 }
 
 void CgiRequest::Start(NameValuePairs params) {
   auto self = shared_from_this();
-  if (const std::string* m = FindParam(params, "REQUEST_METHOD")) method_ = *m;
-  if (const std::string* u = FindParam(params, "REQUEST_URI")) uri_ = *u;
-  else if (const std::string* s = FindParam(params, "SCRIPT_NAME")) uri_ = *s;
+  observer_.SetParams(params);
   if (AnswerBuiltin(params)) return;  // --status-path, --ping-path: not in the active-request table
-  metrics_id_ = ctx_.observability.metrics.BeginRequest("", method_, uri_, started_);
+  observer_.Begin();
+  const std::string& method = observer_.method();
 
   std::optional<uint64_t> content_length;
   Status s = ParseContentLength(params, &content_length);
   if (!s.ok()) {
-    EndWithoutProgram(400, s.message(), "fcgi-run: invalid CONTENT_LENGTH", ProtocolStatus::kRequestComplete);
+    EndWithoutProgram(ErrorPage::kInvalidContentLength, s.message());
     return;
   }
   if (ctx_.config.max_body > 0 && content_length && *content_length > ctx_.config.max_body) {
-    EndWithoutProgram(413, "request body of " + std::to_string(*content_length) + " bytes exceeds --max-body",
-                      "fcgi-run: request body too large", ProtocolStatus::kRequestComplete);
+    EndWithoutProgram(ErrorPage::kBodyTooLarge,
+                      "request body of " + std::to_string(*content_length) + " bytes exceeds --max-body");
     return;
   }
-  small_body_ =
-      content_length ? *content_length <= kDefaultPipeBytes : (method_ == "GET" || method_ == "HEAD");
+  small_body_ = content_length ? *content_length <= kDefaultPipeBytes : (method == "GET" || method == "HEAD");
   // CONTENT_LENGTH 0, or none on a GET or HEAD (as for small_body_).
-  no_body_ = content_length ? *content_length == 0 : (method_ == "GET" || method_ == "HEAD");
+  no_body_ = content_length ? *content_length == 0 : (method == "GET" || method == "HEAD");
   if (role_ == Role::kAuthorizer) {
     stdin_remaining_ = 0;  // authorizers get no body; mod_fcgid sends no STDIN at all
   } else {
@@ -96,17 +92,13 @@ void CgiRequest::Start(NameValuePairs params) {
 
   Status resolved = ctx_.programs->Resolve(params, &program_);
   if (!resolved.ok()) {
-    const int status = resolved.code() == Status::Code::kNotFound           ? 404
-                       : resolved.code() == Status::Code::kPermissionDenied ? 403
-                                                                            : 500;
-    EndWithoutProgram(status, resolved.message(),
-                      std::string("fcgi-run: ") + (status == 404   ? "no such program"
-                                                   : status == 403 ? "this program may not be run"
-                                                                   : "cannot choose the program"),
-                      ProtocolStatus::kRequestComplete);
+    EndWithoutProgram(resolved.code() == Status::Code::kNotFound           ? ErrorPage::kNoSuchProgram
+                      : resolved.code() == Status::Code::kPermissionDenied ? ErrorPage::kProgramDenied
+                                                                           : ErrorPage::kNoProgram,
+                      resolved.message());
     return;
   }
-  ctx_.observability.metrics.SetProgram(metrics_id_, program_.target.path);
+  observer_.SetProgram(program_.target);
   std::vector<DroppedParam> dropped;
   CgiEnvironment env = BuildRequestEnvironment(std::move(params), program_.param_overrides, ctx_.config.env,
                                                ctx_.config.pass_env, role_, &dropped);
@@ -142,12 +134,29 @@ void CgiRequest::Start(NameValuePairs params) {
           &ticket_)) {
     LogWarning(Describe() + ": refused: " + std::to_string(ctx_.slots.in_use()) + " programs running and " +
                std::to_string(ctx_.slots.queued()) + " requests queued (--workers/--queue)");
-    EndWithoutProgram(503, "overloaded", "fcgi-run: server overloaded, try again later",
-                      ProtocolStatus::kOverloaded);
+    EndWithoutProgram(ErrorPage::kOverloaded, "overloaded");
     return;
   }
   phase_ = Phase::kQueued;
   LogDebug(Describe() + ": queued for a worker");
+}
+
+// --status-path, --ping-path (builtin_pages.h): answered here, no program runs.
+bool CgiRequest::AnswerBuiltin(const NameValuePairs& params) {
+  std::string response;
+  int status = 0;
+  if (!AnswerBuiltinPage(ctx_, params, connection_->RequestOrigin(), &response, &status)) return false;
+  auto self = shared_from_this();
+  observer_.SetStatus(status);
+  Emit(response);
+  header_sent_ = true;
+  discard_output_ = true;
+  stdin_remaining_ = 0;  // a body sent to the status page is not read
+  EnterFinished();
+  CloseStdin();
+  observer_.Finish();
+  connection_->FinishRequest(id_, 0, ProtocolStatus::kRequestComplete);
+  return true;
 }
 
 void CgiRequest::Launch() {
@@ -157,28 +166,17 @@ void CgiRequest::Launch() {
     Finish();
     return;
   }
-  // In persistent mode the runner supplies the output pipes (the worker's
-  // resident ones) and a request without a body gets /dev/null as stdin: no
-  // pipes at all for a plain GET.
-  const bool runner_output = program_.runner->SuppliesOutput();
-  const bool null_stdin = runner_output && HasNoBody();
+  // The request makes its stdin pipe, for the body it writes; the runner
+  // brings the output pipes (program_runner.h). A runner that lends its
+  // workers' output takes /dev/null as stdin for a request without a body:
+  // no pipes at all for a plain GET.
+  const bool null_stdin = program_.runner->LendsOutput() && HasNoBody();
   int in[2] = {-1, -1};
   if (!null_stdin && pipe2(in, O_CLOEXEC) != 0) {
     EndWithoutProgram(
-        503, Status::FromErrno("pipe2(2)", "stdin of " + program_.target.display_name, errno).message(),
-        "fcgi-run: cannot start the program (out of resources)", ProtocolStatus::kRequestComplete);
+        ErrorPage::kOutOfResources,
+        Status::FromErrno("pipe2(2)", "stdin of " + program_.target.display_name, errno).message());
     return;
-  }
-  int out_write = -1, err_write = -1;
-  if (!runner_output) {
-    Status s = ProgramOutput::Create(ctx_.io, program_.target.display_name, &output_, &out_write, &err_write);
-    if (!s.ok()) {
-      close(in[0]);
-      close(in[1]);
-      EndWithoutProgram(503, s.message(), "fcgi-run: cannot start the program (out of resources)",
-                        ProtocolStatus::kRequestComplete);
-      return;
-    }
   }
   // Larger pipes for big bodies and responses: 16x fewer wake-ups. Best
   // effort (the kernel caps it at /proc/sys/fs/pipe-max-size) and only where
@@ -193,8 +191,6 @@ void CgiRequest::Launch() {
   spec.cwd = program_.target.cwd;
   spec.rlimits = program_.target.rlimits;
   spec.stdin_fd = in[0];
-  spec.stdout_fd = out_write;
-  spec.stderr_fd = err_write;
   if (null_stdin) {
     stdin_closed_ = true;  // nothing will be written: see HasNoBody
   } else {
@@ -213,10 +209,7 @@ void CgiRequest::Launch() {
       [weak](int raw_status) {
         if (auto r = weak.lock()) r->OnExit(raw_status);
       });
-  // The runner has used or duplicated the child's ends.
-  for (int fd : {in[0], out_write, err_write}) {
-    if (fd >= 0) close(fd);
-  }
+  if (in[0] >= 0) close(in[0]);            // the runner has used or duplicated it
   if (phase_ == Phase::kFinished) return;  // failed synchronously
   if (ctx_.config.timeout > Duration(0)) {
     timeout_timer_.expires_after(ctx_.config.timeout);
@@ -224,7 +217,7 @@ void CgiRequest::Launch() {
       if (!ec) self->OnTimeout();
     });
   }
-  StartSlowTimer();
+  observer_.WatchSlow(weak_from_this());
   ReadStdout();
   ReadStderr();
   PumpStdin();
@@ -247,25 +240,27 @@ void CgiRequest::OnStarted(const Status& status, pid_t pid, std::shared_ptr<Prog
     if (phase_ == Phase::kFinished || output_ != nullptr) {  // not ours to read
       output->Return(output->loan(), false);
     } else {
-      output_loan_ = output->loan();
+      output_loan_ = output->loan();  // 0 unless lent
       output_ = std::move(output);
     }
   }
   if (phase_ == Phase::kFinished) return;
   if (!status.ok()) {
     stream(Stream::kOut).eof = stream(Stream::kErr).eof = true;
-    EndWithoutProgram(502, status.message(), "fcgi-run: could not start " + program_.target.display_name,
-                      ProtocolStatus::kRequestComplete);
+    // No pipes for it (program_runner.h): a 503, as for its stdin pipe.
+    EndWithoutProgram(
+        status.code() == Status::Code::kOutOfResources ? ErrorPage::kOutOfResources : ErrorPage::kCannotStart,
+        status.message());
     return;
   }
   program_started_ = true;
   pid_ = pid;
-  ctx_.observability.metrics.RequestStarted(metrics_id_, pid, program_.runner->mode_name());
+  observer_.Started(pid, program_.runner->mode_name());
   if (Log::Enabled(LogLevel::kDebug)) {
     LogDebug(Describe() + ": started pid " + std::to_string(pid) + " (" + program_.runner->mode_name() + ")");
   }
-  // The runner's output pipes: wait for the program to write (not read
-  // at once: then its output and its exit are usually seen in one turn).
+  // Wait for the program to write (not read at once: then its output and
+  // its exit are usually seen in one turn).
   for (Stream which : {Stream::kOut, Stream::kErr}) {
     if (output_ != nullptr && !stream(which).waiting && !stream(which).eof) Wait(which);
   }
@@ -278,7 +273,7 @@ void CgiRequest::AppendInput(BodySpool* spool, std::string_view data) {
   Status s = spool->Append(data);
   if (!s.ok()) {
     // Cannot keep the body: the request cannot be served correctly.
-    FailResponse(503, "request body: " + s.message(), "fcgi-run: cannot store the request body");
+    FailResponse(ErrorPage::kCannotStoreBody, "request body: " + s.message());
     StopProgram();
   }
 }
@@ -295,12 +290,12 @@ void CgiRequest::OnStdin(std::string_view data) {
     const std::string cause = "request body without CONTENT_LENGTH exceeds --max-body";
     if (phase_ != Phase::kRunning) {
       if (phase_ == Phase::kQueued) ctx_.slots.Cancel(ticket_);
-      EndWithoutProgram(413, cause, "fcgi-run: request body too large", ProtocolStatus::kRequestComplete);
+      EndWithoutProgram(ErrorPage::kBodyTooLarge, cause);
       return;
     }
     held_output_.clear();
     header_sent_ = false;
-    FailResponse(413, cause, "fcgi-run: request body too large");
+    FailResponse(ErrorPage::kBodyTooLarge, cause);
     StopProgram();
     if (stdout_held_) {
       stdout_held_ = false;
@@ -356,6 +351,13 @@ void CgiRequest::SendOutput(std::string_view data) {
   }
 }
 
+// Every response byte goes to the sink through here, counted on the way.
+void CgiRequest::Emit(std::string_view data) {
+  if (data.empty()) return;
+  observer_.Sent(data);
+  connection_->SendStdout(id_, data);
+}
+
 bool CgiRequest::StdinInputComplete() const {
   switch (role_) {
     case Role::kAuthorizer:
@@ -377,7 +379,7 @@ void CgiRequest::PumpStdin() {
     Status s = stdin_spool_.Take(kChunk, &stdin_inflight_);
     if (s.ok() && stdin_inflight_.empty() && stdin_ended_) s = data_spool_.Take(kChunk, &stdin_inflight_);
     if (!s.ok()) {
-      FailResponse(503, "request body: " + s.message(), "fcgi-run: cannot read back the request body");
+      FailResponse(ErrorPage::kCannotReadBody, "request body: " + s.message());
       StopProgram();
       return;
     }
@@ -562,12 +564,10 @@ bool CgiRequest::OnStdout(std::string_view data) {
   CgiResponseParser::State st = parser_.Feed(data, &to_client);
   if (st == CgiResponseParser::State::kBody) {
     header_sent_ = true;
-    response_status_ = parser_.status_code();
+    observer_.SetStatus(parser_.status_code());
     SendOutput(to_client);
   } else if (st == CgiResponseParser::State::kError) {
-    FailResponse(
-        502, "invalid response: " + parser_.error(),
-        "fcgi-run: " + program_.target.display_name + " sent an invalid response: " + parser_.error());
+    FailResponse(ErrorPage::kInvalidResponse, "invalid response: " + parser_.error(), parser_.error());
     // Stop reading: the program gets EPIPE/SIGPIPE if it keeps writing.
     EndStream(Stream::kOut, false);
     return false;
@@ -580,8 +580,7 @@ void CgiRequest::OnStderr(std::string_view data) {
   const StderrMode mode = ctx_.config.stderr_mode;
   if (mode == StderrMode::kFcgi || mode == StderrMode::kBoth) connection_->SendStderr(id_, data);
   if (mode == StderrMode::kLog || mode == StderrMode::kBoth) {
-    while (!data.empty() && (data.back() == '\n' || data.back() == '\r')) data.remove_suffix(1);
-    if (!data.empty()) LogWarning(program_.target.display_name + " stderr: " + std::string(data));
+    if (std::string line = StderrLogLine(program_.target.display_name, data); !line.empty()) LogWarning(line);
   }
 }
 
@@ -592,7 +591,7 @@ void CgiRequest::OnExit(int raw_status) {
   wait_status_ = raw_status;
   timeout_timer_.cancel();
   kill_timer_.cancel();
-  slow_timer_.cancel();
+  observer_.Exited();
   // Everything the program wrote is in the pipes now: stop waiting and read
   // it to the end (ReadStdout stops at an empty pipe once exited_ is set).
   for (Stream which : {Stream::kOut, Stream::kErr}) {
@@ -611,10 +610,10 @@ void CgiRequest::OnTimeout() {
   if (exited_ || phase_ != Phase::kRunning) return;
   timed_out_ = true;
   ++ctx_.counters.timeouts;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  LogWarning(Describe() + ": still running after " + std::to_string(static_cast<int>(elapsed)) +
+  LogWarning(Describe() + ": still running after " +
+             std::to_string(static_cast<int>(observer_.elapsed_seconds())) +
              " s (--timeout): terminating pid " + std::to_string(pid_));
-  FailResponse(504, "timed out", "fcgi-run: " + program_.target.display_name + " did not finish in time");
+  FailResponse(ErrorPage::kTimedOut, "timed out");
   StopProgram();
 }
 
@@ -638,6 +637,7 @@ void CgiRequest::StopProgram() {
 void CgiRequest::Abort(std::string_view why) {
   if (phase_ == Phase::kFinished || aborted_) return;
   aborted_ = true;
+  observer_.Aborted();
   discard_output_ = true;
   ++ctx_.counters.aborts;
   LogInfo(Describe() + ": aborted (" + std::string(why) + ")");
@@ -657,24 +657,26 @@ void CgiRequest::MaybeFinish() {
   if (exited_ && stream(Stream::kOut).eof && stream(Stream::kErr).eof) Finish();
 }
 
-void CgiRequest::FailResponse(int status, std::string_view log_cause, std::string_view body) {
+void CgiRequest::FailResponse(ErrorPage page, std::string_view log_cause, std::string_view detail) {
   LogWarning(Describe() + ": " + std::string(log_cause));
+  const int status = ErrorStatus(page);
   if (status >= 500) ++ctx_.counters.errors_5xx;
   if (!header_sent_ && !aborted_) {
-    response_status_ = status;
-    Emit(MakeCgiErrorResponse(status, ReasonPhrase(status), body));
+    observer_.SetStatus(status);
+    Emit(ErrorResponse(page, program_.target.display_name, detail));
     header_sent_ = true;
   }
   discard_output_ = true;
 }
 
-void CgiRequest::EndWithoutProgram(int status, std::string_view log_cause, std::string_view body,
-                                   ProtocolStatus protocol_status) {
-  FailResponse(status, log_cause, body);
+void CgiRequest::EndWithoutProgram(ErrorPage page, std::string_view log_cause) {
+  FailResponse(page, log_cause);
   EnterFinished();
   CloseStdin();
-  Finalize();
-  connection_->FinishRequest(id_, 0, protocol_status);
+  observer_.Finish();
+  connection_->FinishRequest(
+      id_, 0,
+      page == ErrorPage::kOverloaded ? ProtocolStatus::kOverloaded : ProtocolStatus::kRequestComplete);
 }
 
 void CgiRequest::Finish() {
@@ -695,20 +697,17 @@ void CgiRequest::Finish() {
   if (ran && !header_sent_ && !aborted_) {
     std::string cause;
     if (parser_.Finish() == CgiResponseParser::State::kError) cause = parser_.error();
-    std::string how = DescribeWaitStatus(wait_status_);
-    FailResponse(502, "no valid response (" + cause + "; " + how + ")",
-                 "fcgi-run: " + program_.target.display_name + " ended without a valid response (" + cause +
-                     "; " + how + ")");
+    const std::string why = cause + "; " + DescribeWaitStatus(wait_status_);
+    FailResponse(ErrorPage::kNoValidResponse, "no valid response (" + why + ")", why);
   } else if (ran &&
              (WIFSIGNALED(wait_status_) || (WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) != 0))) {
     if (Log::Enabled(LogLevel::kDebug)) LogDebug(Describe() + ": " + DescribeWaitStatus(wait_status_));
   }
-  slow_timer_.cancel();
   if (has_slot_) {
     has_slot_ = false;
     ctx_.slots.Release();
   }
-  Finalize();
+  observer_.Finish();
   connection_->FinishRequest(id_, ran ? AppStatusFromWaitStatus(wait_status_) : 0,
                              ProtocolStatus::kRequestComplete);
 }

@@ -1,13 +1,14 @@
 // CgiRequest: one FastCGI request served by one run of the CGI program.
 //
-// Owns the program's process (through ChildWatcher), its stdin pipe, its
-// output pipes (or, in persistent mode, borrows the worker's: ProgramOutput)
-// and the request's timers. Streams FCGI_STDIN (and FCGI_DATA for FILTER) into the
-// program's stdin as it arrives and the program's stdout/stderr back as they
-// arrive, with backpressure both ways: output (stdout, and stderr sent as
-// FCGI_STDERR) waits for the connection's buffer to drain (the program then
-// blocks on its full pipe), and input beyond
-// --buffer bytes makes the connection stop reading its socket.
+// Owns the program's run (ProgramRun, from the ProgramRunner), its stdin
+// pipe, the output pipes the runner brought (the run's own, or a persistent
+// worker's, lent for this request: ProgramOutput) and the request's timers.
+// Streams FCGI_STDIN (and FCGI_DATA for FILTER) into the program's stdin as it
+// arrives and the program's stdout/stderr back as they arrive, with
+// backpressure both ways: output (stdout, and stderr sent as FCGI_STDERR)
+// waits for the connection's buffer to drain (the program then blocks on its
+// full pipe), and input beyond --buffer bytes makes the connection stop
+// reading its socket.
 //
 // Ownership: the RequestSink (FastCGI Connection or HTTP front) holds the
 // CgiRequest (shared_ptr) until FinishRequest; the CgiRequest holds the sink
@@ -29,11 +30,13 @@
 #include <string_view>
 
 #include "core/cgi_response_parser.h"
+#include "core/error_pages.h"
 #include "core/fcgi_name_value.h"
 #include "core/fcgi_protocol.h"
 #include "core/worker_slots.h"
 #include "launcher/request/body_spool.h"
 #include "launcher/request/program_source.h"
+#include "launcher/request/request_observer.h"
 #include "launcher/request/request_sink.h"
 #include "launcher/request/server_context.h"
 #include "launcher/run/child_watcher.h"
@@ -82,13 +85,17 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
  private:
   enum class Phase { kNew, kQueued, kRunning, kFinished };
 
+  // --status-path, --ping-path: answered without a program (true).
+  bool AnswerBuiltin(const NameValuePairs& params);
   void Launch();
   void PumpStdin();
   bool StdinInputComplete() const;
   void CloseStdin();
   void AppendInput(BodySpool* spool, std::string_view data);
   void InputProgressed();
+  // The program's response bytes: sent now, or held back (see the .cc).
   void SendOutput(std::string_view data);
+  void Emit(std::string_view data);  // every response byte to the sink goes through here
   // The program's two output streams, read the same way (see Read).
   enum class Stream { kOut, kErr };
   struct StreamState {
@@ -121,17 +128,12 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   void MaybeFinish();
   void EnterFinished();
   void Finish();
-  // Sends a launcher-made error response if no header went out yet.
-  void FailResponse(int status, std::string_view log_cause, std::string_view body);
-  void EndWithoutProgram(int status, std::string_view log_cause, std::string_view body,
-                         ProtocolStatus protocol_status);
+  // Logs `log_cause`; sends the launcher's error page (core/error_pages.h)
+  // if no header went out yet, and discards the program's output from then on.
+  void FailResponse(ErrorPage page, std::string_view log_cause, std::string_view detail = {});
+  // FailResponse, and the request ends here: no program runs for it.
+  void EndWithoutProgram(ErrorPage page, std::string_view log_cause);
   std::string Describe() const;  // "GET /uri (hello.cgi)"
-  // Status page, access and slow logs (builtin_pages.h, access_log.h, slow_log.h).
-  bool AnswerBuiltin(const NameValuePairs& params);
-  void Emit(std::string_view data);  // every response byte to the sink goes through here
-  void StartSlowTimer();
-  void OnSlow();
-  void Finalize();  // once, right before FinishRequest: metrics + access log
 
   ServerContext& ctx_;
   std::shared_ptr<RequestSink> connection_;  // the FastCGI connection or the HTTP front
@@ -139,8 +141,7 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   const uint16_t id_;
   const Role role_;
   Phase phase_ = Phase::kNew;
-  std::chrono::steady_clock::time_point started_;
-  std::string method_, uri_;
+  RequestObserver observer_;  // status page, slow log, access log
   std::vector<std::string> env_;
   WorkerSlots::Ticket ticket_ = 0;
   bool has_slot_ = false;
@@ -186,15 +187,6 @@ class CgiRequest : public std::enable_shared_from_this<CgiRequest> {
   bool timed_out_ = false;
   boost::asio::steady_timer timeout_timer_;
   boost::asio::steady_timer kill_timer_;
-
-  // observability
-  uint64_t metrics_id_ = 0;
-  int response_status_ = 0;  // the HTTP status sent (0 = none yet)
-  uint64_t response_bytes_ = 0, header_bytes_ = 0;
-  std::string query_, remote_addr_, protocol_;
-  NameValuePairs logged_params_;  // kept only for %{NAME}e
-  bool finalized_ = false;
-  boost::asio::steady_timer slow_timer_;
 };
 
 }  // namespace fcgi

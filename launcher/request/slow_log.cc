@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "core/base_environment.h"
 #include "launcher/log/log.h"
 #include "launcher/run/child_watcher.h"
 
@@ -32,7 +33,7 @@ struct SlowLog::Trace {
 namespace {
 
 std::string FindGdb() {
-  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  std::string path(kDefaultPath);
   if (const char* p = std::getenv("PATH"); p != nullptr && *p != '\0') path = p;
   size_t start = 0;
   while (start <= path.size()) {
@@ -124,7 +125,7 @@ void SlowLog::StartBacktrace(int pid) {
   SpawnSpec spec;
   spec.path = gdb_;
   spec.args = {"-nx", "-batch", "-p", std::to_string(pid), "-ex", "thread apply all bt"};
-  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C"};
+  spec.env = {"PATH=" + std::string(kDefaultPath), "LC_ALL=C"};
   spec.stdin_fd = devnull;
   spec.stdout_fd = out[1];
   spec.stderr_fd = out[1];

@@ -23,10 +23,15 @@ class ExecRun : public ProgramRun {
 
 class ExecRunner : public ProgramRunner {
  public:
-  ExecRunner(boost::asio::io_context& io, Spawner& spawner) : io_(io), spawner_(spawner) {}
+  ExecRunner(boost::asio::io_context& io, Spawner& spawner) : ProgramRunner(io), spawner_(spawner) {}
 
-  std::unique_ptr<ProgramRun> Start(const SpawnSpec& spec, StartedCallback on_started,
-                                    ExitCallback on_exit) override {
+  const char* mode_name() const override { return "exec"; }
+  void Recycle(const char*) override {}
+  void Shutdown() override {}
+
+ protected:
+  std::unique_ptr<ProgramRun> StartRun(const SpawnSpec& spec, StartedCallback on_started,
+                                       ExitCallback on_exit) override {
     auto run = std::make_unique<ExecRun>(io_);
     pid_t pid = -1;
     Status s = spawner_.Spawn(spec, &pid);
@@ -42,12 +47,8 @@ class ExecRunner : public ProgramRunner {
     on_started(s, pid, nullptr);
     return run;
   }
-  const char* mode_name() const override { return "exec"; }
-  void Recycle(const char*) override {}
-  void Shutdown() override {}
 
  private:
-  boost::asio::io_context& io_;
   Spawner& spawner_;
 };
 

@@ -12,15 +12,12 @@
 #include <optional>
 #include <utility>
 
+#include "core/strings.h"
 #include "launcher/log/log.h"
 
 namespace fcgi {
 
 namespace {
-
-bool AllDigits(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-}
 
 // Sets what a program's process may hold: the --program-user ids (when
 // `credentials` is set) and whether execve may grant more (set-id programs,
@@ -101,7 +98,7 @@ Status LookUpCredentials(const std::string& spec, Credentials* out) {
   std::vector<char> buf(16384);
   struct passwd pw, *pwp = nullptr;
   int err = getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &pwp);
-  if (pwp == nullptr && AllDigits(user)) {
+  if (pwp == nullptr && IsAllDigits(user)) {
     err = getpwuid_r(static_cast<uid_t>(std::strtoul(user.c_str(), nullptr, 10)), &pw, buf.data(), buf.size(),
                      &pwp);
   }
@@ -116,7 +113,7 @@ Status LookUpCredentials(const std::string& spec, Credentials* out) {
     std::vector<char> gbuf(16384);
     struct group gr, *grp = nullptr;
     err = getgrnam_r(group.c_str(), &gr, gbuf.data(), gbuf.size(), &grp);
-    if (grp == nullptr && AllDigits(group)) {
+    if (grp == nullptr && IsAllDigits(group)) {
       err = getgrgid_r(static_cast<gid_t>(std::strtoul(group.c_str(), nullptr, 10)), &gr, gbuf.data(),
                        gbuf.size(), &grp);
     }

@@ -4,15 +4,26 @@
 //   fork mode  (fork_runner.cc)  a parked copy of the program forks per request
 //                                (libcompat), falling back to exec when the
 //                                program cannot be parked
-// so timeouts, aborts and limits behave the same in every mode.
+//   persistent mode (persistent_runner.cc)  a pool of workers running main()
+//                                again and again, lending their output pipes
+// so timeouts, aborts and limits behave the same in every mode. Unit tests
+// drive CgiRequest and Connection through FakeProgramRunner
+// (tests/launcher/run/fake_program_runner.h), whose runs are no processes.
 //
 // Start() is asynchronous: `on_started` runs exactly once (possibly before
-// Start returns) with the pid or an error (and, see SuppliesOutput, maybe
-// the output pipes); after a successful start,
-// `on_exit` runs exactly once with the raw wait status. Both run on the
-// reactor thread. The stdio fds in `spec` are borrowed: a runner that needs
-// them after Start returns duplicates them. Destroying the returned
-// ProgramRun before on_exit kills the program's process group.
+// Start returns) with the pid and the output pipes to read, or an error;
+// after a successful start, `on_exit` runs exactly once with the raw wait
+// status. Both run on the reactor thread. The stdio fds in `spec` are
+// borrowed: a runner that needs them after Start returns duplicates them.
+// Destroying the returned ProgramRun (null when the start failed at once)
+// before on_exit kills the program's process group.
+//
+// Who makes a run's output pipes is decided in one place, Start(): the
+// caller's own (spec.stdout_fd and stderr_fd set: fcgi-run --check), else
+// the runner's workers' resident ones (LendsOutput), else new pipes made
+// there for this run. A request thus never makes output pipes itself. When
+// those pipes (or /dev/null) cannot be made, on_started gets a
+// kOutOfResources status and nothing runs.
 #ifndef FCGI_RUN_LAUNCHER_RUN_PROGRAM_RUNNER_H_
 #define FCGI_RUN_LAUNCHER_RUN_PROGRAM_RUNNER_H_
 
@@ -48,15 +59,22 @@ struct WorkerCounts {
 
 class ProgramRunner {
  public:
-  // `output`: null when the run writes into the caller's pipes (SpawnSpec);
-  // else the pipes to read (see SuppliesOutput).
+  // `output`: the pipes to read; null when the run writes into the caller's
+  // pipes (spec.stdout_fd set) or did not start.
   using StartedCallback =
       std::function<void(const Status& status, pid_t pid, std::shared_ptr<ProgramOutput> output)>;
   using ExitCallback = std::function<void(int raw_status)>;
 
+  explicit ProgramRunner(boost::asio::io_context& io) : io_(io) {}
+  ProgramRunner(const ProgramRunner&) = delete;
+  ProgramRunner& operator=(const ProgramRunner&) = delete;
   virtual ~ProgramRunner() = default;
-  virtual std::unique_ptr<ProgramRun> Start(const SpawnSpec& spec, StartedCallback on_started,
-                                            ExitCallback on_exit) = 0;
+
+  // Starts one run of spec.path. spec.stdout_fd and stderr_fd: the caller's
+  // pipes, or both -1 (the usual case): see the output rule above.
+  // spec.stdin_fd: required, except that -1 means /dev/null (a request
+  // without a body, LendsOutput).
+  std::unique_ptr<ProgramRun> Start(const SpawnSpec& spec, StartedCallback on_started, ExitCallback on_exit);
   // Mode actually used for the last start ("exec" or "fork"), for logs.
   virtual const char* mode_name() const = 0;
   // SIGHUP / program changed: replace long-lived processes (no-op in exec mode).
@@ -65,12 +83,20 @@ class ProgramRunner {
   virtual void Shutdown() = 0;
   // For the status page; exec mode keeps nothing between requests.
   virtual WorkerCounts Workers() const { return {}; }
-  // True when Start() provides the output pipes itself (persistent mode's
-  // resident output, program_output.h): the caller then passes
-  // spec.stdout_fd = spec.stderr_fd = -1, may pass spec.stdin_fd = -1 for a
-  // request without a body (stdin is /dev/null), and reads the ProgramOutput
-  // that on_started brings. False: every stdio fd in spec is required.
-  virtual bool SuppliesOutput() const { return false; }
+  // True when the runner's workers lend their resident output pipes
+  // (persistent mode, program_output.h) instead of new pipes per run; such a
+  // runner also takes spec.stdin_fd = -1 as /dev/null, so that a request
+  // without a body costs no pipe at all.
+  virtual bool LendsOutput() const { return false; }
+
+ protected:
+  // The runner's own start. `spec` has all three stdio fds, except that with
+  // LendsOutput() stdout_fd and stderr_fd may be -1 (the runner lends its
+  // own: on_started brings them) and stdin_fd -1 means /dev/null.
+  virtual std::unique_ptr<ProgramRun> StartRun(const SpawnSpec& spec, StartedCallback on_started,
+                                               ExitCallback on_exit) = 0;
+
+  boost::asio::io_context& io_;
 };
 
 }  // namespace fcgi

@@ -1,6 +1,8 @@
-// Spawner: starts a CGI program for one request. Abstract so that the request
-// machinery can be driven by a fake in unit tests and fuzzers, and so that the
-// fork mode (a parked program forked through libcompat) can stand in for exec.
+// Spawner: starts a CGI program for one request. Abstract so that
+// privileges.cc can wrap the real one (process_spawner.cc) with what a
+// program's process may hold (--program-user, no new privileges). The request
+// machinery is driven without processes one level up, through a fake
+// ProgramRunner (program_runner.h; tests/launcher/run/fake_program_runner.h).
 //
 // The spawned process is the leader of its own process group (pgid == pid), so
 // that the launcher can signal the program together with its children; it dies

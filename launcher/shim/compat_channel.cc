@@ -296,28 +296,4 @@ ChannelResult ReceiveCompatMessages(int fd, const std::function<bool(std::string
   }
 }
 
-ChannelRead ReadCompatMessages(int fd, const std::function<bool(const CompatMessage&)>& dispatch,
-                               std::string* failure) {
-  bool stopped = false;
-  bool undecodable = false;
-  ChannelResult r = ReceiveCompatMessages(fd, [&](std::string_view bytes) {
-    CompatMessage m;
-    Status s = DecodeCompatMessage(bytes, &m);
-    if (!s.ok()) {
-      undecodable = true;
-      *failure = "control channel: " + s.message();
-      return false;
-    }
-    if (!dispatch(m)) stopped = true;
-    return !stopped;
-  });
-  if (undecodable) return ChannelRead::kFailed;
-  if (stopped || r.io == ChannelIo::kClosed) return ChannelRead::kStopped;
-  if (r.io == ChannelIo::kError) {
-    *failure = "control channel: " + r.status.message();
-    return ChannelRead::kFailed;
-  }
-  return ChannelRead::kWaitAgain;
-}
-
 }  // namespace fcgi

@@ -151,17 +151,6 @@ ChannelResult SendCompatMessage(int fd, std::string_view message, std::span<cons
 // kError: a failed call, or fds or an oversized message (a protocol error).
 ChannelResult ReceiveCompatMessages(int fd, const std::function<bool(std::string_view message)>& on_message);
 
-// What a readable control channel gave (ReadCompatMessages).
-enum class ChannelRead { kWaitAgain, kStopped, kFailed };
-// One readable event of a worker's control channel: receives everything the
-// shim has sent (ReceiveCompatMessages), decodes each message and hands it to
-// `dispatch`, which returns false to stop. kFailed with *failure
-// ("control channel: ...") for an undecodable message or an I/O error;
-// kStopped when `dispatch` stopped or the shim closed its end (the process's
-// exit then tells the rest); kWaitAgain: wait for readability again.
-ChannelRead ReadCompatMessages(int fd, const std::function<bool(const CompatMessage&)>& dispatch,
-                               std::string* failure);
-
 // The message's protocol name, for logs: "HELLO", "REFUSED", "STARTED", ...
 const char* CompatMessageName(const CompatMessage& message);
 

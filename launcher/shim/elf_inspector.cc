@@ -106,13 +106,6 @@ ParkCheck Refuse(ParkCheck check, std::string reason) {
 
 }  // namespace
 
-std::string SearchPathOf(const std::vector<std::string>& env) {
-  for (const std::string& e : env) {
-    if (e.rfind("PATH=", 0) == 0) return e.substr(5);
-  }
-  return "/usr/local/bin:/usr/bin:/bin";
-}
-
 ParkCheck InspectForForkMode(const std::string& program, std::string_view search_path) {
   ParkCheck check;
   std::string path = program;

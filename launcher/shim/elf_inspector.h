@@ -44,10 +44,6 @@ struct ParkCheck {
 // a reason ("open(2) /x: No such file or directory").
 ParkCheck InspectForForkMode(const std::string& program, std::string_view search_path);
 
-// The PATH value of a program environment ("NAME=VALUE" entries): the
-// search_path above. "/usr/local/bin:/usr/bin:/bin" when it has none.
-std::string SearchPathOf(const std::vector<std::string>& env);
-
 }  // namespace fcgi
 
 #endif  // FCGI_RUN_LAUNCHER_SHIM_ELF_INSPECTOR_H_

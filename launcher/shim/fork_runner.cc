@@ -12,10 +12,12 @@
 #include <utility>
 #include <vector>
 
+#include "core/base_environment.h"
 #include "core/cgi_environment.h"
 #include "launcher/log/log.h"
 #include "launcher/run/exec_runner.h"
 #include "launcher/run/file_stamp.h"
+#include "launcher/run/owned_spawn_spec.h"
 #include "launcher/run/start_retry.h"
 #include "launcher/shim/elf_inspector.h"
 #include "launcher/shim/script_park.h"
@@ -30,15 +32,6 @@ struct RunState {
   RunState() = default;
   RunState(const RunState&) = delete;
   RunState& operator=(const RunState&) = delete;
-  ~RunState() { ReleaseKept(); }
-
-  // Closes kept.*_fd (owned copies), if any.
-  void ReleaseKept() {
-    for (int* fd : {&kept.stdin_fd, &kept.stdout_fd, &kept.stderr_fd}) {
-      if (*fd >= 0) ::close(*fd);
-      *fd = -1;
-    }
-  }
 
   pid_t pid = -1;
   bool exited = false;
@@ -49,7 +42,7 @@ struct RunState {
   std::unique_ptr<ProgramRun> exec_run;  // served in exec mode after all
   // The spec, with our own copies of its stdio fds, from the RUN until the
   // parked process answers it: what a lost run is dispatched again with.
-  SpawnSpec kept;
+  OwnedSpawnSpec kept;
 };
 
 // "GET /x?y" of a request's environment, for logs.
@@ -95,7 +88,7 @@ class ForkRun : public ProgramRun {
 class ForkRunner : public ProgramRunner {
  public:
   ForkRunner(boost::asio::io_context& io, Spawner& spawner, ForkRunnerOptions options)
-      : io_(io),
+      : ProgramRunner(io),
         spawner_(spawner),
         options_(std::move(options)),
         exec_(MakeExecRunner(io, spawner)),
@@ -116,21 +109,6 @@ class ForkRunner : public ProgramRunner {
   ~ForkRunner() override {
     if (parked_) parked_->Kill();
     for (auto& old : retiring_) old->Kill();
-    for (Waiting& w : waiting_) CloseFds(w.spec);
-  }
-
-  std::unique_ptr<ProgramRun> Start(const SpawnSpec& spec, StartedCallback on_started,
-                                    ExitCallback on_exit) override {
-    if (exec_only_) return exec_->Start(spec, std::move(on_started), std::move(on_exit));
-    if (parked_ && parked_->ready() &&
-        (!(FileStamp::Of(options_.park.program) == identity_) ||
-         (!script_file_.empty() && !(FileStamp::Of(script_file_) == script_identity_)))) {
-      Recycle("program file changed on disk");
-    }
-    auto state = std::make_shared<RunState>();
-    auto run = std::make_unique<ForkRun>(state);
-    Dispatch(spec, state, std::move(on_started), std::move(on_exit));
-    return run;
   }
 
   const char* mode_name() const override { return exec_only_ ? "exec" : "fork"; }
@@ -174,19 +152,28 @@ class ForkRunner : public ProgramRunner {
     }
   }
 
+ protected:
+  std::unique_ptr<ProgramRun> StartRun(const SpawnSpec& spec, StartedCallback on_started,
+                                       ExitCallback on_exit) override {
+    if (exec_only_) return exec_->Start(spec, std::move(on_started), std::move(on_exit));
+    if (parked_ && parked_->ready() &&
+        (!(FileStamp::Of(options_.park.program) == identity_) ||
+         (!script_file_.empty() && !(FileStamp::Of(script_file_) == script_identity_)))) {
+      Recycle("program file changed on disk");
+    }
+    auto state = std::make_shared<RunState>();
+    auto run = std::make_unique<ForkRun>(state);
+    Dispatch(spec, state, std::move(on_started), std::move(on_exit));
+    return run;
+  }
+
  private:
   struct Waiting {
-    SpawnSpec spec;  // with fds duplicated for the wait
+    OwnedSpawnSpec spec;
     std::shared_ptr<RunState> state;
     StartedCallback on_started;
     ExitCallback on_exit;
   };
-
-  static void CloseFds(const SpawnSpec& spec) {
-    for (int fd : {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd}) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
 
   void Count(RunnerEvent event, const std::string& reason = "") {
     if (options_.metrics != nullptr) options_.metrics->OnRunnerEvent("fork", event, reason);
@@ -244,7 +231,7 @@ class ForkRunner : public ProgramRunner {
     std::deque<Waiting> waiting;
     waiting.swap(waiting_);
     for (Waiting& w : waiting) {
-      CloseFds(w.spec);
+      w.spec.Release();
       if (!w.state->dropped) w.on_started(s, -1, nullptr);
     }
   }
@@ -311,11 +298,7 @@ class ForkRunner : public ProgramRunner {
                  -1, nullptr);
       return;
     }
-    Waiting w{spec, state, std::move(on_started), std::move(on_exit)};
-    for (int* fd : {&w.spec.stdin_fd, &w.spec.stdout_fd, &w.spec.stderr_fd}) {
-      *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
-    }
-    waiting_.push_back(std::move(w));
+    waiting_.push_back(Waiting{OwnedSpawnSpec(spec), state, std::move(on_started), std::move(on_exit)});
     // Parking stopped after the program could not even be started (missing,
     // not executable): try again now that a request wants it.
     if (!parked_ && !retry_.pending()) StartParked();
@@ -340,7 +323,7 @@ class ForkRunner : public ProgramRunner {
     }
     auto started_cb = [this, state, on_started](const Status& s, pid_t pid,
                                                 std::shared_ptr<ProgramOutput> output) {
-      state->ReleaseKept();
+      state->kept.Release();
       state->pid = pid;
       if (s.ok()) retry_.ClearFailures();  // a parked program that serves is healthy
       on_started(s, pid, std::move(output));
@@ -353,7 +336,7 @@ class ForkRunner : public ProgramRunner {
     if (state->request_id != 0) return;
     // The parked process was already gone (its death not yet processed) and
     // took nothing: this request waits for the restart instead of a 502.
-    state->ReleaseKept();
+    state->kept.Release();
     state->parked.reset();
     Dispatch(spec, state, std::move(on_started), std::move(on_exit));
   }
@@ -361,16 +344,10 @@ class ForkRunner : public ProgramRunner {
   // state->kept = spec with duplicated stdio fds. False (nothing kept) if a
   // dup fails: the run is then not dispatched again if lost.
   static bool Keep(const SpawnSpec& spec, RunState* state) {
-    state->kept = spec;
-    for (int* fd : {&state->kept.stdin_fd, &state->kept.stdout_fd, &state->kept.stderr_fd}) {
-      if (*fd < 0) continue;
-      *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
-      if (*fd < 0) {
-        state->ReleaseKept();
-        return false;
-      }
-    }
-    return true;
+    state->kept = OwnedSpawnSpec(spec);
+    if (state->kept.ok()) return true;
+    state->kept.Release();
+    return false;
   }
 
   // The parked process died before it answered the request's RUN: it started
@@ -381,32 +358,29 @@ class ForkRunner : public ProgramRunner {
   // gets the 502.
   void OnLost(const std::string& why, const std::shared_ptr<RunState>& state,
               const StartedCallback& on_started, const ExitCallback& on_exit) {
-    SpawnSpec spec = std::move(state->kept);
-    state->kept.stdin_fd = state->kept.stdout_fd = state->kept.stderr_fd = -1;
+    OwnedSpawnSpec kept = std::move(state->kept);
     state->parked.reset();
     state->request_id = 0;
     if (state->dropped) {  // the request is gone: nothing to run it for
-      CloseFds(spec);
+      kept.Release();
       on_started(Status::Unavailable("fork mode: " + why), -1, nullptr);
       return;
     }
     state->rerun = true;
     LogInfo("fork mode: the parked " + options_.park.program + " was gone (" + why +
-            ") before it started the program for " + DescribeRequest(spec.env) + "; running it again");
-    Dispatch(spec, state, on_started, on_exit);  // borrows spec's fds
-    CloseFds(spec);
+            ") before it started the program for " + DescribeRequest(kept.spec().env) + "; running it again");
+    Dispatch(kept.spec(), state, on_started, on_exit);  // borrows kept's fds
   }
 
   void DrainWaiting() {
     std::deque<Waiting> waiting;
     waiting.swap(waiting_);
     for (Waiting& w : waiting) {
-      if (!w.state->dropped) Dispatch(w.spec, w.state, std::move(w.on_started), std::move(w.on_exit));
-      CloseFds(w.spec);
+      if (!w.state->dropped) Dispatch(w.spec.spec(), w.state, std::move(w.on_started), std::move(w.on_exit));
+      w.spec.Release();
     }
   }
 
-  boost::asio::io_context& io_;
   Spawner& spawner_;
   ForkRunnerOptions options_;
   std::unique_ptr<ProgramRunner> exec_;

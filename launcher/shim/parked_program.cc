@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <utility>
 #include <variant>
 
@@ -15,35 +14,8 @@
 
 namespace fcgi {
 
-namespace {
-
-// REFUSED's reason as a log-ready sentence.
-std::string DescribeRefusal(uint32_t reason, uint32_t error, bool script) {
-  const char* where = script ? "once compiled" : "at main()";
-  switch (reason) {
-    case compat::kRefuseThreads:
-      return "the program runs " + std::to_string(error) + " threads " + where + ": forking would lose them";
-    case compat::kRefuseStdinRead:
-      return "the script read stdin while compiling (a request's body is not there yet)";
-    case compat::kRefuseStdioReplaced:
-      return std::string("the script ") +
-             (error == 0   ? "replaced or closed stdin"
-              : error == 1 ? "replaced or closed stdout"
-                           : "replaced or closed stderr") +
-             " while compiling";
-    case compat::kRefuseCompileOutput:
-      return "the script wrote " + std::to_string(error) + " bytes while compiling (at most " +
-             std::to_string(compat::kMaxCompileOutputBytes) +
-             " are kept for each request; Python: none on stdout)";
-    default:
-      return std::string("the shim could not set up the park: ") + std::strerror(static_cast<int>(error));
-  }
-}
-
-}  // namespace
-
 ParkedProgram::ParkedProgram(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec)
-    : io_(io), spawner_(spawner), spec_(std::move(spec)), shim_(io) {}
+    : shim_(io, spawner, std::move(spec), ShimMode::kFork) {}
 
 ParkedProgram::~ParkedProgram() {
   for (Outgoing& o : outgoing_) {
@@ -55,19 +27,7 @@ ParkedProgram::~ParkedProgram() {
 Status ParkedProgram::Spawn(ReadyCallback on_ready, FailedCallback on_failed) {
   on_ready_ = std::move(on_ready);
   on_failed_ = std::move(on_failed);
-  std::weak_ptr<ParkedProgram> weak = weak_from_this();
-  Status s = shim_.Spawn(
-      spawner_, spec_, {},
-      [weak](int raw) {
-        if (auto self = weak.lock()) self->OnProcessExit(raw);
-      },
-      [weak](const std::string& why) {
-        auto self = weak.lock();
-        if (self && !self->ready_ && !self->dead_) self->Fail(why);
-      });
-  if (!s.ok()) return s;
-  WaitReadable();
-  return Status::Ok();
+  return shim_.Start(weak_from_this());
 }
 
 uint64_t ParkedProgram::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
@@ -192,69 +152,32 @@ void ParkedProgram::FlushOutgoing() {
   }
 }
 
-void ParkedProgram::WaitReadable() {
-  shim_.channel().async_wait(boost::asio::posix::descriptor_base::wait_read,
-                             [weak = weak_from_this()](const boost::system::error_code& ec) {
-                               auto self = weak.lock();
-                               if (!self || ec || self->dead_) return;
-                               self->OnReadable();
-                             });
+void ParkedProgram::OnShimHello(const CompatHello& hello) {
+  const ParkSpec& spec = shim_.spec();
+  if (spec.script.empty()) {
+    LogInfo("fork mode: " + spec.program + " parked at main() as pid " + std::to_string(hello.pid));
+  } else {
+    LogCompileOutput();
+    LogInfo("fork mode: " + spec.script + " (" + spec.script_language + ") parked after compilation as pid " +
+            std::to_string(hello.pid));
+  }
+  if (on_ready_) on_ready_();
 }
 
-void ParkedProgram::OnReadable() {
-  auto keep = shared_from_this();
-  receiving_ = true;
-  ChannelResult r = ReceiveCompatMessages(shim_.channel().native_handle(), [this](std::string_view message) {
-    Dispatch(message);
-    return !dead_;
-  });
-  receiving_ = false;
-  if (dead_) return;
-  if (gone_) {  // found gone while dispatching (a send failed): everything it sent is read now
-    Fail(gone_why_, true);
-    return;
-  }
-  if (r.io == ChannelIo::kClosed) {
-    // EOF: the process is exiting; OnProcessExit reports what is pending.
-    // (A script that never parked ends while compiling: its exit says why.)
-    if (!shutting_down_ && (ready_ || spec_.script.empty())) {
-      LogWarning("fork mode: parked " + spec_.program + " closed its control channel");
-    }
-    return;
-  }
-  if (r.io == ChannelIo::kError) {
-    Fail("control channel: " + r.status.message());
-    return;
-  }
-  WaitReadable();
+void ParkedProgram::OnShimMessagesRead() {
+  if (gone_) Fail(gone_why_, true);  // found gone while dispatching (a send failed): all it sent is read now
 }
 
-void ParkedProgram::Dispatch(std::string_view message) {
-  CompatMessage m;
-  Status s = DecodeCompatMessage(message, &m);
-  if (!s.ok()) {
-    Fail("control channel: " + s.message());
-    return;
+void ParkedProgram::OnShimChannelClosed() {
+  // EOF: the process is exiting; OnShimExit reports what is pending.
+  // (A script that never parked ends while compiling: its exit says why.)
+  if (!shutting_down_ && (shim_.hello_received() || !after_compilation())) {
+    LogWarning("fork mode: parked " + shim_.program() + " closed its control channel");
   }
-  if (auto* hello = std::get_if<CompatHello>(&m)) {
-    if (hello->version != compat::kProtocolVersion) {
-      Fail("shim speaks protocol version " + std::to_string(hello->version) + ", expected " +
-           std::to_string(compat::kProtocolVersion));
-      return;
-    }
-    ready_ = true;
-    shim_.HelloReceived();
-    if (spec_.script.empty()) {
-      LogInfo("fork mode: " + spec_.program + " parked at main() as pid " + std::to_string(hello->pid));
-    } else {
-      LogCompileOutput();
-      LogInfo("fork mode: " + spec_.script + " (" + spec_.script_language +
-              ") parked after compilation as pid " + std::to_string(hello->pid));
-    }
-    if (on_ready_) on_ready_();
-  } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
-    Fail(DescribeRefusal(refused->reason, refused->error, !spec_.script.empty()));
-  } else if (auto* started = std::get_if<CompatStarted>(&m)) {
+}
+
+void ParkedProgram::OnShimMessage(const CompatMessage& m) {
+  if (auto* started = std::get_if<CompatStarted>(&m)) {
     auto it = runs_.find(started->request_id);
     if (it != runs_.end() && !it->second.started) {
       it->second.started = true;
@@ -266,7 +189,7 @@ void ParkedProgram::Dispatch(std::string_view message) {
     if (it != runs_.end()) {
       auto cb = std::move(it->second.on_started);
       runs_.erase(it);
-      cb(Status::FromErrno("fork(2) in the parked process", spec_.program, failed->error), -1, nullptr);
+      cb(Status::FromErrno("fork(2) in the parked process", shim_.program(), failed->error), -1, nullptr);
     }
   } else if (auto* exited = std::get_if<CompatExited>(&m)) {
     auto it = runs_.find(exited->request_id);
@@ -285,30 +208,20 @@ void ParkedProgram::Gone(const std::string& why) {
     gone_ = true;
     gone_why_ = why;
   }
-  if (receiving_) return;  // OnReadable fails it once the messages in hand are dispatched
+  if (shim_.reading()) return;  // OnShimMessagesRead fails it once the messages in hand are dispatched
   auto keep = shared_from_this();
-  DrainChannel();
+  // What the process sent before it died is still queued on our end of the
+  // channel (the pidfd may report its exit first): STARTED for runs that did
+  // start, which must not be taken for lost.
+  shim_.ReadQueued();
   Fail(gone_why_, true);
-}
-
-// What the process sent before it died is still queued on our end of the
-// channel (the pidfd may report its exit first): STARTED for runs that did
-// start, which must not be taken for lost.
-void ParkedProgram::DrainChannel() {
-  if (dead_ || receiving_ || !shim_.channel().is_open()) return;
-  receiving_ = true;
-  ReceiveCompatMessages(shim_.channel().native_handle(), [this](std::string_view message) {
-    Dispatch(message);
-    return !dead_;
-  });
-  receiving_ = false;
 }
 
 void ParkedProgram::Fail(const std::string& why, bool process_gone) {
   if (dead_) return;
   auto keep = shared_from_this();  // the callbacks below may drop the owner's reference
   dead_ = true;
-  if (!spec_.script.empty()) LogCompileOutput();  // a syntax error: the interpreter's message
+  if (after_compilation()) LogCompileOutput();  // a syntax error: the interpreter's message
   shim_.CloseChannel();
   shim_.watcher().SignalGroup(SIGKILL);  // its request children die with it (PDEATHSIG)
   // Messages never sent: their copies of request pipes would keep a lost
@@ -334,17 +247,18 @@ void ParkedProgram::Fail(const std::string& why, bool process_gone) {
   }
 }
 
-void ParkedProgram::OnProcessExit(int raw_status) {
+void ParkedProgram::OnShimExit(int raw_status) {
   if (dead_) {
     return;
   }
   if (shutting_down_ && runs_.empty()) {
     dead_ = true;
+    shim_.CloseChannel();
     return;
   }
-  if (!ready_ && !spec_.script.empty()) {
-    Gone(spec_.script_language + " (pid " + std::to_string(shim_.watcher().pid()) +
-         ") ended while compiling " + spec_.script + ": " + DescribeWaitStatus(raw_status));
+  if (!shim_.hello_received() && after_compilation()) {
+    Gone(shim_.spec().script_language + " (pid " + std::to_string(shim_.watcher().pid()) +
+         ") ended while compiling " + shim_.spec().script + ": " + DescribeWaitStatus(raw_status));
     return;
   }
   Gone("parked process " + std::to_string(shim_.watcher().pid()) +
@@ -359,13 +273,13 @@ void ParkedProgram::LogCompileOutput() {
     size_t end = text.find('\n', at);
     if (end == std::string::npos) end = text.size();
     if (lines++ < kMaxLines) {
-      LogWarning("fork mode: " + spec_.script +
+      LogWarning("fork mode: " + shim_.spec().script +
                  " (compiling): " + EscapeForLog(text.substr(at, end - at), 1000));
     }
     at = end + 1;
   }
   if (lines > kMaxLines) {
-    LogWarning("fork mode: " + spec_.script + " (compiling): " + std::to_string(lines - kMaxLines) +
+    LogWarning("fork mode: " + shim_.spec().script + " (compiling): " + std::to_string(lines - kMaxLines) +
                " more lines not logged");
   }
 }

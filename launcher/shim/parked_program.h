@@ -42,7 +42,7 @@
 
 namespace fcgi {
 
-class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
+class ParkedProgram : public std::enable_shared_from_this<ParkedProgram>, public ShimProcess::Owner {
  public:
   using ReadyCallback = std::function<void()>;
   // The parked process is unusable (no HELLO in time, REFUSED, died, channel
@@ -55,15 +55,15 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
   ParkedProgram(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec);
   ParkedProgram(const ParkedProgram&) = delete;
   ParkedProgram& operator=(const ParkedProgram&) = delete;
-  ~ParkedProgram();
+  ~ParkedProgram() override;
 
   Status Spawn(ReadyCallback on_ready, FailedCallback on_failed);
-  bool ready() const { return ready_ && !dead_ && !gone_; }
+  bool ready() const { return shim_.hello_received() && !dead_ && !gone_; }
   bool dead() const { return dead_; }
   // HELLO arrived at some point (false: it never parked).
-  bool hello_received() const { return ready_; }
+  bool hello_received() const { return shim_.hello_received(); }
   // A script parked after its compilation (script_park.h), not at main().
-  bool after_compilation() const { return !spec_.script.empty(); }
+  bool after_compilation() const { return !shim_.spec().script.empty(); }
   pid_t pid() const { return shim_.pid(); }
   size_t running() const { return runs_.size(); }
 
@@ -98,36 +98,34 @@ class ParkedProgram : public std::enable_shared_from_this<ParkedProgram> {
     std::vector<int> fds;  // owned (closed after sending)
   };
 
+  // ShimProcess::Owner
+  void OnShimHello(const CompatHello& hello) override;
+  void OnShimFailed(const std::string& why) override { Fail(why); }
+  void OnShimMessage(const CompatMessage& message) override;  // STARTED, FAILED, EXITED
+  void OnShimMessagesRead() override;
+  void OnShimChannelClosed() override;
+  void OnShimExit(int raw_status) override;
+
   void Send(std::string message, const int* fds, size_t nfds);
   void FlushOutgoing();
-  void WaitReadable();
-  void OnReadable();
-  void Dispatch(std::string_view message);
   // `process_gone`: the process died or closed its channel (runs it never
   // answered are lost, see LostCallback); else it is given up (they fail).
   void Fail(const std::string& why, bool process_gone = false);
-  // The process was found gone: reads what it sent before (DrainChannel),
-  // then Fail(why, true); deferred to the end of OnReadable's dispatching
-  // when called from within it.
+  // The process was found gone: reads what it sent before
+  // (ShimProcess::ReadQueued), then Fail(why, true); deferred to the end of
+  // the batch of messages being handed over when called from within it.
   void Gone(const std::string& why);
-  void DrainChannel();
-  void OnProcessExit(int raw_status);
   // Script park: logs what the script wrote to stderr (while compiling, or
   // the shim since), one warning line per line.
   void LogCompileOutput();
 
-  boost::asio::io_context& io_;
-  Spawner& spawner_;
-  ParkSpec spec_;
-  ShimProcess shim_;  // the process and its control channel
+  ShimProcess shim_;  // the process, its control channel and its spec
   ReadyCallback on_ready_;
   FailedCallback on_failed_;
-  bool ready_ = false;
   bool dead_ = false;
   bool shutting_down_ = false;
   bool write_wait_ = false;
-  bool receiving_ = false;  // dispatching received messages (OnReadable, DrainChannel)
-  bool gone_ = false;       // found gone; Fail pending until receiving_ ends
+  bool gone_ = false;  // found gone; Fail pending until the messages in hand are handed over
   std::string gone_why_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, PendingRun> runs_;

@@ -13,9 +13,11 @@
 #include <list>
 #include <utility>
 
+#include "core/base_environment.h"
 #include "launcher/log/log.h"
 #include "launcher/run/exec_runner.h"
 #include "launcher/run/file_stamp.h"
+#include "launcher/run/owned_spawn_spec.h"
 #include "launcher/run/start_retry.h"
 #include "launcher/shim/elf_inspector.h"
 #include "launcher/shim/fork_runner.h"
@@ -62,7 +64,10 @@ struct Member {
 class PersistentRunner : public ProgramRunner {
  public:
   PersistentRunner(boost::asio::io_context& io, Spawner& spawner, PersistentRunnerOptions options)
-      : io_(io), spawner_(spawner), options_(std::move(options)), retry_(io, options_.max_failures) {
+      : ProgramRunner(io),
+        spawner_(spawner),
+        options_(std::move(options)),
+        retry_(io, options_.max_failures) {
     stamp_ = FileStamp::Of(options_.park.program);
     FillPool();
   }
@@ -70,32 +75,10 @@ class PersistentRunner : public ProgramRunner {
   ~PersistentRunner() override {
     for (auto& m : members_) m->worker->Kill();
     for (auto& w : retiring_) w->Kill();
-    for (Waiting& w : waiting_) CloseFds(w.spec);
-  }
-
-  std::unique_ptr<ProgramRun> Start(const SpawnSpec& spec, StartedCallback on_started,
-                                    ExitCallback on_exit) override {
-    auto state = std::make_shared<RunState>();
-    auto run = std::make_unique<PersistentRun>(state);
-    if (exec_) {
-      state->fallback_run = StartFallback(spec, std::move(on_started), std::move(on_exit));
-      return run;
-    }
-    if (!(FileStamp::Of(options_.park.program) == stamp_)) Recycle("program file changed on disk");
-    if (Member* m = IdleMember()) {
-      RunOn(*m, spec, state, std::move(on_started), std::move(on_exit));
-      return run;
-    }
-    Waiting w{spec, state, std::move(on_started), std::move(on_exit)};
-    for (int* fd : {&w.spec.stdin_fd, &w.spec.stdout_fd, &w.spec.stderr_fd})
-      *fd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
-    waiting_.push_back(std::move(w));
-    FillPool();
-    return run;
   }
 
   const char* mode_name() const override { return exec_ ? "exec" : "persistent"; }
-  bool SuppliesOutput() const override { return !exec_; }
+  bool LendsOutput() const override { return !exec_; }
 
   WorkerCounts Workers() const override {
     WorkerCounts c;
@@ -127,19 +110,32 @@ class PersistentRunner : public ProgramRunner {
     if (exec_) exec_->Shutdown();
   }
 
+ protected:
+  std::unique_ptr<ProgramRun> StartRun(const SpawnSpec& spec, StartedCallback on_started,
+                                       ExitCallback on_exit) override {
+    auto state = std::make_shared<RunState>();
+    auto run = std::make_unique<PersistentRun>(state);
+    if (exec_) {
+      state->fallback_run = exec_->Start(spec, std::move(on_started), std::move(on_exit));
+      return run;
+    }
+    if (!(FileStamp::Of(options_.park.program) == stamp_)) Recycle("program file changed on disk");
+    if (Member* m = IdleMember()) {
+      RunOn(*m, spec, state, std::move(on_started), std::move(on_exit));
+      return run;
+    }
+    waiting_.push_back(Waiting{OwnedSpawnSpec(spec), state, std::move(on_started), std::move(on_exit)});
+    FillPool();
+    return run;
+  }
+
  private:
   struct Waiting {
-    SpawnSpec spec;  // fds duplicated for the wait (owned)
+    OwnedSpawnSpec spec;
     std::shared_ptr<RunState> state;
     StartedCallback on_started;
     ExitCallback on_exit;
   };
-
-  static void CloseFds(const SpawnSpec& spec) {
-    for (int fd : {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd}) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
 
   void Count(RunnerEvent event, const std::string& reason = "") {
     if (options_.metrics != nullptr) options_.metrics->OnRunnerEvent("persistent", event, reason);
@@ -232,42 +228,9 @@ class PersistentRunner : public ProgramRunner {
     std::deque<Waiting> waiting;
     waiting.swap(waiting_);
     for (Waiting& w : waiting) {
-      CloseFds(w.spec);
+      w.spec.Release();
       if (!w.state->dropped) w.on_started(s, -1, nullptr);
     }
-  }
-
-  // Exec mode after the fallback. A request started while this runner still
-  // supplied the output comes without output pipes (and maybe without stdin):
-  // they are made here, as CgiRequest would have.
-  std::unique_ptr<ProgramRun> StartFallback(const SpawnSpec& spec, StartedCallback on_started,
-                                            ExitCallback on_exit) {
-    if (spec.stdout_fd >= 0) return exec_->Start(spec, std::move(on_started), std::move(on_exit));
-    SpawnSpec full = spec;
-    std::shared_ptr<ProgramOutput> output;
-    Status s = ProgramOutput::Create(io_, options_.park.program, &output, &full.stdout_fd, &full.stderr_fd);
-    int devnull = -1;
-    if (s.ok() && full.stdin_fd < 0) {
-      devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (devnull < 0) s = Status::FromErrno("open(2)", "/dev/null", errno);
-      full.stdin_fd = devnull;
-    }
-    std::unique_ptr<ProgramRun> run;
-    if (!s.ok()) {
-      on_started(s, -1, nullptr);
-    } else {
-      run = exec_->Start(
-          full,
-          [output, on_started = std::move(on_started)](const Status& st, pid_t pid,
-                                                       std::shared_ptr<ProgramOutput>) {
-            on_started(st, pid, st.ok() ? output : nullptr);
-          },
-          std::move(on_exit));
-    }
-    for (int fd : {full.stdout_fd, full.stderr_fd, devnull}) {
-      if (fd >= 0) ::close(fd);
-    }
-    return run;
   }
 
   void DispatchWaiting() {
@@ -278,12 +241,12 @@ class PersistentRunner : public ProgramRunner {
       waiting_.pop_front();
       if (!w.state->dropped) {
         if (exec_) {
-          w.state->fallback_run = StartFallback(w.spec, std::move(w.on_started), std::move(w.on_exit));
+          // Asked while this runner lent output: exec's Start makes the pipes.
+          w.state->fallback_run = exec_->Start(w.spec.spec(), std::move(w.on_started), std::move(w.on_exit));
         } else {
-          RunOn(*m, w.spec, w.state, std::move(w.on_started), std::move(w.on_exit));
+          RunOn(*m, w.spec.spec(), w.state, std::move(w.on_started), std::move(w.on_exit));
         }
       }
-      CloseFds(w.spec);
     }
   }
 
@@ -320,7 +283,7 @@ class PersistentRunner : public ProgramRunner {
       LogDebug("persistent mode: worker " + std::to_string(w->pid()) +
                " repaired: " + DescribeReportFlags(r.flags));
     }
-    if (options_.on_report) options_.on_report(r, a.links_libstdcxx, m->recycle_reason);
+    if (options_.on_report) options_.on_report(r, a, m->recycle_reason);
   }
 
   // After a request ended on worker `w` (REPORT already seen, if any).
@@ -338,7 +301,6 @@ class PersistentRunner : public ProgramRunner {
     FillPool();
   }
 
-  boost::asio::io_context& io_;
   Spawner& spawner_;
   PersistentRunnerOptions options_;
   StartRetry retry_;                              // restarts after failed starts; the exec fallback

@@ -37,10 +37,11 @@ struct PersistentRunnerOptions {
   unsigned workers = 1;
   RecycleLimits limits;
   int max_failures = 3;  // failed starts in a row before the exec fallback
-  // Called after each persistent request with the shim's REPORT, whether the
-  // program links libstdc++, and the recycle reason ("" = kept). For logs and
-  // for `fcgi-run --check`.
-  std::function<void(const CompatReport& report, bool libstdcxx, const std::string& recycle_reason)>
+  // Called after each persistent request with the shim's REPORT, what the
+  // recycle policy made of it, and the recycle reason ("" = kept). For
+  // `fcgi-run --check`.
+  std::function<void(const CompatReport& report, const RequestAftermath& aftermath,
+                     const std::string& recycle_reason)>
       on_report;
   Metrics* metrics = nullptr;  // status page counters (workers, failures, fallback, recycles); may be null
   bool park_scripts = true;    // a script's fork-mode fallback: ForkRunnerOptions::park_scripts

@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <span>
 #include <utility>
 #include <variant>
@@ -15,7 +14,7 @@
 namespace fcgi {
 
 PersistentWorker::PersistentWorker(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec)
-    : io_(io), spawner_(spawner), spec_(std::move(spec)), shim_(io) {}
+    : io_(io), shim_(io, spawner, std::move(spec), ShimMode::kPersistent) {}
 
 // shim_'s destructor kills and reaps the worker if it still runs.
 PersistentWorker::~PersistentWorker() = default;
@@ -23,19 +22,7 @@ PersistentWorker::~PersistentWorker() = default;
 Status PersistentWorker::Spawn(ReadyCallback on_ready, GoneCallback on_gone) {
   on_ready_ = std::move(on_ready);
   on_gone_ = std::move(on_gone);
-  std::weak_ptr<PersistentWorker> weak = weak_from_this();
-  Status s = shim_.Spawn(
-      spawner_, spec_, {std::string(compat::kModeEnv) + "=" + compat::kModePersistent},
-      [weak](int raw) {
-        if (auto self = weak.lock()) self->OnProcessExit(raw);
-      },
-      [weak](const std::string& why) {
-        auto self = weak.lock();
-        if (self && !self->ready_ && !self->gone_) self->Fail(why);
-      });
-  if (!s.ok()) return s;
-  WaitReadable();
-  return Status::Ok();
+  return shim_.Start(weak_from_this());
 }
 
 void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback on_started,
@@ -67,7 +54,7 @@ void PersistentWorker::Run(const SpawnSpec& spec, ProgramRunner::StartedCallback
     fds[nfds++] = spec.stderr_fd;
     output_.reset();  // the shim puts these over its resident pipes, which it then forgets
   } else if (output_ == nullptr) {
-    if (Status s = ProgramOutput::Create(io_, spec_.program, &output_, &out_write, &err_write); !s.ok()) {
+    if (Status s = ProgramOutput::Create(io_, shim_.program(), &output_, &out_write, &err_write); !s.ok()) {
       if (env_fd >= 0) close(env_fd);
       on_started(s, -1, nullptr);
       return;
@@ -129,7 +116,7 @@ void PersistentWorker::Kill() {
 void PersistentWorker::SendShutdown() {
   if (gone_ || shutdown_sent_) return;
   shutdown_sent_ = true;
-  if (!ready_) {  // still starting: nothing to drain
+  if (!ready()) {  // still starting: nothing to drain
     shim_.watcher().SignalGroup(SIGKILL);
     return;
   }
@@ -137,55 +124,26 @@ void PersistentWorker::SendShutdown() {
   if (r.io != ChannelIo::kDone) shim_.watcher().SignalGroup(SIGKILL);
 }
 
-void PersistentWorker::WaitReadable() {
-  std::weak_ptr<PersistentWorker> weak = weak_from_this();
-  shim_.WatchMessages(
-      weak,
-      [weak] {
-        auto self = weak.lock();
-        return self && !self->gone_;
-      },
-      [weak](const CompatMessage& m) {
-        auto self = weak.lock();
-        if (!self) return false;
-        self->Dispatch(m);
-        return !self->gone_;
-      },
-      [weak](const std::string& why) {
-        if (auto self = weak.lock()) self->Fail(why);
-      });
+void PersistentWorker::OnShimHello(const CompatHello& hello) {
+  libstdcxx_ = (hello.flags & compat::kHelloLibStdCxx) != 0;
+  LogDebug("persistent mode: worker pid " + std::to_string(hello.pid) + " of " + shim_.program() + " ready" +
+           (libstdcxx_ ? " (links libstdc++)" : ""));
+  if (retiring_) {
+    SendShutdown();
+  } else if (on_ready_) {
+    on_ready_();
+  }
 }
 
-void PersistentWorker::Dispatch(const CompatMessage& m) {
-  if (auto* hello = std::get_if<CompatHello>(&m)) {
-    if (hello->version != compat::kProtocolVersion || (hello->flags & compat::kHelloPersistent) == 0) {
-      Fail("the shim did not start the persistent loop (protocol version " + std::to_string(hello->version) +
-           ", flags " + std::to_string(hello->flags) + ")");
-      return;
-    }
-    ready_ = true;
-    libstdcxx_ = (hello->flags & compat::kHelloLibStdCxx) != 0;
-    shim_.HelloReceived();
-    LogDebug("persistent mode: worker pid " + std::to_string(hello->pid) + " of " + spec_.program + " ready" +
-             (libstdcxx_ ? " (links libstdc++)" : ""));
-    if (retiring_) {
-      SendShutdown();
-    } else if (on_ready_) {
-      on_ready_();
-    }
-  } else if (auto* refused = std::get_if<CompatRefused>(&m)) {
-    refused_threads_ = refused->reason == compat::kRefuseThreads;
-    Fail(refused->reason == compat::kRefuseThreads
-             ? "the program runs " + std::to_string(refused->error) + " threads at main()"
-             : std::string("the shim could not set up: ") + std::strerror(static_cast<int>(refused->error)));
-  } else if (auto* failed = std::get_if<CompatFailed>(&m)) {
+void PersistentWorker::OnShimMessage(const CompatMessage& m) {
+  if (auto* failed = std::get_if<CompatFailed>(&m)) {
     if (busy_ && failed->request_id == request_id_) {
       // The request counted as started when its RUN went out: it ends here,
       // without output (the shim set up nothing, so new pipes next time).
       busy_ = false;
       drop_output_ = true;
       on_report_ = nullptr;
-      LogWarning("persistent mode: worker " + std::to_string(pid()) + " of " + spec_.program +
+      LogWarning("persistent mode: worker " + std::to_string(pid()) + " of " + shim_.program() +
                  " refused a request: " + Status::FromErrno("RUN", "the request", failed->error).message());
       auto cb = std::move(on_exit_);
       cb(W_EXITCODE(compat::kRefusedExitStatus, 0));
@@ -213,21 +171,21 @@ void PersistentWorker::Fail(const std::string& why) {
   shim_.watcher().SignalGroup(SIGKILL);
   // The exit status arrives through OnProcessExit; until then refuse work.
   retiring_ = true;
-  if (!ready_) {
+  if (!ready()) {
     gone_ = true;
     shim_.CloseChannel();
     if (on_gone_) on_gone_(why, true);
     return;
   }
-  LogWarning("persistent mode: worker " + std::to_string(pid()) + " of " + spec_.program + ": " + why);
+  LogWarning("persistent mode: worker " + std::to_string(pid()) + " of " + shim_.program() + ": " + why);
 }
 
-void PersistentWorker::OnProcessExit(int raw_status) {
+void PersistentWorker::OnShimExit(int raw_status) {
   if (gone_) return;
   auto keep = shared_from_this();
   gone_ = true;
   shim_.CloseChannel();
-  const bool before_ready = !ready_;
+  const bool before_ready = !ready();
   if (busy_) {
     busy_ = false;
     // The request's process was the worker: its status is the request's.

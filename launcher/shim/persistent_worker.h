@@ -39,7 +39,7 @@
 
 namespace fcgi {
 
-class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
+class PersistentWorker : public std::enable_shared_from_this<PersistentWorker>, public ShimProcess::Owner {
  public:
   using ReadyCallback = std::function<void()>;
   // The worker is gone (or unusable). `before_ready`: it never said HELLO
@@ -50,18 +50,18 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   PersistentWorker(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec);
   PersistentWorker(const PersistentWorker&) = delete;
   PersistentWorker& operator=(const PersistentWorker&) = delete;
-  ~PersistentWorker();
+  ~PersistentWorker() override;
 
   Status Spawn(ReadyCallback on_ready, GoneCallback on_gone);
 
   // Ready for a RUN: not running one, and the last request gave the output back.
-  bool idle() const { return ready_ && !busy_ && !gone_ && !retiring_ && !output_lent_; }
+  bool idle() const { return ready() && !busy_ && !gone_ && !retiring_ && !output_lent_; }
   bool busy() const { return busy_; }
   bool gone() const { return gone_; }
   bool links_libstdcxx() const { return libstdcxx_; }
   // The shim refused to start the loop (threads at main()): every restart
   // would be refused the same way.
-  bool refused_threads() const { return refused_threads_; }
+  bool refused_threads() const { return shim_.refused_threads(); }
   pid_t pid() const { return shim_.pid(); }
   uint64_t generation = 0;  // set by the runner: program version it was started for
 
@@ -85,17 +85,19 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   void Kill();
 
  private:
-  void WaitReadable();  // the control channel, through ShimProcess::WatchMessages
-  void Dispatch(const CompatMessage& m);
+  // ShimProcess::Owner
+  void OnShimHello(const CompatHello& hello) override;
+  void OnShimFailed(const std::string& why) override { Fail(why); }
+  void OnShimMessage(const CompatMessage& message) override;  // FAILED, REPORT, EXITED
+  void OnShimExit(int raw_status) override;
+
+  bool ready() const { return shim_.hello_received(); }  // it said HELLO
   void Fail(const std::string& why);
-  void OnProcessExit(int raw_status);
   void SendShutdown();
   void OnOutputReturned(bool clean);
 
   boost::asio::io_context& io_;
-  Spawner& spawner_;
-  ParkSpec spec_;
-  ShimProcess shim_;  // the process and its control channel
+  ShimProcess shim_;  // the process, its control channel and its spec
   ReadyCallback on_ready_;
   GoneCallback on_gone_;
   ReportCallback on_report_;
@@ -104,13 +106,11 @@ class PersistentWorker : public std::enable_shared_from_this<PersistentWorker> {
   bool output_lent_ = false;
   bool drop_output_ = false;  // the shim gave the pipes up: new ones for the next RUN
   uint64_t request_id_ = 0;
-  bool ready_ = false;
   bool busy_ = false;
   bool gone_ = false;
   bool retiring_ = false;
   bool shutdown_sent_ = false;
   bool libstdcxx_ = false;
-  bool refused_threads_ = false;
 };
 
 }  // namespace fcgi

@@ -6,14 +6,59 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string_view>
+#include <variant>
 
 #include "launcher/shim/compat_channel.h"
 
 namespace fcgi {
 
 namespace {
+
 constexpr int kShimFdInChild = 3;
+
+// Why a HELLO does not do for `mode` ("" when it does).
+std::string HelloMismatch(const CompatHello& hello, ShimMode mode) {
+  if (hello.version != compat::kProtocolVersion) {
+    return "the shim speaks protocol version " + std::to_string(hello.version) + ", expected " +
+           std::to_string(compat::kProtocolVersion);
+  }
+  const bool persistent = (hello.flags & compat::kHelloPersistent) != 0;
+  if (persistent != (mode == ShimMode::kPersistent)) {
+    return std::string("the shim did not start the ") + (persistent ? "fork server" : "persistent loop") +
+           " (flags " + std::to_string(hello.flags) + ")";
+  }
+  return "";
+}
+
+// REFUSED as a log-ready sentence. `script`: a script park (after its
+// compilation, not at main()).
+std::string DescribeRefusal(const CompatRefused& refused, ShimMode mode, bool script) {
+  const uint32_t error = refused.error;
+  switch (refused.reason) {
+    case compat::kRefuseThreads:
+      return "the program runs " + std::to_string(error) + " threads " +
+             (script ? "once compiled" : "at main()") +
+             (mode == ShimMode::kFork ? ": forking would lose them" : "");
+    case compat::kRefuseStdinRead:
+      return "the script read stdin while compiling (a request's body is not there yet)";
+    case compat::kRefuseStdioReplaced:
+      return std::string("the script ") +
+             (error == 0   ? "replaced or closed stdin"
+              : error == 1 ? "replaced or closed stdout"
+                           : "replaced or closed stderr") +
+             " while compiling";
+    case compat::kRefuseCompileOutput:
+      return "the script wrote " + std::to_string(error) + " bytes while compiling (at most " +
+             std::to_string(compat::kMaxCompileOutputBytes) +
+             " are kept for each request; Python: none on stdout)";
+    default:
+      return std::string("the shim could not set up the ") +
+             (mode == ShimMode::kFork ? "park: " : "persistent loop: ") +
+             std::strerror(static_cast<int>(error));
+  }
+}
 
 // A memfd (close-on-exec in the launcher) holding `content`, at offset 0.
 int MakeMemfd(const char* name, std::string_view content, Status* error) {
@@ -48,7 +93,8 @@ Status MakeScriptStdio(int* in, int* out, int* err) {
 
 }  // namespace
 
-ShimProcess::ShimProcess(boost::asio::io_context& io) : watcher_(io), channel_(io), hello_timer_(io) {}
+ShimProcess::ShimProcess(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec, ShimMode mode)
+    : spawner_(spawner), spec_(std::move(spec)), mode_(mode), watcher_(io), channel_(io), hello_timer_(io) {}
 
 ShimProcess::~ShimProcess() {
   if (compile_stderr_fd_ >= 0) ::close(compile_stderr_fd_);
@@ -68,8 +114,9 @@ std::string ShimProcess::TakeCompileOutput() {
   return out;
 }
 
-Status ShimProcess::Spawn(Spawner& spawner, const ParkSpec& spec, const std::vector<std::string>& extra_env,
-                          ExitCallback on_exit, NoHelloCallback on_no_hello) {
+Status ShimProcess::Start(std::weak_ptr<Owner> owner) {
+  owner_ = std::move(owner);
+  const ParkSpec& spec = spec_;
   int launcher_end = -1, shim_end = -1;
   Status s = CreateCompatSocketPair(&launcher_end, &shim_end);
   if (!s.ok()) return s;
@@ -95,8 +142,9 @@ Status ShimProcess::Spawn(Spawner& spawner, const ParkSpec& spec, const std::vec
   ss.env.push_back("LD_PRELOAD=" + spec.compat_library);
   ss.env.push_back("LD_BIND_NOW=1");
   ss.env.push_back(std::string(compat::kControlFdEnv) + "=" + std::to_string(kShimFdInChild));
+  if (mode_ == ShimMode::kPersistent)
+    ss.env.push_back(std::string(compat::kModeEnv) + "=" + compat::kModePersistent);
   if (script) ss.env.push_back(std::string(compat::kParkEnv) + "=" + spec.script_language);
-  ss.env.insert(ss.env.end(), extra_env.begin(), extra_env.end());
   ss.rlimits = spec.rlimits;
   ss.stdin_fd = devnull;
   ss.stdout_fd = script ? script_out : devnull;
@@ -105,7 +153,7 @@ Status ShimProcess::Spawn(Spawner& spawner, const ParkSpec& spec, const std::vec
   ss.stderr_fd = script ? compile_stderr_fd_ : STDERR_FILENO;
   ss.extra_fds.emplace_back(kShimFdInChild, shim_end);
   pid_t pid = -1;
-  s = spawner.Spawn(ss, &pid);
+  s = spawner_.Spawn(ss, &pid);
   ::close(devnull);
   if (script_out >= 0) ::close(script_out);
   ::close(shim_end);
@@ -120,19 +168,23 @@ Status ShimProcess::Spawn(Spawner& spawner, const ParkSpec& spec, const std::vec
     kill(pid, SIGKILL);
     return Status::FromErrno("epoll_ctl(2)", "control channel of " + spec.program, ec.value());
   }
-  s = watcher_.Watch(pid, std::move(on_exit));
+  s = watcher_.Watch(pid, [weak = owner_](int raw) {
+    if (auto o = weak.lock()) o->OnShimExit(raw);
+  });
   if (!s.ok()) return s;
   hello_timer_.expires_after(spec.hello_timeout);
-  // Captures no `this`: the handler may run (aborted) after the owner is gone.
   std::string why =
       script ? "the script did not finish compiling within --park-timeout (" +
                    std::to_string(spec.hello_timeout.count()) + " ms)"
              : "no HELLO from the preloaded shim within " + std::to_string(spec.hello_timeout.count()) +
                    " ms (the program may not use the dynamic loader's LD_PRELOAD, or it blocks before main)";
-  hello_timer_.async_wait(
-      [on_no_hello = std::move(on_no_hello), why = std::move(why)](const boost::system::error_code& e) {
-        if (!e) on_no_hello(why);
-      });
+  // `this` lives as long as its owner: the handler may run (aborted) after both are gone.
+  hello_timer_.async_wait([this, weak = owner_, why = std::move(why)](const boost::system::error_code& e) {
+    if (e) return;
+    auto o = weak.lock();
+    if (o && !hello_received_) o->OnShimFailed(why);
+  });
+  WaitReadable();
   return Status::Ok();
 }
 
@@ -142,27 +194,73 @@ void ShimProcess::CloseChannel() {
   channel_.close(ignored);
 }
 
-void ShimProcess::WatchMessages(std::weak_ptr<void> owner, std::function<bool()> active,
-                                std::function<bool(const CompatMessage&)> dispatch,
-                                std::function<void(const std::string&)> fail) {
-  channel_.async_wait(
-      boost::asio::posix::descriptor_base::wait_read,
-      [this, owner = std::move(owner), active = std::move(active), dispatch = std::move(dispatch),
-       fail = std::move(fail)](const boost::system::error_code& ec) mutable {
-        auto keep = owner.lock();  // `this` lives as long as its owner
-        if (!keep || ec || !active()) return;
-        std::string why;
-        switch (ReadCompatMessages(channel_.native_handle(), dispatch, &why)) {
-          case ChannelRead::kFailed:
-            fail(why);
-            return;
-          case ChannelRead::kStopped:
-            return;
-          case ChannelRead::kWaitAgain:
-            WatchMessages(std::move(owner), std::move(active), std::move(dispatch), std::move(fail));
-            return;
-        }
-      });
+void ShimProcess::WaitReadable() {
+  channel_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                      [this, weak = owner_](const boost::system::error_code& ec) {
+                        auto owner = weak.lock();  // `this` lives as long as its owner
+                        if (!owner || ec || !channel_.is_open()) return;
+                        if (Read(*owner)) WaitReadable();
+                      });
+}
+
+void ShimProcess::ReadQueued() {
+  if (reading_ || !channel_.is_open()) return;
+  auto owner = owner_.lock();
+  if (!owner) return;
+  Read(*owner);
+}
+
+bool ShimProcess::Read(Owner& owner) {
+  std::string undecodable;
+  reading_ = true;
+  ChannelResult r = ReceiveCompatMessages(channel_.native_handle(), [&](std::string_view bytes) {
+    CompatMessage m;
+    if (Status s = DecodeCompatMessage(bytes, &m); !s.ok()) {
+      undecodable = "control channel: " + s.message();
+      return false;
+    }
+    if (!Handshake(owner, m)) owner.OnShimMessage(m);
+    return channel_.is_open();  // else the owner gave the process up
+  });
+  reading_ = false;
+  if (!undecodable.empty()) {
+    owner.OnShimFailed(undecodable);
+    return false;
+  }
+  if (!channel_.is_open()) return false;
+  owner.OnShimMessagesRead();
+  if (!channel_.is_open()) return false;
+  switch (r.io) {
+    case ChannelIo::kClosed:
+      owner.OnShimChannelClosed();
+      return false;
+    case ChannelIo::kError:
+      owner.OnShimFailed("control channel: " + r.status.message());
+      return false;
+    case ChannelIo::kDone:
+    case ChannelIo::kWouldBlock:
+      break;
+  }
+  return true;
+}
+
+bool ShimProcess::Handshake(Owner& owner, const CompatMessage& message) {
+  if (const auto* hello = std::get_if<CompatHello>(&message)) {
+    if (std::string why = HelloMismatch(*hello, mode_); !why.empty()) {
+      owner.OnShimFailed(why);
+      return true;
+    }
+    hello_received_ = true;
+    hello_timer_.cancel();
+    owner.OnShimHello(*hello);
+    return true;
+  }
+  if (const auto* refused = std::get_if<CompatRefused>(&message)) {
+    refused_threads_ = refused->reason == compat::kRefuseThreads;
+    owner.OnShimFailed(DescribeRefusal(*refused, mode_, !spec_.script.empty()));
+    return true;
+  }
+  return false;
 }
 
 }  // namespace fcgi

@@ -1,16 +1,22 @@
-// ShimProcess: a copy of a CGI program started with libcompat preloaded and
-// the control channel to it: what ParkedProgram (fork mode) and
-// PersistentWorker (persistent mode) share. It spawns the program (control
-// socket at fd 3, stdin/stdout on /dev/null, stderr on fcgi-run's own),
-// watches the process (ChildWatcher) and keeps the HELLO deadline; the owner
-// speaks the protocol (core/control_protocol.h) over channel(). For a
-// script park (spec.script set) stdin is a one-byte probe file and stdout and
-// stderr are memfds; what the script wrote to stderr while compiling is read
-// with TakeCompileOutput().
+// ShimProcess: a copy of a CGI program started with libcompat preloaded, the
+// control channel to it, and the handshake: what ParkedProgram (fork mode)
+// and PersistentWorker (persistent mode) share.
 //
-// Ownership: a member of its owner; destroying it kills and reaps the
-// process if it still runs (ChildWatcher) and closes the channel. Callbacks
-// run on the reactor thread and must hold only weak references to the owner.
+// Start() spawns the program (control socket at fd 3, stdin/stdout on
+// /dev/null, stderr on fcgi-run's own; for a script park, spec.script set,
+// stdin is a one-byte probe file and stdout and stderr are memfds, and what
+// the script wrote to stderr while compiling is read with
+// TakeCompileOutput()), watches the process (ChildWatcher),
+// keeps the HELLO deadline and reads the channel: HELLO and REFUSED are
+// handled here (protocol version, the mode's HELLO flags, what a refusal
+// means, in one log-ready sentence); every other message goes to the owner,
+// which speaks the rest of the protocol (core/control_protocol.h) and sends
+// over channel().
+//
+// Ownership: a member of its owner, which implements ShimProcess::Owner and
+// gives Start() a weak reference to itself; the owner is called only while
+// it lives, on the reactor thread. Destroying a ShimProcess kills and reaps
+// the process if it still runs (ChildWatcher) and closes the channel.
 #ifndef FCGI_RUN_LAUNCHER_SHIM_SHIM_PROCESS_H_
 #define FCGI_RUN_LAUNCHER_SHIM_SHIM_PROCESS_H_
 
@@ -20,7 +26,6 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -52,49 +57,90 @@ struct ParkSpec {
   const std::string& name() const { return script.empty() ? program : script; }
 };
 
+// What the shim runs: the fork server (parked at main(), a child per RUN) or
+// the persistent loop (main() again per RUN).
+enum class ShimMode { kFork, kPersistent };
+
 class ShimProcess {
  public:
-  using ExitCallback = std::function<void(int raw_status)>;
-  using NoHelloCallback = std::function<void(const std::string& why)>;
+  // What the process tells its owner. Each call may destroy the owner's last
+  // other reference: the owner keeps itself alive across what follows.
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // HELLO of this launcher's protocol in the mode asked for: the shim is
+    // ready (the HELLO deadline is off).
+    virtual void OnShimHello(const CompatHello& hello) = 0;
+    // The process is unusable: no HELLO in time, REFUSED, a HELLO of another
+    // protocol or mode, an undecodable message, a channel error. `why`: a
+    // log-ready sentence. Channel errors end the reading; the process may
+    // still run (the owner kills it).
+    virtual void OnShimFailed(const std::string& why) = 0;
+    // Every other message, in order. Reading goes on while the channel is
+    // open (CloseChannel stops it).
+    virtual void OnShimMessage(const CompatMessage& message) = 0;
+    // The messages of one readable event were handed over (the channel is
+    // read again after this unless it was closed meanwhile).
+    virtual void OnShimMessagesRead() {}
+    // The shim closed its end: the process is ending (OnShimExit follows).
+    virtual void OnShimChannelClosed() {}
+    // The process ended (raw wait status).
+    virtual void OnShimExit(int raw_status) = 0;
+  };
 
-  explicit ShimProcess(boost::asio::io_context& io);
+  ShimProcess(boost::asio::io_context& io, Spawner& spawner, ParkSpec spec, ShimMode mode);
   ~ShimProcess();
   ShimProcess(const ShimProcess&) = delete;
   ShimProcess& operator=(const ShimProcess&) = delete;
 
-  // Starts spec.program with LD_PRELOAD=spec.compat_library, LD_BIND_NOW=1 and
-  // the control fd variable, plus `extra_env`. Then on_exit(raw wait status)
-  // runs once the process ends, and on_no_hello(why) once spec.hello_timeout
-  // passed without HelloReceived(). Errors name the syscall (socketpair,
-  // open /dev/null, the spawn, epoll_ctl for the channel, pidfd_open).
-  Status Spawn(Spawner& spawner, const ParkSpec& spec, const std::vector<std::string>& extra_env,
-               ExitCallback on_exit, NoHelloCallback on_no_hello);
-  // The shim said HELLO: the deadline is off.
-  void HelloReceived() { hello_timer_.cancel(); }
+  // Starts spec.program with LD_PRELOAD=spec.compat_library, LD_BIND_NOW=1,
+  // the control fd variable and the mode's, and reads its channel for
+  // `owner`. Errors name the syscall (socketpair, open /dev/null, the spawn,
+  // epoll_ctl for the channel, pidfd_open); then no Owner call follows.
+  Status Start(std::weak_ptr<Owner> owner);
+
   // Script park: what the process wrote to stderr since the last call (while
   // compiling, then the shim's own complaints); "" otherwise.
   std::string TakeCompileOutput();
-  // The process is given up: no HELLO deadline, channel closed.
+  // Hands over, now, the messages the shim has sent so far (nothing while a
+  // batch is being handed over, or once the channel is closed): what a
+  // process found gone had said before it went.
+  void ReadQueued();
+  // The process is given up: no HELLO deadline, channel closed (no more
+  // Owner calls but OnShimExit).
   void CloseChannel();
 
-  // Watches the control channel for `owner` (the worker object that owns
-  // this ShimProcess; only a weak reference is kept): whenever it is
-  // readable and active() is true, every message is decoded and passed to
-  // dispatch (false: stop); an undecodable message or an I/O error calls
-  // fail("control channel: ..."); the shim closing its end ends the watch
-  // (the process's exit tells the rest).
-  void WatchMessages(std::weak_ptr<void> owner, std::function<bool()> active,
-                     std::function<bool(const CompatMessage&)> dispatch,
-                     std::function<void(const std::string&)> fail);
+  const ParkSpec& spec() const { return spec_; }
+  const std::string& program() const { return spec_.program; }
+  bool hello_received() const { return hello_received_; }
+  // The shim refused to start because the program runs threads at main():
+  // every restart would be refused the same way.
+  bool refused_threads() const { return refused_threads_; }
+  // Handing a batch of messages to the owner right now.
+  bool reading() const { return reading_; }
 
   boost::asio::posix::stream_descriptor& channel() { return channel_; }
   ChildWatcher& watcher() { return watcher_; }
   pid_t pid() const { return watcher_.pid(); }
 
  private:
+  void WaitReadable();
+  // Receives and hands over what is queued. False when the channel was
+  // closed or failed (no more waiting).
+  bool Read(Owner& owner);
+  // HELLO and REFUSED; true for a message that is the owner's.
+  bool Handshake(Owner& owner, const CompatMessage& message);
+
+  Spawner& spawner_;
+  const ParkSpec spec_;
+  const ShimMode mode_;
   ChildWatcher watcher_;
   boost::asio::posix::stream_descriptor channel_;
   boost::asio::steady_timer hello_timer_;
+  std::weak_ptr<Owner> owner_;
+  bool hello_received_ = false;
+  bool refused_threads_ = false;
+  bool reading_ = false;
   int compile_stderr_fd_ = -1;  // script park: our copy of the process's stderr memfd
   uint64_t compile_stderr_read_ = 0;
 };

@@ -306,6 +306,11 @@ size_t FcgiTestClient::PendingRequests(uint16_t id) const {
   return it == requests_.end() ? 0 : it->second.size();
 }
 
+bool FcgiTestClient::Ended(uint16_t id) const {
+  auto it = requests_.find(id);
+  return it != requests_.end() && !it->second.empty() && it->second.front().ended;
+}
+
 Status FcgiTestClient::Send(std::string_view bytes, size_t piece_size, Millis pause, Millis timeout) {
   if (fd_ < 0) return Status::Invalid("FcgiTestClient::Send: not connected");
   TrackOutgoing(bytes);

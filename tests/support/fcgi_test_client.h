@@ -217,6 +217,9 @@ class FcgiTestClient {
   const std::vector<std::string>& protocol_errors() const { return connection_errors_; }
   // Requests of `id` begun and not yet returned by ReadUntilEnd.
   size_t PendingRequests(uint16_t id) const;
+  // Whether the oldest of them has its END_REQUEST (what arrived so far,
+  // without reading: for tests that run the application in their own thread).
+  bool Ended(uint16_t id) const;
   size_t bytes_received() const { return bytes_received_; }
 
  private:
